@@ -1,0 +1,1 @@
+"""The service skeleton: one app factory, problem+json errors, Idempotency-Key, ETag/If-Match."""

@@ -1,0 +1,55 @@
+"""The one app factory: every service is `create_app(settings, routers=…, …)`."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+
+from linkduty_shared.api.idempotency import IdempotencyMiddleware
+from linkduty_shared.api.problems import install_problem_handlers
+from linkduty_shared.config import ServiceSettings
+from linkduty_shared.runtime import Runtime
+from linkduty_shared.telemetry import setup_tracing
+
+
+def create_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    routers: Sequence[APIRouter] = (),
+    schema_sql: tuple[str, ...] = (),
+    on_start: Callable[[Runtime], Awaitable[None]] | None = None,
+    version: str = "0.1.0",
+) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        setup_tracing(settings.service_name, settings.otel_exporter)
+        runtime = await Runtime.start(settings, schema_sql=schema_sql)
+        app.state.runtime = runtime
+        try:
+            if on_start is not None:
+                await on_start(runtime)
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=title, version=version, lifespan=lifespan)
+    install_problem_handlers(app)
+    app.add_middleware(IdempotencyMiddleware)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        checks = await app.state.runtime.ready()
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503)
+
+    for router in routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,129 @@
+"""`Idempotency-Key` on POST: a retried request gets the first answer, not a second effect.
+
+An ASGI middleware, so every POST route of every service gets it without code of its own. Keys
+are scoped to the authenticated client (the token is verified here, so nobody can read another
+client's stored answer). The key row is claimed before the request runs: a concurrent retry
+gets 409 while the first is in flight; the same key with a different request gets 422. Answers
+of 5xx are not stored, so the client can retry them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from linkduty_shared.auth.tokens import AuthError
+
+MAX_KEY_LENGTH = 255
+MAX_BODY_BYTES = 1 << 20
+STALE_CLAIM_S = 60  # an in-flight claim older than this belonged to a crashed request
+
+
+def _problem(status: int, slug: str, title: str, detail: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    body = orjson.dumps({"type": f"https://linkduty.dev/problems/{slug}", "title": title, "status": status, "detail": detail})
+    return status, [(b"content-type", b"application/problem+json")], body
+
+
+async def _send_response(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    headers = [h for h in headers if h[0].lower() != b"content-length"] + [(b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            return await self.app(scope, receive, send)
+        headers = dict(scope["headers"])
+        key = headers.get(b"idempotency-key")
+        runtime = getattr(scope["app"].state, "runtime", None)
+        if key is None or runtime is None:
+            return await self.app(scope, receive, send)
+        if not key or len(key) > MAX_KEY_LENGTH:
+            return await _send_response(send, *_problem(400, "bad-idempotency-key", "Invalid Idempotency-Key",
+                                                         f"must be 1 to {MAX_KEY_LENGTH} characters"))
+        try:
+            auth = headers.get(b"authorization", b"").decode("latin-1")
+            client_id = runtime.verifier.verify(auth.removeprefix("Bearer ").strip()).client_id
+        except (AuthError, UnicodeDecodeError):
+            return await self.app(scope, receive, send)  # the route answers 401
+
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > MAX_BODY_BYTES:
+                return await _send_response(send, *_problem(413, "payload-too-large", "Request body too large",
+                                                             f"at most {MAX_BODY_BYTES} bytes"))
+        request_hash = hashlib.sha256(scope["path"].encode() + b"\0" + body).digest()
+        key_text = key.decode("latin-1")
+
+        async with runtime.pool.acquire() as conn:
+            claimed = await conn.fetchval(
+                """INSERT INTO idempotency_keys (client_id, key, request_hash) VALUES ($1, $2, $3)
+                   ON CONFLICT (client_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, created_at = now()
+                   WHERE idempotency_keys.completed_at IS NULL
+                     AND idempotency_keys.created_at < now() - make_interval(secs => $4)
+                   RETURNING true""",
+                client_id, key_text, request_hash, STALE_CLAIM_S,
+            )
+            if not claimed:
+                row = await conn.fetchrow(
+                    "SELECT request_hash, status, headers, body, completed_at FROM idempotency_keys"
+                    " WHERE client_id = $1 AND key = $2",
+                    client_id, key_text,
+                )
+                if row["request_hash"] != request_hash:
+                    return await _send_response(send, *_problem(
+                        422, "idempotency-key-reused", "Idempotency-Key reused for a different request",
+                        "use a new key for a new request"))
+                if row["completed_at"] is None:
+                    return await _send_response(send, *_problem(
+                        409, "request-in-progress", "A request with this Idempotency-Key is in progress",
+                        "retry after it completes"))
+                stored = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in row["headers"]]
+                return await _send_response(send, row["status"], stored + [(b"idempotent-replayed", b"true")], row["body"])
+
+        await self._run_and_store(scope, body, send, runtime.pool, client_id, key_text)
+
+    async def _run_and_store(self, scope: Scope, body: bytes, send: Send, pool, client_id: str, key: str) -> None:
+        sent_body = False
+
+        async def replay_receive() -> Message:
+            nonlocal sent_body
+            if not sent_body:
+                sent_body = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.disconnect"}
+
+        status, response_headers, chunks = 500, [], []
+
+        async def capture_send(message: Message) -> None:
+            nonlocal status, response_headers
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_headers = list(message.get("headers", []))
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, replay_receive, capture_send)
+        finally:
+            async with pool.acquire() as conn:
+                if status >= 500:
+                    await conn.execute("DELETE FROM idempotency_keys WHERE client_id = $1 AND key = $2", client_id, key)
+                else:
+                    await conn.execute(
+                        """UPDATE idempotency_keys SET status = $3, headers = $4, body = $5, completed_at = now()
+                           WHERE client_id = $1 AND key = $2""",
+                        client_id, key, status,
+                        [[k.decode("latin-1"), v.decode("latin-1")] for k, v in response_headers],
+                        b"".join(chunks),
+                    )

@@ -1,0 +1,116 @@
+"""Every error a client can get, as `application/problem+json` (RFC 9457), mapped in one place.
+
+Each kind of problem has a stable `type` URI; clients switch on it, not on the title text.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from linkduty_shared.application import AggregateNotFound, PreconditionFailed
+from linkduty_shared.auth.tokens import AuthError
+from linkduty_shared.domain.errors import DomainError
+from linkduty_shared.eventstore.store import ConcurrencyConflict
+
+log = logging.getLogger(__name__)
+
+PROBLEM_BASE = "https://linkduty.dev/problems/"
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(Exception):
+    """Raise from a route to answer with a problem document."""
+
+    def __init__(self, status: int, type_slug: str, title: str, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.type_slug = type_slug
+        self.title = title
+        self.detail = detail
+        self.extra = extra
+
+
+def problem_response(
+    request: Request, status: int, type_slug: str, title: str, detail: str | None = None,
+    headers: dict[str, str] | None = None, **extra: Any,
+) -> JSONResponse:
+    body = {"type": PROBLEM_BASE + type_slug, "title": title, "status": status, "instance": request.url.path}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        detail = "; ".join(str(e.get("ctx", {}).get("error", e.get("msg"))) for e in errors)
+        return problem_response(request, 400, "malformed-json", "Request body is not valid JSON", detail)
+    invalid = [
+        {"location": list(e.get("loc", ())), "message": e.get("msg"), "type": e.get("type")} for e in errors
+    ]
+    return problem_response(
+        request, 422, "validation-failed", "Request failed validation",
+        f"{len(invalid)} invalid field(s)", errors=invalid,
+    )
+
+
+_STATUS_SLUGS = {
+    400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
+    406: "not-acceptable", 409: "conflict", 412: "precondition-failed", 413: "payload-too-large",
+    415: "unsupported-media-type", 422: "unprocessable", 428: "precondition-required", 429: "too-many-requests",
+}
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(request, exc.status, exc.type_slug, exc.title, exc.detail, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _validation_problem(request, exc)
+
+    @app.exception_handler(AuthError)
+    async def _auth(request: Request, exc: AuthError) -> JSONResponse:
+        if exc.status == 401:
+            return problem_response(
+                request, 401, "unauthorized", "Missing or invalid access token", exc.detail,
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        return problem_response(request, 403, "forbidden", "Not allowed", exc.detail)
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        return problem_response(request, exc.status, exc.type_slug, "Command refused", str(exc))
+
+    @app.exception_handler(AggregateNotFound)
+    async def _not_found(request: Request, exc: AggregateNotFound) -> JSONResponse:
+        return problem_response(request, 404, "not-found", "No such resource", f"{exc.args[0]} does not exist")
+
+    @app.exception_handler(PreconditionFailed)
+    async def _precondition(request: Request, exc: PreconditionFailed) -> JSONResponse:
+        return problem_response(
+            request, 412, "stale-version", "If-Match does not match the current version", str(exc),
+            current_version=exc.actual, headers={"ETag": f'"{exc.actual}"'},
+        )
+
+    @app.exception_handler(ConcurrencyConflict)
+    async def _conflict(request: Request, exc: ConcurrencyConflict) -> JSONResponse:
+        return problem_response(request, 409, "concurrent-update", "Someone else changed this resource", str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug = _STATUS_SLUGS.get(exc.status_code, "http-error")
+        return problem_response(request, exc.status_code, slug, str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(request, 500, "internal-error", "Internal error")

@@ -1,0 +1,124 @@
+"""The application layer every service reuses: load an aggregate → decide → append (+ outbox).
+
+`EventSourcedRepository` turns stored rows into domain events (upcasting old schema versions)
+and pending domain events into stored rows with the command's context (actor, agency,
+correlation, causation, trace) in their metadata.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+import asyncpg
+
+from linkduty_shared.domain.aggregate import Aggregate
+from linkduty_shared.domain.event import DomainEvent, event_class
+from linkduty_shared.events.upcasting import Upcasters, upcasters
+from linkduty_shared.eventstore.store import ConcurrencyConflict, EventStore, NewEvent, StoredEvent
+from linkduty_shared.telemetry import current_trace_context
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class PreconditionFailed(Exception):
+    """The caller's If-Match names a version the aggregate is no longer at."""
+
+    def __init__(self, expected: int, actual: int) -> None:
+        super().__init__(f"aggregate is at version {actual}, not {expected}")
+        self.expected = expected
+        self.actual = actual
+
+
+class AggregateNotFound(LookupError):
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class CommandContext:
+    """Who asked, on behalf of which agency, and what caused it: copied into every event."""
+
+    actor: str | None = None
+    agency: str | None = None
+    correlation_id: str | None = None
+    causation_id: str | None = None
+
+    def metadata(self, source: str) -> dict[str, str]:
+        meta = {"source": source, **current_trace_context()}
+        for key, value in (
+            ("actor", self.actor),
+            ("agency", self.agency),
+            ("correlationid", self.correlation_id),
+            ("causationid", self.causation_id),
+        ):
+            if value is not None:
+                meta[key] = value
+        return meta
+
+
+def to_domain_event(stored: StoredEvent, registry: Upcasters = upcasters) -> DomainEvent:
+    cls = event_class(stored.event_type)
+    data = registry.upcast(stored.event_type, stored.schema_version, stored.data, cls.schema_version)
+    return cls.from_data(data)
+
+
+class EventSourcedRepository(Generic[A]):
+    def __init__(self, store: EventStore, aggregate_cls: type[A], *, source: str, topic: str | None) -> None:
+        self._store = store
+        self._cls = aggregate_cls
+        self._source = source
+        self._topic = topic
+
+    async def load(self, aggregate_id: str, *, up_to_version: int | None = None, as_of: dt.datetime | None = None) -> A:
+        """The aggregate now, or as it was at a version or a moment. Empty if it never existed."""
+        stored = await self._store.load(aggregate_id, up_to_version=up_to_version, as_of=as_of)
+        return self._cls.rehydrate(aggregate_id, (to_domain_event(s) for s in stored))
+
+    async def get(self, aggregate_id: str, **kwargs) -> A:
+        aggregate = await self.load(aggregate_id, **kwargs)
+        if not aggregate.exists:
+            raise AggregateNotFound(aggregate_id)
+        return aggregate
+
+    async def save(self, aggregate: A, context: CommandContext, *, conn: asyncpg.Connection | None = None) -> list[StoredEvent]:
+        """Append the aggregate's pending events at its loaded version (conflict if it moved)."""
+        metadata = context.metadata(self._source)
+        new = [
+            NewEvent(event_type=e.event_type, schema_version=e.schema_version, data=e.to_data(), metadata=metadata)
+            for e in aggregate.pending
+        ]
+        stored = await self._store.append(
+            aggregate.id, self._cls.stream_type, aggregate.version, new, topic=self._topic, conn=conn
+        )
+        aggregate.version += len(stored)
+        aggregate.pending.clear()
+        return stored
+
+    async def execute(
+        self,
+        aggregate_id: str,
+        decide: Callable[[A], object],
+        context: CommandContext,
+        *,
+        expected_version: int | None = None,
+        attempts: int = 3,
+    ) -> A:
+        """Load, run `decide` (which records events on the aggregate), and append.
+
+        With `expected_version` (from If-Match) a moved aggregate is a PreconditionFailed; without
+        it a concurrent append is retried on fresh state, since `decide` re-checks invariants.
+        """
+        for attempt in range(1, attempts + 1):
+            aggregate = await self.load(aggregate_id)
+            if expected_version is not None and aggregate.version != expected_version:
+                raise PreconditionFailed(expected_version, aggregate.version)
+            decide(aggregate)
+            try:
+                await self.save(aggregate, context)
+                return aggregate
+            except ConcurrencyConflict:
+                if expected_version is not None or attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")

@@ -1,0 +1,35 @@
+"""Settings every service shares; each service extends `ServiceSettings` with its own fields.
+
+Read once at the composition root and passed down: nothing connects at import time.
+"""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LINKDUTY_", extra="ignore")
+
+    service_name: str = "linkduty"
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    pg_dsn: str = "postgresql://linkduty:linkduty@127.0.0.1:15432/linkduty_test"
+    pg_pool_min: int = 2
+    pg_pool_max: int = 20
+
+    # Auth: the local stack's issuer writes its public keys here; production sets jwks_url.
+    auth_issuer: str = "https://auth.linkduty.local"
+    auth_audience: str = "linkduty"
+    auth_jwks_file: str | None = None
+    auth_jwks_url: str | None = None
+
+    # Outbox relay: polling is the safety net behind the in-process and NOTIFY wake-ups.
+    outbox_poll_interval_s: float = 0.5
+    outbox_batch_size: int = 500
+    outbox_notify: bool = False
+
+    # Consumers: bounded retries before a message goes to <topic>.dlq.
+    consumer_max_attempts: int = 3
+    consumer_retry_backoff_s: float = 0.05
+
+    otel_exporter: str = "none"  # "none" | "console"

@@ -1,0 +1,20 @@
+"""Errors domain code raises; the API layer maps each to a problem+json answer in one place."""
+
+
+class DomainError(Exception):
+    """A command was refused by the domain. `type_slug` names the problem type."""
+
+    type_slug = "domain-error"
+    status = 422
+
+
+class InvariantViolated(DomainError):
+    type_slug = "invariant-violated"
+    status = 422
+
+
+class IllegalTransition(DomainError):
+    """The aggregate's state does not allow this command (e.g. closing a closed alarm)."""
+
+    type_slug = "illegal-transition"
+    status = 409

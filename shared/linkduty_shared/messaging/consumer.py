@@ -1,0 +1,165 @@
+"""The one consumer runner every service uses.
+
+Consumes topics in a consumer group, hands each record's envelope to a handler, and commits
+offsets only after the handler finished (at least once; handlers de-duplicate by event id).
+
+A poison message never stops the stream: a record that is not a valid envelope, or whose
+handler keeps failing after bounded retries, is copied to `<topic>.dlq` with the error in its
+headers and the stream goes on. Infrastructure outages are not poison: while PostgreSQL is
+unreachable the runner waits and retries the same record, so nothing is sent to the DLQ for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from opentelemetry import trace
+
+from linkduty_shared.events.envelope import Envelope, EnvelopeError, envelope_from_kafka
+from linkduty_shared.messaging.kafka import reliable_producer
+from linkduty_shared.messaging.topics import dlq_topic
+from linkduty_shared.telemetry import context_from_headers
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+
+Handler = Callable[[Envelope, ConsumerRecord], Awaitable[None]]
+
+# Errors that mean "the world is down", not "this message is bad": retried without limit.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (asyncpg.PostgresConnectionError, OSError, TimeoutError)
+
+
+class ConsumerRunner:
+    def __init__(
+        self,
+        *,
+        bootstrap: str,
+        group_id: str,
+        topics: Sequence[str],
+        handler: Handler,
+        dlq_producer: AIOKafkaProducer | None = None,
+        max_attempts: int = 3,
+        retry_backoff_s: float = 0.05,
+        auto_offset_reset: str = "earliest",
+    ) -> None:
+        self._bootstrap = bootstrap
+        self._group_id = group_id
+        self._topics = list(topics)
+        self._handler = handler
+        self._dlq_producer = dlq_producer or reliable_producer(bootstrap, client_id=f"{group_id}-dlq")
+        self._max_attempts = max_attempts
+        self._retry_backoff_s = retry_backoff_s
+        self._auto_offset_reset = auto_offset_reset
+        self.processed = 0
+        self.dead_lettered = 0
+        self.assigned = asyncio.Event()
+
+    async def run(self) -> None:
+        consumer = AIOKafkaConsumer(
+            *self._topics,
+            bootstrap_servers=self._bootstrap,
+            group_id=self._group_id,
+            enable_auto_commit=False,
+            auto_offset_reset=self._auto_offset_reset,
+            isolation_level="read_committed",
+        )
+        await self._dlq_producer.start()
+        await consumer.start()
+        try:
+            while True:
+                batches = await consumer.getmany(timeout_ms=500, max_records=500)
+                if consumer.assignment():
+                    self.assigned.set()
+                for tp, records in batches.items():
+                    for record in records:
+                        await self._process(record)
+                    await consumer.commit({tp: records[-1].offset + 1})
+        finally:
+            await consumer.stop()
+            await self._dlq_producer.stop()
+
+    async def _process(self, record: ConsumerRecord) -> None:
+        try:
+            envelope = envelope_from_kafka(record.headers, record.key, record.value)
+        except EnvelopeError as exc:
+            await self._dead_letter(record, exc, attempts=0)
+            return
+        attempt = 0
+        backoff = self._retry_backoff_s
+        with tracer.start_as_current_span(
+            f"consume {record.topic}", context=context_from_headers(record.headers), kind=trace.SpanKind.CONSUMER
+        ):
+            while True:
+                attempt += 1
+                try:
+                    await self._handler(envelope, record)
+                    self.processed += 1
+                    return
+                except TRANSIENT_ERRORS as exc:
+                    log.warning("consumer %s: transient failure (%s); retrying", self._group_id, exc)
+                    attempt -= 1  # outages do not use up the poison budget
+                except Exception as exc:
+                    if attempt >= self._max_attempts:
+                        await self._dead_letter(record, exc, attempts=attempt)
+                        return
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _dead_letter(self, record: ConsumerRecord, error: BaseException, *, attempts: int) -> None:
+        log.error(
+            "consumer %s: %s[%d]@%d goes to the DLQ after %d attempts: %s",
+            self._group_id, record.topic, record.partition, record.offset, attempts, error,
+        )
+        headers = [*(record.headers or ()), *dlq_headers(record, error, attempts)]
+        await self._dlq_producer.send_and_wait(dlq_topic(record.topic), value=record.value, key=record.key, headers=headers)
+        self.dead_lettered += 1
+
+
+def dlq_headers(record: ConsumerRecord, error: BaseException, attempts: int) -> list[tuple[str, bytes]]:
+    return [
+        ("dlq_error", f"{type(error).__name__}: {error}"[:2000].encode()),
+        ("dlq_topic", record.topic.encode()),
+        ("dlq_partition", str(record.partition).encode()),
+        ("dlq_offset", str(record.offset).encode()),
+        ("dlq_attempts", str(attempts).encode()),
+        ("dlq_failed_at", dt.datetime.now(dt.UTC).isoformat().encode()),
+    ]
+
+
+async def replay_dead_letters(bootstrap: str, topic: str, *, timeout_s: float = 5.0) -> int:
+    """Re-publish every record of `<topic>.dlq` to `topic` (after fixing the cause); returns count.
+
+    Reads the DLQ from the start with no group, so it can be run again; consumers drop what they
+    already applied by event id.
+    """
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
+    await consumer.start()
+    await producer.start()
+    try:
+        await consumer.topics()  # fetch metadata so partitions_for_topic knows the DLQ
+        partitions = [TopicPartition(dlq_topic(topic), p) for p in consumer.partitions_for_topic(dlq_topic(topic)) or ()]
+        if not partitions:
+            return 0
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        end = await consumer.end_offsets(partitions)
+        replayed = 0
+        while any(await consumer.position(tp) < end[tp] for tp in partitions):
+            batches = await consumer.getmany(timeout_ms=int(timeout_s * 1000))
+            if not batches:
+                break
+            for records in batches.values():
+                for r in records:
+                    headers = [(k, v) for k, v in (r.headers or ()) if not k.startswith("dlq_")]
+                    await producer.send_and_wait(topic, value=r.value, key=r.key, headers=headers)
+                    replayed += 1
+        return replayed
+    finally:
+        await consumer.stop()
+        await producer.stop()

@@ -1,0 +1,143 @@
+"""The outbox relay: publishes committed outbox rows to Kafka, in order per aggregate.
+
+- One active relay per database: the leader holds a session advisory lock; other replicas wait.
+  Two relays publishing at once could interleave one aggregate's events.
+- Woken promptly after a commit: in-process (the event store calls `wake` after an append), by
+  LISTEN/NOTIFY when writers in other processes enable the outbox trigger, and by polling as the
+  safety net.
+- A batch is deleted only after Kafka acknowledged every record of it (acks=all, idempotent
+  producer). If Kafka is down the relay keeps the rows, backs off, and tries again; a crash
+  between publish and delete republishes, and consumers drop the duplicate by event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from linkduty_shared.events.envelope import envelope_to_kafka
+from linkduty_shared.eventstore.store import row_to_event, select_columns
+
+log = logging.getLogger(__name__)
+
+_LEADER_LOCK = 0x11D7_0002
+_FETCH = f"""
+SELECT o.id AS outbox_id, o.topic, o.partition_key, {select_columns("e")}
+FROM outbox o JOIN events e ON e.event_id = o.event_id
+ORDER BY o.id
+LIMIT $1
+"""
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        producer_factory: Callable[[], AIOKafkaProducer],
+        *,
+        batch_size: int = 500,
+        poll_interval_s: float = 0.5,
+        max_backoff_s: float = 5.0,
+    ) -> None:
+        self._pool = pool
+        self._producer_factory = producer_factory
+        self._batch_size = batch_size
+        self._poll_interval_s = poll_interval_s
+        self._max_backoff_s = max_backoff_s
+        self._wakeup = asyncio.Event()
+        self._producer: AIOKafkaProducer | None = None
+        self.published = 0  # records acknowledged by Kafka since start (for health and tests)
+
+    def wake(self, *_: object) -> None:
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        """Run until cancelled: become leader, then publish whenever there is work."""
+        async with self._pool.acquire() as leader_conn:
+            while not await leader_conn.fetchval("SELECT pg_try_advisory_lock($1)", _LEADER_LOCK):
+                await asyncio.sleep(self._poll_interval_s)
+            await leader_conn.add_listener("linkduty_outbox", self.wake)
+            try:
+                await self._publish_forever()
+            finally:
+                await self._close_producer()
+                await leader_conn.remove_listener("linkduty_outbox", self.wake)
+                await leader_conn.execute("SELECT pg_advisory_unlock($1)", _LEADER_LOCK)
+
+    async def _publish_forever(self) -> None:
+        backoff = 0.1
+        while True:
+            self._wakeup.clear()
+            try:
+                sent = await self.publish_batch()
+                backoff = 0.1
+            except (asyncpg.PostgresConnectionError, OSError) as exc:
+                log.warning("outbox relay: database unavailable (%s); retrying in %.1fs", exc, backoff)
+                sent = 0
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff_s)
+            except _KafkaUnavailable as exc:
+                log.warning("outbox relay: Kafka did not acknowledge (%s); retrying in %.1fs", exc, backoff)
+                await self._close_producer()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff_s)
+                continue
+            if sent < self._batch_size:
+                try:
+                    await asyncio.wait_for(self._wakeup.wait(), self._poll_interval_s)
+                except TimeoutError:
+                    pass
+
+    async def publish_batch(self) -> int:
+        """Publish the oldest unpublished rows; returns how many Kafka acknowledged."""
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(_FETCH, self._batch_size)
+        if not rows:
+            return 0
+        producer = await self._ensure_producer()
+        try:
+            futures = []
+            for row in rows:
+                message = envelope_to_kafka(row_to_event(row).envelope())
+                futures.append(
+                    await producer.send(
+                        row["topic"],
+                        value=message.value,
+                        key=row["partition_key"].encode(),
+                        headers=list(message.headers.items()),
+                    )
+                )
+            await asyncio.gather(*futures)
+        except Exception as exc:  # any producer failure leaves the rows for the next attempt
+            raise _KafkaUnavailable(exc) from exc
+        async with self._pool.acquire() as conn:
+            await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["outbox_id"] for r in rows])
+        self.published += len(rows)
+        return len(rows)
+
+    async def _ensure_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = self._producer_factory()
+            try:
+                await producer.start()
+            except Exception as exc:
+                await producer.stop()
+                raise _KafkaUnavailable(exc) from exc
+            self._producer = producer
+        return self._producer
+
+    async def _close_producer(self) -> None:
+        if self._producer is not None:
+            producer, self._producer = self._producer, None
+            try:
+                await asyncio.wait_for(producer.stop(), 10)
+            except Exception:  # a producer that cannot flush to a dead broker is dropped anyway
+                log.debug("outbox relay: producer did not stop cleanly", exc_info=True)
+
+
+class _KafkaUnavailable(Exception):
+    pass

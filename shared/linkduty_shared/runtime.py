@@ -1,0 +1,99 @@
+"""The composition root's parts every service shares: pool, store, relay, verifier, consumers.
+
+`Runtime.start` wires them from one settings object; `create_app` (api/app.py) runs it in the
+FastAPI lifespan. Background loops are supervised: a crash is logged and the loop restarted
+with backoff, so a broker restart never leaves a service silently deaf.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+from aiokafka import AIOKafkaClient
+
+from linkduty_shared.auth.tokens import TokenVerifier
+from linkduty_shared.config import ServiceSettings
+from linkduty_shared.db import create_pool, migrate
+from linkduty_shared.eventstore.store import EventStore
+from linkduty_shared.messaging.kafka import reliable_producer
+from linkduty_shared.outbox.relay import OutboxRelay
+
+log = logging.getLogger(__name__)
+
+
+async def supervise(name: str, loop: Callable[[], Awaitable[None]], *, max_backoff_s: float = 10.0) -> None:
+    backoff = 0.5
+    while True:
+        try:
+            await loop()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s crashed; restarting in %.1fs", name, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, max_backoff_s)
+
+
+@dataclasses.dataclass
+class Runtime:
+    settings: ServiceSettings
+    pool: asyncpg.Pool
+    store: EventStore
+    relay: OutboxRelay
+    verifier: TokenVerifier
+    tasks: list[asyncio.Task] = dataclasses.field(default_factory=list)
+
+    @classmethod
+    async def start(cls, settings: ServiceSettings, *, schema_sql: tuple[str, ...] = ()) -> Runtime:
+        pool = await create_pool(settings.pg_dsn, min_size=settings.pg_pool_min, max_size=settings.pg_pool_max)
+        await migrate(pool, *schema_sql)
+        store = EventStore(pool)
+        relay = OutboxRelay(
+            pool,
+            lambda: reliable_producer(settings.kafka_bootstrap, client_id=f"{settings.service_name}-relay"),
+            batch_size=settings.outbox_batch_size,
+            poll_interval_s=settings.outbox_poll_interval_s,
+        )
+        store.on_append(relay.wake)
+        verifier = TokenVerifier(
+            issuer=settings.auth_issuer,
+            audience=settings.auth_audience,
+            jwks_file=settings.auth_jwks_file,
+            jwks_url=settings.auth_jwks_url,
+        )
+        runtime = cls(settings, pool, store, relay, verifier)
+        runtime.background("outbox relay", relay.run)
+        return runtime
+
+    def background(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
+        self.tasks.append(asyncio.create_task(supervise(name, loop), name=name))
+
+    async def ready(self) -> dict[str, str]:
+        """What /readyz reports: each dependency 'ok' or its error."""
+        checks: dict[str, str] = {}
+        try:
+            async with self.pool.acquire(timeout=2) as conn:
+                await conn.fetchval("SELECT 1")
+            checks["postgres"] = "ok"
+        except Exception as exc:
+            checks["postgres"] = f"unavailable: {type(exc).__name__}"
+        client = AIOKafkaClient(bootstrap_servers=self.settings.kafka_bootstrap, request_timeout_ms=2000)
+        try:
+            await asyncio.wait_for(client.bootstrap(), 3)
+            checks["kafka"] = "ok"
+        except Exception as exc:
+            checks["kafka"] = f"unavailable: {type(exc).__name__}"
+        finally:
+            await client.close()
+        return checks
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.pool.close()
