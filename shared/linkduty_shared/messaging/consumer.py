@@ -137,20 +137,27 @@ async def replay_dead_letters(bootstrap: str, topic: str, *, timeout_s: float = 
     Reads the DLQ from the start with no group, so it can be run again; consumers drop what they
     already applied by event id.
     """
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    # No group: the consumer assigns itself every partition of the DLQ and starts at the beginning.
+    consumer = AIOKafkaConsumer(
+        dlq_topic(topic), bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
     await consumer.start()
     await producer.start()
     try:
-        await consumer.topics()  # fetch metadata so partitions_for_topic knows the DLQ
-        partitions = [TopicPartition(dlq_topic(topic), p) for p in consumer.partitions_for_topic(dlq_topic(topic)) or ()]
+        for _ in range(int(timeout_s / 0.1)):
+            if consumer.assignment():
+                break
+            await asyncio.sleep(0.1)
+        partitions = sorted(consumer.assignment())
         if not partitions:
             return 0
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
         end = await consumer.end_offsets(partitions)
         replayed = 0
-        while any(await consumer.position(tp) < end[tp] for tp in partitions):
+        async def behind() -> bool:
+            return any([await consumer.position(tp) < end[tp] for tp in partitions])
+
+        while await behind():
             batches = await consumer.getmany(timeout_ms=int(timeout_s * 1000))
             if not batches:
                 break

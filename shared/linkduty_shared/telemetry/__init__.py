@@ -19,7 +19,10 @@ _propagator = TraceContextTextMapPropagator()
 
 
 def setup_tracing(service_name: str, exporter: str = "none") -> TracerProvider:
-    """Install the process's tracer provider (once, at the composition root)."""
+    """Install the process's tracer provider (once, at the composition root; later calls reuse it)."""
+    current = trace.get_tracer_provider()
+    if isinstance(current, TracerProvider):
+        return current
     provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
     if exporter == "console":
         provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))

@@ -1,0 +1,100 @@
+"""Fixtures shared by every test tier.
+
+Integration tests run against the real local stack (deploy/local/stack.sh): the session starts
+it, or reuses it when it already runs. Each test gets its own PostgreSQL schema and its own
+Kafka topics, so tests never see each other's rows or records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import uuid
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from linkduty_shared.db import create_pool, migrate
+from linkduty_shared.messaging.topics import TopicSpec, dlq_topic, ensure_topics
+
+ROOT = Path(__file__).resolve().parents[1]
+STATE = Path(os.environ.get("LINKDUTY_STATE", ROOT / ".state"))
+
+
+def _read_stack_env() -> dict[str, str]:
+    env_file = STATE / "stack.env"
+    if not env_file.exists() or os.environ.get("LINKDUTY_TEST_STACK_READY") != "1":
+        subprocess.run([str(ROOT / "deploy/local/stack.sh"), "up"], check=True)
+    values = {}
+    for line in env_file.read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip().removeprefix("export ")] = value.strip().strip('"')
+    return values
+
+
+@pytest.fixture(scope="session")
+def stack() -> dict[str, str]:
+    return _read_stack_env()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(stack) -> str:
+    return stack["LINKDUTY_KAFKA_BOOTSTRAP"]
+
+
+@pytest.fixture(scope="session")
+def test_dsn(stack) -> str:
+    return stack["LINKDUTY_PG_DSN"].rstrip("/") + "/linkduty_test"
+
+
+@pytest.fixture
+async def schema(test_dsn):
+    """A fresh schema for one test, dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(test_dsn)
+    await conn.execute(f"CREATE SCHEMA {name}")
+    yield name
+    await conn.execute(f"DROP SCHEMA {name} CASCADE")
+    await conn.close()
+
+
+@pytest.fixture
+def schema_dsn(test_dsn, schema) -> str:
+    """A DSN whose connections work inside the test's schema (for subprocesses too)."""
+    return f"{test_dsn}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture
+async def pool(schema_dsn):
+    pool = await create_pool(schema_dsn, min_size=2, max_size=20)
+    await migrate(pool)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def topic(kafka_bootstrap) -> str:
+    """A fresh 3-partition topic (and its DLQ) for one test."""
+    name = f"test.{uuid.uuid4().hex[:10]}.events"
+    await ensure_topics(
+        kafka_bootstrap,
+        [TopicSpec(name, 3, 1, 3_600_000), TopicSpec(dlq_topic(name), 1, 1, 3_600_000)],
+    )
+    return name
+
+
+async def eventually(predicate, *, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"):
+    """Await `predicate()` (sync or async) until truthy; fail with `what` after `timeout`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = predicate()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(interval)

@@ -1,0 +1,116 @@
+"""The app factory's promises, through a tiny service: problem+json for every kind of bad input,
+Idempotency-Key, ETag/If-Match, scopes, health probes."""
+
+import uuid
+
+import httpx
+import pytest
+
+from linkduty_shared.api.app import create_app
+from linkduty_shared.api.problems import PROBLEM_JSON
+from linkduty_shared.auth.issuer import LocalIssuer
+from linkduty_shared.config import ServiceSettings
+from tests.support.tally import tally_router
+
+
+@pytest.fixture
+def issuer(tmp_path) -> LocalIssuer:
+    return LocalIssuer(tmp_path / "auth")
+
+
+@pytest.fixture
+async def client(schema_dsn, kafka_bootstrap, topic, issuer):
+    settings = ServiceSettings(
+        service_name="tally-test", pg_dsn=schema_dsn, kafka_bootstrap=kafka_bootstrap,
+        auth_jwks_file=str(issuer.jwks_file), auth_issuer=issuer.issuer,
+    )
+    app = create_app(settings, title="Tally", routers=[tally_router(topic)])
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://tally") as c:
+            yield c
+
+
+@pytest.fixture
+def auth(issuer) -> dict[str, str]:
+    return {"Authorization": "Bearer " + issuer.issue("console-1", ["tallies:read", "tallies:write"])}
+
+
+def assert_problem(response: httpx.Response, status: int, slug: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    body = response.json()
+    assert body["type"].endswith("/" + slug) and body["status"] == status and body["title"]
+    return body
+
+
+async def test_open_then_read_carries_the_version_as_etag(client, auth):
+    created = await client.post("/v1/tallies", json={"id": "t1", "title": "drills"}, headers=auth)
+    assert created.status_code == 201 and created.headers["etag"] == '"1"'
+    read = await client.get("/v1/tallies/t1", headers=auth)
+    assert read.json() == {"id": "t1", "version": 1, "total": 0, "closed": False}
+
+
+async def test_malformed_json_is_a_400_problem(client, auth):
+    r = await client.post("/v1/tallies", content=b'{"id": "t1", "title": ', headers={**auth, "content-type": "application/json"})
+    assert_problem(r, 400, "malformed-json")
+
+
+async def test_wrong_types_are_a_422_problem_naming_the_fields(client, auth):
+    r = await client.post("/v1/tallies", json={"id": 5, "title": ["x"]}, headers=auth)
+    body = assert_problem(r, 422, "validation-failed")
+    assert {tuple(e["location"]) for e in body["errors"]} == {("body", "id"), ("body", "title")}
+
+
+async def test_stale_if_match_is_a_412_and_writes_nothing(client, auth):
+    await client.post("/v1/tallies", json={"id": "t2", "title": "x"}, headers=auth)
+    ok = await client.post("/v1/tallies/t2/increments", json={"by": 2}, headers={**auth, "If-Match": '"1"'})
+    assert ok.status_code == 200 and ok.headers["etag"] == '"2"'
+    stale = await client.post("/v1/tallies/t2/increments", json={"by": 5}, headers={**auth, "If-Match": '"1"'})
+    assert assert_problem(stale, 412, "stale-version")["current_version"] == 2
+    assert (await client.get("/v1/tallies/t2", headers=auth)).json()["total"] == 2
+    bad = await client.post("/v1/tallies/t2/increments", json={"by": 5}, headers={**auth, "If-Match": "yesterday"})
+    assert_problem(bad, 400, "bad-if-match")
+
+
+async def test_missing_expired_or_foreign_tokens_are_401_and_missing_scope_is_403(client, issuer, tmp_path):
+    assert_problem(await client.get("/v1/tallies/x"), 401, "unauthorized")
+    garbage = await client.get("/v1/tallies/x", headers={"Authorization": "Bearer not.a.jwt"})
+    assert_problem(garbage, 401, "unauthorized")
+    expired = issuer.issue("c", ["tallies:read"], ttl_s=-120)
+    assert_problem(await client.get("/v1/tallies/x", headers={"Authorization": f"Bearer {expired}"}), 401, "unauthorized")
+    other_audience = issuer.issue("c", ["tallies:read"], audience="someone-else")
+    r = await client.get("/v1/tallies/x", headers={"Authorization": f"Bearer {other_audience}"})
+    assert_problem(r, 401, "unauthorized")
+    forged = LocalIssuer(tmp_path / "other-issuer").issue("c", ["tallies:read"])  # same claims, wrong key
+    assert_problem(await client.get("/v1/tallies/x", headers={"Authorization": f"Bearer {forged}"}), 401, "unauthorized")
+    read_only = issuer.issue("c", ["tallies:read"])
+    r = await client.post("/v1/tallies", json={"id": "t3", "title": "x"}, headers={"Authorization": f"Bearer {read_only}"})
+    assert_problem(r, 403, "forbidden")
+
+
+async def test_domain_refusals_and_unknown_resources_are_problems(client, auth):
+    await client.post("/v1/tallies", json={"id": "t4", "title": "x"}, headers=auth)
+    assert_problem(await client.post("/v1/tallies", json={"id": "t4", "title": "x"}, headers=auth), 409, "illegal-transition")
+    assert_problem(await client.post("/v1/tallies/t4/increments", json={"by": -1}, headers=auth), 422, "invariant-violated")
+    assert_problem(await client.get("/v1/tallies/nope", headers=auth), 404, "not-found")
+    assert_problem(await client.post("/v1/tallies/nope/increments", json={"by": 1}, headers=auth), 404, "not-found")
+
+
+async def test_idempotency_key_replays_the_first_answer_and_refuses_reuse(client, auth):
+    await client.post("/v1/tallies", json={"id": "t5", "title": "x"}, headers=auth)
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    first = await client.post("/v1/tallies/t5/increments", json={"by": 3}, headers={**auth, **key})
+    again = await client.post("/v1/tallies/t5/increments", json={"by": 3}, headers={**auth, **key})
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json() == {"id": "t5", "version": 2, "total": 3}
+    assert again.headers["idempotent-replayed"] == "true"
+    assert (await client.get("/v1/tallies/t5", headers=auth)).json()["total"] == 3  # applied once
+    reused = await client.post("/v1/tallies/t5/increments", json={"by": 4}, headers={**auth, **key})
+    assert_problem(reused, 422, "idempotency-key-reused")
+
+
+async def test_health_and_readiness_report_postgres_and_kafka(client):
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"] == {"postgres": "ok", "kafka": "ok"}
