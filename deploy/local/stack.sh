@@ -1,0 +1,600 @@
+#!/usr/bin/env bash
+# LinkDuty local stack without Docker: Apache Kafka 4.1 (KRaft, one combined broker+controller)
+# and PostgreSQL, both bound to 127.0.0.1 only, all state under $LINKDUTY_STATE (<repo>/.state).
+#
+# Usage: deploy/local/stack.sh COMMAND
+#   up           start (or reuse) Kafka and PostgreSQL, wait until both really work,
+#                create the role and databases, write $LINKDUTY_STATE/stack.env
+#   down         stop what this script started (anything else on the ports is left alone)
+#   status       one line per component; exit 0 when both run, 3 otherwise
+#   reset        down + delete the data (the Kafka jar cache is kept)
+#   kafka-stop | kafka-start | pg-stop | pg-start
+#                stop/start one component, keeping its data (used by the fault tests)
+#
+# Environment (defaults): LINKDUTY_STATE (<repo>/.state), LINKDUTY_KAFKA_PORT (19092),
+#   LINKDUTY_KAFKA_CONTROLLER_PORT (19093), LINKDUTY_PG_PORT (15432),
+#   LINKDUTY_KAFKA_READY_TIMEOUT (90 s), LINKDUTY_PG_READY_TIMEOUT (60 s).
+#
+# Needs: java 17+, mvn (once, to fetch the Kafka jars), the project virtualenv (.venv, for the
+# Kafka probe) and PostgreSQL (installed with apt-get when missing and running as root).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+STATE=${LINKDUTY_STATE:-$REPO/.state}
+HOST=127.0.0.1
+KAFKA_PORT=${LINKDUTY_KAFKA_PORT:-19092}
+KAFKA_CONTROLLER_PORT=${LINKDUTY_KAFKA_CONTROLLER_PORT:-19093}
+PG_PORT=${LINKDUTY_PG_PORT:-15432}
+KAFKA_READY_TIMEOUT=${LINKDUTY_KAFKA_READY_TIMEOUT:-90}
+PG_READY_TIMEOUT=${LINKDUTY_PG_READY_TIMEOUT:-60}
+
+KAFKA_SRC=$HERE/kafka               # pom.xml, server.properties.in, log4j2.yaml (in git)
+PG_DBS_FILE=$HERE/databases.txt
+VENV_PY=$REPO/.venv/bin/python
+
+# State paths; set_state_paths makes them absolute (java and postgres get them as arguments).
+set_state_paths() {
+  mkdir -p "$STATE"
+  STATE=$(cd "$STATE" && pwd)
+  KAFKA_DIR=$STATE/kafka
+  KAFKA_LIBS=$KAFKA_DIR/libs
+  KAFKA_DATA=$KAFKA_DIR/data
+  KAFKA_PROPS=$KAFKA_DIR/server.properties
+  KAFKA_PID=$KAFKA_DIR/kafka.pid
+  KAFKA_LOG=$KAFKA_DIR/kafka.log
+  KAFKA_MARK=$KAFKA_DIR/started-by-stack
+  PG_DIR=$STATE/postgres
+  PG_DATA=$PG_DIR/data
+  PG_RUN=$PG_DIR/run
+  PG_LOG=$PG_DIR/postgres.log
+  PG_MARK=$PG_DIR/started-by-stack
+}
+
+# ---------------------------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------------------------
+log() { printf 'stack: %s\n' "$*" >&2; }
+die() { printf 'stack: ERROR: %s\n' "$*" >&2; exit 1; }
+
+# True when something accepts TCP connections on 127.0.0.1:$1 (bash's /dev/tcp, no nc needed).
+# shellcheck disable=SC2016  # $0/$1 are expanded by the inner bash
+port_open() { timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$HOST" "$1" 2>/dev/null; }
+
+# True when pid $1 exists and is not a zombie (in containers PID 1 may never reap our daemons).
+pid_alive() {
+  local stat
+  [[ -n ${1:-} && -r /proc/$1/stat ]] || return 1
+  # cat, not $(<file): under set -e a failed $(<file) kills bash 5.2 even inside `if`.
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ ${stat%% *} != Z ]]
+}
+
+# Best-effort pid of whatever listens on port $1 (for `status` on components we did not start).
+listener_pid() {
+  local line
+  line=$(ss -Hltnp "sport = :$1" 2>/dev/null | head -n1) || true
+  [[ $line =~ pid=([0-9]+) ]] && echo "${BASH_REMATCH[1]}" || echo "?"
+}
+
+# Wait until "$@" succeeds or $1 seconds pass; returns 1 on timeout.
+wait_for() {
+  local deadline=$((SECONDS + $1)); shift
+  until "$@"; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.5
+  done
+}
+
+not_alive() { ! pid_alive "$1"; }
+
+# One stack.sh at a time per state folder (e.g. parallel test workers all calling `up`).
+# Daemons are started with `9>&-` so they do not inherit (and keep holding) this lock.
+take_lock() {
+  exec 9>"$STATE/stack.lock"
+  flock -w 600 9 || die "another stack.sh has held $STATE/stack.lock for 600 s"
+}
+
+check_ports() {
+  local p
+  for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$PG_PORT"; do
+    if ! [[ $p =~ ^[0-9]+$ ]] || ((p < 1 || p > 65535)); then die "invalid port '$p'"; fi
+  done
+}
+
+require_venv() {
+  [[ -x $VENV_PY ]] || die "$VENV_PY not found (or not executable by $(id -un)): run ./linkduty up (or ./linkduty test) first: its bootstrap creates .venv, whose aiokafka the Kafka readiness probe needs"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Kafka
+# ---------------------------------------------------------------------------------------------
+kafka_java() { java -cp "$KAFKA_LIBS/*" "$@"; }
+
+# The jars are fetched once into .state/kafka/libs; the pom's hash tells when to fetch again.
+kafka_fetch_libs() {
+  local want have=""
+  want=$(sha256sum "$KAFKA_SRC/pom.xml" | cut -d' ' -f1)
+  [[ -f $KAFKA_LIBS/.pom.sha256 ]] && have=$(<"$KAFKA_LIBS/.pom.sha256")
+  if [[ $want == "$have" ]] && compgen -G "$KAFKA_LIBS/kafka_2.13-*.jar" >/dev/null; then
+    return
+  fi
+  command -v mvn >/dev/null || die "mvn not found: Maven is needed once to fetch the Kafka jars (apt-get install -y maven)"
+  log "kafka: fetching the broker jars with Maven into $KAFKA_LIBS (jars missing or pom.xml changed; up to a minute) ..."
+  # Download into a scratch folder and swap, so an interrupted fetch never looks complete.
+  local tmp=$KAFKA_DIR/libs.tmp
+  rm -rf "$tmp"
+  if ! mvn -B -f "$KAFKA_SRC/pom.xml" dependency:copy-dependencies \
+    -DoutputDirectory="$tmp" -DincludeScope=runtime >"$KAFKA_DIR/mvn.log" 2>&1; then
+    grep -E 'ERROR|FAIL' "$KAFKA_DIR/mvn.log" | tail -n 20 >&2 || true
+    die "Maven could not fetch the Kafka jars (full output: $KAFKA_DIR/mvn.log)"
+  fi
+  echo "$want" >"$tmp/.pom.sha256"
+  rm -rf "$KAFKA_LIBS"
+  mv "$tmp" "$KAFKA_LIBS"
+  log "kafka: $(compgen -G "$KAFKA_LIBS/*.jar" | wc -l) jars cached"
+}
+
+# Rewritten on every start from the template in git, so port changes take effect.
+kafka_write_props() {
+  local text
+  text=$(<"$KAFKA_SRC/server.properties.in")
+  # Quoted replacements: bash 5.2 would otherwise expand '&' in them.
+  text=${text//@HOST@/"$HOST"}
+  text=${text//@KAFKA_PORT@/"$KAFKA_PORT"}
+  text=${text//@CONTROLLER_PORT@/"$KAFKA_CONTROLLER_PORT"}
+  text=${text//@DATA_DIR@/"$KAFKA_DATA"}
+  printf '%s\n' "$text" >"$KAFKA_PROPS"
+}
+
+# KRaft storage must be formatted once with a cluster id; meta.properties marks a formatted dir.
+kafka_format() {
+  [[ -f $KAFKA_DATA/meta.properties ]] && return
+  mkdir -p "$KAFKA_DATA"
+  local cluster_id
+  cluster_id=$(kafka_java kafka.tools.StorageTool random-uuid | tail -n1)
+  log "kafka: formatting $KAFKA_DATA (cluster id $cluster_id, standalone controller quorum)"
+  kafka_java kafka.tools.StorageTool format -t "$cluster_id" -c "$KAFKA_PROPS" --standalone >&2 \
+    || die "kafka storage format failed (see above)"
+}
+
+# Pid of the broker this script started, if it is still alive (pid checked against its cmdline,
+# so a recycled pid is never mistaken for the broker).
+kafka_our_pid() {
+  [[ -f $KAFKA_MARK && -f $KAFKA_PID ]] || return 0
+  local pid cmd
+  pid=$(<"$KAFKA_PID")
+  pid_alive "$pid" || return 0
+  cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 0
+  [[ $cmd == *kafka.Kafka*"$KAFKA_PROPS"* ]] && echo "$pid"
+  return 0
+}
+
+kafka_launch() {
+  command -v java >/dev/null || die "java not found (Java 17+ is needed for Kafka)"
+  [[ -f $KAFKA_LOG ]] && mv -f "$KAFKA_LOG" "$KAFKA_LOG.1"   # keep the previous run's log
+  rm -f "$KAFKA_PID"
+  # setsid: own session, so the broker survives the calling shell and its Ctrl-C / hang-up.
+  # The inner bash writes its own pid and then becomes java (exec), so the pid file is exact.
+  # shellcheck disable=SC2016  # $$, $0 and $@ belong to the inner bash
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$KAFKA_PID" \
+    java -Xms256m -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$KAFKA_SRC/log4j2.yaml" \
+    -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_PROPS" \
+    </dev/null >>"$KAFKA_LOG" 2>&1 9>&- &
+  wait_for 10 test -s "$KAFKA_PID" || die "kafka: the broker process did not start (see $KAFKA_LOG)"
+  touch "$KAFKA_MARK"
+  log "kafka: started pid $(<"$KAFKA_PID") on $HOST:$KAFKA_PORT (controller $HOST:$KAFKA_CONTROLLER_PORT), log $KAFKA_LOG"
+}
+
+# Make sure a broker is running or starting; sets KAFKA_WAIT_PID to the pid to watch while
+# waiting (empty when reusing a broker that this script did not start).
+kafka_ensure_started() {
+  local pid
+  pid=$(kafka_our_pid)
+  KAFKA_WAIT_PID=$pid
+  if port_open "$KAFKA_PORT"; then
+    if [[ -n $pid ]]; then
+      log "kafka: already running (pid $pid, started by this script) on $HOST:$KAFKA_PORT"
+    else
+      rm -f "$KAFKA_MARK" "$KAFKA_PID"
+      log "kafka: something already listens on $HOST:$KAFKA_PORT (not started by this script): reusing it"
+    fi
+    return
+  fi
+  if [[ -n $pid ]]; then
+    log "kafka: pid $pid (started by this script) is still starting up"
+    return
+  fi
+  rm -f "$KAFKA_MARK"
+  port_open "$KAFKA_CONTROLLER_PORT" \
+    && die "kafka: controller port $HOST:$KAFKA_CONTROLLER_PORT is taken by another program (set LINKDUTY_KAFKA_CONTROLLER_PORT)"
+  mkdir -p "$KAFKA_DIR"
+  kafka_fetch_libs
+  kafka_write_props
+  kafka_format
+  kafka_launch
+  KAFKA_WAIT_PID=$(<"$KAFKA_PID")
+}
+
+# An open port is not enough (no controller/leader yet): retry the produce+consume probe.
+kafka_wait_ready() {
+  local pid=${KAFKA_WAIT_PID:-} deadline=$((SECONDS + KAFKA_READY_TIMEOUT)) out="" remaining
+  while :; do
+    remaining=$((deadline - SECONDS))
+    ((remaining < 5)) && remaining=5
+    ((remaining > 15)) && remaining=15
+    if out=$("$VENV_PY" "$HERE/kafka_probe.py" --bootstrap "$HOST:$KAFKA_PORT" --timeout "$remaining" 2>&1); then
+      log "kafka: ready on $HOST:$KAFKA_PORT (probe produced and consumed a message)"
+      return
+    fi
+    if [[ -n $pid ]] && ! pid_alive "$pid"; then
+      kafka_fail "the broker (pid $pid) exited during start-up"
+    fi
+    if ((SECONDS >= deadline)); then
+      kafka_fail "not ready after $KAFKA_READY_TIMEOUT s; last probe said: ${out##*$'\n'}"
+    fi
+    sleep 1
+  done
+}
+
+kafka_fail() {
+  printf 'stack: ERROR: kafka: %s\n' "$1" >&2
+  # Our log only tells something about a broker that this script started.
+  if [[ -n ${KAFKA_WAIT_PID:-} && -f $KAFKA_LOG ]]; then
+    printf 'stack: last lines of %s:\n' "$KAFKA_LOG" >&2
+    tail -n 30 "$KAFKA_LOG" | sed 's/^/    /' >&2
+  fi
+  # A broker we started but that never became usable is stopped, so the next `up` starts clean.
+  [[ -n $(kafka_our_pid) ]] && kafka_stop
+  exit 1
+}
+
+# Stops the broker if this script started it. $1=strict: fail when it was not ours.
+kafka_stop() {
+  local strict=${1:-} pid
+  pid=$(kafka_our_pid)
+  if [[ -z $pid ]]; then
+    rm -f "$KAFKA_MARK" "$KAFKA_PID"
+    if port_open "$KAFKA_PORT"; then
+      local msg="kafka on $HOST:$KAFKA_PORT was not started by this script: leaving it alone"
+      [[ -n $strict ]] && die "$msg"
+      log "$msg"
+    else
+      log "kafka: not running"
+    fi
+    return
+  fi
+  log "kafka: stopping pid $pid (SIGTERM, up to 30 s) ..."
+  kill -TERM "$pid" 2>/dev/null || true
+  if ! wait_for 30 not_alive "$pid"; then
+    log "kafka: pid $pid ignored SIGTERM for 30 s: SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    wait_for 10 not_alive "$pid" || die "kafka: pid $pid survived SIGKILL"
+  fi
+  rm -f "$KAFKA_MARK" "$KAFKA_PID"
+  log "kafka: stopped"
+}
+
+# Pids of any broker using this state folder, whoever started it (reset must not pull the data
+# out from under a running broker).
+kafka_pids_using_state() {
+  local f cmd
+  for f in /proc/[0-9]*/cmdline; do
+    cmd=$(tr '\0' ' ' 2>/dev/null <"$f") || continue
+    [[ $cmd == *kafka.Kafka*"$KAFKA_PROPS"* ]] && { f=${f#/proc/}; echo "${f%/cmdline}"; }
+  done
+  return 0
+}
+
+kafka_status() {
+  local pid
+  pid=$(kafka_our_pid)
+  if port_open "$KAFKA_PORT"; then
+    if [[ -n $pid ]]; then
+      printf 'kafka     running  %s:%s  pid %s  (started by stack.sh)\n' "$HOST" "$KAFKA_PORT" "$pid"
+    else
+      printf 'kafka     running  %s:%s  pid %s  (not started by stack.sh)\n' "$HOST" "$KAFKA_PORT" "$(listener_pid "$KAFKA_PORT")"
+    fi
+    return 0
+  fi
+  if [[ -n $pid ]]; then
+    printf 'kafka     starting %s:%s  pid %s  (started by stack.sh, port not open yet)\n' "$HOST" "$KAFKA_PORT" "$pid"
+  else
+    printf 'kafka     stopped  %s:%s  pid -\n' "$HOST" "$KAFKA_PORT"
+  fi
+  return 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL
+# ---------------------------------------------------------------------------------------------
+# Binaries: those matching an existing data folder, else the newest Debian install, else pg_config.
+pg_find_bindir() {
+  local d ver=""
+  [[ -r $PG_DATA/PG_VERSION ]] && ver=$(<"$PG_DATA/PG_VERSION")
+  if [[ -n $ver && -x /usr/lib/postgresql/$ver/bin/pg_ctl ]]; then
+    echo "/usr/lib/postgresql/$ver/bin"
+    return
+  fi
+  for d in $(compgen -G '/usr/lib/postgresql/*/bin' | sort -rV); do
+    [[ -x $d/initdb && -x $d/pg_ctl ]] && { echo "$d"; return; }
+  done
+  if command -v pg_config >/dev/null; then
+    d=$(pg_config --bindir 2>/dev/null) || d=""
+    [[ -n $d && -x $d/initdb && -x $d/pg_ctl ]] && { echo "$d"; return; }
+  fi
+  return 0
+}
+
+pg_install() {
+  pg_find
+  [[ -n $PG_BIN ]] && return
+  if ((EUID != 0)) || ! command -v apt-get >/dev/null; then
+    die "PostgreSQL server binaries not found; install them (apt-get install -y postgresql) or run as root"
+  fi
+  # Note: Debian's package also creates a 'main' cluster on port 5432; the stack does not use it.
+  log "postgres: not installed: apt-get install -y postgresql (one time) ..."
+  DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >&2
+  pg_find
+  [[ -n $PG_BIN ]] || die "postgresql was installed but no initdb/pg_ctl was found under /usr/lib/postgresql"
+}
+
+# PostgreSQL refuses to run as root: as root, run it as the 'postgres' OS user (made by the
+# Debian package; else a system user 'linkduty', created by pg_prepare_dirs); otherwise as ourselves.
+pg_os_user() {
+  if ((EUID != 0)); then id -un; return; fi
+  if id postgres >/dev/null 2>&1; then echo postgres; else echo linkduty; fi
+}
+
+# PG_BIN (empty when not installed) and PG_OS_USER, without side effects.
+pg_find() {
+  PG_BIN=$(pg_find_bindir)
+  PG_OS_USER=$(pg_os_user)
+}
+
+# Run a PostgreSQL tool as the server's OS user; cd / because that user may not be able to read
+# the caller's working directory.
+as_pg() {
+  if ((EUID == 0)); then
+    (cd / && runuser -u "$PG_OS_USER" -- "$@")
+  else
+    (cd / && "$@")
+  fi
+}
+
+pg_prepare_dirs() {
+  if ((EUID == 0)) && ! id "$PG_OS_USER" >/dev/null 2>&1; then
+    log "postgres: creating the system user $PG_OS_USER to run the server"
+    useradd --system --no-create-home --shell /usr/sbin/nologin "$PG_OS_USER"
+  fi
+  mkdir -p "$PG_DIR" "$PG_RUN"
+  ((EUID == 0)) && chown "$PG_OS_USER:" "$PG_DIR" "$PG_RUN"
+  as_pg test -w "$PG_DIR" \
+    || die "OS user $PG_OS_USER cannot write $PG_DIR: every parent folder must be traversable (chmod o+x), or set LINKDUTY_STATE elsewhere"
+  # Unix socket paths are limited to 107 bytes.
+  ((${#PG_RUN} + 16 <= 107)) \
+    || die "$PG_RUN is too long for a Unix socket path: use a shorter LINKDUTY_STATE"
+}
+
+pg_initdb() {
+  [[ -f $PG_DATA/PG_VERSION ]] && return
+  local locale=C
+  # Here-string, not a pipe: with pipefail, grep -q closing early could fail the pipeline.
+  grep -qiE '^c\.utf-?8$' <<<"$(locale -a 2>/dev/null)" && locale=C.UTF-8
+  log "postgres: initdb $PG_DATA (locale $locale, auth trust, superuser postgres)"
+  as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth=trust --encoding=UTF8 \
+    --locale="$locale" >"$PG_DIR/initdb.log" 2>&1 \
+    || { tail -n 20 "$PG_DIR/initdb.log" >&2; die "initdb failed (full output: $PG_DIR/initdb.log)"; }
+}
+
+# True when a postmaster runs on our data folder (whoever started it).
+pg_running_here() {
+  [[ -n ${PG_BIN:-} && -f $PG_DATA/PG_VERSION ]] || return 1
+  as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1
+}
+
+# A server killed with SIGKILL leaves postmaster.pid behind. Where PID 1 does not reap orphans
+# (this sandbox, some containers) the dead postmaster stays a zombie, kill(pid, 0) still succeeds
+# and postgres would refuse to start; pid_alive knows zombies are dead.
+pg_clear_stale_pidfile() {
+  local file=$PG_DATA/postmaster.pid pid
+  [[ -f $file ]] || return 0
+  pid=$(head -n1 "$file")
+  if ! pid_alive "$pid"; then
+    log "postgres: removing stale $file (pid $pid is gone)"
+    rm -f "$file"
+  fi
+}
+
+pg_launch() {
+  pg_clear_stale_pidfile
+  local opts="-c listen_addresses=$HOST -p $PG_PORT -c unix_socket_directories=$PG_RUN"
+  opts+=" -c fsync=on -c max_connections=300 -c shared_buffers=256MB"
+  log "postgres: starting on $HOST:$PG_PORT (log $PG_LOG) ..."
+  as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -o "$opts" -w -t "$PG_READY_TIMEOUT" start \
+    >/dev/null 9>&- \
+    || { tail -n 20 "$PG_LOG" >&2 || true; die "postgres did not start (log: $PG_LOG)"; }
+  touch "$PG_MARK"
+}
+
+pg_wait_ready() {
+  wait_for "$PG_READY_TIMEOUT" "$PG_BIN/pg_isready" -q -h "$HOST" -p "$PG_PORT" -t 2 \
+    || die "postgres on $HOST:$PG_PORT not ready after $PG_READY_TIMEOUT s (log: $PG_LOG)"
+}
+
+pg_psql() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$HOST" -p "$PG_PORT" "$@"; }
+
+# Role linkduty and the databases of databases.txt, idempotently. As superuser 'postgres' (trust
+# on our own cluster); on a server we did not start, fall back to linkduty:linkduty.
+pg_provision() {
+  local names=() line
+  while IFS= read -r line || [[ -n $line ]]; do
+    line=${line%%#*}
+    line=${line//[[:space:]]/}
+    [[ -z $line ]] && continue
+    [[ $line =~ ^[a-z_][a-z0-9_]*$ ]] || die "$PG_DBS_FILE: invalid database name '$line'"
+    names+=("'$line'")
+  done <"$PG_DBS_FILE"
+  local list
+  list=$(IFS=,; echo "${names[*]}")
+  local role_sql="DO \$\$ BEGIN
+      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'linkduty') THEN CREATE ROLE linkduty; END IF;
+    END \$\$;
+    ALTER ROLE linkduty WITH LOGIN CREATEDB SUPERUSER PASSWORD 'linkduty';"
+  local db_sql="SELECT format('CREATE DATABASE %I OWNER linkduty', d)
+      FROM unnest(ARRAY[$list]::text[]) AS d
+      WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = d) \\gexec"
+  local err
+  if err=$(printf '%s\n%s\n' "$role_sql" "$db_sql" \
+      | PGCONNECT_TIMEOUT=5 pg_psql -U postgres -d postgres 2>&1); then
+    :
+  elif printf '%s\n' "$db_sql" \
+      | PGCONNECT_TIMEOUT=5 PGPASSWORD=linkduty pg_psql -U linkduty -d postgres 2>/dev/null; then
+    :
+  else
+    printf '%s\n' "$err" >&2
+    die "postgres on $HOST:$PG_PORT: could not create the role/databases (as postgres, nor as linkduty)"
+  fi
+  log "postgres: role linkduty and ${#names[@]} databases present"
+}
+
+pg_start() {
+  pg_install
+  if port_open "$PG_PORT"; then
+    if [[ -f $PG_MARK ]] && pg_running_here; then
+      log "postgres: already running (pid $(pg_pid), started by this script) on $HOST:$PG_PORT"
+    else
+      rm -f "$PG_MARK"
+      log "postgres: something already listens on $HOST:$PG_PORT (not started by this script): reusing it"
+    fi
+  else
+    pg_prepare_dirs
+    pg_initdb
+    pg_launch
+  fi
+  pg_wait_ready
+  pg_provision
+  log "postgres: ready on $HOST:$PG_PORT"
+}
+
+pg_pid() { head -n1 "$PG_DATA/postmaster.pid" 2>/dev/null || echo "?"; }
+
+# Stops PostgreSQL if this script started it. $1=strict: fail when it was not ours.
+pg_stop() {
+  local strict=${1:-}
+  pg_find
+  if [[ -f $PG_MARK ]] && pg_running_here; then
+    log "postgres: stopping pid $(pg_pid) (pg_ctl stop -m fast) ..."
+    as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 60 stop >/dev/null \
+      || die "pg_ctl stop failed (log: $PG_LOG)"
+    rm -f "$PG_MARK"
+    log "postgres: stopped"
+    return
+  fi
+  rm -f "$PG_MARK"
+  if port_open "$PG_PORT"; then
+    local msg="postgres on $HOST:$PG_PORT was not started by this script: leaving it alone"
+    [[ -n $strict ]] && die "$msg"
+    log "$msg"
+  else
+    log "postgres: not running"
+  fi
+}
+
+pg_status() {
+  pg_find
+  if port_open "$PG_PORT"; then
+    if [[ -f $PG_MARK ]] && pg_running_here; then
+      printf 'postgres  running  %s:%s  pid %s  (started by stack.sh)\n' "$HOST" "$PG_PORT" "$(pg_pid)"
+    else
+      printf 'postgres  running  %s:%s  pid %s  (not started by stack.sh)\n' "$HOST" "$PG_PORT" "$(listener_pid "$PG_PORT")"
+    fi
+    return 0
+  fi
+  printf 'postgres  stopped  %s:%s  pid -\n' "$HOST" "$PG_PORT"
+  return 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------------------------
+write_env() {
+  # Plain KEY=VALUE lines: `set -a; . .state/stack.env; set +a` in shells, easy to parse elsewhere.
+  local tmp=$STATE/stack.env.tmp
+  printf 'LINKDUTY_KAFKA_BOOTSTRAP=%s:%s\nLINKDUTY_PG_DSN=postgresql://linkduty:linkduty@%s:%s\n' \
+    "$HOST" "$KAFKA_PORT" "$HOST" "$PG_PORT" >"$tmp"
+  mv -f "$tmp" "$STATE/stack.env"
+}
+
+cmd_up() {
+  local t0=$SECONDS
+  require_venv
+  # Kafka boots in the background while PostgreSQL is prepared; then both are checked.
+  kafka_ensure_started
+  pg_start
+  kafka_wait_ready
+  write_env
+  log "up: Kafka $HOST:$KAFKA_PORT and PostgreSQL $HOST:$PG_PORT ready in $((SECONDS - t0)) s; settings in $STATE/stack.env"
+}
+
+cmd_down() {
+  kafka_stop
+  pg_stop
+}
+
+cmd_status() {
+  local rc=0
+  kafka_status || rc=3
+  pg_status || rc=3
+  return "$rc"
+}
+
+cmd_reset() {
+  cmd_down
+  local pids
+  pids=$(kafka_pids_using_state | tr '\n' ' ')
+  [[ -z ${pids// /} ]] || die "a broker not started by this script still uses $KAFKA_DATA (pid $pids): stop it first"
+  pg_find
+  ! pg_running_here || die "a PostgreSQL server not started by this script still uses $PG_DATA: stop it first"
+  log "reset: deleting Kafka and PostgreSQL data under $STATE (keeping the jar cache)"
+  rm -rf "$KAFKA_DATA" "$KAFKA_PROPS" "$KAFKA_LOG" "$KAFKA_LOG.1" "$KAFKA_PID" "$KAFKA_MARK" \
+    "$KAFKA_DIR/libs.tmp" "$PG_DIR" "$STATE/stack.env"
+}
+
+cmd_kafka_start() {
+  require_venv
+  kafka_ensure_started
+  kafka_wait_ready
+}
+
+usage() {
+  sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
+}
+
+main() {
+  local cmd=${1:-}
+  case $cmd in
+    up | down | status | reset | kafka-start | kafka-stop | pg-start | pg-stop) ;;
+    -h | --help | help) usage; return 0 ;;
+    *) usage; die "unknown command '${cmd}'" ;;
+  esac
+  check_ports
+  set_state_paths
+  # status only reads; everything else changes state and is serialised.
+  [[ $cmd == status ]] || take_lock
+  case $cmd in
+    up) cmd_up ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+    reset) cmd_reset ;;
+    kafka-start) cmd_kafka_start ;;
+    kafka-stop) kafka_stop strict ;;
+    pg-start) pg_start ;;
+    pg-stop) pg_stop strict ;;
+  esac
+}
+
+main "$@"
