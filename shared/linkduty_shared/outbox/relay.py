@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -50,6 +51,7 @@ class OutboxRelay:
         self._max_backoff_s = max_backoff_s
         self._wakeup = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
+        self._conn: asyncpg.Connection | None = None  # the leader's own connection
         self.published = 0  # records acknowledged by Kafka since start (for health and tests)
 
     def wake(self, *_: object) -> None:
@@ -61,9 +63,14 @@ class OutboxRelay:
             while not await leader_conn.fetchval("SELECT pg_try_advisory_lock($1)", _LEADER_LOCK):
                 await asyncio.sleep(self._poll_interval_s)
             await leader_conn.add_listener("linkduty_outbox", self.wake)
+            # The relay reads and deletes on this connection of its own, never through the pool:
+            # when writers hold every pooled connection (a commit stall under load), publishing
+            # must not queue behind them.
+            self._conn = leader_conn
             try:
                 await self._publish_forever()
             finally:
+                self._conn = None
                 await self._close_producer()
                 await leader_conn.remove_listener("linkduty_outbox", self.wake)
                 await leader_conn.execute("SELECT pg_advisory_unlock($1)", _LEADER_LOCK)
@@ -94,7 +101,7 @@ class OutboxRelay:
 
     async def publish_batch(self) -> int:
         """Publish the oldest unpublished rows; returns how many Kafka acknowledged."""
-        async with self._pool.acquire() as conn:
+        async with self._connection() as conn:
             rows = await conn.fetch(_FETCH, self._batch_size)
         if not rows:
             return 0
@@ -114,10 +121,20 @@ class OutboxRelay:
             await asyncio.gather(*futures)
         except Exception as exc:  # any producer failure leaves the rows for the next attempt
             raise _KafkaUnavailable(exc) from exc
-        async with self._pool.acquire() as conn:
+        async with self._connection() as conn, conn.transaction():
+            # The delete need not wait for its WAL flush: if it is lost in a crash, the rows are
+            # published again and consumers drop them by event id. Waiting would put every fsync
+            # stall of the disk on the commit→Kafka path of the next batch.
+            await conn.execute("SET LOCAL synchronous_commit = off")
             await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["outbox_id"] for r in rows])
         self.published += len(rows)
         return len(rows)
+
+    def _connection(self):
+        """The leader's connection when running; a pooled one for a one-off `publish_batch`."""
+        if self._conn is not None:
+            return contextlib.nullcontext(self._conn)
+        return self._pool.acquire()
 
     async def _ensure_producer(self) -> AIOKafkaProducer:
         if self._producer is None:

@@ -1,0 +1,1 @@
+"""LinkDuty benchmarks: run with `./linkduty bench` (all) or `./linkduty bench eventstore`."""
