@@ -28,8 +28,23 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Release without asyncpg's default reset query (RESET ALL, UNLISTEN *, …).
+
+    That query is one more round trip on every release, which cost a third of the append rate of
+    16 concurrent writers (bench/eventstore.py). Nothing here leaves session state behind: settings
+    are `SET LOCAL`, and the only session lock and LISTEN (the outbox relay's) are undone by their
+    owner. asyncpg still rolls back a transaction left open.
+    """
+
+
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
-    return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init_connection)
+    # Generic plans: the hot statements (append, outbox fetch) are point writes whose custom
+    # re-planning cost three times their execution (EXPLAIN: 0.2 ms planning, 0.07 ms execution).
+    return await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection, reset=_keep_session,
+        server_settings={"plan_cache_mode": "force_generic_plan"},
+    )
 
 
 async def migrate(pool: asyncpg.Pool, *extra_sql: str) -> None:
