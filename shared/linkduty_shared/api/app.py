@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from linkduty_shared.api.idempotency import IdempotencyMiddleware
 from linkduty_shared.api.problems import install_problem_handlers
@@ -52,4 +53,7 @@ def create_app(
 
     for router in routers:
         app.include_router(router)
+    # A server span per request, continuing the caller's `traceparent`; events the request
+    # appends carry that context on to Kafka (application.CommandContext.metadata).
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
     return app

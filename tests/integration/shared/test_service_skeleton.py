@@ -1,15 +1,20 @@
 """The app factory's promises, through a tiny service: problem+json for every kind of bad input,
 Idempotency-Key, ETag/If-Match, scopes, health probes."""
 
+import asyncio
 import uuid
 
 import httpx
 import pytest
+from opentelemetry import trace
 
 from linkduty_shared.api.app import create_app
 from linkduty_shared.api.problems import PROBLEM_JSON
 from linkduty_shared.auth.issuer import LocalIssuer
 from linkduty_shared.config import ServiceSettings
+from linkduty_shared.messaging.consumer import ConsumerRunner
+from tests.conftest import eventually
+from tests.support.kafka import read_topic
 from tests.support.tally import tally_router
 
 
@@ -108,6 +113,29 @@ async def test_idempotency_key_replays_the_first_answer_and_refuses_reuse(client
     assert (await client.get("/v1/tallies/t5", headers=auth)).json()["total"] == 3  # applied once
     reused = await client.post("/v1/tallies/t5/increments", json={"by": 4}, headers={**auth, **key})
     assert_problem(reused, 422, "idempotency-key-reused")
+
+
+async def test_a_request_and_the_events_it_causes_share_one_trace(client, auth, topic, kafka_bootstrap):
+    trace_id = uuid.uuid4().hex
+    traceparent = f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"
+    r = await client.post("/v1/tallies", json={"id": "traced", "title": "x"}, headers={**auth, "traceparent": traceparent})
+    assert r.status_code == 201
+    [record] = await read_topic(kafka_bootstrap, topic, until_count=1)
+    carried = dict(record.headers)["ce_traceparent"].decode()
+    assert carried.split("-")[1] == trace_id  # same trace, the service's own span as parent
+
+    seen = []
+
+    async def handler(envelope, rec) -> None:
+        seen.append(format(trace.get_current_span().get_span_context().trace_id, "032x"))
+
+    runner = ConsumerRunner(bootstrap=kafka_bootstrap, group_id=f"g-{topic}", topics=[topic], handler=handler)
+    task = asyncio.create_task(runner.run())
+    try:
+        await eventually(lambda: seen, what="the consumer to handle the event")
+    finally:
+        task.cancel()
+    assert seen == [trace_id]
 
 
 async def test_health_and_readiness_report_postgres_and_kafka(client):
