@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 import asyncpg
@@ -18,6 +18,8 @@ from linkduty_shared.domain.aggregate import Aggregate
 from linkduty_shared.domain.event import DomainEvent, event_class
 from linkduty_shared.events.upcasting import Upcasters, upcasters
 from linkduty_shared.eventstore.store import ConcurrencyConflict, EventStore, NewEvent, StoredEvent
+from linkduty_shared.projections.base import Projection
+from linkduty_shared.projections.runners import apply_once
 from linkduty_shared.telemetry import current_trace_context
 
 A = TypeVar("A", bound=Aggregate)
@@ -65,15 +67,38 @@ def to_domain_event(stored: StoredEvent, registry: Upcasters = upcasters) -> Dom
 
 
 class EventSourcedRepository(Generic[A]):
-    def __init__(self, store: EventStore, aggregate_cls: type[A], *, source: str, topic: str | None) -> None:
+    """Loads and saves one aggregate type.
+
+    `inline_projections` are read models updated in the same transaction as the append, for
+    queries that must see a write at once (e.g. duplicate-call matching sees the alarm the
+    previous call just opened). Other read models follow asynchronously from Kafka or the store.
+    """
+
+    def __init__(
+        self,
+        store: EventStore,
+        aggregate_cls: type[A],
+        *,
+        source: str,
+        topic: str | None,
+        inline_projections: Sequence[Projection] = (),
+    ) -> None:
         self._store = store
         self._cls = aggregate_cls
         self._source = source
         self._topic = topic
+        self._inline = tuple(inline_projections)
 
-    async def load(self, aggregate_id: str, *, up_to_version: int | None = None, as_of: dt.datetime | None = None) -> A:
+    async def load(
+        self,
+        aggregate_id: str,
+        *,
+        up_to_version: int | None = None,
+        as_of: dt.datetime | None = None,
+        conn: asyncpg.Connection | None = None,
+    ) -> A:
         """The aggregate now, or as it was at a version or a moment. Empty if it never existed."""
-        stored = await self._store.load(aggregate_id, up_to_version=up_to_version, as_of=as_of)
+        stored = await self._store.load(aggregate_id, up_to_version=up_to_version, as_of=as_of, conn=conn)
         return self._cls.rehydrate(aggregate_id, (to_domain_event(s) for s in stored))
 
     async def get(self, aggregate_id: str, **kwargs) -> A:
@@ -83,7 +108,19 @@ class EventSourcedRepository(Generic[A]):
         return aggregate
 
     async def save(self, aggregate: A, context: CommandContext, *, conn: asyncpg.Connection | None = None) -> list[StoredEvent]:
-        """Append the aggregate's pending events at its loaded version (conflict if it moved)."""
+        """Append the aggregate's pending events at its loaded version (conflict if it moved).
+
+        Inside the caller's transaction with `conn` (the caller then calls `store.committed()`
+        after its commit); otherwise in a transaction of its own.
+        """
+        if conn is None:
+            async with self._store.pool.acquire() as own, own.transaction():
+                stored = await self._save(aggregate, context, own)
+            self._store.committed()
+            return stored
+        return await self._save(aggregate, context, conn)
+
+    async def _save(self, aggregate: A, context: CommandContext, conn: asyncpg.Connection) -> list[StoredEvent]:
         metadata = context.metadata(self._source)
         new = [
             NewEvent(event_type=e.event_type, schema_version=e.schema_version, data=e.to_data(), metadata=metadata)
@@ -92,6 +129,9 @@ class EventSourcedRepository(Generic[A]):
         stored = await self._store.append(
             aggregate.id, self._cls.stream_type, aggregate.version, new, topic=self._topic, conn=conn
         )
+        for projection in self._inline:
+            for event in stored:
+                await apply_once(conn, projection, event.envelope())
         aggregate.version += len(stored)
         aggregate.pending.clear()
         return stored
@@ -115,6 +155,8 @@ class EventSourcedRepository(Generic[A]):
             if expected_version is not None and aggregate.version != expected_version:
                 raise PreconditionFailed(expected_version, aggregate.version)
             decide(aggregate)
+            if not aggregate.pending:
+                return aggregate  # nothing to record (an idempotent no-op)
             try:
                 await self.save(aggregate, context)
                 return aggregate

@@ -134,6 +134,15 @@ LIMIT $3
 """
 
 
+_LOAD = f"""
+SELECT {_COLUMNS} FROM events
+WHERE stream_id = $1 AND version > $2
+  AND ($3::int IS NULL OR version <= $3)
+  AND ($4::timestamptz IS NULL OR occurred_at <= $4)
+ORDER BY version
+"""
+
+
 def row_to_event(row: asyncpg.Record) -> StoredEvent:
     return StoredEvent(
         stream_id=row["stream_id"],
@@ -151,7 +160,7 @@ def row_to_event(row: asyncpg.Record) -> StoredEvent:
 
 class EventStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
+        self.pool = pool
         self._append_listeners: list[Callable[[], None]] = []
 
     def on_append(self, listener: Callable[[], None]) -> None:
@@ -191,7 +200,7 @@ class EventStore:
             if conn is not None:
                 rows = await conn.fetch(_APPEND, *args)
             else:
-                async with self._pool.acquire() as c:
+                async with self.pool.acquire() as c:
                     rows = await c.fetch(_APPEND, *args)
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name == "events_pkey":
@@ -200,7 +209,7 @@ class EventStore:
         if not rows:
             raise ConcurrencyConflict(stream_id, expected_version)
         if conn is None:
-            self._notify_listeners()
+            self.committed()
         return [
             StoredEvent(
                 stream_id=stream_id,
@@ -217,7 +226,9 @@ class EventStore:
             for row, e in zip(rows, events, strict=True)
         ]
 
-    def _notify_listeners(self) -> None:
+    def committed(self) -> None:
+        """Tell the listeners an append committed; callers that appended inside their own
+        transaction (`conn=`) call this after their commit."""
         for listener in self._append_listeners:
             listener()
 
@@ -228,28 +239,23 @@ class EventStore:
         after_version: int = 0,
         up_to_version: int | None = None,
         as_of: dt.datetime | None = None,
+        conn: asyncpg.Connection | None = None,
     ) -> list[StoredEvent]:
         """A stream's events in order; `up_to_version` / `as_of` read it as it was then."""
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                f"""SELECT {_COLUMNS} FROM events
-                    WHERE stream_id = $1 AND version > $2
-                      AND ($3::int IS NULL OR version <= $3)
-                      AND ($4::timestamptz IS NULL OR occurred_at <= $4)
-                    ORDER BY version""",
-                stream_id,
-                after_version,
-                up_to_version,
-                as_of,
-            )
+        args = (stream_id, after_version, up_to_version, as_of)
+        if conn is not None:
+            rows = await conn.fetch(_LOAD, *args)
+        else:
+            async with self.pool.acquire() as c:
+                rows = await c.fetch(_LOAD, *args)
         return [row_to_event(r) for r in rows]
 
     async def read_all(self, after: Position = Position.START, *, limit: int = 1000) -> list[StoredEvent]:
         """Events in global order after `after`, never skipping one that commits later."""
-        async with self._pool.acquire() as conn:
+        async with self.pool.acquire() as conn:
             rows = await conn.fetch(_READ_ALL, str(after.tx_id), after.seq, limit)
         return [row_to_event(r) for r in rows]
 
     async def stream_version(self, stream_id: str) -> int:
-        async with self._pool.acquire() as conn:
+        async with self.pool.acquire() as conn:
             return await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = $1", stream_id)
