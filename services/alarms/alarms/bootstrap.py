@@ -1,0 +1,39 @@
+"""Composition root of the alarms service."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import FastAPI
+
+from linkduty_shared.api.app import create_app
+from linkduty_shared.jurisdictions import Directory, load_demo_city
+from linkduty_shared.messaging.consumer import ConsumerRunner
+from linkduty_shared.runtime import Runtime
+
+from alarms import pii
+from alarms.api import directory, routes
+from alarms.application import AlarmsService
+from alarms.config import AlarmsSettings
+from alarms.consumers import LINKAGE_COMMANDS, escalation_handler
+from alarms.projections.cap_messages import CapMessages
+from alarms.projections.open_alarms import OpenAlarms
+
+
+def build_app(settings: AlarmsSettings | None = None) -> FastAPI:
+    settings = settings or AlarmsSettings()
+    city = Directory.load(settings.directory_path) if settings.directory_path else load_demo_city()
+
+    async def on_start(runtime: Runtime) -> None:
+        service = AlarmsService(runtime.store, city, duplicate_radius_m=settings.duplicate_radius_m,
+                                duplicate_window=dt.timedelta(seconds=settings.duplicate_window_s))
+        app.state.alarms = service
+        runner = ConsumerRunner(bootstrap=settings.kafka_bootstrap, group_id="alarms", topics=[LINKAGE_COMMANDS],
+                                handler=escalation_handler(service), max_attempts=settings.consumer_max_attempts)
+        runtime.background("linkage.commands consumer", runner.run)
+
+    app = create_app(
+        settings, title="LinkDuty alarms", routers=[routes.router, directory.router],
+        schema_sql=(OpenAlarms.ddl, CapMessages.ddl, pii.DDL), on_start=on_start,
+    )
+    return app

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from linkduty_shared.config import ServiceSettings
+
+
+class AlarmsSettings(ServiceSettings):
+    service_name: str = "alarms"
+    pg_dsn: str = "postgresql://linkduty:linkduty@127.0.0.1:15432/linkduty_alarms"
+    host: str = "127.0.0.1"
+    port: int = 8101
+    # Duplicate calls (重复报警): a report this close in space and time to an open alarm of a
+    # compatible kind is a further call about it.
+    duplicate_radius_m: float = 300.0
+    duplicate_window_s: float = 900.0
+    directory_path: str | None = None  # a city's dataset (GeoJSON); the demo city when unset

@@ -1,0 +1,181 @@
+"""The Alarm aggregate: one incident, its calls, its acknowledgements and its lifecycle."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from linkduty_shared.domain import Aggregate, DomainEvent, IllegalTransition, InvariantViolated
+
+from alarms.domain.events import (
+    AlarmAcknowledged,
+    AlarmCancelled,
+    AlarmClosed,
+    AlarmControlled,
+    AlarmEscalated,
+    AlarmMarkedFalse,
+    AlarmReported,
+    AlarmUpdated,
+    AlarmVerified,
+    CallLinked,
+    CallSplit,
+)
+from alarms.domain.values import LEVELS, OPEN_STATUSES, Status
+
+# The facts a CAP Update (or an operator) may change on an alarm.
+UPDATABLE_FIELDS = ("kind", "severity", "description")
+
+
+@dataclasses.dataclass
+class Call:
+    call_id: str
+    source: str
+    received_at: str
+    caller_masked: str | None
+    location: dict
+    split: bool = False
+
+
+class Alarm(Aggregate):
+    stream_type = "alarm"
+
+    def __init__(self, aggregate_id: str) -> None:
+        super().__init__(aggregate_id)
+        self.status: Status | None = None
+        self.kind = ""
+        self.severity = ""
+        self.description = ""
+        self.source = ""
+        self.received_at = ""
+        self.location: dict = {}
+        self.jurisdiction: dict = {}
+        self.calls: dict[str, Call] = {}
+        self.acknowledged: dict[str, str] = {}  # level → centre id
+        self.escalation_level = LEVELS[0]
+        self.cap: dict | None = None
+        self.split_from: str | None = None
+
+    # ---- state ---------------------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def active_calls(self) -> int:
+        return sum(1 for c in self.calls.values() if not c.split)
+
+    def evolve(self, e: DomainEvent) -> None:
+        match e:
+            case AlarmReported():
+                self.status = Status.REPORTED
+                self.kind, self.severity, self.description = e.kind, e.severity, e.description
+                self.source, self.received_at = e.source, e.received_at
+                self.location, self.jurisdiction, self.cap, self.split_from = e.location, e.jurisdiction, e.cap, e.split_from
+                self.calls[e.call_id] = Call(e.call_id, e.source, e.received_at, e.caller_masked, e.location)
+            case CallLinked():
+                self.calls[e.call_id] = Call(e.call_id, e.source, e.received_at, e.caller_masked, e.location)
+            case CallSplit():
+                self.calls[e.call_id].split = True
+            case AlarmVerified():
+                self.status = Status.VERIFIED
+            case AlarmMarkedFalse():
+                self.status = Status.FALSE_ALARM
+            case AlarmUpdated():
+                for name, value in e.changes.items():
+                    setattr(self, name, value)
+            case AlarmAcknowledged():
+                self.acknowledged.setdefault(e.level, e.centre_id)
+            case AlarmEscalated():
+                self.escalation_level = e.to_level
+            case AlarmControlled():
+                self.status = Status.CONTROLLED
+            case AlarmCancelled():
+                self.status = Status.CANCELLED
+            case AlarmClosed():
+                self.status = Status.CLOSED
+
+    # ---- commands ------------------------------------------------------------------------
+
+    def report(self, **facts) -> None:
+        if self.exists:
+            raise IllegalTransition(f"alarm {self.id} already exists")
+        self._record(AlarmReported(alarm_id=self.id, **facts))
+
+    def link_call(self, *, call_id: str, source: str, received_at: str, location: dict, description: str,
+                  distance_m: float, caller_masked: str | None, caller_ref: str | None) -> None:
+        self._require_open("link a call to")
+        if call_id in self.calls:
+            return  # the same call again: already linked
+        self._record(CallLinked(call_id=call_id, source=source, received_at=received_at, location=location,
+                                description=description, distance_m=round(distance_m, 1),
+                                caller_masked=caller_masked, caller_ref=caller_ref))
+
+    def split_call(self, call_id: str, new_alarm_id: str, by: str) -> Call:
+        call = self.calls.get(call_id)
+        if call is None:
+            raise InvariantViolated(f"alarm {self.id} has no call {call_id}")
+        if call.split:
+            raise IllegalTransition(f"call {call_id} was already split out")
+        if self.active_calls <= 1:
+            raise IllegalTransition(f"call {call_id} is the alarm's only call: nothing to split it from")
+        self._record(CallSplit(call_id=call_id, new_alarm_id=new_alarm_id, by=by))
+        return call
+
+    def verify(self, by: str) -> None:
+        self._require(Status.REPORTED, "verify")
+        self._record(AlarmVerified(by=by))
+
+    def mark_false(self, by: str, reason: str) -> None:
+        self._require({Status.REPORTED, Status.VERIFIED}, "mark as false")
+        self._record(AlarmMarkedFalse(by=by, reason=reason))
+
+    def update(self, changes: dict, by: str, cap: dict | None = None) -> None:
+        self._require_open("update")
+        unknown = set(changes) - set(UPDATABLE_FIELDS)
+        if unknown:
+            raise InvariantViolated(f"cannot update {', '.join(sorted(unknown))}")
+        changed = {k: v for k, v in changes.items() if getattr(self, k) != v}
+        if changed or cap:
+            self._record(AlarmUpdated(changes=changed, by=by, cap=cap))
+
+    def acknowledge(self, centre_id: str, level: str, by: str) -> None:
+        if self.status == Status.CLOSED:
+            raise IllegalTransition(f"alarm {self.id} is closed")
+        if self.acknowledged.get(level) == centre_id:
+            return  # acknowledged already: idempotent
+        self._record(AlarmAcknowledged(centre_id=centre_id, level=level, by=by))
+
+    def escalate(self, from_level: str, reason: str) -> None:
+        """Escalate from `from_level` one level up, unless someone there or above has acknowledged."""
+        if not self.is_open or from_level != self.escalation_level:
+            return  # a late or repeated timer: nothing to do
+        if self.acknowledged_at_or_above(from_level):
+            return
+        index = LEVELS.index(from_level)
+        if index + 1 >= len(LEVELS):
+            return  # the city is the top: nobody further to escalate to
+        self._record(AlarmEscalated(from_level=from_level, to_level=LEVELS[index + 1], reason=reason))
+
+    def acknowledged_at_or_above(self, level: str) -> bool:
+        return any(lvl in self.acknowledged for lvl in LEVELS[LEVELS.index(level):])
+
+    def control(self, by: str) -> None:
+        self._require({Status.REPORTED, Status.VERIFIED}, "mark as controlled")
+        self._record(AlarmControlled(by=by))
+
+    def cancel(self, by: str, reason: str, cap: dict | None = None) -> None:
+        self._require({Status.REPORTED, Status.VERIFIED}, "cancel")
+        self._record(AlarmCancelled(by=by, reason=reason, cap=cap))
+
+    def close(self, by: str, outcome: str) -> None:
+        self._require({Status.CONTROLLED, Status.FALSE_ALARM, Status.CANCELLED}, "close")
+        self._record(AlarmClosed(by=by, outcome=outcome))
+
+    def _require(self, allowed: Status | set[Status], action: str) -> None:
+        allowed = {allowed} if isinstance(allowed, Status) else allowed
+        if self.status not in allowed:
+            raise IllegalTransition(f"cannot {action} alarm {self.id} while it is {self.status}")
+
+    def _require_open(self, action: str) -> None:
+        if not self.is_open:
+            raise IllegalTransition(f"cannot {action} alarm {self.id} while it is {self.status}")

@@ -1,0 +1,106 @@
+"""Events of an alarm (a 119 incident), past-tense facts. Their data is the public contract of
+`alarms.events`: personal data never appears here, only a masked phone and a vault reference."""
+
+from __future__ import annotations
+
+from linkduty_shared.domain import DomainEvent, event
+
+
+@event("AlarmReported")
+class AlarmReported(DomainEvent):
+    """接警: the first call of an incident was accepted."""
+
+    alarm_id: str
+    call_id: str
+    source: str  # 119 | 110 | 120 | device | patrol | resident_app | cap
+    received_at: str  # ISO 8601, when the call reached the intake
+    kind: str
+    severity: str
+    description: str
+    location: dict  # {"lat", "lon", "address"}
+    jurisdiction: dict  # {"grid", "community", "street", "district", "city"} division codes
+    caller_masked: str | None = None
+    caller_ref: str | None = None  # the caller's phone, in the alarms service's PII vault
+    cap: dict | None = None  # {"identifier", "sender", "sent"} when it came as a CAP alert
+    split_from: str | None = None  # the alarm this call was split out of
+
+
+@event("CallLinked")
+class CallLinked(DomainEvent):
+    """重复报警: a further call about the same incident."""
+
+    call_id: str
+    source: str
+    received_at: str
+    location: dict
+    description: str
+    distance_m: float
+    caller_masked: str | None = None
+    caller_ref: str | None = None
+
+
+@event("CallSplit")
+class CallSplit(DomainEvent):
+    """An operator split a wrongly merged call out into an alarm of its own."""
+
+    call_id: str
+    new_alarm_id: str
+    by: str
+
+
+@event("AlarmVerified")
+class AlarmVerified(DomainEvent):
+    by: str
+
+
+@event("AlarmMarkedFalse")
+class AlarmMarkedFalse(DomainEvent):
+    """误报."""
+
+    by: str
+    reason: str
+
+
+@event("AlarmUpdated")
+class AlarmUpdated(DomainEvent):
+    """New facts about the incident (e.g. a CAP Update): only the fields that changed."""
+
+    changes: dict
+    by: str
+    cap: dict | None = None  # the CAP Update that carried the changes
+
+
+@event("AlarmAcknowledged")
+class AlarmAcknowledged(DomainEvent):
+    centre_id: str
+    level: str  # community | street | district | city
+    by: str
+
+
+@event("AlarmEscalated")
+class AlarmEscalated(DomainEvent):
+    """Not acknowledged in time at `from_level`: the next level up must act."""
+
+    from_level: str
+    to_level: str
+    reason: str
+
+
+@event("AlarmControlled")
+class AlarmControlled(DomainEvent):
+    """控制: the fire is under control."""
+
+    by: str
+
+
+@event("AlarmCancelled")
+class AlarmCancelled(DomainEvent):
+    by: str
+    reason: str
+    cap: dict | None = None  # the CAP Cancel that cancelled it
+
+
+@event("AlarmClosed")
+class AlarmClosed(DomainEvent):
+    by: str
+    outcome: str

@@ -1,0 +1,82 @@
+"""Value vocabularies and small pure helpers of the alarm domain."""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+
+
+class Source(StrEnum):
+    FIRE_119 = "119"
+    POLICE_110 = "110"
+    MEDICAL_120 = "120"
+    DEVICE = "device"
+    PATROL = "patrol"
+    RESIDENT_APP = "resident_app"
+    CAP = "cap"
+
+
+class Kind(StrEnum):
+    FIRE = "fire"
+    RESCUE = "rescue"
+    HAZMAT = "hazmat"
+    MEDICAL = "medical"
+    OTHER = "other"
+
+
+class Severity(StrEnum):
+    MINOR = "minor"
+    MODERATE = "moderate"
+    MAJOR = "major"
+    EXTREME = "extreme"
+
+
+class Status(StrEnum):
+    REPORTED = "reported"
+    VERIFIED = "verified"
+    CONTROLLED = "controlled"
+    FALSE_ALARM = "false_alarm"
+    CANCELLED = "cancelled"
+    CLOSED = "closed"
+
+
+OPEN_STATUSES = frozenset({Status.REPORTED, Status.VERIFIED, Status.CONTROLLED})
+
+# Acknowledgement and escalation climb the jurisdiction chain in this order.
+LEVELS = ("community", "street", "district", "city")
+
+# Kinds whose calls may be the same incident (a "fire" call and a "rescue" call from one burning
+# building are one incident; a medical call next door is not).
+_COMPATIBLE = {
+    Kind.FIRE: {Kind.FIRE, Kind.RESCUE, Kind.HAZMAT},
+    Kind.RESCUE: {Kind.FIRE, Kind.RESCUE},
+    Kind.HAZMAT: {Kind.FIRE, Kind.HAZMAT},
+    Kind.MEDICAL: {Kind.MEDICAL},
+    Kind.OTHER: {Kind.OTHER},
+}
+
+
+def compatible_kinds(kind: str) -> frozenset[str]:
+    return frozenset(k.value for k in _COMPATIBLE[Kind(kind)])
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine), metres."""
+    r = 6_371_000.0
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """138****5678: enough for an operator to recognise a repeat caller, not to call them."""
+    if not phone:
+        return None
+    digits = "".join(c for c in phone if c.isdigit())
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]  # +86: China's country code in front of a mobile number
+    if len(digits) <= 4:
+        return "*" * len(digits)
+    keep_head = 3 if len(digits) >= 11 else 0
+    return digits[:keep_head] + "*" * (len(digits) - keep_head - 4) + digits[-4:]

@@ -1,0 +1,55 @@
+"""The PII vault: callers' phone numbers, kept out of events so they can be erased.
+
+Events carry only a masked number and a vault reference. The number itself is stored here,
+encrypted with a data key of its own (AES-GCM); erasing a caller deletes the key, which makes
+every copy of the ciphertext (backups included) unreadable without rewriting any event
+(crypto-shredding). Nothing here is ever logged.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import asyncpg
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+DDL = """
+CREATE TABLE IF NOT EXISTS pii_keys (
+    ref        uuid PRIMARY KEY,
+    data_key   bytea NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS pii_values (
+    ref        uuid PRIMARY KEY,
+    nonce      bytea NOT NULL,
+    ciphertext bytea NOT NULL
+);
+"""
+
+
+async def store_phone(conn: asyncpg.Connection, phone: str) -> str:
+    """Encrypt and store a phone number (in the caller's transaction); returns its reference."""
+    ref = uuid.uuid4()
+    key = AESGCM.generate_key(bit_length=256)
+    nonce = os.urandom(12)
+    ciphertext = AESGCM(key).encrypt(nonce, phone.encode(), ref.bytes)
+    await conn.execute("INSERT INTO pii_keys (ref, data_key) VALUES ($1, $2)", ref, key)
+    await conn.execute("INSERT INTO pii_values (ref, nonce, ciphertext) VALUES ($1, $2, $3)", ref, nonce, ciphertext)
+    return str(ref)
+
+
+async def reveal_phone(conn: asyncpg.Connection, ref: str) -> str | None:
+    """The phone number, or None once erased."""
+    row = await conn.fetchrow(
+        "SELECT k.data_key, v.nonce, v.ciphertext FROM pii_values v JOIN pii_keys k USING (ref) WHERE ref = $1",
+        uuid.UUID(ref),
+    )
+    if row is None:
+        return None
+    return AESGCM(row["data_key"]).decrypt(row["nonce"], row["ciphertext"], uuid.UUID(ref).bytes).decode()
+
+
+async def erase(conn: asyncpg.Connection, ref: str) -> bool:
+    """Crypto-shred: drop the data key. Returns whether there was one."""
+    return await conn.fetchval("DELETE FROM pii_keys WHERE ref = $1 RETURNING true", uuid.UUID(ref)) or False
