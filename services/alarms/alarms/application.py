@@ -18,7 +18,6 @@ from alarms.domain.values import LEVELS, mask_phone
 from alarms.projections.cap_messages import CapMessages
 from alarms.projections.open_alarms import OpenAlarms, find_duplicate
 
-ALARMS_TOPIC = "alarms.events"
 SOURCE = "/linkduty/alarms"
 
 
@@ -47,11 +46,11 @@ class Reported:
 
 
 class AlarmsService:
-    def __init__(self, store: EventStore, directory: Directory, *, duplicate_radius_m: float,
+    def __init__(self, store: EventStore, directory: Directory, *, topic: str, duplicate_radius_m: float,
                  duplicate_window: dt.timedelta) -> None:
         self.store = store
         self.directory = directory
-        self.repo = EventSourcedRepository(store, Alarm, source=SOURCE, topic=ALARMS_TOPIC,
+        self.repo = EventSourcedRepository(store, Alarm, source=SOURCE, topic=topic,
                                            inline_projections=(OpenAlarms(), CapMessages()))
         self.duplicate_radius_m = duplicate_radius_m
         self.duplicate_window = duplicate_window

@@ -15,7 +15,7 @@ from alarms import pii
 from alarms.api import directory, routes
 from alarms.application import AlarmsService
 from alarms.config import AlarmsSettings
-from alarms.consumers import LINKAGE_COMMANDS, escalation_handler
+from alarms.consumers import escalation_handler
 from alarms.projections.cap_messages import CapMessages
 from alarms.projections.open_alarms import OpenAlarms
 
@@ -25,10 +25,10 @@ def build_app(settings: AlarmsSettings | None = None) -> FastAPI:
     city = Directory.load(settings.directory_path) if settings.directory_path else load_demo_city()
 
     async def on_start(runtime: Runtime) -> None:
-        service = AlarmsService(runtime.store, city, duplicate_radius_m=settings.duplicate_radius_m,
+        service = AlarmsService(runtime.store, city, topic=settings.events_topic, duplicate_radius_m=settings.duplicate_radius_m,
                                 duplicate_window=dt.timedelta(seconds=settings.duplicate_window_s))
         app.state.alarms = service
-        runner = ConsumerRunner(bootstrap=settings.kafka_bootstrap, group_id="alarms", topics=[LINKAGE_COMMANDS],
+        runner = ConsumerRunner(bootstrap=settings.kafka_bootstrap, group_id=settings.service_name, topics=[settings.commands_topic],
                                 handler=escalation_handler(service), max_attempts=settings.consumer_max_attempts)
         runtime.background("linkage.commands consumer", runner.run)
 

@@ -12,4 +12,6 @@ class AlarmsSettings(ServiceSettings):
     # compatible kind is a further call about it.
     duplicate_radius_m: float = 300.0
     duplicate_window_s: float = 900.0
+    events_topic: str = "alarms.events"
+    commands_topic: str = "linkage.commands"
     directory_path: str | None = None  # a city's dataset (GeoJSON); the demo city when unset

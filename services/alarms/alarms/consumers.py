@@ -12,7 +12,6 @@ from linkduty_shared.events.envelope import Envelope
 from alarms.application import AlarmsService
 
 log = logging.getLogger(__name__)
-LINKAGE_COMMANDS = "linkage.commands"
 
 
 def escalation_handler(service: AlarmsService):

@@ -1,0 +1,157 @@
+"""Alarm intake against the real stack: JSON, duplicates, splitting, scoping, bad input."""
+
+import datetime as dt
+import uuid
+
+from linkduty_shared.events import envelope_from_kafka
+from linkduty_shared.jurisdictions import Level
+from tests.support.kafka import read_topic
+
+
+def a_point(city, index: int = 0):
+    """A point inside the city: the representative point of the index-th community."""
+    community = city.divisions(level=Level.COMMUNITY)[index]
+    return community.lat, community.lon, community
+
+
+def call(lat, lon, **overrides) -> dict:
+    return {"source": "119", "location": {"lat": lat, "lon": lon, "address": "某小区3幢"}, "kind": "fire",
+            "severity": "moderate", "description": "厨房起火", "caller": {"phone": "13812345678"}} | overrides
+
+
+def assert_problem(response, status: int, slug: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"].endswith("/" + slug), body
+    return body
+
+
+async def test_a_reported_alarm_answers_with_its_chain_and_reaches_kafka_without_the_phone(
+        client, token, city, alarm_topics, kafka_bootstrap):
+    lat, lon, community = a_point(city)
+    r = await client.post("/v1/alarms", json=call(lat, lon), headers=token())
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["status"] == "reported" and body["version"] == 1 and r.headers["etag"] == '"1"'
+    assert body["jurisdiction"]["community"] == community.code
+    assert body["jurisdiction_names"]["community"] == community.name
+    assert body["calls"][0]["caller"] == "138****5678"
+    [record] = await read_topic(kafka_bootstrap, alarm_topics["events"], until_count=1)
+    envelope = envelope_from_kafka(record.headers, record.key, record.value)
+    assert envelope.type == "linkduty.alarm.AlarmReported" and envelope.subject == body["alarm_id"]
+    assert "13812345678" not in record.value.decode() and envelope.data["caller_masked"] == "138****5678"
+
+
+async def test_a_second_call_nearby_links_to_the_open_alarm_and_a_medical_call_does_not(client, token, city):
+    lat, lon, _ = a_point(city, 3)
+    first = (await client.post("/v1/alarms", json=call(lat, lon), headers=token())).json()
+    second = await client.post("/v1/alarms", json=call(lat + 0.0005, lon, caller={"phone": "13900001111"}), headers=token())
+    assert second.status_code == 200 and second.json()["linked"] is True
+    assert second.json()["alarm_id"] == first["alarm_id"] and second.json()["call_count"] == 2
+    medical = await client.post("/v1/alarms", json=call(lat, lon, kind="medical"), headers=token())
+    assert medical.status_code == 201 and medical.json()["alarm_id"] != first["alarm_id"]
+    far = await client.post("/v1/alarms", json=call(lat + 0.02, lon), headers=token())  # ~2 km away
+    assert far.status_code == 201
+
+
+async def test_a_late_call_outside_the_window_opens_a_new_alarm(client, token, city):
+    lat, lon, _ = a_point(city, 5)
+    early = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+    first = (await client.post("/v1/alarms", json=call(lat, lon, received_at=early.isoformat()), headers=token())).json()
+    later = await client.post("/v1/alarms", json=call(lat, lon), headers=token())
+    assert later.status_code == 201 and later.json()["alarm_id"] != first["alarm_id"]
+
+
+async def test_an_operator_splits_a_wrongly_merged_call_into_its_own_alarm(client, token, city):
+    lat, lon, _ = a_point(city, 7)
+    first = (await client.post("/v1/alarms", json=call(lat, lon), headers=token())).json()
+    second = (await client.post("/v1/alarms", json=call(lat, lon + 0.001), headers=token())).json()
+    split = await client.post(f"/v1/alarms/{first['alarm_id']}/calls/{second['call_id']}/split", headers=token())
+    assert split.status_code == 201, split.text
+    new = split.json()
+    assert new["alarm_id"] != first["alarm_id"] and new["split_from"] == first["alarm_id"]
+    assert new["call_count"] == 1 and new["calls"][0]["call_id"] == second["call_id"]
+    original = (await client.get(f"/v1/alarms/{first['alarm_id']}", headers=token())).json()
+    assert original["call_count"] == 1
+    again = await client.post(f"/v1/alarms/{first['alarm_id']}/calls/{second['call_id']}/split", headers=token())
+    assert_problem(again, 409, "illegal-transition")
+
+
+async def test_the_same_call_id_resent_does_not_count_twice(client, token, city):
+    lat, lon, _ = a_point(city, 9)
+    body = call(lat, lon, call_id=f"119-{uuid.uuid4()}")
+    first = (await client.post("/v1/alarms", json=body, headers=token())).json()
+    again = await client.post("/v1/alarms", json=body, headers=token())
+    assert again.json()["alarm_id"] == first["alarm_id"] and again.json()["call_count"] == 1
+
+
+async def test_lifecycle_and_illegal_transitions(client, token, city):
+    lat, lon, _ = a_point(city, 11)
+    alarm = (await client.post("/v1/alarms", json=call(lat, lon), headers=token())).json()
+    url = f"/v1/alarms/{alarm['alarm_id']}"
+    assert (await client.post(f"{url}/verification", headers=token())).json()["status"] == "verified"
+    assert_problem(await client.post(f"{url}/verification", headers=token()), 409, "illegal-transition")
+    assert_problem(await client.post(f"{url}/closure", json={"outcome": "x"}, headers=token()), 409, "illegal-transition")
+    stale = await client.post(f"{url}/control", headers={**token(), "If-Match": '"1"'})
+    assert_problem(stale, 412, "stale-version")
+    assert (await client.post(f"{url}/control", headers={**token(), "If-Match": '"2"'})).json()["status"] == "controlled"
+    closed = await client.post(f"{url}/closure", json={"outcome": "extinguished"}, headers=token())
+    assert closed.json()["status"] == "closed"
+    as_reported = await client.get(f"{url}?version=1", headers=token())
+    assert as_reported.json()["status"] == "reported" and as_reported.headers["etag"] == '"1"'
+
+
+async def test_bad_input_gets_a_clear_4xx(client, token, city):
+    lat, lon, _ = a_point(city)
+    headers = {**token(), "content-type": "application/json"}
+    assert_problem(await client.post("/v1/alarms", content=b'{"source": "119", ', headers=headers), 400, "malformed-json")
+    wrong = assert_problem(await client.post("/v1/alarms", json=call("north", lon, kind="volcano"), headers=token()),
+                           422, "validation-failed")
+    assert {tuple(e["location"]) for e in wrong["errors"]} >= {("body", "location", "lat"), ("body", "kind")}
+    outside = await client.post("/v1/alarms", json=call(39.9042, 116.4074), headers=token())  # Beijing
+    assert_problem(outside, 422, "outside-jurisdiction")
+    plain = await client.post("/v1/alarms", content=b"fire!", headers={**token(), "content-type": "text/plain"})
+    assert_problem(plain, 415, "unsupported-media-type")
+    assert_problem(await client.get(f"/v1/alarms/{uuid.uuid4()}", headers=token()), 404, "not-found")
+
+
+async def test_tokens_are_scoped_by_jurisdiction_and_scope(client, token, city):
+    lat, lon, community = a_point(city)
+    other_district = next(d for d in city.divisions(level=Level.DISTRICT) if not city.contains(d.code, community.code))
+    foreign = token(jurisdiction=[other_district.code])
+    assert_problem(await client.post("/v1/alarms", json=call(lat, lon), headers=foreign), 403, "outside-your-jurisdiction")
+    alarm = (await client.post("/v1/alarms", json=call(lat, lon), headers=token())).json()
+    assert_problem(await client.get(f"/v1/alarms/{alarm['alarm_id']}", headers=foreign), 404, "not-found")
+    listed = (await client.get("/v1/alarms", headers=foreign)).json()["alarms"]
+    assert alarm["alarm_id"] not in {a["alarm_id"] for a in listed}
+    own = (await client.get("/v1/alarms", headers=token(jurisdiction=[community.code]))).json()["alarms"]
+    assert alarm["alarm_id"] in {a["alarm_id"] for a in own}
+    read_only = token("alarms:read")
+    assert_problem(await client.post("/v1/alarms", json=call(lat, lon), headers=read_only), 403, "forbidden")
+    assert_problem(await client.post("/v1/alarms", json=call(lat, lon)), 401, "unauthorized")
+
+
+async def test_centres_acknowledge_only_alarms_in_their_chain(client, token, city):
+    lat, lon, community = a_point(city, 2)
+    alarm = (await client.post("/v1/alarms", json=call(lat, lon), headers=token())).json()
+    url = f"/v1/alarms/{alarm['alarm_id']}/acknowledgements"
+    centre = city.centre_of(community.code)
+    ack = await client.post(url, headers=token("alarms:acknowledge", centre=centre.id))
+    assert ack.status_code == 201 and ack.json()["level"] == "community"
+    assert ack.json()["acknowledged"] == {"community": centre.id}
+    sibling = next(c for c in city.children(community.parent) if c.code != community.code)
+    refused = await client.post(url, headers=token("alarms:acknowledge", centre=city.centre_of(sibling.code).id))
+    assert_problem(refused, 403, "not-responsible")
+    assert_problem(await client.post(url, headers=token("alarms:acknowledge")), 403, "not-a-centre")
+
+
+async def test_directory_resolves_points_and_lists_centres(client, token, city):
+    lat, lon, community = a_point(city)
+    r = (await client.get(f"/v1/jurisdictions/resolve?lat={lat}&lon={lon}", headers=token())).json()
+    assert [d["level"] for d in r["chain"]] == ["grid", "community", "street", "district", "city"]
+    assert r["chain"][1]["code"] == community.code
+    assert_problem(await client.get("/v1/jurisdictions/resolve?lat=39.9&lon=116.4", headers=token()),
+                   404, "outside-jurisdiction")
+    centres = (await client.get("/v1/centres?level=district", headers=token())).json()["centres"]
+    assert len(centres) == len(city.divisions(level=Level.DISTRICT))
