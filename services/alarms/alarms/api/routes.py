@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -14,7 +15,14 @@ from linkduty_shared.api.deps import Context, require_scopes
 from linkduty_shared.api.etag import etag, parse_if_match
 from linkduty_shared.api.problems import Problem
 from linkduty_shared.auth import Principal
-from linkduty_shared.cap import CAP_CONTENT_TYPE, CapError, parse_cap, to_cap_xml
+from linkduty_shared.cap import (
+    CAP_CONTENT_TYPE,
+    CapError,
+    CapForbiddenMarkupError,
+    CapTooLargeError,
+    parse_cap,
+    to_cap_xml,
+)
 
 from alarms.api.deps import Service, can_see, require_visible
 from alarms.api.schemas import Outcome, Reason, ReportAlarmIn, alarm_view, now
@@ -23,6 +31,7 @@ from alarms.cap_mapping import alarm_to_cap, changes_from_cap, report_from_cap
 from alarms.projections.cap_messages import alarm_for_references, known_message
 from alarms.projections.open_alarms import list_alarms
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/alarms", tags=["alarms"])
 
 Reporter = Annotated[Principal, require_scopes("alarms:report")]
@@ -90,6 +99,11 @@ async def _report(cmd: ReportAlarm, response: Response, service, principal: Prin
 async def _take_cap(body: bytes, response: Response, service, principal: Principal, ctx) -> dict:
     try:
         alert = parse_cap(body)
+    except CapTooLargeError as exc:
+        raise Problem(413, "payload-too-large", "CAP alert too large", str(exc)) from None
+    except CapForbiddenMarkupError as exc:
+        log.warning("refused CAP markup from %s: %s", principal.client_id, exc)  # likely an attack
+        raise Problem(400, "invalid-cap", "Not a valid CAP 1.2 alert", str(exc)) from None
     except CapError as exc:
         raise Problem(400, "invalid-cap", "Not a valid CAP 1.2 alert", str(exc)) from None
     if alert.status != "Actual":
