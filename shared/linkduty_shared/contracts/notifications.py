@@ -1,0 +1,71 @@
+"""`linkage.notifications`: one record per operations centre that must see an alarm event.
+
+Kafka key = centre id, so one centre's notifications stay in order on one partition. The value
+is a CloudEvent (binary mode) of type `linkduty.linkage.AlarmNotification`, `dataversion` 1,
+whose data is `AlarmNotification.to_data()`. Consumers (the console gateway) de-duplicate by
+`notification_id`, which is derived from (event id, centre id) and so is the same when the
+linkage app re-sends after a restart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from typing import Any
+
+from linkduty_shared.events.envelope import Envelope
+
+NOTIFICATION_TYPE = "linkduty.linkage.AlarmNotification"
+NOTIFICATION_SOURCE = "/linkduty/linkage"
+_NAMESPACE = uuid.UUID("6f1c1f0e-4a43-4f59-9a8e-1e6a1d2c7b10")
+
+
+def notification_id(event_id: str, centre_id: str) -> str:
+    return str(uuid.uuid5(_NAMESPACE, f"{event_id}/{centre_id}"))
+
+
+@dataclasses.dataclass(frozen=True)
+class AlarmSummary:
+    """What a console shows of an alarm, after the event (no personal data)."""
+
+    alarm_id: str
+    status: str
+    kind: str
+    severity: str
+    description: str
+    received_at: str
+    location: dict[str, Any]  # {"lat", "lon", "address"}
+    jurisdiction: dict[str, str]  # {"grid", "community", "street", "district", "city"}
+    call_count: int
+    acknowledged: dict[str, str]  # level → centre id
+    escalation_level: str
+    version: int
+
+
+@dataclasses.dataclass(frozen=True)
+class AlarmNotification:
+    notification_id: str
+    centre_id: str
+    reason: str  # "jurisdiction" | "rule:<name>" — why this centre sees the alarm
+    event_id: str  # the alarm event this notification is about
+    event_type: str  # e.g. "AlarmReported", "CallLinked", "AlarmEscalated"
+    event_data: dict[str, Any]  # that event's data
+    occurred_at: str  # when the alarm event happened (ISO 8601)
+    routed_at: str  # when the linkage app routed it
+    alarm: AlarmSummary
+    open: bool  # False once the alarm is closed, cancelled or a false alarm
+
+    def to_data(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> AlarmNotification:
+        return cls(**{**data, "alarm": AlarmSummary(**data["alarm"])})
+
+    def envelope(self, *, traceparent: str | None = None, correlationid: str | None = None) -> Envelope:
+        return Envelope(
+            id=self.notification_id, source=NOTIFICATION_SOURCE, type=NOTIFICATION_TYPE, subject=self.centre_id,
+            time=dt.datetime.fromisoformat(self.routed_at), data=self.to_data(), dataversion=1,
+            traceparent=traceparent, correlationid=correlationid, causationid=self.event_id,
+        )
