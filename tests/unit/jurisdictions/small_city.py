@@ -20,7 +20,8 @@ SOUTH, MID_LAT, NORTH = 30.000, 30.005, 30.010
 
 CITY, DISTRICT, STREET = "330100000000", "330102000000", "330102001000"
 WEST_COMMUNITY, EAST_COMMUNITY = "330102001001", "330102001002"
-NW, SW, NE, SE = (f"{WEST_COMMUNITY}-0001", f"{WEST_COMMUNITY}-0002", f"{EAST_COMMUNITY}-0001", f"{EAST_COMMUNITY}-0002")
+NW, SW = f"{WEST_COMMUNITY}-0001", f"{WEST_COMMUNITY}-0002"
+NE, SE = f"{EAST_COMMUNITY}-0001", f"{EAST_COMMUNITY}-0002"
 
 
 def box(west: float, south: float, east: float, north: float, hole: list | None = None) -> dict:
@@ -63,8 +64,8 @@ def small_city() -> dict:
         point_feature({"kind": "force", "id": "squad-1", "force_kind": "community_squad", "name": "西湖社区应急分队",
                        "division_code": WEST_COMMUNITY}, 30.004, 120.004),
     ]
-    return {"type": "FeatureCollection", "linkduty": {"format": 1, "version": "small-1", "grid_h3_resolution": RESOLUTION},
-            "features": features}
+    header = {"format": 1, "version": "small-1", "grid_h3_resolution": RESOLUTION}
+    return {"type": "FeatureCollection", "linkduty": header, "features": features}
 
 
 def feature(doc: dict, code_or_id: str) -> dict:

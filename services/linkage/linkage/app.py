@@ -1,0 +1,127 @@
+"""The Faust app: topics declared once, tables with changelogs, one agent and one timer.
+
+- `route_alarm_events` folds each alarm event into the alarm's summary (table
+  `alarm-summaries`), sends one notification per centre that must see it to
+  `linkage.notifications` (key = centre id), and keeps the alarm's acknowledgement deadline
+  (table `ack-deadlines`).
+- `escalate_overdue_alarms` (a timer) sends `EscalateAlarm` to `linkage.commands` for every
+  overdue deadline; the alarms service records `AlarmEscalated`, which comes back here and
+  starts the next level's deadline. Deadlines live in a changelogged table and are absolute
+  times taken from the events, so a restart neither loses nor extends them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import time
+import uuid
+
+import faust
+
+from linkduty_shared.contracts.notifications import AlarmNotification, AlarmSummary, notification_id
+from linkduty_shared.events.envelope import Envelope, EnvelopeError, envelope_from_kafka, envelope_to_kafka
+from linkduty_shared.jurisdictions import Directory
+from linkduty_shared.messaging.consumer import dlq_headers
+from linkduty_shared.messaging.topics import dlq_topic
+
+from linkage.config import LinkageSettings
+from linkage.routing import RoutingConfig, recipients
+from linkage.summary import CLOSED_STATUSES, fold
+
+log = logging.getLogger(__name__)
+_COMMAND_NS = uuid.UUID("0b5f7f63-0f55-4a4e-b5a8-7c4a8f0e2d31")
+
+
+def create_app(settings: LinkageSettings, directory: Directory, routing: RoutingConfig) -> faust.App:
+    app = faust.App(
+        settings.app_id,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store="memory://",  # state is rebuilt from the changelog topics on start
+        datadir=settings.data_dir,
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        producer_acks=-1,
+        producer_linger_ms=0,
+        broker_commit_every=100,
+        broker_commit_interval=0.5,
+        stream_wait_empty=False,
+        web_enabled=False,
+    )
+    alarm_events = app.topic(settings.alarms_topic, key_serializer="raw", value_serializer="raw")
+    notifications = app.topic(settings.notifications_topic, key_serializer="raw", value_serializer="raw")
+    commands = app.topic(settings.commands_topic, key_serializer="raw", value_serializer="raw")
+    dead_letters = app.topic(dlq_topic(settings.alarms_topic), key_serializer="raw", value_serializer="raw")
+    summaries = app.Table("alarm-summaries", partitions=settings.partitions)
+    deadlines = app.Table("ack-deadlines", partitions=settings.partitions)
+    timeouts = {level: s * settings.ack_timeout_scale for level, s in routing.ack_timeouts_s.items()}
+    sent_escalations: dict[str, float] = {}  # alarm id → when we last asked (in memory: a re-ask is harmless)
+
+    async def route(envelope: Envelope) -> None:
+        alarm_id = envelope.subject
+        previous = summaries.get(alarm_id)
+        summary = fold(AlarmSummary(**previous) if previous else None, alarm_id, envelope.event_name,
+                       envelope.data, envelope.streamversion or 0)
+        if summary is None:
+            log.warning("event %s for alarm %s before its AlarmReported: skipped", envelope.id, alarm_id)
+            return
+        summaries[alarm_id] = dataclasses.asdict(summary)
+        routed_at = dt.datetime.now(dt.UTC).isoformat()
+        for centre_id, reason in recipients(directory, summary, routing.rules).items():
+            notification = AlarmNotification(
+                notification_id=notification_id(envelope.id, centre_id), centre_id=centre_id, reason=reason,
+                event_id=envelope.id, event_type=envelope.event_name, event_data=envelope.data,
+                occurred_at=envelope.time.isoformat(), routed_at=routed_at, alarm=summary,
+                open=summary.status not in CLOSED_STATUSES,
+            )
+            message = envelope_to_kafka(notification.envelope(traceparent=envelope.traceparent,
+                                                               correlationid=envelope.correlationid))
+            await notifications.send(key=centre_id.encode(), value=message.value, headers=list(message.headers.items()))
+        _keep_deadline(alarm_id, envelope, summary)
+
+    def _keep_deadline(alarm_id: str, envelope: Envelope, summary: AlarmSummary) -> None:
+        level = summary.escalation_level
+        acknowledged_here = any(lvl in summary.acknowledged for lvl in _levels_from(level))
+        if summary.status in CLOSED_STATUSES or acknowledged_here:
+            deadlines.pop(alarm_id, None)
+        elif envelope.event_name in ("AlarmReported", "AlarmEscalated"):
+            deadlines[alarm_id] = {"level": level, "due": envelope.time.timestamp() + timeouts[level]}
+
+    @app.agent(alarm_events)
+    async def route_alarm_events(stream):
+        async for event in stream.events():
+            message = event.message
+            try:
+                envelope = envelope_from_kafka(message.headers or [], message.key, message.value)
+                await route(envelope)
+            except Exception as exc:  # a poison event must not stop routing for every other alarm
+                log.exception("alarm event at %s[%s]@%s goes to the DLQ", message.topic, message.partition, message.offset)
+                error = exc if isinstance(exc, EnvelopeError) else exc
+                await dead_letters.send(key=message.key, value=message.value,
+                                        headers=[*(message.headers or []), *dlq_headers(message, error, 1)])
+
+    @app.timer(interval=settings.timer_interval_s)
+    async def escalate_overdue_alarms():
+        now = time.time()
+        for alarm_id, deadline in list(deadlines.items()):
+            if deadline["due"] > now or now - sent_escalations.get(alarm_id, 0) < settings.escalation_retry_s:
+                continue
+            sent_escalations[alarm_id] = now
+            command = Envelope(
+                id=str(uuid.uuid5(_COMMAND_NS, f"{alarm_id}/{deadline['level']}")),
+                source="/linkduty/linkage", type="linkduty.linkage.EscalateAlarm", subject=alarm_id,
+                time=dt.datetime.now(dt.UTC),
+                data={"alarm_id": alarm_id, "from_level": deadline["level"],
+                      "reason": f"not acknowledged at {deadline['level']} level within "
+                                f"{timeouts[deadline['level']]:.0f} s"},
+            )
+            message = envelope_to_kafka(command)
+            await commands.send(key=alarm_id.encode(), value=message.value, headers=list(message.headers.items()))
+
+    return app
+
+
+def _levels_from(level: str) -> tuple[str, ...]:
+    order = ("community", "street", "district", "city")
+    return order[order.index(level):]

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from linkduty_shared.config import ServiceSettings
+
+
+class LinkageSettings(ServiceSettings):
+    service_name: str = "linkage"
+    app_id: str = "linkduty-linkage"  # the Faust app id: consumer group and table changelog prefix
+    alarms_topic: str = "alarms.events"
+    notifications_topic: str = "linkage.notifications"
+    commands_topic: str = "linkage.commands"
+    partitions: int = 6  # must equal the partitions of alarms_topic (tables are co-partitioned)
+    routing_rules_path: str | None = None  # defaults to linkage/routing_rules.toml
+    ack_timeout_scale: float = 1.0  # multiplies every acknowledgement timeout (tests shrink it)
+    timer_interval_s: float = 1.0
+    escalation_retry_s: float = 10.0  # re-send an escalation whose effect has not been seen
+    directory_path: str | None = None
+    data_dir: str = ".state/linkage"
+    web_port: int = 8106

@@ -1,0 +1,95 @@
+"""The directory's value types: divisions (城市 → 区县 → 镇街 → 村社区 → 微网格), centres, forces.
+
+Plain frozen dataclasses, so every service can hold, compare and hash them freely; nothing here
+knows about files or geometry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Level(StrEnum):
+    """A division's level, top down. "street" covers both 街道 and 镇 (GLOSSARY.md)."""
+
+    CITY = "city"  # 市
+    DISTRICT = "district"  # 区(市)县
+    STREET = "street"  # 镇(街道)
+    COMMUNITY = "community"  # 村(社区)
+    GRID = "grid"  # 微网格: not in the statistical scheme, has no centre
+
+
+LEVELS_TOP_DOWN: tuple[Level, ...] = (Level.CITY, Level.DISTRICT, Level.STREET, Level.COMMUNITY, Level.GRID)
+PARENT_LEVEL: dict[Level, Level | None] = {
+    Level.CITY: None, Level.DISTRICT: Level.CITY, Level.STREET: Level.DISTRICT,
+    Level.COMMUNITY: Level.STREET, Level.GRID: Level.COMMUNITY,
+}
+LEVELS_WITH_CENTRE: tuple[Level, ...] = (Level.CITY, Level.DISTRICT, Level.STREET, Level.COMMUNITY)
+
+# 消防救援站 (main force), 镇街应急队 (auxiliary 1), 村社区应急分队 / 微型消防站 (auxiliary 2).
+FORCE_KINDS: frozenset[str] = frozenset({"fire_rescue_station", "street_team", "community_squad", "micro_fire_station"})
+
+
+def centre_id(division_code: str) -> str:
+    """The id of a division's operations centre: routing keys notifications by it."""
+    return "centre-" + division_code
+
+
+class OutsideJurisdiction(LookupError):
+    """The point lies in no micro-grid of this directory (or is not a coordinate at all)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Division:
+    """A division; lat/lon is a representative point inside it (it resolves back to it)."""
+
+    code: str
+    name: str
+    level: Level
+    parent: str | None
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True, slots=True)
+class Centre:
+    """An operations centre: 市城运中心, 区/镇街城运分中心 or 村社区平台. One per non-grid division."""
+
+    id: str
+    name: str
+    level: Level
+    division_code: str
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True, slots=True)
+class Force:
+    """A fire-rescue force; division_code is the division it covers (a station: its district)."""
+
+    id: str
+    kind: str
+    name: str
+    division_code: str
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """The divisions a point lies in, from its micro-grid up to the city."""
+
+    grid: Division
+    community: Division
+    street: Division
+    district: Division
+    city: Division
+
+    def divisions(self) -> tuple[Division, ...]:
+        return (self.grid, self.community, self.street, self.district, self.city)
+
+    def centre_ids(self) -> tuple[str, ...]:
+        """Default routing (DESIGN.md): community platform, street, district and city centres."""
+        return (centre_id(self.community.code), centre_id(self.street.code),
+                centre_id(self.district.code), centre_id(self.city.code))
