@@ -2,9 +2,9 @@
 
 import sys
 
-from bench import eventstore
+from bench import eventstore, jurisdictions
 
-BENCHMARKS = {"eventstore": eventstore.cli}
+BENCHMARKS = {"eventstore": eventstore.cli, "jurisdictions": jurisdictions.cli}
 
 if __name__ == "__main__":
     args = sys.argv[1:]

@@ -19,7 +19,6 @@ from linkduty_shared.domain.event import DomainEvent, event_class
 from linkduty_shared.events.upcasting import Upcasters, upcasters
 from linkduty_shared.eventstore.store import ConcurrencyConflict, EventStore, NewEvent, StoredEvent
 from linkduty_shared.projections.base import Projection
-from linkduty_shared.projections.runners import apply_once
 from linkduty_shared.telemetry import current_trace_context
 
 A = TypeVar("A", bound=Aggregate)
@@ -129,9 +128,11 @@ class EventSourcedRepository(Generic[A]):
         stored = await self._store.append(
             aggregate.id, self._cls.stream_type, aggregate.version, new, topic=self._topic, conn=conn
         )
+        # Inline projections need no dedup row: they commit with the append, so they cannot
+        # see an event twice.
         for projection in self._inline:
             for event in stored:
-                await apply_once(conn, projection, event.envelope())
+                await projection.apply(conn, event.envelope())
         aggregate.version += len(stored)
         aggregate.pending.clear()
         return stored

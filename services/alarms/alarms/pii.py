@@ -34,8 +34,11 @@ async def store_phone(conn: asyncpg.Connection, phone: str) -> str:
     key = AESGCM.generate_key(bit_length=256)
     nonce = os.urandom(12)
     ciphertext = AESGCM(key).encrypt(nonce, phone.encode(), ref.bytes)
-    await conn.execute("INSERT INTO pii_keys (ref, data_key) VALUES ($1, $2)", ref, key)
-    await conn.execute("INSERT INTO pii_values (ref, nonce, ciphertext) VALUES ($1, $2, $3)", ref, nonce, ciphertext)
+    await conn.execute(
+        """WITH k AS (INSERT INTO pii_keys (ref, data_key) VALUES ($1, $2))
+           INSERT INTO pii_values (ref, nonce, ciphertext) VALUES ($1, $3, $4)""",
+        ref, key, nonce, ciphertext,
+    )
     return str(ref)
 
 

@@ -15,6 +15,7 @@ from linkage.routing import DEFAULT_RULES, RoutingConfig
 def build() -> object:
     settings = LinkageSettings()
     directory = Directory.load(settings.directory_path) if settings.directory_path else load_demo_city()
+    directory.neighbours(directory.city.code)  # builds the adjacency index now, not on the first major fire
     routing = RoutingConfig.load(Path(settings.routing_rules_path) if settings.routing_rules_path else DEFAULT_RULES)
     return create_app(settings, directory, routing)
 

@@ -136,4 +136,3 @@ def _share_border(a: shapely.Geometry, b: shapely.Geometry) -> bool:
     """A common stretch of border, not just a corner (within the rounding of the file's coordinates)."""
     common = shapely.intersection(shapely.boundary(a), shapely.buffer(b, TOUCH_TOLERANCE_DEG))
     return shapely.length(common) > 10 * TOUCH_TOLERANCE_DEG
-

@@ -23,7 +23,7 @@ from linkduty_shared.jurisdictions.validation import validate
 
 
 class Directory:
-    """One city's jurisdiction dataset, loaded and indexed. Immutable after construction."""
+    """One city's jurisdiction dataset, loaded and indexed; its answers never change once loaded."""
 
     version: str
     city: Division

@@ -149,7 +149,7 @@ def _point(feature: dict) -> tuple[float, float]:
     geometry = feature.get("geometry")
     coords = geometry.get("coordinates") if isinstance(geometry, dict) and geometry.get("type") == "Point" else None
     if (not isinstance(coords, list) or len(coords) < 2
-            or not all(isinstance(v, int | float) and math.isfinite(v) for v in coords[:2])
+            or not all(type(v) in (int, float) and math.isfinite(v) for v in coords[:2])
             or not (-90 <= coords[1] <= 90 and -180 <= coords[0] <= 180)):
         raise ValueError("geometry must be a GeoJSON Point [lon, lat]")
     return float(coords[1]), float(coords[0])

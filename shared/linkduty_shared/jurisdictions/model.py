@@ -25,7 +25,6 @@ PARENT_LEVEL: dict[Level, Level | None] = {
     Level.CITY: None, Level.DISTRICT: Level.CITY, Level.STREET: Level.DISTRICT,
     Level.COMMUNITY: Level.STREET, Level.GRID: Level.COMMUNITY,
 }
-LEVELS_WITH_CENTRE: tuple[Level, ...] = (Level.CITY, Level.DISTRICT, Level.STREET, Level.COMMUNITY)
 
 # 消防救援站 (main force), 镇街应急队 (auxiliary 1), 村社区应急分队 / 微型消防站 (auxiliary 2).
 FORCE_KINDS: frozenset[str] = frozenset({"fire_rescue_station", "street_team", "community_squad", "micro_fire_station"})

@@ -51,5 +51,3 @@ def nearest_to_mean(points: list[LatLon]) -> LatLon:
     mean_lon = sum(p[1] for p in points) / len(points)
     squeeze = math.cos(math.radians(mean_lat))  # a degree of longitude is shorter than one of latitude
     return min(points, key=lambda p: (p[0] - mean_lat) ** 2 + ((p[1] - mean_lon) * squeeze) ** 2)
-
-

@@ -155,3 +155,19 @@ async def test_directory_resolves_points_and_lists_centres(client, token, city):
                    404, "outside-jurisdiction")
     centres = (await client.get("/v1/centres?level=district", headers=token())).json()["centres"]
     assert len(centres) == len(city.divisions(level=Level.DISTRICT))
+
+
+async def test_the_callers_phone_is_in_the_vault_only_and_can_be_erased(client, token, city, alarms_app):
+    from alarms import pii
+
+    lat, lon, _ = a_point(city, 13)
+    alarm = (await client.post("/v1/alarms", json=call(lat, lon, caller={"phone": "13700002222"}), headers=token())).json()
+    pool = alarms_app.state.runtime.pool
+    async with pool.acquire() as conn:
+        ref = await conn.fetchval("SELECT data->>'caller_ref' FROM events WHERE stream_id = $1", alarm["alarm_id"])
+        stored = await conn.fetchval("SELECT data::text FROM events WHERE stream_id = $1", alarm["alarm_id"])
+        assert "13700002222" not in stored
+        assert await pii.reveal_phone(conn, ref) == "13700002222"
+        assert await pii.erase(conn, ref) is True
+        assert await pii.reveal_phone(conn, ref) is None  # shredded; the event is untouched
+        assert await conn.fetchval("SELECT data::text FROM events WHERE stream_id = $1", alarm["alarm_id"]) == stored

@@ -76,5 +76,3 @@ def feature(doc: dict, code_or_id: str) -> dict:
 def write(doc: dict, path: Path) -> Path:
     path.write_text(json.dumps(doc, ensure_ascii=False))
     return path
-
-
