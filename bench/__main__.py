@@ -1,10 +1,15 @@
-"""`python -m bench [eventstore] [--quick]`: run the named benchmark (default: all)."""
+"""`python -m bench [eventstore|jurisdictions|critical_path] [options]`: run the named benchmark
+(default: all, with their default options)."""
 
 import sys
 
-from bench import eventstore, jurisdictions
+from bench import critical_path, eventstore, jurisdictions
 
-BENCHMARKS = {"eventstore": eventstore.cli, "jurisdictions": jurisdictions.cli}
+BENCHMARKS = {
+    "eventstore": eventstore.cli,
+    "jurisdictions": jurisdictions.cli,
+    "critical_path": critical_path.cli,
+}
 
 if __name__ == "__main__":
     args = sys.argv[1:]

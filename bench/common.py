@@ -61,6 +61,7 @@ def summarize_ms(samples_s: list[float]) -> dict[str, float]:
     return {
         "count": len(ms),
         "p50_ms": round(percentile(ms, 50), 2),
+        "p95_ms": round(percentile(ms, 95), 2),
         "p99_ms": round(percentile(ms, 99), 2),
         "max_ms": round(max(ms), 2) if ms else float("nan"),
         "mean_ms": round(statistics.fmean(ms), 2) if ms else float("nan"),

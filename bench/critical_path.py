@@ -1,0 +1,266 @@
+"""The 119 critical path under load: alarm accepted → on the screens of its four centres.
+
+    ./linkduty up && ./linkduty bench critical_path [--rate 200] [--seconds 60] [--find-max]
+
+Drives the running system (alarms :8101, linkage, gateway :8104) at a fixed arrival rate (open
+model: POSTs leave on schedule whether or not earlier ones were answered, so queueing delay is
+counted), with a console connected to the SSE stream of every operations centre of the city.
+For each accepted call it times POST sent → notification read on each of the four centres'
+streams, and counts lost, duplicated and out-of-jurisdiction deliveries. In the same run it
+measures a raw aiokafka produce→consume round trip on the same broker (the baseline), and the
+linkage hop on its own (alarm event on Kafka → notification on Kafka, from record timestamps).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import random
+import time
+import uuid
+
+import httpx
+import orjson
+from aiokafka import AIOKafkaConsumer
+
+from bench.common import save, stack_env, summarize_ms
+from linkduty_shared.auth.issuer import LocalIssuer
+from linkduty_shared.events import envelope_from_kafka
+from linkduty_shared.jurisdictions import Level, load_demo_city
+from linkduty_shared.messaging.kafka import reliable_producer
+from linkduty_shared.messaging.topics import TopicSpec, ensure_topics
+
+ALARMS_URL = "http://127.0.0.1:8101"
+GATEWAY_URL = "http://127.0.0.1:8104"
+LEVELS = ("community", "street", "district", "city")
+
+
+class Consoles:
+    """One SSE stream per centre; every notification read is recorded with its arrival time."""
+
+    def __init__(self, centre_ids: list[str], token: str) -> None:
+        self.centre_ids = centre_ids
+        self.token = token
+        self.arrivals: list[tuple[str, str, int, str, float]] = []  # centre, alarm, version, notification id, t
+        self.connected = 0
+        self.errors: list[str] = []
+        self._client = httpx.AsyncClient(timeout=httpx.Timeout(10, read=None),
+                                         limits=httpx.Limits(max_connections=len(centre_ids) + 10))
+
+    async def _follow(self, centre_id: str) -> None:
+        headers = {"Authorization": f"Bearer {self.token}", "Accept": "text/event-stream"}
+        try:
+            async with self._client.stream("GET", f"{GATEWAY_URL}/v1/centres/{centre_id}/stream", headers=headers) as r:
+                if r.status_code != 200:
+                    self.errors.append(f"{centre_id}: HTTP {r.status_code}")
+                    return
+                self.connected += 1
+                data = None
+                async for line in r.aiter_lines():
+                    if line.startswith("data:"):
+                        data = line[5:].strip()
+                    elif line == "" and data:
+                        now = time.perf_counter()
+                        n = orjson.loads(data)
+                        if "alarm" in n:
+                            self.arrivals.append((centre_id, n["alarm"]["alarm_id"], n["alarm"]["version"],
+                                                  n["notification_id"], now))
+                        data = None
+        except (httpx.HTTPError, asyncio.CancelledError) as exc:
+            if not isinstance(exc, asyncio.CancelledError):
+                self.errors.append(f"{centre_id}: {exc!r}")
+
+    async def __aenter__(self):
+        self._tasks = [asyncio.create_task(self._follow(c)) for c in self.centre_ids]
+        for _ in range(200):
+            if self.connected + len(self.errors) >= len(self.centre_ids):
+                break
+            await asyncio.sleep(0.1)
+        return self
+
+    async def __aexit__(self, *exc):
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._client.aclose()
+
+
+class KafkaObserver:
+    """Raw round-trip probe, and the linkage hop from the two topics' record timestamps."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self.probe_topic = f"bench.{uuid.uuid4().hex[:8]}.probe"
+        self.probe_latencies: list[float] = []
+        self.alarm_ts: dict[str, int] = {}
+        self.hops: list[float] = []
+
+    async def __aenter__(self):
+        await ensure_topics(self.bootstrap, [TopicSpec(self.probe_topic, 6, 1, 3_600_000)])
+        self.producer = reliable_producer(self.bootstrap)
+        self.consumer = AIOKafkaConsumer(self.probe_topic, "alarms.events", "linkage.notifications",
+                                         bootstrap_servers=self.bootstrap, auto_offset_reset="latest", fetch_max_wait_ms=5)
+        await self.producer.start()
+        await self.consumer.start()
+        self._sent: dict[bytes, float] = {}
+        self._task = asyncio.create_task(self._read())
+        await asyncio.sleep(2)
+        return self
+
+    async def _read(self) -> None:
+        async for r in self.consumer:
+            if r.topic == self.probe_topic:
+                self.probe_latencies.append(time.perf_counter() - self._sent.pop(r.key, time.perf_counter()))
+            elif r.topic == "alarms.events":
+                self.alarm_ts[dict(r.headers).get("ce_id", b"").decode()] = r.timestamp
+            else:
+                event_id = orjson.loads(r.value).get("event_id")
+                if event_id in self.alarm_ts:
+                    self.hops.append((r.timestamp - self.alarm_ts[event_id]) / 1000)
+
+    async def probe(self, i: int) -> None:
+        key = f"p{i}".encode()
+        self._sent[key] = time.perf_counter()
+        await self.producer.send(self.probe_topic, b"x" * 400, key=key)
+
+    async def __aexit__(self, *exc):
+        self._task.cancel()
+        await self.consumer.stop()
+        await self.producer.stop()
+
+
+async def run(rate: float, seconds: float, seed: int = 119) -> dict:
+    city = load_demo_city()
+    issuer = LocalIssuer()
+    city_code = city.city.code
+    intake = issuer.issue("bench-intake", ["alarms:report"], jurisdiction=[city_code])
+    console = issuer.issue("bench-consoles", ["stream:read"], jurisdiction=[city_code])
+    centres = [c.id for c in city.centres()]
+    grids = city.divisions(level=Level.GRID)
+    rng = random.Random(seed)
+    sent: dict[int, float] = {}
+    accepted: dict[int, tuple[str, int, tuple[str, ...]]] = {}  # i → (alarm, version, expected centres)
+    failures = collections.Counter()
+
+    async with Consoles(centres, console) as consoles, KafkaObserver(stack_env()["LINKDUTY_KAFKA_BOOTSTRAP"]) as kafka:
+        print(f"  {consoles.connected} console streams open ({len(consoles.errors)} failed)", flush=True)
+        async with httpx.AsyncClient(base_url=ALARMS_URL, timeout=30,
+                                     limits=httpx.Limits(max_connections=400, max_keepalive_connections=400)) as http:
+            async def post(i: int) -> None:
+                grid = grids[rng.randrange(len(grids))]
+                chain = city.resolve(grid.lat, grid.lon)
+                body = {"source": "119", "kind": "fire", "severity": "moderate",
+                        "location": {"lat": grid.lat, "lon": grid.lon}, "description": f"bench {i}",
+                        "caller": {"phone": f"138{rng.randrange(10**8):08d}"}}
+                sent[i] = time.perf_counter()
+                try:
+                    r = await http.post("/v1/alarms", json=body, headers={"Authorization": f"Bearer {intake}"})
+                except httpx.HTTPError as exc:
+                    failures[type(exc).__name__] += 1
+                    return
+                if r.status_code in (200, 201):
+                    a = r.json()
+                    accepted[i] = (a["alarm_id"], a["version"], chain.centre_ids())
+                else:
+                    failures[f"HTTP {r.status_code}"] += 1
+
+            total = int(rate * seconds)
+            tasks = []
+            start = time.perf_counter()
+            for i in range(total):
+                delay = start + i / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(post(i)))
+                if i % 4 == 0:
+                    tasks.append(asyncio.create_task(kafka.probe(i)))
+            offered = total / (time.perf_counter() - start)
+            await asyncio.gather(*tasks)
+
+        expected = {(alarm, version, centre): i for i, (alarm, version, ids) in accepted.items() for centre in ids}
+        deadline = time.perf_counter() + 15
+        while time.perf_counter() < deadline:
+            got = {(a, v, c) for c, a, v, _, _ in consoles.arrivals}
+            if expected.keys() <= got:
+                break
+            await asyncio.sleep(0.25)
+        await asyncio.sleep(1)
+
+    latency = {level: [] for level in LEVELS}
+    seen = collections.Counter()
+    misrouted = 0
+    for centre, alarm, version, notification, t in consoles.arrivals:
+        key = (alarm, version, centre)
+        seen[(centre, notification)] += 1
+        if key not in expected:
+            if any((alarm, version, c) in expected for c in centres):
+                misrouted += 1
+            continue
+        if seen[(centre, notification)] == 1:
+            i = expected[key]
+            level = LEVELS[accepted[i][2].index(centre)]
+            latency[level].append(t - sent[i])
+    delivered = {(a, v, c) for c, a, v, _, _ in consoles.arrivals}
+    result = {
+        "target_rate": rate, "offered_rate": round(offered, 1), "seconds": seconds,
+        "streams": consoles.connected, "stream_errors": consoles.errors[:5],
+        "accepted": len(accepted), "intake_failures": dict(failures),
+        "lost": len(expected.keys() - delivered),
+        "duplicated": sum(n - 1 for n in seen.values() if n > 1),
+        "out_of_jurisdiction": misrouted,
+        "latency_by_level": {level: summarize_ms(v) for level, v in latency.items()},
+        "raw_kafka_round_trip": summarize_ms(kafka.probe_latencies),
+        "linkage_hop": summarize_ms(kafka.hops),
+    }
+    worst_p99 = max(v["p99_ms"] for v in result["latency_by_level"].values())
+    raw_p99 = result["raw_kafka_round_trip"]["p99_ms"]
+    result["targets"] = {
+        "p99 ≤ 100 ms at every level": worst_p99 <= 100,
+        "p99 ≤ 5× raw Kafka p99": worst_p99 <= 5 * raw_p99,
+        "zero lost, duplicated, misrouted": result["lost"] == result["duplicated"] == result["out_of_jurisdiction"] == 0,
+    }
+    report(result)
+    return result
+
+
+def report(r: dict) -> None:
+    print(f"  offered {r['offered_rate']}/s for {r['seconds']} s: {r['accepted']} accepted,"
+          f" failures {r['intake_failures'] or 0}; lost {r['lost']}, duplicated {r['duplicated']},"
+          f" out of jurisdiction {r['out_of_jurisdiction']}")
+    for level, s in r["latency_by_level"].items():
+        print(f"    {level:9s} n={s['count']:6d}  p50 {s['p50_ms']:7.1f}  p95 {s['p95_ms']:7.1f}  p99 {s['p99_ms']:7.1f}"
+              f"  max {s['max_ms']:7.1f} ms")
+    k, h = r["raw_kafka_round_trip"], r["linkage_hop"]
+    print(f"    raw Kafka round trip: p50 {k['p50_ms']} p99 {k['p99_ms']} ms;  linkage hop (Kafka→Kafka):"
+          f" p50 {h['p50_ms']} p99 {h['p99_ms']} ms (n={h['count']})")
+    for name, ok in r["targets"].items():
+        print(f"    target {name}: {'met' if ok else 'MISSED'}")
+
+
+async def main(args) -> dict:
+    results = {"runs": []}
+    rates = [args.rate] if not args.find_max else [50, 100, 150, 200, 250, 300]
+    for rate in rates:
+        print(f"critical path at {rate} alarms/s for {args.seconds} s", flush=True)
+        r = await run(rate, args.seconds)
+        results["runs"].append(r)
+        if args.find_max and not all(r["targets"].values()):
+            break
+    met = [r["target_rate"] for r in results["runs"] if all(r["targets"].values())]
+    results["highest_rate_meeting_targets"] = max(met) if met else None
+    print(f"  highest rate meeting every target: {results['highest_rate_meeting_targets']}")
+    print(f"  results written to {save('critical_path', results)}")
+    return results
+
+
+def cli(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--find-max", action="store_true", help="step the rate up until a target is missed")
+    asyncio.run(main(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    cli()
