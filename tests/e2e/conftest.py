@@ -35,31 +35,41 @@ async def topics(kafka_bootstrap) -> dict[str, str]:
     return names
 
 
-@pytest.fixture(scope="module")
-def linkage_worker(kafka_bootstrap, topics, tmp_path_factory):
-    """The linkage app as its own process, acknowledgement timeouts shrunk 30× (community: 2 s)."""
+def start_linkage(kafka_bootstrap: str, topics: dict[str, str], workdir, *, app_id: str,
+                  timeout_scale: float = 1 / 30) -> subprocess.Popen:
+    """The linkage app as its own process, acknowledgement timeouts scaled (1/30: community 2 s)."""
     env = {
         **os.environ,
         "LINKDUTY_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "LINKDUTY_APP_ID": f"linkage-e2e-{uuid.uuid4().hex[:6]}",
+        "LINKDUTY_APP_ID": app_id,
         "LINKDUTY_ALARMS_TOPIC": topics["alarms"],
         "LINKDUTY_NOTIFICATIONS_TOPIC": topics["notifications"],
         "LINKDUTY_COMMANDS_TOPIC": topics["commands"],
         "LINKDUTY_PARTITIONS": str(PARTITIONS),
-        "LINKDUTY_ACK_TIMEOUT_SCALE": str(1 / 30),
+        "LINKDUTY_ACK_TIMEOUT_SCALE": str(timeout_scale),
         "LINKDUTY_TIMER_INTERVAL_S": "0.25",
         "LINKDUTY_ESCALATION_RETRY_S": "3",
-        "LINKDUTY_DATA_DIR": str(tmp_path_factory.mktemp("linkage")),
+        "LINKDUTY_DATA_DIR": str(workdir),
     }
-    log = open(tmp_path_factory.mktemp("logs") / "linkage.log", "w")
-    worker = subprocess.Popen([sys.executable, "-m", "linkage.main", "worker", "--loglevel", "warn"], cwd=ROOT, env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
-    yield worker
+    log = open(workdir / "linkage.log", "a")
+    return subprocess.Popen([sys.executable, "-m", "linkage.main", "worker", "--loglevel", "warn"], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+
+
+def stop(worker: subprocess.Popen) -> None:
     worker.terminate()
     try:
         worker.wait(30)
     except subprocess.TimeoutExpired:
         worker.kill()
+
+
+@pytest.fixture(scope="module")
+def linkage_worker(kafka_bootstrap, topics, tmp_path_factory):
+    worker = start_linkage(kafka_bootstrap, topics, tmp_path_factory.mktemp("linkage"),
+                           app_id=f"linkage-e2e-{uuid.uuid4().hex[:6]}")
+    yield worker
+    stop(worker)
 
 
 @pytest.fixture(scope="module")

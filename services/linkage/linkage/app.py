@@ -48,6 +48,8 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
         broker_commit_interval=0.5,
         stream_wait_empty=False,
         web_enabled=False,
+        web_host="127.0.0.1",
+        web_bind="127.0.0.1",
     )
     alarm_events = app.topic(settings.alarms_topic, key_serializer="raw", value_serializer="raw")
     notifications = app.topic(settings.notifications_topic, key_serializer="raw", value_serializer="raw")
@@ -96,10 +98,10 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
                 envelope = envelope_from_kafka(message.headers or [], message.key, message.value)
                 await route(envelope)
             except Exception as exc:  # a poison event must not stop routing for every other alarm
-                log.exception("alarm event at %s[%s]@%s goes to the DLQ", message.topic, message.partition, message.offset)
-                error = exc if isinstance(exc, EnvelopeError) else exc
+                log.error("alarm event at %s[%s]@%s goes to the DLQ: %s", message.topic, message.partition,
+                          message.offset, exc, exc_info=not isinstance(exc, EnvelopeError))
                 await dead_letters.send(key=message.key, value=message.value,
-                                        headers=[*(message.headers or []), *dlq_headers(message, error, 1)])
+                                        headers=[*(message.headers or []), *dlq_headers(message, exc, 1)])
 
     @app.timer(interval=settings.timer_interval_s)
     async def escalate_overdue_alarms():

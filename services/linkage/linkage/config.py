@@ -16,4 +16,3 @@ class LinkageSettings(ServiceSettings):
     escalation_retry_s: float = 10.0  # re-send an escalation whose effect has not been seen
     directory_path: str | None = None
     data_dir: str = ".state/linkage"
-    web_port: int = 8106

@@ -24,8 +24,11 @@ def main() -> None:
     app = build()
     if len(sys.argv) == 1:
         sys.argv.append("worker")
-    if "worker" in sys.argv and not any(a.startswith("-l") or a.startswith("--loglevel") for a in sys.argv):
-        sys.argv += ["--loglevel", "warn"]
+    if "worker" in sys.argv:
+        if not any(a in ("-l", "--loglevel") or a.startswith("--loglevel=") for a in sys.argv):
+            sys.argv += ["--loglevel", "warn"]
+        # Faust's web server binds 0.0.0.0 by default; LinkDuty needs none of it (no HTTP API here).
+        sys.argv.append("--without-web")
     app.main()
 
 
