@@ -20,6 +20,7 @@ import uuid
 
 import faust
 
+from linkduty_shared.contracts.alarms import CLOSED_STATUSES
 from linkduty_shared.contracts.notifications import AlarmNotification, AlarmSummary, notification_id
 from linkduty_shared.events.envelope import Envelope, EnvelopeError, envelope_from_kafka, envelope_to_kafka
 from linkduty_shared.jurisdictions import Directory
@@ -28,7 +29,7 @@ from linkduty_shared.messaging.topics import dlq_topic
 
 from linkage.config import LinkageSettings
 from linkage.routing import RoutingConfig, recipients
-from linkage.summary import CLOSED_STATUSES, fold
+from linkage.summary import fold
 
 log = logging.getLogger(__name__)
 _COMMAND_NS = uuid.UUID("0b5f7f63-0f55-4a4e-b5a8-7c4a8f0e2d31")

@@ -4,16 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from linkduty_shared.contracts.alarms import STATUS_AFTER_EVENT
 from linkduty_shared.contracts.notifications import AlarmSummary
-
-_STATUS_AFTER = {
-    "AlarmVerified": "verified",
-    "AlarmMarkedFalse": "false_alarm",
-    "AlarmControlled": "controlled",
-    "AlarmCancelled": "cancelled",
-    "AlarmClosed": "closed",
-}
-CLOSED_STATUSES = frozenset({"false_alarm", "cancelled", "closed"})
 
 
 def fold(summary: AlarmSummary | None, alarm_id: str, event_type: str, data: dict, version: int) -> AlarmSummary | None:
@@ -39,6 +31,6 @@ def fold(summary: AlarmSummary | None, alarm_id: str, event_type: str, data: dic
             change["acknowledged"] = {**summary.acknowledged, data["level"]: data["centre_id"]}
         case "AlarmEscalated":
             change["escalation_level"] = data["to_level"]
-        case _ if event_type in _STATUS_AFTER:
-            change["status"] = _STATUS_AFTER[event_type]
+        case _ if event_type in STATUS_AFTER_EVENT:
+            change["status"] = STATUS_AFTER_EVENT[event_type]
     return dataclasses.replace(summary, **change)

@@ -11,6 +11,7 @@ import math
 
 import asyncpg
 
+from linkduty_shared.contracts.alarms import STATUS_AFTER_EVENT
 from linkduty_shared.events.envelope import Envelope
 from linkduty_shared.projections import Projection
 
@@ -71,7 +72,7 @@ class OpenAlarms(Projection):
                     alarm_id, changes.get("kind"), changes.get("severity"), version,
                 )
             case _:
-                status = _STATUS_AFTER.get(event.event_name)
+                status = STATUS_AFTER_EVENT.get(event.event_name)
                 if status:
                     await conn.execute("UPDATE alarm_list SET status = $2, version = $3 WHERE alarm_id = $1",
                                        alarm_id, status, version)
@@ -80,15 +81,6 @@ class OpenAlarms(Projection):
 
     async def reset(self, conn: asyncpg.Connection) -> None:
         await conn.execute("DELETE FROM alarm_list")
-
-
-_STATUS_AFTER = {
-    "AlarmVerified": "verified",
-    "AlarmMarkedFalse": "false_alarm",
-    "AlarmControlled": "controlled",
-    "AlarmCancelled": "cancelled",
-    "AlarmClosed": "closed",
-}
 
 
 async def find_duplicate(
