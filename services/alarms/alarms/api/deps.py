@@ -11,7 +11,7 @@ from alarms.application import AlarmsService
 from alarms.domain.alarm import Alarm
 
 
-def alarms_service(request: Request) -> AlarmsService:
+async def alarms_service(request: Request) -> AlarmsService:
     return request.app.state.alarms
 
 
