@@ -1,0 +1,77 @@
+"""Server-Sent Events: the wire format (pure) and the streaming response of a CentreStream."""
+
+from __future__ import annotations
+
+import anyio
+import orjson
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from gateway.api.pump import pump
+from gateway.feed.tables import Board, FeedItem
+from gateway.streams import CentreStream, StreamItem
+
+RETRY_MS = 2000  # how soon an EventSource reconnects (it then sends Last-Event-ID itself)
+
+
+def _field(value: str) -> str:
+    return value.replace("\r", " ").replace("\n", " ")  # a line break would end the field
+
+
+def sse_event(data: str, *, event: str | None = None, id: int | None = None) -> bytes:
+    lines = []
+    if id is not None:
+        lines.append(f"id: {id}")
+    if event:
+        lines.append(f"event: {_field(event)}")
+    lines.extend(f"data: {line}" for line in data.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+def sse_comment(text: str) -> bytes:
+    return f": {_field(text)}\n\n".encode()
+
+
+OPENING = f"retry: {RETRY_MS}\n\n".encode()
+HEARTBEAT_FRAME = sse_comment("heartbeat")
+OVERFLOW_FRAME = sse_event('{"reason":"too far behind: reconnect with Last-Event-ID"}', event="overflow")
+
+
+def sse_frame(item: StreamItem) -> bytes:
+    if isinstance(item, FeedItem):
+        return sse_event(orjson.dumps(item.notification).decode(), event=item.event_type, id=item.seq)
+    if isinstance(item, Board):
+        return sse_event(orjson.dumps({"centre_id": item.centre_id, "alarms": item.alarms}).decode(),
+                         event="snapshot", id=item.seq)
+    return HEARTBEAT_FRAME
+
+
+class EventStreamResponse(Response):
+    media_type = "text/event-stream"
+
+    def __init__(self, stream: CentreStream, *, farewell_timeout_s: float = 1.0) -> None:
+        self.status_code = 200
+        self.background = None
+        self.init_headers({"cache-control": "no-cache", "x-accel-buffering": "no",
+                           "content-type": "text/event-stream; charset=utf-8"})
+        self._stream = stream
+        self._farewell_timeout_s = farewell_timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_body(chunk: bytes, more: bool = True) -> None:
+            await send({"type": "http.response.body", "body": chunk, "more_body": more})
+
+        async def client_gone() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        async with self._stream:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            await send_body(OPENING)
+            overflowed = await pump(self._stream, lambda item: send_body(sse_frame(item)), client_gone)
+            if overflowed:
+                # A slow client gets the reason; one that stopped reading does not take it in
+                # time, and the server closes the connection (uvicorn logs the unfinished response).
+                with anyio.move_on_after(self._farewell_timeout_s):
+                    await send_body(OVERFLOW_FRAME)
+                    await send_body(b"", more=False)

@@ -1,0 +1,78 @@
+"""The centre stream over WebSocket: JSON messages `{"id", "type", "data"}`, the same start
+(?last_event_id= or ?snapshot=true) and the same overflow rule as the SSE stream."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Annotated
+
+import anyio
+import orjson
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+
+from linkduty_shared.api.problems import Problem, problem_response
+from linkduty_shared.auth import AuthError
+
+from gateway.api.access import authorize, bearer_token, parse_last_event_id
+from gateway.api.deps import gateway_state
+from gateway.api.pump import ClientGone, pump
+from gateway.feed.tables import Board, FeedItem
+from gateway.streams import CentreStream, StreamItem
+
+router = APIRouter(tags=["console streams"])
+
+OVERFLOW_MESSAGE = {"type": "overflow", "reason": "too far behind: reconnect with last_event_id"}
+TRY_AGAIN_LATER = 1013  # the close code of an overflowed stream (RFC 6455 registry)
+
+
+def ws_message(item: StreamItem) -> dict | None:
+    if isinstance(item, FeedItem):
+        return {"id": item.seq, "type": item.event_type, "data": item.notification}
+    if isinstance(item, Board):
+        return {"id": item.seq, "type": "snapshot", "data": {"centre_id": item.centre_id, "alarms": item.alarms}}
+    return None  # heartbeats: WebSocket has its own ping frames
+
+
+def _refusal(websocket: WebSocket, exc: AuthError | Problem):
+    """The same problem+json as the HTTP routes, as the handshake's HTTP answer."""
+    if isinstance(exc, Problem):
+        return problem_response(websocket, exc.status, exc.type_slug, exc.title, exc.detail, **exc.extra)
+    if exc.status == 401:
+        return problem_response(websocket, 401, "unauthorized", "Missing or invalid access token", exc.detail,
+                                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    return problem_response(websocket, 403, "forbidden", "Not allowed", exc.detail)
+
+
+@router.websocket("/v1/centres/{centre_id}/ws")
+async def centre_ws(
+    websocket: WebSocket, centre_id: str, access_token: Annotated[str | None, Query()] = None,
+    last_event_id: Annotated[str | None, Query()] = None, snapshot: Annotated[bool, Query()] = False,
+) -> None:
+    gw = gateway_state(websocket)
+    try:
+        token = bearer_token(websocket.headers.get("authorization"), access_token)
+        centre = authorize(websocket.app.state.runtime.verifier, gw.directory, token, centre_id)
+        after = parse_last_event_id(last_event_id)
+    except (AuthError, Problem) as exc:
+        await websocket.send_denial_response(_refusal(websocket, exc))
+        return
+
+    async def send_item(item: StreamItem) -> None:
+        message = ws_message(item)
+        if message is not None:
+            try:
+                await websocket.send_text(orjson.dumps(message).decode())
+            except WebSocketDisconnect:
+                raise ClientGone from None
+
+    async def client_gone() -> None:
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass  # consoles send nothing; what they might send is ignored
+
+    stream = CentreStream(gw.hub, gw.pool, centre.id, after=after, snapshot=snapshot, heartbeat_s=gw.settings.heartbeat_s)
+    async with stream:
+        await websocket.accept()
+        if await pump(stream, send_item, client_gone):
+            with anyio.move_on_after(gw.settings.farewell_timeout_s), contextlib.suppress(WebSocketDisconnect):
+                await websocket.send_text(orjson.dumps(OVERFLOW_MESSAGE).decode())
+                await websocket.close(TRY_AGAIN_LATER, "too far behind")

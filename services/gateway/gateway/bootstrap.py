@@ -1,0 +1,37 @@
+"""Composition root of the console gateway."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from linkduty_shared.api.app import create_app
+from linkduty_shared.jurisdictions import Directory, load_demo_city
+from linkduty_shared.runtime import Runtime
+
+from gateway.api import routes, ws
+from gateway.asyncapi import AsyncApi
+from gateway.config import GatewaySettings
+from gateway.fanout import Hub
+from gateway.feed.tables import DDL
+from gateway.feed.tail import FeedTail
+from gateway.feed.writer import FeedWriter
+from gateway.state import GatewayState
+
+
+def build_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    city = Directory.load(settings.directory_path) if settings.directory_path else load_demo_city()
+    AsyncApi.load()  # a broken document fails the start, not the first reader
+
+    async def on_start(runtime: Runtime) -> None:
+        hub = Hub(settings.subscriber_queue_size)
+        tail = FeedTail(runtime.pool, hub, poll_interval_s=settings.feed_poll_interval_s)
+        await tail.start_at_head()
+        writer = FeedWriter(settings, hub, tail)
+        app.state.gateway = GatewayState(settings, city, hub, runtime.pool, writer)
+        runtime.background("feed tail", tail.run)
+        runtime.background("feed writer", writer.run)
+
+    app = create_app(settings, title="LinkDuty console gateway", routers=[routes.router, ws.router],
+                     schema_sql=(DDL,), on_start=on_start)
+    return app

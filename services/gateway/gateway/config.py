@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from linkduty_shared.config import ServiceSettings
+
+
+class GatewaySettings(ServiceSettings):
+    service_name: str = "gateway"  # also the consumer group of linkage.notifications
+    pg_dsn: str = "postgresql://linkduty:linkduty@127.0.0.1:15432/linkduty_gateway"
+    host: str = "127.0.0.1"
+    port: int = 8104
+    notifications_topic: str = "linkage.notifications"
+    # A subscriber this many notifications behind is dropped with an `overflow` message; it
+    # reconnects with Last-Event-ID and catches up from the table instead of slowing the writer.
+    subscriber_queue_size: int = 1000
+    heartbeat_s: float = 15.0  # a comment on an idle stream, so proxies keep it open
+    # How long a stream being closed (overflow) may take to hand over its last message before
+    # the connection is cut: a client that stopped reading never takes it.
+    farewell_timeout_s: float = 1.0
+    # A follower replica (not the writer) reads new feed rows when the writer NOTIFYs, and at
+    # least this often as the safety net.
+    feed_poll_interval_s: float = 1.0
+    # A connection whose sent data stays unacknowledged this long is aborted by the kernel: the
+    # end of a console that stopped reading altogether (server.py).
+    unacked_timeout_s: float = 60.0
+    # On shutdown uvicorn waits this long for open streams before cutting them (they reconnect
+    # elsewhere with Last-Event-ID).
+    shutdown_grace_s: float = 3.0
+    directory_path: str | None = None  # a city's dataset (GeoJSON); the demo city when unset

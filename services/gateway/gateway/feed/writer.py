@@ -1,0 +1,123 @@
+"""The feed's one writer: consumes linkage.notifications into centre_feed and centre_alarms.
+
+One writer per database, because seq order must be commit order (tail.py and streams.py rely
+on it). A replica becomes the writer by taking a session advisory lock on its own connection and
+writes only on that connection: if the connection dies, the lock goes with it, so a replica that
+lost the lock cannot commit anything more. The other replicas wait for the lock (hot standby)
+and meanwhile serve streams from the rows the writer commits (tail.py), so consoles can be
+spread over every replica.
+
+Each record is one statement: the feed row (a redelivered notification_id inserts nothing), the
+board upsert and the NOTIFY, atomically; then the row goes to the hub, without waiting for any
+client. Kafka offsets are committed by the ConsumerRunner only after that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import asyncpg
+import orjson
+from aiokafka import ConsumerRecord
+
+from linkduty_shared.contracts.notifications import NOTIFICATION_TYPE, AlarmNotification
+from linkduty_shared.events.envelope import Envelope
+from linkduty_shared.messaging.consumer import ConsumerRunner
+
+from gateway.config import GatewaySettings
+from gateway.fanout import Hub
+from gateway.feed.tables import FEED_CHANNEL, FeedItem
+from gateway.feed.tail import FeedTail
+
+log = logging.getLogger(__name__)
+
+# (class, key) of the writer's advisory lock; the key is the feed table's oid, so writers of
+# different databases or schemas (tests) never wait for each other.
+_LOCK_CLASS = 0x11D7
+_TRY_LOCK = "SELECT pg_try_advisory_lock($1, 'centre_feed'::regclass::oid::int)"
+
+_APPEND = """
+WITH fed AS (
+    INSERT INTO centre_feed (centre_id, notification_id, alarm_id, event_type, payload)
+    VALUES ($1, $2, $3, $4, $5::jsonb)
+    ON CONFLICT (notification_id) DO NOTHING
+    RETURNING seq, centre_id, alarm_id, payload
+), board AS (
+    INSERT INTO centre_alarms (centre_id, alarm_id, summary, open, version, last_seq)
+    SELECT centre_id, alarm_id, payload -> 'alarm', $6, $7, seq FROM fed
+    ON CONFLICT (centre_id, alarm_id) DO UPDATE
+        SET summary = EXCLUDED.summary, open = EXCLUDED.open, version = EXCLUDED.version, last_seq = EXCLUDED.last_seq
+        WHERE centre_alarms.version <= EXCLUDED.version  -- a late, older summary never replaces a newer one
+)
+SELECT seq, pg_notify($8, seq::text)::text AS notified FROM fed
+"""
+
+
+class UnsupportedNotification(ValueError):
+    """A notification of a data version this gateway does not know (to the DLQ, replayable)."""
+
+
+class FeedWriter:
+    def __init__(self, settings: GatewaySettings, hub: Hub, tail: FeedTail) -> None:
+        self._settings = settings
+        self._hub = hub
+        self._tail = tail
+        self.is_leader = False
+        self.runner: ConsumerRunner | None = None
+
+    async def run(self) -> None:
+        """Wait to become the writer, then consume until cancelled or the connection is lost."""
+        conn = await asyncpg.connect(self._settings.pg_dsn)
+        try:
+            while not await conn.fetchval(_TRY_LOCK, _LOCK_CLASS):
+                await asyncio.sleep(self._settings.feed_poll_interval_s)
+            self.is_leader = True
+            # The previous writer is gone, so nothing can commit behind this read: after it the
+            # hub has every row, and this writer's own rows follow in order.
+            await self._tail.catch_up()
+            lost = asyncio.Event()
+            conn.add_termination_listener(lambda _: lost.set())
+            self.runner = ConsumerRunner(
+                bootstrap=self._settings.kafka_bootstrap, group_id=self._settings.service_name,
+                topics=[self._settings.notifications_topic], handler=lambda e, r: self._append(conn, e, r),
+                max_attempts=self._settings.consumer_max_attempts, retry_backoff_s=self._settings.consumer_retry_backoff_s,
+            )
+            consuming = asyncio.create_task(self.runner.run())
+            connection_lost = asyncio.create_task(lost.wait())
+            try:
+                await asyncio.wait({consuming, connection_lost}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (consuming, connection_lost):
+                    task.cancel()
+                await asyncio.gather(consuming, connection_lost, return_exceptions=True)
+            if consuming.done() and not consuming.cancelled() and consuming.exception():
+                raise consuming.exception()
+            raise ConnectionError("the feed writer lost its database connection (and with it the lock)")
+        finally:
+            self.is_leader = False
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), 2)
+            if not conn.is_closed():
+                conn.terminate()  # close did not finish: end the session, and so the lock, anyway
+
+    async def _append(self, conn: asyncpg.Connection, envelope: Envelope, _record: ConsumerRecord) -> None:
+        if envelope.type != NOTIFICATION_TYPE:
+            log.warning("gateway: ignoring %s %s on the notifications topic", envelope.type, envelope.id)
+            return
+        if envelope.dataversion != 1:
+            raise UnsupportedNotification(f"{envelope.type} dataversion {envelope.dataversion}")
+        n = AlarmNotification.from_data(envelope.data)
+        payload = n.to_data()
+        try:
+            seq = await conn.fetchval(
+                _APPEND, n.centre_id, n.notification_id, n.alarm.alarm_id, n.event_type,
+                orjson.dumps(payload).decode(), n.open, n.alarm.version, FEED_CHANNEL,
+            )
+        except (asyncpg.InterfaceError, asyncpg.PostgresError) as exc:
+            if conn.is_closed():  # an outage, not a poison message: the runner retries, never DLQs
+                raise ConnectionError(f"feed writer connection lost: {exc}") from exc
+            raise
+        if seq is not None:  # None: a redelivery, already in the feed
+            self._hub.publish([FeedItem(seq, n.centre_id, n.event_type, payload)])

@@ -1,0 +1,94 @@
+"""One client's stream of a centre's feed: where it starts, then live, every seq at most once.
+
+- Resume (Last-Event-ID = N): the rows of the centre with seq > N from the table, then live.
+  Most of a long backlog is read before subscribing, so the live queue does not fill while the
+  client downloads it; the rest is read after subscribing, so that nothing committed in between
+  is missed, and live items the backlog already had (seq <= last sent) are dropped.
+- Snapshot: subscribe, then read the open alarms and the feed position they reflect in one
+  snapshot (tables.read_board), then live items after that position.
+- Neither: live from now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+
+from gateway.fanout import Hub, Subscription
+from gateway.feed.tables import PAGE_SIZE, Board, FeedItem, centre_rows_after, read_board
+
+
+class Heartbeat:
+    """Nothing happened for a while: an SSE comment keeps proxies from closing the stream."""
+
+
+HEARTBEAT = Heartbeat()
+StreamItem = FeedItem | Board | Heartbeat
+
+
+class CentreStream:
+    def __init__(self, hub: Hub, pool: asyncpg.Pool, centre_id: str, *, after: int | None = None,
+                 snapshot: bool = False, heartbeat_s: float = 15.0) -> None:
+        self.centre_id = centre_id
+        self.overflowed = asyncio.Event()  # set by the hub when this client falls too far behind
+        self._hub = hub
+        self._pool = pool
+        self._after = after
+        self._snapshot = snapshot and after is None
+        self._heartbeat_s = heartbeat_s
+        self._subscription: Subscription | None = None
+
+    async def __aenter__(self) -> CentreStream:
+        # Live and snapshot streams subscribe before the response starts: a client that got its
+        # 200 (or its WebSocket handshake) misses nothing committed after that.
+        if self._after is None:
+            self._subscribe()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self._subscription is not None:
+            self._subscription.close()
+            self._subscription = None
+
+    def _subscribe(self) -> Subscription:
+        self._subscription = self._hub.subscribe(self.centre_id, self.overflowed)
+        return self._subscription
+
+    async def _backlog(self, after: int) -> AsyncIterator[FeedItem]:
+        """The centre's rows after `after`, committed by the time the last page was read."""
+        while True:
+            rows = await centre_rows_after(self._pool, self.centre_id, after)
+            for row in rows:
+                yield row
+            if len(rows) < PAGE_SIZE:
+                return
+            after = rows[-1].seq
+
+    async def items(self) -> AsyncIterator[StreamItem]:
+        """Never ends by itself; raises fanout.TooFarBehind when the client fell too far behind."""
+        last: int | None = None
+        if self._snapshot:
+            subscription = self._subscription or self._subscribe()
+            board = await read_board(self._pool, self.centre_id)
+            last = board.seq
+            yield board
+        elif self._after is not None:
+            last = self._after
+            async for row in self._backlog(last):
+                last = row.seq
+                yield row
+            subscription = self._subscribe()
+            async for row in self._backlog(last):
+                last = row.seq
+                yield row
+        else:
+            subscription = self._subscription or self._subscribe()
+        while True:
+            item = await subscription.next(self._heartbeat_s)
+            if item is None:
+                yield HEARTBEAT
+            elif last is None or item.seq > last:
+                last = item.seq
+                yield item

@@ -1,0 +1,49 @@
+"""The AsyncAPI document describes exactly the AlarmNotification contract the gateway consumes."""
+
+import dataclasses
+
+from gateway.asyncapi import AsyncApi
+from linkduty_shared.contracts.notifications import NOTIFICATION_TYPE, AlarmNotification, AlarmSummary
+
+document = AsyncApi.load().document
+schemas = document["components"]["schemas"]
+
+
+def fields(cls) -> set[str]:
+    return {f.name for f in dataclasses.fields(cls)}
+
+
+def test_the_payload_schemas_list_every_field_of_the_contract_and_no_other():
+    for name, cls in (("AlarmNotification", AlarmNotification), ("AlarmSummary", AlarmSummary)):
+        assert set(schemas[name]["properties"]) == fields(cls), name
+        assert set(schemas[name]["required"]) == fields(cls), name
+
+
+def test_the_kafka_channel_and_the_console_streams_are_described():
+    channels = document["channels"]
+    assert channels["notifications"]["address"] == "linkage.notifications"
+    headers = document["components"]["messages"]["AlarmNotificationRecord"]["headers"]["properties"]
+    assert headers["ce_type"]["const"] == NOTIFICATION_TYPE
+    assert channels["centreStreamSse"]["address"] == "/v1/centres/{centreId}/stream"
+    assert channels["centreStreamWs"]["address"] == "/v1/centres/{centreId}/ws"
+    actions = {op["channel"]["$ref"]: op["action"] for op in document["operations"].values()}
+    assert actions == {"#/channels/notifications": "receive", "#/channels/centreStreamSse": "send",
+                       "#/channels/centreStreamWs": "send"}
+
+
+def test_every_local_reference_resolves():
+    def refs(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "$ref":
+                    yield value
+                else:
+                    yield from refs(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from refs(value)
+
+    for ref in refs(document):
+        target = document
+        for part in ref.removeprefix("#/").split("/"):
+            target = target[part]
