@@ -149,7 +149,6 @@ async def run(rate: float, seconds: float, seed: int = 119) -> dict:
                                      limits=httpx.Limits(max_connections=400, max_keepalive_connections=400)) as http:
             async def post(i: int) -> None:
                 grid = grids[rng.randrange(len(grids))]
-                chain = city.resolve(grid.lat, grid.lon)
                 body = {"source": "119", "kind": "fire", "severity": "moderate",
                         "location": {"lat": grid.lat, "lon": grid.lon}, "description": f"bench {i}",
                         "caller": {"phone": f"138{rng.randrange(10**8):08d}"}}
@@ -160,8 +159,9 @@ async def run(rate: float, seconds: float, seed: int = 119) -> dict:
                     failures[type(exc).__name__] += 1
                     return
                 if r.status_code in (200, 201):
-                    a = r.json()
-                    accepted[i] = (a["alarm_id"], a["version"], chain.centre_ids())
+                    a = r.json()  # a linked call belongs to the alarm it joined: that alarm's chain
+                    accepted[i] = (a["alarm_id"], a["version"],
+                                   tuple(city.centre_of(a["jurisdiction"][level]).id for level in LEVELS))
                 else:
                     failures[f"HTTP {r.status_code}"] += 1
 

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 
 Handler = Callable[[Envelope, ConsumerRecord], Awaitable[None]]
+BatchHandler = Callable[[list[tuple[Envelope, ConsumerRecord]]], Awaitable[None]]
 
 # Errors that mean "the world is down", not "this message is bad": retried without limit.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (asyncpg.PostgresConnectionError, OSError, TimeoutError)
@@ -42,19 +43,23 @@ class ConsumerRunner:
         group_id: str,
         topics: Sequence[str],
         handler: Handler,
+        batch_handler: BatchHandler | None = None,
         dlq_producer: AIOKafkaProducer | None = None,
         max_attempts: int = 3,
         retry_backoff_s: float = 0.05,
         auto_offset_reset: str = "earliest",
+        max_records: int = 500,
     ) -> None:
         self._bootstrap = bootstrap
         self._group_id = group_id
         self._topics = list(topics)
         self._handler = handler
+        self._batch_handler = batch_handler
         self._dlq_producer = dlq_producer or reliable_producer(bootstrap, client_id=f"{group_id}-dlq")
         self._max_attempts = max_attempts
         self._retry_backoff_s = retry_backoff_s
         self._auto_offset_reset = auto_offset_reset
+        self._max_records = max_records
         self.processed = 0
         self.dead_lettered = 0
         self.assigned = asyncio.Event()
@@ -72,9 +77,13 @@ class ConsumerRunner:
         await consumer.start()
         try:
             while True:
-                batches = await consumer.getmany(timeout_ms=500, max_records=500)
+                batches = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
                 if consumer.assignment():
                     self.assigned.set()
+                if self._batch_handler is not None and batches:
+                    await self._process_batch([r for records in batches.values() for r in records])
+                    await consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+                    continue
                 for tp, records in batches.items():
                     for record in records:
                         await self._process(record)
@@ -83,12 +92,43 @@ class ConsumerRunner:
             await consumer.stop()
             await self._dlq_producer.stop()
 
+    async def _process_batch(self, records: list[ConsumerRecord]) -> None:
+        """Hand a whole poll (in per-partition order) to the batch handler, e.g. to write it in
+        one transaction: one commit instead of one per record. If the batch fails for a reason
+        other than an outage, it is retried record by record, so only a poison record goes to
+        the DLQ."""
+        parsed = []
+        for record in records:
+            try:
+                parsed.append((envelope_from_kafka(record.headers, record.key, record.value), record))
+            except EnvelopeError as exc:
+                await self._dead_letter(record, exc, attempts=0)
+        backoff = self._retry_backoff_s
+        while parsed:
+            try:
+                await self._batch_handler(parsed)
+                self.processed += len(parsed)
+                return
+            except TRANSIENT_ERRORS as exc:
+                log.warning("consumer %s: transient failure (%s); retrying the batch", self._group_id, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            except Exception as exc:
+                log.warning("consumer %s: batch of %d failed (%s); retrying record by record",
+                            self._group_id, len(parsed), exc)
+                break
+        for envelope, record in parsed:
+            await self._process_parsed(envelope, record)
+
     async def _process(self, record: ConsumerRecord) -> None:
         try:
             envelope = envelope_from_kafka(record.headers, record.key, record.value)
         except EnvelopeError as exc:
             await self._dead_letter(record, exc, attempts=0)
             return
+        await self._process_parsed(envelope, record)
+
+    async def _process_parsed(self, envelope: Envelope, record: ConsumerRecord) -> None:
         attempt = 0
         backoff = self._retry_backoff_s
         with tracer.start_as_current_span(

@@ -7,9 +7,11 @@ lost the lock cannot commit anything more. The other replicas wait for the lock 
 and meanwhile serve streams from the rows the writer commits (tail.py), so consoles can be
 spread over every replica.
 
-Each record is one statement: the feed row (a redelivered notification_id inserts nothing), the
-board upsert and the NOTIFY, atomically; then the row goes to the hub, without waiting for any
-client. Kafka offsets are committed by the ConsumerRunner only after that.
+A poll of records is one transaction: per record one statement (the feed row — a redelivered
+notification_id inserts nothing — and the board upsert), then one NOTIFY, then one commit, so a
+burst costs one WAL flush, not one per notification (that flush per record was most of the
+console latency under load: bench/critical_path.py). After the commit the rows go to the hub,
+without waiting for any client. Kafka offsets are committed by the ConsumerRunner only after.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ WITH fed AS (
         SET summary = EXCLUDED.summary, open = EXCLUDED.open, version = EXCLUDED.version, last_seq = EXCLUDED.last_seq
         WHERE centre_alarms.version <= EXCLUDED.version  -- a late, older summary never replaces a newer one
 )
-SELECT seq, pg_notify($8, seq::text)::text AS notified FROM fed
+SELECT seq FROM fed
 """
 
 
@@ -82,6 +84,9 @@ class FeedWriter:
             self.runner = ConsumerRunner(
                 bootstrap=self._settings.kafka_bootstrap, group_id=self._settings.service_name,
                 topics=[self._settings.notifications_topic], handler=lambda e, r: self._append(conn, e, r),
+                batch_handler=lambda batch: self._append_batch(conn, batch),
+                # a poll is published to the hub at once: it must fit in a console's queue
+                max_records=max(1, self._settings.subscriber_queue_size // 2),
                 max_attempts=self._settings.consumer_max_attempts, retry_backoff_s=self._settings.consumer_retry_backoff_s,
             )
             consuming = asyncio.create_task(self.runner.run())
@@ -102,22 +107,35 @@ class FeedWriter:
             if not conn.is_closed():
                 conn.terminate()  # close did not finish: end the session, and so the lock, anyway
 
-    async def _append(self, conn: asyncpg.Connection, envelope: Envelope, _record: ConsumerRecord) -> None:
-        if envelope.type != NOTIFICATION_TYPE:
-            log.warning("gateway: ignoring %s %s on the notifications topic", envelope.type, envelope.id)
-            return
-        if envelope.dataversion != 1:
-            raise UnsupportedNotification(f"{envelope.type} dataversion {envelope.dataversion}")
-        n = AlarmNotification.from_data(envelope.data)
-        payload = n.to_data()
+    async def _append(self, conn: asyncpg.Connection, envelope: Envelope, record: ConsumerRecord) -> None:
+        await self._append_batch(conn, [(envelope, record)])
+
+    async def _append_batch(self, conn: asyncpg.Connection, batch: list[tuple[Envelope, ConsumerRecord]]) -> None:
+        notifications = [n for n in (self._notification(envelope) for envelope, _ in batch) if n is not None]
+        items = []
         try:
-            seq = await conn.fetchval(
-                _APPEND, n.centre_id, n.notification_id, n.alarm.alarm_id, n.event_type,
-                orjson.dumps(payload).decode(), n.open, n.alarm.version, FEED_CHANNEL,
-            )
+            async with conn.transaction():
+                for n in notifications:
+                    payload = n.to_data()
+                    seq = await conn.fetchval(
+                        _APPEND, n.centre_id, n.notification_id, n.alarm.alarm_id, n.event_type,
+                        orjson.dumps(payload).decode(), n.open, n.alarm.version,
+                    )
+                    if seq is not None:  # None: a redelivery, already in the feed
+                        items.append(FeedItem(seq, n.centre_id, n.event_type, payload))
+                if items:
+                    await conn.execute("SELECT pg_notify($1, $2)", FEED_CHANNEL, str(items[-1].seq))
         except (asyncpg.InterfaceError, asyncpg.PostgresError) as exc:
             if conn.is_closed():  # an outage, not a poison message: the runner retries, never DLQs
                 raise ConnectionError(f"feed writer connection lost: {exc}") from exc
             raise
-        if seq is not None:  # None: a redelivery, already in the feed
-            self._hub.publish([FeedItem(seq, n.centre_id, n.event_type, payload)])
+        self._hub.publish(items)
+
+    @staticmethod
+    def _notification(envelope: Envelope) -> AlarmNotification | None:
+        if envelope.type != NOTIFICATION_TYPE:
+            log.warning("gateway: ignoring %s %s on the notifications topic", envelope.type, envelope.id)
+            return None
+        if envelope.dataversion != 1:
+            raise UnsupportedNotification(f"{envelope.type} dataversion {envelope.dataversion}")
+        return AlarmNotification.from_data(envelope.data)
