@@ -44,9 +44,11 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
         topic_partitions=settings.partitions,
         topic_replication_factor=1,
         producer_acks=-1,
-        producer_linger=0.0,
-        broker_commit_every=100,
-        broker_commit_interval=0.5,
+        # 2 ms lets one alarm event's notifications (one per centre, on different partitions)
+        # leave in one produce request instead of queueing one round trip behind each other.
+        producer_linger=0.002,
+        broker_commit_every=1000,
+        broker_commit_interval=1.0,
         stream_wait_empty=False,
         web_enabled=False,
         web_host="127.0.0.1",

@@ -49,6 +49,7 @@ class ConsumerRunner:
         retry_backoff_s: float = 0.05,
         auto_offset_reset: str = "earliest",
         max_records: int = 500,
+        commit_interval_s: float = 0.2,
     ) -> None:
         self._bootstrap = bootstrap
         self._group_id = group_id
@@ -60,6 +61,7 @@ class ConsumerRunner:
         self._retry_backoff_s = retry_backoff_s
         self._auto_offset_reset = auto_offset_reset
         self._max_records = max_records
+        self._commit_interval_s = commit_interval_s
         self.processed = 0
         self.dead_lettered = 0
         self.assigned = asyncio.Event()
@@ -75,6 +77,12 @@ class ConsumerRunner:
         )
         await self._dlq_producer.start()
         await consumer.start()
+        # Offsets are committed at most every `commit_interval_s`, not after every poll: a commit
+        # is a broker round trip that would otherwise sit between every two polls. Delivery stays
+        # at least once (handlers de-duplicate by event id); what was processed but not yet
+        # committed is redelivered after a crash or rebalance.
+        pending: dict[TopicPartition, int] = {}
+        last_commit = asyncio.get_running_loop().time()
         try:
             while True:
                 batches = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
@@ -82,14 +90,22 @@ class ConsumerRunner:
                     self.assigned.set()
                 if self._batch_handler is not None and batches:
                     await self._process_batch([r for records in batches.values() for r in records])
-                    await consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
-                    continue
-                for tp, records in batches.items():
-                    for record in records:
-                        await self._process(record)
-                    await consumer.commit({tp: records[-1].offset + 1})
+                else:
+                    for records in batches.values():
+                        for record in records:
+                            await self._process(record)
+                pending.update({tp: records[-1].offset + 1 for tp, records in batches.items()})
+                now = asyncio.get_running_loop().time()
+                if pending and now - last_commit >= self._commit_interval_s:
+                    await consumer.commit({tp: o for tp, o in pending.items() if tp in consumer.assignment()})
+                    pending.clear()
+                    last_commit = now
         finally:
-            await consumer.stop()
+            try:
+                if pending:
+                    await consumer.commit({tp: o for tp, o in pending.items() if tp in consumer.assignment()})
+            finally:
+                await consumer.stop()
             await self._dlq_producer.stop()
 
     async def _process_batch(self, records: list[ConsumerRecord]) -> None:
