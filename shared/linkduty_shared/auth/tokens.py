@@ -17,6 +17,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 ALGORITHMS = ["ES256", "RS256"]
+_CACHE_SIZE = 10_000
 
 
 class AuthError(Exception):
@@ -53,6 +54,7 @@ class TokenVerifier:
         self._jwks_file = jwks_file
         self._jwks_url = jwks_url
         self._keys: KeySet | None = None
+        self._verified: dict[str, tuple[Principal, float]] = {}
         self._loaded_at = 0.0
         self._claims = jwt.JWTClaimsRegistry(
             iss={"essential": True, "value": issuer},
@@ -72,6 +74,19 @@ class TokenVerifier:
         return self._keys
 
     def verify(self, token: str) -> Principal:
+        """The token's principal; a token verified before is answered from a small cache until it
+        expires (an intake client sends the same token with every call: the signature check was
+        a twentieth of the alarms service's time per request)."""
+        cached = self._verified.get(token)
+        if cached is not None and cached[1] > time.time():
+            return cached[0]
+        principal, expires_at = self._verify(token)
+        if len(self._verified) >= _CACHE_SIZE:
+            self._verified.pop(next(iter(self._verified)))  # oldest first: dicts keep insertion order
+        self._verified[token] = (principal, expires_at)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             try:
                 decoded = jwt.decode(token, self._load_keys(), algorithms=ALGORITHMS)
@@ -84,10 +99,11 @@ class TokenVerifier:
         jurisdiction = claims.get("jurisdiction", [])
         if isinstance(jurisdiction, str):
             jurisdiction = [jurisdiction]
-        return Principal(
+        principal = Principal(
             client_id=str(claims["sub"]),
             scopes=frozenset(str(claims.get("scope", "")).split()),
             jurisdiction=tuple(jurisdiction),
             agency=claims.get("agency"),
             centre=claims.get("centre"),
         )
+        return principal, float(claims["exp"])

@@ -1,0 +1,43 @@
+"""Token verification (pure: keys from a JWKS file the local issuer writes)."""
+
+import time
+
+import pytest
+
+from linkduty_shared.auth import AuthError, TokenVerifier
+from linkduty_shared.auth.issuer import LocalIssuer
+
+
+@pytest.fixture
+def issuer(tmp_path):
+    return LocalIssuer(tmp_path / "auth")
+
+
+@pytest.fixture
+def verifier(issuer):
+    return TokenVerifier(issuer=issuer.issuer, audience="linkduty", jwks_file=str(issuer.jwks_file))
+
+
+def test_claims_become_the_principal(issuer, verifier):
+    token = issuer.issue("console-1", ["alarms:read", "stream:read"], jurisdiction=["330102000000"],
+                         agency="fire-rescue", centre="centre-330102000000")
+    p = verifier.verify(token)
+    assert (p.client_id, p.scopes, p.jurisdiction, p.agency, p.centre) == (
+        "console-1", frozenset({"alarms:read", "stream:read"}), ("330102000000",), "fire-rescue", "centre-330102000000")
+
+
+def test_a_cached_token_still_expires(issuer, verifier):
+    token = issuer.issue("c", ["x"], ttl_s=1)
+    assert verifier.verify(token).client_id == "c"
+    time.sleep(1.1)
+    with pytest.raises(AuthError) as refused:
+        verifier.verify(token)
+    assert refused.value.status == 401
+
+
+def test_tampered_or_foreign_tokens_are_refused(issuer, verifier, tmp_path):
+    token = issuer.issue("c", ["x"])
+    head, payload, signature = token.split(".")
+    for bad in (f"{head}.{payload}.{signature[:-4]}AAAA", LocalIssuer(tmp_path / "other").issue("c", ["x"]), "x.y.z"):
+        with pytest.raises(AuthError):
+            verifier.verify(bad)
