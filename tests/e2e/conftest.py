@@ -3,11 +3,13 @@ Faust worker (its own process, as deployed), on topics of their own, on the real
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import uuid
 
+import asyncpg
 import httpx
 import pytest
 
@@ -77,24 +79,31 @@ def issuer(tmp_path_factory) -> LocalIssuer:
     return LocalIssuer(tmp_path_factory.mktemp("auth"))
 
 
-@pytest.fixture(scope="module")
-async def alarms(test_dsn, kafka_bootstrap, topics, issuer, linkage_worker):
-    import asyncpg
-
-    schema = f"e2e_{uuid.uuid4().hex[:10]}"
+@contextlib.asynccontextmanager
+async def own_schema(test_dsn: str, prefix: str):
+    """A DSN on a fresh schema of the test database, dropped afterwards (one per service)."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(test_dsn)
     await admin.execute(f"CREATE SCHEMA {schema}")
-    settings = AlarmsSettings(
-        service_name=f"alarms-e2e-{uuid.uuid4().hex[:6]}", pg_dsn=f"{test_dsn}?options=-csearch_path%3D{schema}",
-        kafka_bootstrap=kafka_bootstrap, auth_jwks_file=str(issuer.jwks_file), auth_issuer=issuer.issuer,
-        events_topic=topics["alarms"], commands_topic=topics["commands"],
-    )
-    app = build_app(settings)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://alarms") as client:
-            yield client
-    await admin.execute(f"DROP SCHEMA {schema} CASCADE")
-    await admin.close()
+    try:
+        yield f"{test_dsn}?options=-csearch_path%3D{schema}"
+    finally:
+        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        await admin.close()
+
+
+@pytest.fixture(scope="module")
+async def alarms(test_dsn, kafka_bootstrap, topics, issuer, linkage_worker):
+    async with own_schema(test_dsn, "e2e_alarms") as dsn:
+        settings = AlarmsSettings(
+            service_name=f"alarms-e2e-{uuid.uuid4().hex[:6]}", pg_dsn=dsn,
+            kafka_bootstrap=kafka_bootstrap, auth_jwks_file=str(issuer.jwks_file), auth_issuer=issuer.issuer,
+            events_topic=topics["alarms"], commands_topic=topics["commands"],
+        )
+        app = build_app(settings)
+        async with app.router.lifespan_context(app):
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://alarms") as client:
+                yield client
 
 
 @pytest.fixture(scope="module")

@@ -6,29 +6,25 @@ import contextlib
 import json
 import uuid
 
-import asyncpg
 import httpx
 import pytest
 
 from gateway.config import GatewaySettings
 from linkduty_shared.jurisdictions import Level
+from tests.e2e.conftest import own_schema
 from tests.integration.gateway.support import SseReader, serving
 
 
 @pytest.fixture(scope="module")
 async def gateway(test_dsn, kafka_bootstrap, topics, issuer, linkage_worker):
-    schema = f"e2e_gw_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(test_dsn)
-    await admin.execute(f"CREATE SCHEMA {schema}")
-    settings = GatewaySettings(
-        service_name=f"gateway-e2e-{uuid.uuid4().hex[:6]}", pg_dsn=f"{test_dsn}?options=-csearch_path%3D{schema}",
-        kafka_bootstrap=kafka_bootstrap, auth_jwks_file=str(issuer.jwks_file), auth_issuer=issuer.issuer,
-        notifications_topic=topics["notifications"], feed_poll_interval_s=0.2, pg_pool_max=10,
-    )
-    async with serving(settings) as served:
-        yield served
-    await admin.execute(f"DROP SCHEMA {schema} CASCADE")
-    await admin.close()
+    async with own_schema(test_dsn, "e2e_gateway") as dsn:
+        settings = GatewaySettings(
+            service_name=f"gateway-e2e-{uuid.uuid4().hex[:6]}", pg_dsn=dsn, kafka_bootstrap=kafka_bootstrap,
+            auth_jwks_file=str(issuer.jwks_file), auth_issuer=issuer.issuer,
+            notifications_topic=topics["notifications"], feed_poll_interval_s=0.2, pg_pool_max=10,
+        )
+        async with serving(settings) as served:
+            yield served
 
 
 @pytest.fixture
