@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 from aiokafka import AIOKafkaClient
 
+from linkduty_shared.api.idempotency import purge_expired_keys
 from linkduty_shared.auth.tokens import TokenVerifier
 from linkduty_shared.config import ServiceSettings
 from linkduty_shared.db import create_pool, migrate
@@ -37,6 +38,12 @@ async def supervise(name: str, loop: Callable[[], Awaitable[None]], *, max_backo
             log.exception("%s crashed; restarting in %.1fs", name, backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, max_backoff_s)
+
+
+async def every(seconds: float, job: Callable[[], Awaitable[None]]) -> None:
+    while True:
+        await job()
+        await asyncio.sleep(seconds)
 
 
 @dataclasses.dataclass
@@ -68,6 +75,7 @@ class Runtime:
         )
         runtime = cls(settings, pool, store, relay, verifier)
         runtime.background("outbox relay", relay.run)
+        runtime.background("idempotency key purge", lambda: every(3600, lambda: purge_expired_keys(pool)))
         return runtime
 
     def background(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:

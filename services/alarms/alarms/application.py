@@ -9,7 +9,7 @@ import uuid
 
 from linkduty_shared.api.problems import Problem
 from linkduty_shared.application import CommandContext, EventSourcedRepository
-from linkduty_shared.eventstore import EventStore
+from linkduty_shared.eventstore import ConcurrencyConflict, EventStore
 from linkduty_shared.jurisdictions import Chain, Directory, OutsideJurisdiction
 
 from alarms import pii
@@ -63,8 +63,20 @@ class AlarmsService:
                           f"({lat}, {lon}) is in no micro-grid of {self.directory.city.name}") from None
 
     async def report(self, cmd: ReportAlarm, ctx: CommandContext, chain: Chain | None = None) -> Reported:
+        """Take in a call. A call that joins an alarm someone else just changed (an
+        acknowledgement, an escalation) is matched and decided again: a 119 call is never refused
+        for a concurrent update."""
         chain = chain or self.resolve(cmd.lat, cmd.lon)
         call_id = cmd.call_id or str(uuid.uuid4())
+        for attempt in range(1, 4):
+            try:
+                return await self._report_once(cmd, ctx, chain, call_id)
+            except ConcurrencyConflict:
+                if attempt == 3:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _report_once(self, cmd: ReportAlarm, ctx: CommandContext, chain: Chain, call_id: str) -> Reported:
         location = {"lat": cmd.lat, "lon": cmd.lon, "address": cmd.address}
         async with self.store.pool.acquire() as conn, conn.transaction():
             # One intake at a time per street: two calls about one fire a moment apart must not
@@ -77,7 +89,8 @@ class AlarmsService:
             if match is not None:
                 alarm = await self.repo.load(match[0], conn=conn)
                 alarm.link_call(call_id=call_id, source=cmd.source, received_at=cmd.received_at.isoformat(),
-                                location=location, description=cmd.description, distance_m=match[1], **caller)
+                                location=location, description=cmd.description, distance_m=match[1],
+                                cap=cmd.cap, **caller)
             else:
                 alarm = Alarm(str(uuid.uuid4()))
                 alarm.report(call_id=call_id, source=cmd.source, received_at=cmd.received_at.isoformat(),

@@ -53,6 +53,7 @@ def report_from_cap(alert: CapAlert) -> ReportAlarm:
         source="cap", received_at=alert.sent, kind=_kind(info), severity=_SEVERITY_FROM_CAP[info.severity],
         description=" — ".join(filter(None, (info.headline, info.description))) or info.event,
         lat=point[0], lon=point[1], address=area_desc, cap=cap_ref(alert),
+        call_id=f"cap:{alert.sender}/{alert.identifier}",  # a resent Alert is the same call
     )
 
 

@@ -76,15 +76,24 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
 
     async def route(envelope: Envelope) -> None:
         alarm_id = envelope.subject
-        previous = summaries.get(alarm_id)
-        summary = fold(AlarmSummary(**previous) if previous else None, alarm_id, envelope.event_name,
-                       envelope.data, envelope.streamversion or 0)
+        version = envelope.streamversion or 0
+        entry = summaries.get(alarm_id)  # {"summary": AlarmSummary fields, "notified": {centre: reason}}
+        previous = AlarmSummary(**entry["summary"]) if entry else None
+        # a redelivered event leaves the summary as it is; its notifications go out again with
+        # the same ids, and the gateway drops them
+        summary = fold(previous, alarm_id, envelope.event_name, envelope.data, version)
         if summary is None:
             log.warning("event %s for alarm %s before its AlarmReported: skipped", envelope.id, alarm_id)
             return
-        summaries[alarm_id] = dataclasses.asdict(summary)
+        # Everyone told about the alarm once keeps hearing about it (a major fire downgraded to
+        # moderate must still close on the neighbouring streets' boards).
+        audience = {**(entry["notified"] if entry else {}), **recipients(directory, summary, routing.rules)}
+        if summary.status in CLOSED_STATUSES:
+            summaries.pop(alarm_id, None)
+        else:
+            summaries[alarm_id] = {"summary": dataclasses.asdict(summary), "notified": audience}
         routed_at = dt.datetime.now(dt.UTC).isoformat()
-        for centre_id, reason in recipients(directory, summary, routing.rules).items():
+        for centre_id, reason in audience.items():
             notification = AlarmNotification(
                 notification_id=notification_id(envelope.id, centre_id), centre_id=centre_id, reason=reason,
                 event_id=envelope.id, event_type=envelope.event_name, event_data=envelope.data,
@@ -99,7 +108,8 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
     def _keep_deadline(alarm_id: str, envelope: Envelope, summary: AlarmSummary) -> None:
         level = summary.escalation_level
         acknowledged_here = any(lvl in summary.acknowledged for lvl in _levels_from(level))
-        if summary.status in CLOSED_STATUSES or acknowledged_here:
+        if summary.status in CLOSED_STATUSES or acknowledged_here or level == "city":
+            # closed, answered, or at the top: the city has nobody above it to escalate to
             deadlines.pop(alarm_id, None)
             sent_escalations.pop(alarm_id, None)
         elif envelope.event_name in ("AlarmReported", "AlarmEscalated"):

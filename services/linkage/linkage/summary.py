@@ -9,7 +9,13 @@ from linkduty_shared.contracts.notifications import AlarmSummary
 
 
 def fold(summary: AlarmSummary | None, alarm_id: str, event_type: str, data: dict, version: int) -> AlarmSummary | None:
-    """The summary after one event; None while the alarm's first event has not been seen."""
+    """The summary after one event; None while the alarm's first event has not been seen.
+
+    An event at or below the summary's version is a redelivery (delivery is at least once) and
+    changes nothing: counting a CallLinked twice would show a console the wrong number of calls.
+    """
+    if summary is not None and version <= summary.version:
+        return summary
     if event_type == "AlarmReported":
         return AlarmSummary(
             alarm_id=alarm_id, status="reported", kind=data["kind"], severity=data["severity"],

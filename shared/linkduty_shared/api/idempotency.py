@@ -19,6 +19,14 @@ from linkduty_shared.auth.tokens import AuthError
 MAX_KEY_LENGTH = 255
 MAX_BODY_BYTES = 1 << 20
 STALE_CLAIM_S = 60  # an in-flight claim older than this belonged to a crashed request
+KEEP_ANSWERS = "24 hours"  # how long a retry can still get the first answer
+
+
+async def purge_expired_keys(pool) -> None:
+    """Forget answers older than KEEP_ANSWERS (run hourly by the runtime): the table is on the
+    intake's hot path and would otherwise grow with every POST."""
+    async with pool.acquire() as conn:
+        await conn.execute(f"DELETE FROM idempotency_keys WHERE created_at < now() - interval '{KEEP_ANSWERS}'")
 
 
 def _problem(status: int, slug: str, title: str, detail: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
@@ -48,8 +56,10 @@ class IdempotencyMiddleware:
             return await _send_response(send, *_problem(400, "bad-idempotency-key", "Invalid Idempotency-Key",
                                                          f"must be 1 to {MAX_KEY_LENGTH} characters"))
         try:
-            auth = headers.get(b"authorization", b"").decode("latin-1")
-            client_id = runtime.verifier.verify(auth.removeprefix("Bearer ").strip()).client_id
+            scheme, _, credentials = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+            if scheme.lower() != "bearer":
+                raise AuthError(401, "not a bearer token")
+            client_id = runtime.verifier.verify(credentials.strip()).client_id
         except (AuthError, UnicodeDecodeError):
             return await self.app(scope, receive, send)  # the route answers 401
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 from joserfc import jwt
-from joserfc.errors import JoseError
+from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
 ALGORITHMS = ["ES256", "RS256"]
@@ -90,7 +90,10 @@ class TokenVerifier:
         try:
             try:
                 decoded = jwt.decode(token, self._load_keys(), algorithms=ALGORITHMS)
-            except (ValueError, KeyError):
+            except InvalidKeyIdError:
+                # the issuer may have rotated its keys: fetch them again, at most every 30 s
+                if time.monotonic() - self._loaded_at < 30:
+                    raise
                 decoded = jwt.decode(token, self._load_keys(force=True), algorithms=ALGORITHMS)
             self._claims.validate(decoded.claims)
         except (JoseError, ValueError, KeyError) as exc:

@@ -32,7 +32,10 @@ Handler = Callable[[Envelope, ConsumerRecord], Awaitable[None]]
 BatchHandler = Callable[[list[tuple[Envelope, ConsumerRecord]]], Awaitable[None]]
 
 # Errors that mean "the world is down", not "this message is bad": retried without limit.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (asyncpg.PostgresConnectionError, OSError, TimeoutError)
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError, asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.AdminShutdownError,
+    OSError, TimeoutError,
+)
 
 
 class ConsumerRunner:
@@ -44,7 +47,7 @@ class ConsumerRunner:
         topics: Sequence[str],
         handler: Handler,
         batch_handler: BatchHandler | None = None,
-        dlq_producer: AIOKafkaProducer | None = None,
+        dlq_producer_factory: Callable[[], AIOKafkaProducer] | None = None,
         max_attempts: int = 3,
         retry_backoff_s: float = 0.05,
         auto_offset_reset: str = "earliest",
@@ -56,7 +59,11 @@ class ConsumerRunner:
         self._topics = list(topics)
         self._handler = handler
         self._batch_handler = batch_handler
-        self._dlq_producer = dlq_producer or reliable_producer(bootstrap, client_id=f"{group_id}-dlq")
+        # A fresh DLQ producer for every run(): a stopped aiokafka producer cannot be started again,
+        # and the supervisor calls run() again after a crash.
+        self._dlq_producer_factory = dlq_producer_factory or (
+            lambda: reliable_producer(bootstrap, client_id=f"{group_id}-dlq"))
+        self._dlq_producer: AIOKafkaProducer | None = None
         self._max_attempts = max_attempts
         self._retry_backoff_s = retry_backoff_s
         self._auto_offset_reset = auto_offset_reset
@@ -75,6 +82,7 @@ class ConsumerRunner:
             auto_offset_reset=self._auto_offset_reset,
             isolation_level="read_committed",
         )
+        self._dlq_producer = self._dlq_producer_factory()
         await self._dlq_producer.start()
         await consumer.start()
         # Offsets are committed at most every `commit_interval_s`, not after every poll: a commit

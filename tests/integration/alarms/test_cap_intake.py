@@ -90,3 +90,16 @@ async def test_hostile_or_broken_cap_is_refused_with_400(client, token):
     assert_problem(await client.post("/v1/alarms", content=missing, headers={**token(), **CAP}), 400, "invalid-cap")
     huge = b"<alert>" + b" " * 300_000 + b"</alert>"
     assert_problem(await client.post("/v1/alarms", content=huge, headers={**token(), **CAP}), 413, "payload-too-large")
+
+
+async def test_only_the_original_sender_with_operate_scope_may_update_or_cancel(client, token, place):
+    lat, lon = place
+    assert (await client.post("/v1/alarms", content=cap_xml("HZ-9", "Alert", lat=lat, lon=lon),
+                              headers={**token(), **CAP})).status_code == 201
+    ref = "partner@hz119.example.cn,HZ-9,2026-11-23T08:15:30+08:00"
+    cancel = cap_xml("HZ-10", "Cancel", lat=lat, lon=lon, references=ref)
+    reporter_only = await client.post("/v1/alarms", content=cancel, headers={**token("alarms:report"), **CAP})
+    assert_problem(reporter_only, 403, "forbidden")
+    forged = cancel.replace(b"<sender>partner@hz119.example.cn</sender>", b"<sender>other@example.cn</sender>")
+    assert_problem(await client.post("/v1/alarms", content=forged, headers={**token(), **CAP}), 403,
+                   "not-the-original-sender")

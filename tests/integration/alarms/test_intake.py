@@ -171,3 +171,10 @@ async def test_the_callers_phone_is_in_the_vault_only_and_can_be_erased(client, 
         assert await pii.erase(conn, ref) is True
         assert await pii.reveal_phone(conn, ref) is None  # shredded; the event is untouched
         assert await conn.fetchval("SELECT data::text FROM events WHERE stream_id = $1", alarm["alarm_id"]) == stored
+
+
+async def test_a_call_received_in_the_future_is_refused(client, token, city):
+    lat, lon, _ = a_point(city, 15)
+    future = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
+    assert_problem(await client.post("/v1/alarms", json=call(lat, lon, received_at=future), headers=token()),
+                   422, "received-in-the-future")

@@ -1,10 +1,12 @@
 """The consumer runner (DLQ) and projections (idempotent, rebuildable) on the real stack."""
 
 import asyncio
+import datetime as dt
+import uuid
 
 from aiokafka import AIOKafkaProducer
 
-from linkduty_shared.events import envelope_to_kafka
+from linkduty_shared.events import Envelope, envelope_to_kafka
 from linkduty_shared.eventstore import EventStore, NewEvent
 from linkduty_shared.messaging.consumer import ConsumerRunner, replay_dead_letters
 from linkduty_shared.messaging.kafka import reliable_producer
@@ -136,3 +138,30 @@ async def test_projection_rebuilt_from_the_store_equals_the_live_one(pool, topic
     assert await rebuilt.rebuild() == 160
     assert await snapshot(pool) == live_rows
     assert await rebuilt.catch_up() == 0  # the checkpoint committed with the rows
+
+
+async def test_a_restarted_runner_still_dead_letters(pool, topic, kafka_bootstrap):
+    """The supervisor calls run() again after a crash: the DLQ producer must work the second time."""
+    async def handler(envelope, record) -> None:
+        raise ValueError("always poison")
+
+    runner = ConsumerRunner(bootstrap=kafka_bootstrap, group_id=f"g-{topic}", topics=[topic], handler=handler,
+                            max_attempts=1)
+    first = asyncio.create_task(runner.run())
+    await asyncio.wait_for(runner.assigned.wait(), 30)
+    first.cancel()
+    await asyncio.gather(first, return_exceptions=True)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        m = envelope_to_kafka(Envelope(id=str(uuid.uuid4()), source="/test", type="linkduty.tally.X", subject="a",
+                                         time=dt.datetime.now(dt.UTC), data={"n": 1}))
+        await producer.send_and_wait(topic, m.value, key=m.key, headers=list(m.headers.items()))
+    finally:
+        await producer.stop()
+    second = asyncio.create_task(runner.run())
+    try:
+        [dead] = await read_topic(kafka_bootstrap, dlq_topic(topic), until_count=1)
+    finally:
+        second.cancel()
+    assert dict(dead.headers)["dlq_error"].startswith(b"ValueError: always poison")

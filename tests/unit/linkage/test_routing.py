@@ -63,3 +63,10 @@ def test_an_unknown_widening_in_the_rules_file_is_refused(tmp_path):
                     'community = 1\nstreet = 1\ndistrict = 1\ncity = 1\n')
     with pytest.raises(ValueError, match="unknown widen"):
         RoutingConfig.load(path)
+
+
+def test_a_redelivered_event_does_not_change_the_summary(city):
+    summary, _ = reported(city)
+    once = fold(summary, "a1", "CallLinked", {}, 2)
+    assert fold(once, "a1", "CallLinked", {}, 2) == once and once.call_count == 2
+    assert fold(once, "a1", "AlarmReported", {}, 1) == once  # a replayed first event resets nothing

@@ -39,6 +39,7 @@ Reader = Annotated[Principal, require_scopes("alarms:read")]
 Operator = Annotated[Principal, require_scopes("alarms:operate")]
 Acknowledger = Annotated[Principal, require_scopes("alarms:acknowledge")]
 IfMatch = Annotated[str | None, Header()]
+CLOCK_SKEW = dt.timedelta(minutes=2)  # an intake clock this far ahead is refused, not trusted
 
 _INTAKE_BODY = {
     "requestBody": {
@@ -78,6 +79,9 @@ async def report_alarm(request: Request, response: Response, service: Service, p
         data = ReportAlarmIn.model_validate_json(body)
     except ValidationError as exc:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]) from None
+    if data.received_at and data.received_at > now() + CLOCK_SKEW:
+        raise Problem(422, "received-in-the-future", "received_at lies in the future",
+                      f"{data.received_at.isoformat()} is more than {CLOCK_SKEW} ahead of LinkDuty's clock")
     cmd = ReportAlarm(
         source=data.source, received_at=data.received_at or now(), kind=data.kind, severity=data.severity,
         description=data.description, lat=data.location.lat, lon=data.location.lon, address=data.location.address,
@@ -123,8 +127,12 @@ async def _take_cap(body: bytes, response: Response, service, principal: Princip
         refs = ", ".join(f"{r.sender}/{r.identifier}" for r in alert.references)
         raise Problem(422, "unknown-referenced-alert", "The referenced alert is unknown here",
                       f"no alarm was made from {refs}")
+    principal.require("alarms:operate")  # changing an alarm is more than reporting one
     alarm = await service.repo.get(target)
     require_visible(principal, alarm)
+    if alarm.cap and alarm.cap["sender"] != alert.sender:
+        raise Problem(403, "not-the-original-sender", "Only the alert's sender may update or cancel it",
+                      f"the alarm came from {alarm.cap['sender']}")
     ref = {"identifier": alert.identifier, "sender": alert.sender, "sent": alert.sent.isoformat()}
     if alert.msg_type == "Update":
         changes = changes_from_cap(alert)
@@ -175,6 +183,7 @@ async def acknowledge(alarm_id: str, response: Response, service: Service, princ
     except KeyError:
         raise Problem(403, "unknown-centre", "Unknown operations centre", principal.centre) from None
     alarm = await service.repo.get(alarm_id)
+    require_visible(principal, alarm)
     level = service.level_of_centre(alarm, centre.division_code)
     if level is None:
         raise Problem(403, "not-responsible", "This centre is not in the alarm's chain",

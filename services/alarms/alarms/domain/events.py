@@ -37,6 +37,7 @@ class CallLinked(DomainEvent):
     distance_m: float
     caller_masked: str | None = None
     caller_ref: str | None = None
+    cap: dict | None = None  # when the call came as a CAP Alert
 
 
 @event("CallSplit")

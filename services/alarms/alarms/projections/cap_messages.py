@@ -21,7 +21,7 @@ class CapMessages(Projection):
     """
 
     async def apply(self, conn: asyncpg.Connection, event: Envelope) -> None:
-        cap = event.data.get("cap") if event.event_name in ("AlarmReported", "AlarmUpdated", "AlarmCancelled") else None
+        cap = event.data.get("cap") if event.event_name in ("AlarmReported", "CallLinked", "AlarmUpdated", "AlarmCancelled") else None
         if cap:
             await conn.execute(
                 "INSERT INTO cap_messages VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
