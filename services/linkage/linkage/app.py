@@ -1,7 +1,7 @@
 """The Faust app: topics declared once, tables with changelogs, one agent and one timer.
 
 - `route_alarm_events` folds each alarm event into the alarm's summary (table
-  `alarm-summaries`), sends one notification per centre that must see it to
+  `alarm-routes-v2`, with every centre told so far), sends one notification per centre that must see it to
   `linkage.notifications` (key = centre id), and keeps the alarm's acknowledgement deadline
   (table `ack-deadlines`).
 - `escalate_overdue_alarms` (a timer) sends `EscalateAlarm` to `linkage.commands` for every
@@ -66,7 +66,8 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
     notifications = app.topic(settings.notifications_topic, key_serializer="raw", value_serializer="raw")
     commands = app.topic(settings.commands_topic, key_serializer="raw", value_serializer="raw")
     dead_letters = app.topic(dlq_topic(settings.alarms_topic), key_serializer="raw", value_serializer="raw")
-    summaries = app.Table("alarm-summaries", partitions=settings.partitions)
+    # alarm id → {"summary": AlarmSummary fields, "notified": {centre id: reason}}
+    summaries = app.Table("alarm-routes-v2", partitions=settings.partitions)
     deadlines = app.Table("ack-deadlines", partitions=settings.partitions)
     timeouts = {level: s * settings.ack_timeout_scale for level, s in routing.ack_timeouts_s.items()}
     sent_escalations: dict[str, float] = {}  # alarm id → when we last asked (in memory: a re-ask is harmless)
