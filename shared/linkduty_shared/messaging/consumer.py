@@ -105,16 +105,16 @@ class ConsumerRunner:
                 pending.update({tp: records[-1].offset + 1 for tp, records in batches.items()})
                 now = asyncio.get_running_loop().time()
                 if pending and now - last_commit >= self._commit_interval_s:
-                    await consumer.commit({tp: o for tp, o in pending.items() if tp in consumer.assignment()})
-                    pending.clear()
+                    await _commit_owned(consumer, pending)
                     last_commit = now
         finally:
             try:
-                if pending:
-                    await consumer.commit({tp: o for tp, o in pending.items() if tp in consumer.assignment()})
+                await _commit_owned(consumer, pending)
             finally:
-                await consumer.stop()
-            await self._dlq_producer.stop()
+                try:
+                    await consumer.stop()
+                finally:
+                    await self._dlq_producer.stop()
 
     async def _process_batch(self, records: list[ConsumerRecord]) -> None:
         """Hand a whole poll (in per-partition order) to the batch handler, e.g. to write it in
@@ -182,6 +182,15 @@ class ConsumerRunner:
         headers = [*(record.headers or ()), *dlq_headers(record, error, attempts)]
         await self._dlq_producer.send_and_wait(dlq_topic(record.topic), value=record.value, key=record.key, headers=headers)
         self.dead_lettered += 1
+
+
+async def _commit_owned(consumer: AIOKafkaConsumer, pending: dict[TopicPartition, int]) -> None:
+    """Commit the pending offsets of the partitions this consumer still owns (a rebalance may
+    have taken some away: their records will be redelivered to the new owner)."""
+    owned = {tp: offset for tp, offset in pending.items() if tp in consumer.assignment()}
+    pending.clear()
+    if owned:
+        await consumer.commit(owned)
 
 
 def dlq_headers(record: ConsumerRecord, error: BaseException, attempts: int) -> list[tuple[str, bytes]]:
