@@ -1,14 +1,15 @@
-"""`python -m bench [eventstore|jurisdictions|critical_path] [options]`: run the named benchmark
+"""`python -m bench [eventstore|jurisdictions|critical_path|dispatch] [options]`: run the named benchmark
 (default: all, with their default options)."""
 
 import sys
 
-from bench import critical_path, eventstore, jurisdictions
+from bench import critical_path, dispatch, eventstore, jurisdictions
 
 BENCHMARKS = {
     "eventstore": eventstore.cli,
     "jurisdictions": jurisdictions.cli,
     "critical_path": critical_path.cli,
+    "dispatch": dispatch.cli,
 }
 
 if __name__ == "__main__":
