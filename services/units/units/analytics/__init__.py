@@ -1,0 +1,1 @@
+"""Response-time analytics: pure computations over unit timelines (the projection feeds them)."""
