@@ -1,0 +1,101 @@
+"""联战 — the joint operation at one alarm: who is on scene, who commands, and the on-scene log.
+
+The first unit on scene takes command (often the community squad: 打早灭小). When the first
+main-force unit (a fire-rescue station) arrives while an auxiliary commands, command passes to it:
+that handover is an event of its own (`CommandHandedOver`), visible to every centre.
+"""
+
+from __future__ import annotations
+
+from linkduty_shared.domain import Aggregate, DomainEvent, IllegalTransition, InvariantViolated, event
+
+MAIN = "main"
+
+
+@event("JointOperationOpened")
+class JointOperationOpened(DomainEvent):
+    alarm_id: str
+
+
+@event("UnitJoinedOperation")
+class UnitJoinedOperation(DomainEvent):
+    unit_id: str
+    role: str  # main | auxiliary_1 | auxiliary_2
+    at: str  # ISO 8601 time of arrival
+
+
+@event("CommandTaken")
+class CommandTaken(DomainEvent):
+    unit_id: str
+    role: str
+
+
+@event("CommandHandedOver")
+class CommandHandedOver(DomainEvent):
+    from_unit: str
+    from_role: str
+    to_unit: str
+    to_role: str
+
+
+@event("OperationLogged")
+class OperationLogged(DomainEvent):
+    entry: str
+    by: str
+
+
+@event("JointOperationClosed")
+class JointOperationClosed(DomainEvent):
+    by: str
+
+
+class JointOperation(Aggregate):
+    stream_type = "joint_operation"
+
+    def __init__(self, aggregate_id: str) -> None:
+        super().__init__(aggregate_id)
+        self.on_scene: dict[str, str] = {}  # unit id → role
+        self.commander: tuple[str, str] | None = None  # (unit id, role)
+        self.closed = False
+
+    def evolve(self, e: DomainEvent) -> None:
+        match e:
+            case UnitJoinedOperation():
+                self.on_scene[e.unit_id] = e.role
+            case CommandTaken():
+                self.commander = (e.unit_id, e.role)
+            case CommandHandedOver():
+                self.commander = (e.to_unit, e.to_role)
+            case JointOperationClosed():
+                self.closed = True
+
+    def open(self, alarm_id: str) -> None:
+        if self.exists:
+            raise IllegalTransition(f"joint operation {self.id} is already open")
+        self._record(JointOperationOpened(alarm_id=alarm_id))
+
+    def unit_arrived(self, unit_id: str, role: str, at: str) -> None:
+        """A unit is on scene; command is taken or handed over as the model says."""
+        self._require_open()
+        if unit_id in self.on_scene:
+            return  # its arrival was already recorded
+        self._record(UnitJoinedOperation(unit_id=unit_id, role=role, at=at))
+        if self.commander is None:
+            self._record(CommandTaken(unit_id=unit_id, role=role))
+        elif role == MAIN and self.commander[1] != MAIN:
+            self._record(CommandHandedOver(from_unit=self.commander[0], from_role=self.commander[1],
+                                           to_unit=unit_id, to_role=role))
+
+    def log(self, entry: str, by: str) -> None:
+        self._require_open()
+        if not entry.strip():
+            raise InvariantViolated("an on-scene log entry needs text")
+        self._record(OperationLogged(entry=entry, by=by))
+
+    def close(self, by: str) -> None:
+        self._require_open()
+        self._record(JointOperationClosed(by=by))
+
+    def _require_open(self) -> None:
+        if not self.exists or self.closed:
+            raise IllegalTransition(f"joint operation {self.id} is not open")

@@ -1,0 +1,52 @@
+"""联战: command goes to the first unit on scene and passes to the main force when it arrives."""
+
+import pytest
+
+from linkduty_shared.domain import IllegalTransition, InvariantViolated
+from units.domain.joint_operation import (
+    CommandHandedOver,
+    CommandTaken,
+    JointOperation,
+    JointOperationClosed,
+    JointOperationOpened,
+    UnitJoinedOperation,
+)
+
+
+def given(*events) -> JointOperation:
+    return JointOperation.rehydrate("op-a1", (JointOperationOpened("a1"), *events))
+
+
+def test_the_community_squad_first_on_scene_takes_command_then_hands_it_to_the_main_force():
+    op = given()
+    op.unit_arrived("squad-7", "auxiliary_2", "08:03")
+    op.unit_arrived("team-2", "auxiliary_1", "08:05")
+    op.unit_arrived("station-1", "main", "08:07")
+    op.unit_arrived("station-4", "main", "08:09")
+    assert [e for e in op.pending if not isinstance(e, UnitJoinedOperation)] == [
+        CommandTaken(unit_id="squad-7", role="auxiliary_2"),
+        CommandHandedOver(from_unit="squad-7", from_role="auxiliary_2", to_unit="station-1", to_role="main"),
+    ]
+    assert op.commander == ("station-1", "main") and len(op.on_scene) == 4
+
+
+def test_a_main_force_first_on_scene_commands_without_handover():
+    op = given()
+    op.unit_arrived("station-1", "main", "08:04")
+    op.unit_arrived("squad-7", "auxiliary_2", "08:05")
+    assert not any(isinstance(e, CommandHandedOver) for e in op.pending)
+    assert op.commander == ("station-1", "main")
+
+
+def test_an_arrival_reported_twice_is_recorded_once():
+    op = given(UnitJoinedOperation("squad-7", "auxiliary_2", "08:03"), CommandTaken("squad-7", "auxiliary_2"))
+    op.unit_arrived("squad-7", "auxiliary_2", "08:03")
+    assert op.pending == []
+
+
+def test_a_closed_operation_takes_no_more_and_logs_need_text():
+    op = given(JointOperationClosed(by="centre"))
+    with pytest.raises(IllegalTransition):
+        op.unit_arrived("station-1", "main", "08:10")
+    with pytest.raises(InvariantViolated):
+        given().log("  ", by="station-1")
