@@ -56,6 +56,12 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[k]
 
 
+def summarize_us(samples_us: list[float], digits: int = 3) -> dict[str, float]:
+    """mean/p50/p99 of per-call timings already in microseconds (the µs-scale benchmarks)."""
+    return {"mean_us": round(statistics.fmean(samples_us), digits), "p50_us": round(percentile(samples_us, 50), digits),
+            "p99_us": round(percentile(samples_us, 99), digits), "count": len(samples_us)}
+
+
 def summarize_ms(samples_s: list[float]) -> dict[str, float]:
     ms = [s * 1000 for s in samples_s]
     return {

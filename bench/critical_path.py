@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaConsumer
 
 from bench.common import save, stack_env, summarize_ms
 from linkduty_shared.auth.issuer import LocalIssuer
+from linkduty_shared.contracts.alarms import CHAIN_LEVELS
 from linkduty_shared.events import envelope_from_kafka
 from linkduty_shared.jurisdictions import Level, load_demo_city
 from linkduty_shared.messaging.kafka import reliable_producer
@@ -36,7 +37,7 @@ from linkduty_shared.messaging.topics import TopicSpec, ensure_topics
 
 ALARMS_URL = "http://127.0.0.1:8101"
 GATEWAY_URL = "http://127.0.0.1:8104"
-LEVELS = ("community", "street", "district", "city")
+LEVELS = CHAIN_LEVELS  # a centre per level; latency is reported per level
 
 
 def _ts(iso: str) -> float:

@@ -20,12 +20,11 @@ from __future__ import annotations
 import argparse
 import gc
 import random
-import statistics
 import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
-from bench.common import percentile, save
+from bench.common import save, summarize_us
 from linkduty_shared.jurisdictions import Directory, Force, Level, load_demo_city
 from units.domain.availability import Availability, DutyRoster, DutyWindow, UnitStatus
 from units.domain.forces import ForceIndex
@@ -85,10 +84,6 @@ def per_call_us(plan, facts) -> list[float]:
     return samples
 
 
-def summary_us(samples: list[float]) -> dict:
-    return {"mean_us": round(statistics.fmean(samples), 2), "p50_us": round(percentile(samples, 50), 2),
-            "p99_us": round(percentile(samples, 99), 2), "count": len(samples)}
-
 
 def scenario(index, naive, availability, facts, n_baseline: int) -> dict:
     cards = default_run_cards()
@@ -102,8 +97,8 @@ def scenario(index, naive, availability, facts, n_baseline: int) -> dict:
     for alarm in facts[:200]:  # the baseline must make the same plans to count; also a warm-up
         assert fast(alarm) == slow(alarm), alarm
     plans = [fast(alarm) for alarm in facts]
-    plan = summary_us(per_call_us(fast, facts))
-    baseline = summary_us(per_call_us(slow, facts[:n_baseline]))
+    plan = summarize_us(per_call_us(fast, facts))
+    baseline = summarize_us(per_call_us(slow, facts[:n_baseline]))
     return {"plan": plan, "baseline_naive_all_forces": baseline,
             "ratio_baseline_over_plan": round(baseline["mean_us"] / plan["mean_us"], 1),
             "plans_with_skips": sum(1 for p in plans if p.skipped),

@@ -153,6 +153,11 @@ async def append_throughput(quick: bool, rounds: int) -> dict:
     return results
 
 
+async def enable_outbox_notify(pool) -> None:
+    """Switch on the NOTIFY-at-commit wake-up (the function ships in outbox/schema.sql, unused)."""
+    await pool.execute("CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()")
+
+
 async def notify_cost(quick: bool) -> dict:
     """16 concurrent writers with and without the NOTIFY trigger on the outbox."""
     params = dict(writers=16, appends=int(400 * (0.25 if quick else 1.0)), per_append=1)
@@ -160,8 +165,7 @@ async def notify_cost(quick: bool) -> dict:
     for mode in ("without_notify", "with_notify"):
         async with fresh_schema(pool_size=18) as (_, pool):
             if mode == "with_notify":
-                await pool.execute("CREATE TRIGGER outbox_notify AFTER INSERT ON outbox "
-                                   "FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()")
+                await enable_outbox_notify(pool)
             await linkduty_appends(pool, **{**params, "appends": 20})
             rates[mode] = round(await linkduty_appends(pool, **params))
     rates["notify_cost_pct"] = round(100 * (1 - rates["with_notify"] / rates["without_notify"]), 1)
@@ -195,8 +199,7 @@ async def relay_latency(rate: int, seconds: float, wake: str) -> dict:
         if wake == "in-process":
             store.on_append(relay.wake)
         else:
-            await pool.execute("CREATE TRIGGER outbox_notify AFTER INSERT ON outbox "
-                               "FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()")
+            await enable_outbox_notify(pool)
         consumer = AIOKafkaConsumer(topic, probe_topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
                                     fetch_max_wait_ms=5)
         probe_producer = reliable_producer(bootstrap)

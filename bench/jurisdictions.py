@@ -23,7 +23,7 @@ from importlib.resources import as_file, files
 
 import shapely
 
-from bench.common import percentile, save
+from bench.common import save, summarize_us
 from linkduty_shared.jurisdictions import Directory, Level
 
 SEED = 119
@@ -66,17 +66,13 @@ def per_call_us(lookup, points) -> list[float]:
     return samples
 
 
-def summary_us(samples: list[float]) -> dict:
-    return {"mean_us": round(statistics.fmean(samples), 3), "p50_us": round(percentile(samples, 50), 3),
-            "p99_us": round(percentile(samples, 99), 3), "count": len(samples)}
-
 
 def measure_resolve(directory: Directory, points) -> dict:
     resolve = directory.resolve
     for lat, lon in points[:1000]:  # warm up
         resolve(lat, lon)
-    timer_cost = summary_us(per_call_us(lambda lat, lon: None, points))
-    per_call = summary_us(per_call_us(resolve, points))
+    timer_cost = summarize_us(per_call_us(lambda lat, lon: None, points))
+    per_call = summarize_us(per_call_us(resolve, points))
     start = time.perf_counter()
     for lat, lon in points:
         resolve(lat, lon)
@@ -99,8 +95,8 @@ def polygon_baselines(directory: Directory, points) -> dict:
 
     for lat, lon in points[:50]:  # the baselines must agree with resolve() to count
         assert naive_scan(lat, lon) == strtree(lat, lon) == directory.resolve(lat, lon).community.code
-    return {"naive_scan": summary_us(per_call_us(naive_scan, points)),
-            "strtree": summary_us(per_call_us(strtree, points))}
+    return {"naive_scan": summarize_us(per_call_us(naive_scan, points)),
+            "strtree": summarize_us(per_call_us(strtree, points))}
 
 
 def main(quick: bool) -> dict:

@@ -23,10 +23,9 @@ class ServiceSettings(BaseSettings):
     auth_jwks_file: str | None = None
     auth_jwks_url: str | None = None
 
-    # Outbox relay: polling is the safety net behind the in-process and NOTIFY wake-ups.
+    # Outbox relay: polling is the safety net behind the in-process wake-up.
     outbox_poll_interval_s: float = 0.5
     outbox_batch_size: int = 500
-    outbox_notify: bool = False
 
     # Consumers: bounded retries before a message goes to <topic>.dlq.
     consumer_max_attempts: int = 3

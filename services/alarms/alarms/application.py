@@ -9,12 +9,13 @@ import uuid
 
 from linkduty_shared.api.problems import Problem
 from linkduty_shared.application import CommandContext, EventSourcedRepository
+from linkduty_shared.contracts.alarms import CHAIN_LEVELS
 from linkduty_shared.eventstore import ConcurrencyConflict, EventStore
 from linkduty_shared.jurisdictions import Chain, Directory, OutsideJurisdiction
 
 from alarms import pii
 from alarms.domain.alarm import Alarm
-from alarms.domain.values import LEVELS, mask_phone
+from alarms.domain.values import mask_phone
 from alarms.projections.cap_messages import CapMessages
 from alarms.projections.open_alarms import OpenAlarms, find_duplicate
 
@@ -118,7 +119,7 @@ class AlarmsService:
 
     def level_of_centre(self, alarm: Alarm, centre_division: str) -> str | None:
         """The level at which a centre's division sits in the alarm's chain, if it does."""
-        for level in LEVELS:
+        for level in CHAIN_LEVELS:
             if alarm.jurisdiction.get(level) == centre_division:
                 return level
         return None

@@ -20,7 +20,7 @@ import uuid
 
 import faust
 
-from linkduty_shared.contracts.alarms import CLOSED_STATUSES
+from linkduty_shared.contracts.alarms import CLOSED_STATUSES, levels_from
 from linkduty_shared.contracts.notifications import AlarmNotification, AlarmSummary, notification_id
 from linkduty_shared.events.envelope import Envelope, EnvelopeError, envelope_from_kafka, envelope_to_kafka
 from linkduty_shared.jurisdictions import Directory
@@ -73,7 +73,7 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
     sent_escalations: dict[str, float] = {}  # alarm id → when we last asked (in memory: a re-ask is harmless)
     # The earliest due time seen in the last scan (or set since): the timer scans the table only
     # once something can be due, not on every tick.
-    next_due = {"at": 0.0}
+    next_due = 0.0
 
     async def route(envelope: Envelope) -> None:
         alarm_id = envelope.subject
@@ -107,8 +107,9 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
         _keep_deadline(alarm_id, envelope, summary)
 
     def _keep_deadline(alarm_id: str, envelope: Envelope, summary: AlarmSummary) -> None:
+        nonlocal next_due
         level = summary.escalation_level
-        acknowledged_here = any(lvl in summary.acknowledged for lvl in _levels_from(level))
+        acknowledged_here = any(lvl in summary.acknowledged for lvl in levels_from(level))
         if summary.status in CLOSED_STATUSES or acknowledged_here or level == "city":
             # closed, answered, or at the top: the city has nobody above it to escalate to
             deadlines.pop(alarm_id, None)
@@ -117,7 +118,7 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
             due = envelope.time.timestamp() + timeouts[level]
             deadlines[alarm_id] = {"level": level, "due": due}
             sent_escalations.pop(alarm_id, None)
-            next_due["at"] = min(next_due["at"], due)
+            next_due = min(next_due, due)
 
     @app.agent(alarm_events)
     async def route_alarm_events(stream):
@@ -134,14 +135,15 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
 
     @app.timer(interval=settings.timer_interval_s)
     async def escalate_overdue_alarms():
+        nonlocal next_due
         now = time.time()
-        if now < next_due["at"]:
+        if now < next_due:
             return
-        next_due["at"] = now + settings.escalation_retry_s
+        next_due = now + settings.escalation_retry_s
         for alarm_id, deadline in list(deadlines.items()):
             retry_at = sent_escalations.get(alarm_id, 0) + settings.escalation_retry_s
             if deadline["due"] > now or now < retry_at:
-                next_due["at"] = min(next_due["at"], max(deadline["due"], retry_at))
+                next_due = min(next_due, max(deadline["due"], retry_at))
                 continue
             sent_escalations[alarm_id] = now
             command = Envelope(
@@ -156,8 +158,3 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
             await commands.send(key=alarm_id.encode(), value=message.value, headers=list(message.headers.items()))
 
     return app
-
-
-def _levels_from(level: str) -> tuple[str, ...]:
-    order = ("community", "street", "district", "city")
-    return order[order.index(level):]

@@ -6,11 +6,11 @@ import dataclasses
 import tomllib
 from pathlib import Path
 
+from linkduty_shared.contracts.alarms import CHAIN_LEVELS
 from linkduty_shared.contracts.notifications import AlarmSummary
 from linkduty_shared.jurisdictions import Directory
 
 DEFAULT_RULES = Path(__file__).with_name("routing_rules.toml")
-CHAIN_LEVELS = ("community", "street", "district", "city")
 _WIDENINGS = {
     "neighbouring_communities": "community",
     "neighbouring_streets": "street",

@@ -14,6 +14,7 @@ import hashlib
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from linkduty_shared.api.problems import PROBLEM_BASE, PROBLEM_JSON
 from linkduty_shared.auth.tokens import AuthError
 
 MAX_KEY_LENGTH = 255
@@ -30,8 +31,8 @@ async def purge_expired_keys(pool) -> None:
 
 
 def _problem(status: int, slug: str, title: str, detail: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    body = orjson.dumps({"type": f"https://linkduty.dev/problems/{slug}", "title": title, "status": status, "detail": detail})
-    return status, [(b"content-type", b"application/problem+json")], body
+    body = orjson.dumps({"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail})
+    return status, [(b"content-type", PROBLEM_JSON.encode())], body
 
 
 async def _send_response(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:

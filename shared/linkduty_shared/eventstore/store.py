@@ -255,7 +255,3 @@ class EventStore:
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(_READ_ALL, str(after.tx_id), after.seq, limit)
         return [row_to_event(r) for r in rows]
-
-    async def stream_version(self, stream_id: str) -> int:
-        async with self.pool.acquire() as conn:
-            return await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = $1", stream_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from linkduty_shared.contracts.alarms import CHAIN_LEVELS, levels_from
 from linkduty_shared.domain import Aggregate, DomainEvent, IllegalTransition, InvariantViolated
 
 from alarms.domain.events import (
@@ -19,7 +20,7 @@ from alarms.domain.events import (
     CallLinked,
     CallSplit,
 )
-from alarms.domain.values import LEVELS, OPEN_STATUSES, Status
+from alarms.domain.values import OPEN_STATUSES, Status
 
 # The facts a CAP Update (or an operator) may change on an alarm.
 UPDATABLE_FIELDS = ("kind", "severity", "description")
@@ -50,7 +51,7 @@ class Alarm(Aggregate):
         self.jurisdiction: dict = {}
         self.calls: dict[str, Call] = {}
         self.acknowledged: dict[str, str] = {}  # level → centre id
-        self.escalation_level = LEVELS[0]
+        self.escalation_level = CHAIN_LEVELS[0]
         self.cap: dict | None = None
         self.split_from: str | None = None
 
@@ -152,13 +153,13 @@ class Alarm(Aggregate):
             return  # a late or repeated timer: nothing to do
         if self.acknowledged_at_or_above(from_level):
             return
-        index = LEVELS.index(from_level)
-        if index + 1 >= len(LEVELS):
+        index = CHAIN_LEVELS.index(from_level)
+        if index + 1 >= len(CHAIN_LEVELS):
             return  # the city is the top: nobody further to escalate to
-        self._record(AlarmEscalated(from_level=from_level, to_level=LEVELS[index + 1], reason=reason))
+        self._record(AlarmEscalated(from_level=from_level, to_level=CHAIN_LEVELS[index + 1], reason=reason))
 
     def acknowledged_at_or_above(self, level: str) -> bool:
-        return any(lvl in self.acknowledged for lvl in LEVELS[LEVELS.index(level):])
+        return any(lvl in self.acknowledged for lvl in levels_from(level))
 
     def control(self, by: str) -> None:
         self._require({Status.REPORTED, Status.VERIFIED}, "mark as controlled")

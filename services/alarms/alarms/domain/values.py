@@ -42,8 +42,6 @@ class Status(StrEnum):
 
 OPEN_STATUSES = frozenset({Status.REPORTED, Status.VERIFIED, Status.CONTROLLED})
 
-# Acknowledgement and escalation climb the jurisdiction chain in this order.
-LEVELS = ("community", "street", "district", "city")
 
 # Kinds whose calls may be the same incident (a "fire" call and a "rescue" call from one burning
 # building are one incident; a medical call next door is not).
