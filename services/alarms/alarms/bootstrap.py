@@ -15,7 +15,7 @@ from alarms import pii
 from alarms.api import directory, routes
 from alarms.application import AlarmsService
 from alarms.config import AlarmsSettings
-from alarms.consumers import escalation_handler
+from alarms.consumers import arrival_handler, escalation_handler
 from alarms.projections.cap_messages import CapMessages
 from alarms.projections.open_alarms import OpenAlarms
 
@@ -31,6 +31,10 @@ def build_app(settings: AlarmsSettings | None = None) -> FastAPI:
         runner = ConsumerRunner(bootstrap=settings.kafka_bootstrap, group_id=settings.service_name, topics=[settings.commands_topic],
                                 handler=escalation_handler(service), max_attempts=settings.consumer_max_attempts)
         runtime.background("linkage.commands consumer", runner.run)
+        arrivals = ConsumerRunner(bootstrap=settings.kafka_bootstrap, group_id=f"{settings.service_name}-arrivals",
+                                  topics=[settings.units_topic], handler=arrival_handler(service),
+                                  max_attempts=settings.consumer_max_attempts)
+        runtime.background("units.events consumer", arrivals.run)
 
     app = create_app(
         settings, title="LinkDuty alarms", routers=[routes.router, directory.router],

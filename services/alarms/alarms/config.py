@@ -14,4 +14,5 @@ class AlarmsSettings(ServiceSettings):
     duplicate_window_s: float = 900.0
     events_topic: str = "alarms.events"
     commands_topic: str = "linkage.commands"
+    units_topic: str = "units.events"  # for the arrivals of dispatched units
     directory_path: str | None = None  # a city's dataset (GeoJSON); the demo city when unset

@@ -2,8 +2,9 @@
 
 Key = alarm id; value = CloudEvent (binary mode), type `linkduty.alarm.<EventName>`. The public
 event names: AlarmReported, CallLinked, CallSplit, AlarmVerified, AlarmMarkedFalse, AlarmUpdated,
-AlarmAcknowledged, AlarmEscalated, AlarmControlled, AlarmCancelled, AlarmClosed. Data never carries
-personal data (a masked phone at most).
+AlarmAcknowledged, AlarmEscalated, AlarmControlled, AlarmCancelled, AlarmClosed, ForceArrivedOnScene
+(a dispatched unit reached the scene: unit_id, force_kind, role, arrived_at; no status change).
+Data never carries personal data (a masked phone at most).
 """
 
 # The alarm's status after each event that changes it (an AlarmReported alarm is "reported").

@@ -1,15 +1,22 @@
 """The Alarm aggregate: given events → when command → then events (no infrastructure)."""
 
+import datetime as dt
+
 import pytest
 
 from alarms.domain.alarm import Alarm
 from alarms.domain.events import (
     AlarmAcknowledged,
+    AlarmCancelled,
+    AlarmClosed,
+    AlarmControlled,
     AlarmEscalated,
+    AlarmMarkedFalse,
     AlarmReported,
     AlarmUpdated,
     CallLinked,
     CallSplit,
+    ForceArrivedOnScene,
 )
 from alarms.domain.values import mask_phone
 from linkduty_shared.domain import IllegalTransition, InvariantViolated
@@ -106,6 +113,55 @@ def test_escalation_stops_at_the_city():
                                 for a, b in (("community", "street"), ("street", "district"), ("district", "city"))))
     alarm.escalate("city", "timer")
     assert alarm.pending == [] and alarm.escalation_level == "city"
+
+
+def at(minute: int, tz: dt.tzinfo = dt.UTC) -> dt.datetime:
+    return dt.datetime(2026, 11, 23, 8, minute, tzinfo=tz)
+
+
+def test_an_arrival_is_recorded_once_per_unit():
+    alarm = given(reported())
+    alarm.record_arrival(unit_id="u1", force_kind="fire_station", role="main", arrived_at=at(9))
+    alarm.record_arrival(unit_id="u1", force_kind="fire_station", role="main", arrived_at=at(12))  # redelivered
+    assert alarm.pending == [ForceArrivedOnScene(unit_id="u1", force_kind="fire_station", role="main",
+                                                 arrived_at="2026-11-23T08:09:00+00:00")]
+    assert alarm.forces_on_scene["u1"].arrived_at == alarm.first_arrival_at == "2026-11-23T08:09:00+00:00"
+    again = given(reported(), *alarm.pending)
+    again.record_arrival(unit_id="u1", force_kind="fire_station", role="main", arrived_at=at(9))
+    assert again.pending == []
+
+
+def test_the_first_arrival_is_the_earliest_whatever_the_order_or_offset():
+    alarm = given(reported(), ForceArrivedOnScene(unit_id="u1", force_kind="street_team", role="auxiliary_1",
+                                                  arrived_at="2026-11-23T08:10:00+00:00"))
+    beijing = dt.timezone(dt.timedelta(hours=8))
+    alarm.record_arrival(unit_id="u2", force_kind="micro_station", role="auxiliary_2",
+                         arrived_at=at(7).astimezone(beijing))
+    alarm.record_arrival(unit_id="u3", force_kind="fire_station", role="main", arrived_at=at(15))
+    assert alarm.first_arrival_at == "2026-11-23T16:07:00+08:00"
+    assert set(alarm.forces_on_scene) == {"u1", "u2", "u3"} and alarm.forces_on_scene["u2"].role == "auxiliary_2"
+
+
+@pytest.mark.parametrize("ending", [
+    (AlarmControlled(by="op"), AlarmClosed(by="op", outcome="out")), (AlarmCancelled(by="op", reason="r"),),
+    (AlarmMarkedFalse(by="op", reason="r"),),
+])
+def test_an_arrival_at_an_alarm_no_longer_open_records_nothing(ending):
+    alarm = given(reported(), *ending)
+    alarm.record_arrival(unit_id="u1", force_kind="fire_station", role="main", arrived_at=at(9))
+    assert alarm.pending == [] and alarm.forces_on_scene == {} and alarm.first_arrival_at is None
+
+
+def test_an_arrival_at_a_controlled_alarm_is_still_recorded():
+    alarm = given(reported(), AlarmControlled(by="op"))
+    alarm.record_arrival(unit_id="u1", force_kind="fire_station", role="main", arrived_at=at(9))
+    assert len(alarm.pending) == 1 and alarm.status == "controlled"
+
+
+@pytest.mark.parametrize("role, arrived_at", [("chief", at(9)), ("main", dt.datetime(2026, 11, 23, 8, 9))])
+def test_an_arrival_with_an_unknown_role_or_no_offset_is_refused(role, arrived_at):
+    with pytest.raises(InvariantViolated):
+        given(reported()).record_arrival(unit_id="u1", force_kind="fire_station", role=role, arrived_at=arrived_at)
 
 
 @pytest.mark.parametrize("phone, masked", [

@@ -68,6 +68,11 @@ def alarm_view(alarm: Alarm, names: dict[str, str] | None = None) -> dict:
         "escalation_level": alarm.escalation_level,
         "cap": alarm.cap,
         "split_from": alarm.split_from,
+        "forces_on_scene": [
+            {"unit_id": f.unit_id, "force_kind": f.force_kind, "role": f.role, "arrived_at": f.arrived_at}
+            for f in alarm.forces_on_scene.values()
+        ],
+        "first_arrival_at": alarm.first_arrival_at,
     }
 
 

@@ -1,10 +1,13 @@
-"""The Alarm aggregate: one incident, its calls, its acknowledgements and its lifecycle."""
+"""The Alarm aggregate: one incident, its calls, its acknowledgements, the forces on scene and its
+lifecycle."""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 from linkduty_shared.contracts.alarms import CHAIN_LEVELS, levels_from
+from linkduty_shared.contracts.units import ROLES
 from linkduty_shared.domain import Aggregate, DomainEvent, IllegalTransition, InvariantViolated
 
 from alarms.domain.events import (
@@ -19,6 +22,7 @@ from alarms.domain.events import (
     AlarmVerified,
     CallLinked,
     CallSplit,
+    ForceArrivedOnScene,
 )
 from alarms.domain.values import OPEN_STATUSES, Status
 
@@ -34,6 +38,14 @@ class Call:
     caller_masked: str | None
     location: dict
     split: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class ForceOnScene:
+    unit_id: str
+    force_kind: str
+    role: str
+    arrived_at: str
 
 
 class Alarm(Aggregate):
@@ -54,6 +66,8 @@ class Alarm(Aggregate):
         self.escalation_level = CHAIN_LEVELS[0]
         self.cap: dict | None = None
         self.split_from: str | None = None
+        self.forces_on_scene: dict[str, ForceOnScene] = {}  # unit id → its arrival
+        self.first_arrival_at: str | None = None
 
     # ---- state ---------------------------------------------------------------------------
 
@@ -94,6 +108,11 @@ class Alarm(Aggregate):
                 self.status = Status.CANCELLED
             case AlarmClosed():
                 self.status = Status.CLOSED
+            case ForceArrivedOnScene():
+                self.forces_on_scene[e.unit_id] = ForceOnScene(e.unit_id, e.force_kind, e.role, e.arrived_at)
+                first = self.first_arrival_at
+                if first is None or dt.datetime.fromisoformat(e.arrived_at) < dt.datetime.fromisoformat(first):
+                    self.first_arrival_at = e.arrived_at
 
     # ---- commands ------------------------------------------------------------------------
 
@@ -172,6 +191,18 @@ class Alarm(Aggregate):
     def close(self, by: str, outcome: str) -> None:
         self._require({Status.CONTROLLED, Status.FALSE_ALARM, Status.CANCELLED}, "close")
         self._record(AlarmClosed(by=by, outcome=outcome))
+
+    def record_arrival(self, *, unit_id: str, force_kind: str, role: str, arrived_at: dt.datetime) -> None:
+        """A dispatched force reached the scene. Recorded once per unit (arrivals are delivered at
+        least once); an arrival at an alarm no longer open changes nothing."""
+        if role not in ROLES:
+            raise InvariantViolated(f"unknown role {role!r}: one of {', '.join(ROLES)}")
+        if arrived_at.tzinfo is None:
+            raise InvariantViolated(f"arrival time {arrived_at.isoformat()} has no UTC offset")
+        if not self.is_open or unit_id in self.forces_on_scene:
+            return
+        self._record(ForceArrivedOnScene(unit_id=unit_id, force_kind=force_kind, role=role,
+                                         arrived_at=arrived_at.isoformat()))
 
     def _require(self, allowed: Status | set[Status], action: str) -> None:
         allowed = {allowed} if isinstance(allowed, Status) else allowed

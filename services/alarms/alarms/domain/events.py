@@ -105,3 +105,13 @@ class AlarmCancelled(DomainEvent):
 class AlarmClosed(DomainEvent):
     by: str
     outcome: str
+
+
+@event("ForceArrivedOnScene")
+class ForceArrivedOnScene(DomainEvent):
+    """到场: a dispatched force reached the scene (as the units service reported it)."""
+
+    unit_id: str
+    force_kind: str
+    role: str  # main | auxiliary_1 | auxiliary_2 (一主两辅)
+    arrived_at: str  # ISO 8601, with its offset
