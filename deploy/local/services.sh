@@ -18,6 +18,7 @@ log() { printf 'services: %s\n' "$*" >&2; }
 # name | port (0: no HTTP) | database | module and arguments
 SERVICES=(
   "alarms|8101|linkduty_alarms|alarms.main"
+  "units|8102|linkduty_units|units.main"
   "linkage|0|linkduty_linkage|linkage.main worker"
   "gateway|8104|linkduty_gateway|gateway.main"
 )

@@ -81,8 +81,12 @@ class EventSourcedRepository(Generic[A]):
         source: str,
         topic: str | None,
         inline_projections: Sequence[Projection] = (),
+        partition_key: Callable[[A], str] | None = None,
     ) -> None:
         self._store = store
+        # The Kafka key of the aggregate's events: its id unless it must share another stream's
+        # partition (e.g. a record about an alarm keyed by the alarm id).
+        self._partition_key = partition_key
         self._cls = aggregate_cls
         self._source = source
         self._topic = topic
@@ -126,7 +130,8 @@ class EventSourcedRepository(Generic[A]):
             for e in aggregate.pending
         ]
         stored = await self._store.append(
-            aggregate.id, self._cls.stream_type, aggregate.version, new, topic=self._topic, conn=conn
+            aggregate.id, self._cls.stream_type, aggregate.version, new, topic=self._topic, conn=conn,
+            partition_key=self._partition_key(aggregate) if self._partition_key else None,
         )
         # Inline projections need no dedup row: they commit with the append, so they cannot
         # see an event twice.

@@ -120,7 +120,7 @@ WITH guard AS (
     RETURNING event_id, version, tx_id::text::bigint AS tx, global_position
 ), outboxed AS (
     INSERT INTO outbox (event_id, topic, partition_key)
-    SELECT event_id, $10, $1 FROM inserted WHERE $10::text IS NOT NULL
+    SELECT event_id, $10, COALESCE($11, $1) FROM inserted WHERE $10::text IS NOT NULL
 )
 SELECT event_id, version, tx, global_position FROM inserted ORDER BY version
 """
@@ -175,12 +175,14 @@ class EventStore:
         events: Sequence[NewEvent],
         *,
         topic: str | None = None,
+        partition_key: str | None = None,
         conn: asyncpg.Connection | None = None,
     ) -> list[StoredEvent]:
         """Append `events` if the stream is at `expected_version` (0: a new stream).
 
         With `topic`, each event also gets an outbox row in the same statement, for the relay to
-        publish. With `conn`, the append joins the caller's transaction.
+        publish, keyed by `partition_key` (default: the stream id). With `conn`, the append joins
+        the caller's transaction.
         """
         if not events:
             return []
@@ -195,6 +197,7 @@ class EventStore:
             [orjson.dumps(e.metadata).decode() for e in events],
             [e.occurred_at for e in events],
             topic,
+            partition_key,
         )
         try:
             if conn is not None:

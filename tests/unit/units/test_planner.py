@@ -185,3 +185,29 @@ def test_demo_city_off_duty_nearest_station_gives_way_to_the_brute_force_second(
     facts = alarm(lat=grid.lat, lon=grid.lon, community_code=chain.community.code, street_code=chain.street.code)
     p = plan_dispatch(facts, index, Availability(roster=DutyRoster({nearest: ()})), CARDS, NOW)
     assert ids(p, "main") == [second] and p.skipped[0].force_id == nearest and p.skipped[0].why == "off duty"
+
+
+def test_planning_again_keeps_the_forces_already_sent_and_adds_only_what_is_missing():
+    p = plan(alarm(severity="major"), assigned={"fs-1km": "main", "team-S": "auxiliary_1"},
+             statuses={"fs-1km": UnitStatus.DISPATCHED, "team-S": UnitStatus.DISPATCHED})
+    assert ids(p, "main") == ["fs-2km"] and ids(p, "auxiliary_1") == [] and ids(p, "auxiliary_2") == ["squad-C"]
+    assert "2 of 2" in p.for_role("main")[0].reason
+    assert all(s.force_id not in ("fs-1km", "team-S") for s in p.skipped)  # sent, not passed over
+
+
+def test_a_full_run_card_plans_nothing_more():
+    p = plan(assigned={"fs-1km": "main", "team-S": "auxiliary_1", "squad-C": "auxiliary_2"})
+    assert p.assignments == () and p.shortfall == ()
+
+
+def test_a_force_that_declined_is_passed_over_with_its_reason():
+    p = plan(excluded={"fs-1km": "declined this alarm: engine under repair"})
+    assert ids(p, "main") == ["fs-2km"]
+    assert ("fs-1km", "main", "declined this alarm: engine under repair") in [(s.force_id, s.role, s.why) for s in p.skipped]
+
+
+def test_a_micro_fire_station_too_far_away_is_not_sent_in_place_of_the_squad():
+    far = alarm(lat=north(-20))  # 20 km south: every micro fire station is 20+ km away
+    p = plan(far, statuses={"squad-C": UnitStatus.DISPATCHED})
+    assert ids(p, "auxiliary_2") == []
+    assert any(line.startswith("auxiliary_2:") and "600 s" in line for line in p.shortfall)

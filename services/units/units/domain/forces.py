@@ -43,10 +43,17 @@ class ForceIndex:
         # Sorted by id so that every plan over the same forces walks them in the same order.
         self._by_kind = {kind: tuple(sorted(bases, key=lambda b: b.force.id)) for kind, bases in by_kind.items()}
         self._covering = {key: tuple(sorted(fs, key=lambda f: f.id)) for key, fs in covering.items()}
+        self._by_id = {b.force.id: b.force for bases in by_kind.values() for b in bases}
 
     @classmethod
     def from_directory(cls, directory: Directory) -> ForceIndex:
         return cls(directory.forces())
+
+    def force(self, force_id: str) -> Force:
+        try:
+            return self._by_id[force_id]
+        except KeyError:
+            raise KeyError(f"no force {force_id!r}") from None
 
     def count(self, kind: str) -> int:
         return len(self._by_kind.get(kind, ()))

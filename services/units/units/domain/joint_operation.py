@@ -56,6 +56,7 @@ class JointOperation(Aggregate):
         super().__init__(aggregate_id)
         self.on_scene: dict[str, str] = {}  # unit id → role
         self.commander: tuple[str, str] | None = None  # (unit id, role)
+        self.entries: list[dict] = []  # the on-scene log, oldest first
         self.closed = False
 
     def evolve(self, e: DomainEvent) -> None:
@@ -66,6 +67,8 @@ class JointOperation(Aggregate):
                 self.commander = (e.unit_id, e.role)
             case CommandHandedOver():
                 self.commander = (e.to_unit, e.to_role)
+            case OperationLogged():
+                self.entries.append({"entry": e.entry, "by": e.by})
             case JointOperationClosed():
                 self.closed = True
 

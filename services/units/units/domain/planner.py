@@ -10,13 +10,19 @@
 A force that is not available is passed over, and the plan records it in `skipped` with why; a
 role the run card asks for and nobody can fill is listed in `shortfall`. The plan is a proposal:
 pure and deterministic (same inputs, same plan), with no I/O, so it can be replayed and tested.
+
+Planning again for an alarm (a unit declined or did not answer, the alarm was escalated or its
+severity raised) passes the forces already sent as `assigned`: they count towards the run card
+and are not chosen twice, so the new plan holds only what is still missing. Forces that declined
+or did not answer this alarm come as `excluded`, with why, and are passed over.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from types import MappingProxyType
+from typing import Literal, Mapping
 
 from units.domain.availability import WHY_NOT, Availability, UnitStatus
 from units.domain.forces import ForceIndex
@@ -71,18 +77,29 @@ class DispatchPlan:
         return tuple(a for a in self.assignments if a.role == role)
 
 
+NOTHING: Mapping[str, str] = MappingProxyType({})
+# A micro fire station farther than this (estimated travel) is no help as the first force on scene:
+# its point is to be there in minutes (打早灭小), before the main force.
+MICRO_FIRE_STATION_MAX_ETA_S = 600.0
+
+
 def plan_dispatch(alarm: AlarmFacts, forces: ForceIndex, availability: Availability, run_cards: RunCards,
-                  now: datetime, speed: SpeedModel = DEFAULT_SPEED_MODEL) -> DispatchPlan:
-    """The proposed dispatch for `alarm` at `now`."""
+                  now: datetime, speed: SpeedModel = DEFAULT_SPEED_MODEL, *,
+                  assigned: Mapping[str, Role] = NOTHING, excluded: Mapping[str, str] = NOTHING) -> DispatchPlan:
+    """The proposed dispatch for `alarm` at `now`: only the forces still to send.
+
+    `assigned`: force id → role of the forces already sent to this alarm (they fill the run card
+    first); `excluded`: force id → why it must not be sent to this alarm again."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware: rosters are compared with it")
     card = run_cards.for_alarm(alarm.kind, alarm.severity)
-    plan = _PlanBuilder(alarm, forces, availability, now, speed)
+    plan = _PlanBuilder(alarm, forces, availability, now, speed, assigned, excluded)
+    sent = set(assigned.values())
     if card.stations:
         plan.main_force(card)
-    if card.auxiliary_1:
+    if card.auxiliary_1 and "auxiliary_1" not in sent:
         plan.auxiliary_1()
-    if card.auxiliary_2:
+    if card.auxiliary_2 and "auxiliary_2" not in sent:
         plan.auxiliary_2()
     return DispatchPlan(alarm_id=alarm.alarm_id, assignments=tuple(plan.assignments), skipped=tuple(plan.skipped),
                         shortfall=tuple(plan.shortfall), run_card=card.name)
@@ -92,14 +109,18 @@ class _PlanBuilder:
     """Collects one plan's assignments, skips and shortfalls, role by role."""
 
     def __init__(self, alarm: AlarmFacts, forces: ForceIndex, availability: Availability, now: datetime,
-                 speed: SpeedModel) -> None:
+                 speed: SpeedModel, assigned: Mapping[str, Role], excluded: Mapping[str, str]) -> None:
         self.alarm, self.forces, self.availability, self.now, self.speed = alarm, forces, availability, now, speed
+        self.assigned, self.excluded = assigned, excluded
         self.assignments: list[Assignment] = []
         self.skipped: list[Skip] = []
         self.shortfall: list[str] = []
 
     def _available(self, force_id: str, role: Role) -> bool:
         """Whether the force can go; if not, it is recorded as skipped with why."""
+        if force_id in self.excluded:
+            self.skipped.append(Skip(force_id, role, self.excluded[force_id]))
+            return False
         status = self.availability.status(force_id, self.now)
         if status == UnitStatus.AVAILABLE:
             return True
@@ -113,8 +134,13 @@ class _PlanBuilder:
         return self.speed.eta_s(kind, lat, lon, self.alarm.lat, self.alarm.lon)
 
     def main_force(self, card: RunCard) -> None:
-        alarm, chosen, passed_over = self.alarm, 0, 0
+        alarm, passed_over = self.alarm, 0
+        chosen = sum(1 for role in self.assigned.values() if role == "main")
+        if chosen >= card.stations:
+            return
         for eta, station in self.forces.by_travel_time(STATION, alarm.lat, alarm.lon, self.speed):
+            if station.id in self.assigned:
+                continue  # already on its way to this alarm, and counted
             if not self._available(station.id, "main"):
                 passed_over += 1
                 continue
@@ -154,13 +180,15 @@ class _PlanBuilder:
         squad_why = "; ".join(f"{s.force_id} {s.why}" if s.force_id else s.why
                               for s in self.skipped if s.role == "auxiliary_2")
         for eta, micro in self.forces.by_travel_time(MICRO_FIRE_STATION, alarm.lat, alarm.lon, self.speed):
+            if eta > MICRO_FIRE_STATION_MAX_ETA_S:
+                break  # the rest are farther still
             if self._available(micro.id, "auxiliary_2"):
                 self._assign(micro.id, MICRO_FIRE_STATION, "auxiliary_2", eta,
                              f"nearest available micro fire station by estimated travel time, "
                              f"in place of the community squad ({squad_why})")
                 return
         self.shortfall.append(f"auxiliary_2: no community squad or micro fire station available "
-                              f"for community {community}")
+                              f"within {MICRO_FIRE_STATION_MAX_ETA_S:.0f} s for community {community}")
 
 
 def _ordinal(n: int) -> str:

@@ -10,7 +10,11 @@ Status can come from the unit's app or from a centre; an illegal transition is r
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import tomllib
 from enum import StrEnum
+from importlib.resources import files
 
 from linkduty_shared.domain import Aggregate, DomainEvent, IllegalTransition, event
 
@@ -30,8 +34,11 @@ class UnitRegistered(DomainEvent):
     force_kind: str  # fire_rescue_station | street_team | community_squad | micro_fire_station | civil_rescue_team
     name: str
     division_code: str  # the jurisdiction it covers
-    lat: float
+    lat: float  # home location (its base)
     lon: float
+    appliances: list = dataclasses.field(default_factory=list)  # unit types it can send, e.g. engine, ladder
+    members: int = 0  # crew on strength: counted, never named
+    capabilities: list = dataclasses.field(default_factory=list)
 
 
 @event("UnitDispatched")
@@ -74,6 +81,18 @@ class UnitTakenOutOfService(DomainEvent):
     reason: str
 
 
+FORCE_KINDS = ("fire_rescue_station", "street_team", "community_squad", "micro_fire_station", "civil_rescue_team")
+
+
+@functools.cache
+def default_complement(force_kind: str) -> dict:
+    """What a force of this kind brings when its dataset does not say (complements.toml)."""
+    complements = tomllib.loads(files(__package__).joinpath("complements.toml").read_text(encoding="utf-8"))
+    if force_kind not in complements:
+        raise ValueError(f"unknown force kind {force_kind!r} (known: {', '.join(FORCE_KINDS)})")
+    return complements[force_kind]
+
+
 # command → the statuses it may be given in
 _ALLOWED = {
     "dispatch": {Status.AVAILABLE},
@@ -94,11 +113,12 @@ class Unit(Aggregate):
         self.status: Status | None = None
         self.alarm_id: str | None = None
         self.force_kind = ""
+        self.registration: UnitRegistered | None = None
 
     def evolve(self, e: DomainEvent) -> None:
         match e:
             case UnitRegistered():
-                self.status, self.force_kind = Status.AVAILABLE, e.force_kind
+                self.status, self.force_kind, self.registration = Status.AVAILABLE, e.force_kind, e
             case UnitDispatched():
                 self.status, self.alarm_id = Status.DISPATCHED, e.alarm_id
             case UnitEnRoute():

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from linkduty_shared.api.problems import Problem
+from linkduty_shared.auth import Principal
+
+from units.application import UnitsService
+from units.config import UnitsSettings
+
+
+async def units_service(request: Request) -> UnitsService:
+    return request.app.state.units
+
+
+async def units_settings(request: Request) -> UnitsSettings:
+    return request.app.state.settings
+
+
+Service = Annotated[UnitsService, Depends(units_service)]
+Settings = Annotated[UnitsSettings, Depends(units_settings)]
+
+
+def can_see(principal: Principal, within: list[str] | tuple[str, ...]) -> bool:
+    """A caller sees a record whose division chain (its division and those above) meets its claim."""
+    return any(code in within for code in principal.jurisdiction)
+
+
+def require_visible(principal: Principal, within: list[str] | tuple[str, ...], what: str) -> None:
+    """404, not 403, outside the caller's jurisdiction: its existence is not theirs to know."""
+    if not can_see(principal, within):
+        raise Problem(404, "not-found", "No such resource", f"{what} does not exist")
