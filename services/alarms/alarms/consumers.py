@@ -25,8 +25,13 @@ def escalation_handler(service: AlarmsService):
             return  # commands for other services
         data = command.data
         ctx = CommandContext(actor="linkage", correlation_id=command.correlationid, causation_id=command.id)
+        def decide(alarm: Alarm) -> None:
+            if not alarm.exists:  # execute() loads an empty aggregate for an unknown id
+                raise AggregateNotFound(alarm.id)
+            alarm.escalate(data["from_level"], data["reason"])
+
         try:
-            await service.repo.execute(data["alarm_id"], lambda a: a.escalate(data["from_level"], data["reason"]), ctx)
+            await service.repo.execute(data["alarm_id"], decide, ctx)
         except AggregateNotFound:
             log.warning("escalation for unknown alarm %s ignored", data["alarm_id"])
 

@@ -48,3 +48,22 @@ def test_the_report_gives_what_a_hand_calculation_gives():
 def test_targets_are_configurable():
     r = report(scenario(), Targets(processing_p90_s=75, turnout_fire_s=95, travel_first_engine_s=300))
     assert r.processing.meets_target and r.turnout.meets_target and r.travel_first_engine.meets_target
+
+
+def test_an_order_that_ended_before_arrival_counts_for_processing_only():
+    # The first engine is ordered at 20 s and declines; the replacement, ordered at 90 s, turns out in
+    # 60 s and travels 100 s. The squad ordered at 25 s is stood down after having set off.
+    timelines = [
+        UnitTimeline("a", "engine-1", "main", "fire", at(0), at(20), ended="declined"),
+        UnitTimeline("a", "engine-2", "main", "fire", at(0), at(90), at(150), at(250)),
+        UnitTimeline("a", "squad", "auxiliary_2", "fire", at(0), at(25), at(30), ended="stood_down"),
+    ]
+    r = report(timelines)
+    assert r.processing.p90_s == 20  # the centre's first order, declined or not
+    assert (r.turnout.count, r.turnout.p90_s, r.travel_first_engine.p90_s) == (1, 60, 100)
+    assert r.squad_first_on_scene is None
+
+
+def test_a_unit_ordered_again_counts_its_first_order_for_processing_and_its_last_for_turnout():
+    t = UnitTimeline("a", "engine-1", "main", "fire", at(0), at(300), at(340), at(500), first_dispatched_at=at(40))
+    assert (t.processing_s, t.turnout_s, t.travel_s) == (40, 40, 160)

@@ -8,6 +8,9 @@ NFPA 1710, turnout 80 s for fire and travel 240 s for the first engine on scene.
 the nearest-rank method (the value at rank ⌈p·n⌉ of the sorted sample), which is what a hand
 calculation over a list of times gives and what these standards' reports use.
 
+An order declined, unanswered or stood down before arrival (`ended`) is no response: it counts
+for processing only (the centre did send it), not for turnout, travel or the auxiliaries' figure.
+
 Auxiliaries are reported apart: how often the community squad (auxiliary 2) is first on scene,
 and by how many seconds it beats the first main-force unit (打早灭小).
 """
@@ -30,10 +33,16 @@ class UnitTimeline:
     dispatched_at: dt.datetime
     en_route_at: dt.datetime | None = None
     on_scene_at: dt.datetime | None = None
+    ended: str | None = None  # declined | unanswered | stood_down: the order ended before arrival
+    first_dispatched_at: dt.datetime | None = None  # the unit's first order, when it was ordered again
 
     @property
     def processing_s(self) -> float:
-        return (self.dispatched_at - self.received_at).total_seconds()
+        return ((self.first_dispatched_at or self.dispatched_at) - self.received_at).total_seconds()
+
+    @property
+    def responded(self) -> bool:
+        return self.ended is None
 
     @property
     def turnout_s(self) -> float | None:
@@ -96,6 +105,7 @@ def report(timelines: Iterable[UnitTimeline], targets: Targets = Targets()) -> R
     squads_seen = squads_first = 0
     for units in by_alarm.values():
         processing.append(min(u.processing_s for u in units))
+        units = [u for u in units if u.responded]
         turnout += [u.turnout_s for u in units if u.role == "main" and u.alarm_kind == "fire" and u.turnout_s is not None]
         main_on_scene = [u for u in units if u.role == "main" and u.travel_s is not None]
         if main_on_scene:
