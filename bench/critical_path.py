@@ -9,6 +9,12 @@ For each accepted call it times POST sent → notification read on each of the f
 streams, and counts lost, duplicated and out-of-jurisdiction deliveries. In the same run it
 measures a raw aiokafka produce→consume round trip on the same broker (the baseline), and the
 linkage hop on its own (alarm event on Kafka → notification on Kafka, from record timestamps).
+
+Joint dispatch rides the same load: the units service plans every new alarm. For each it times
+alarm accepted (the 201 read by the client) → the plan, and → the first dispatch order, read on
+units.events. The run's alarms are cancelled afterwards, which recalls their units: the demo
+city's 28 stations and 360 squads are all out within seconds at these rates (the bench plays no
+unit apps that would bring them back), so later plans record a shortfall and order fewer units.
 """
 
 from __future__ import annotations
@@ -134,11 +140,15 @@ class KafkaObserver:
         self.probe_latencies: list[float] = []
         self.alarm_ts: dict[str, int] = {}
         self.hops: list[float] = []
+        # alarm id → (record timestamp ms, monotonic read time): AlarmReported, first plan, first order
+        self.reported: dict[str, int] = {}
+        self.planned: dict[str, tuple[int, float]] = {}
+        self.first_order: dict[str, tuple[int, float]] = {}
 
     async def __aenter__(self):
         await ensure_topics(self.bootstrap, [TopicSpec(self.probe_topic, 6, 1, 3_600_000)])
         self.producer = reliable_producer(self.bootstrap)
-        self.consumer = AIOKafkaConsumer(self.probe_topic, "alarms.events", "linkage.notifications",
+        self.consumer = AIOKafkaConsumer(self.probe_topic, "alarms.events", "linkage.notifications", "units.events",
                                          bootstrap_servers=self.bootstrap, auto_offset_reset="latest", fetch_max_wait_ms=5)
         await self.producer.start()
         await self.consumer.start()
@@ -152,7 +162,16 @@ class KafkaObserver:
             if r.topic == self.probe_topic:
                 self.probe_latencies.append(time.monotonic() - self._sent.pop(r.key, time.monotonic()))
             elif r.topic == "alarms.events":
-                self.alarm_ts[dict(r.headers).get("ce_id", b"").decode()] = r.timestamp
+                headers = dict(r.headers)
+                self.alarm_ts[headers.get("ce_id", b"").decode()] = r.timestamp
+                if headers.get("ce_type", b"").endswith(b".AlarmReported"):
+                    self.reported[r.key.decode()] = r.timestamp
+            elif r.topic == "units.events":
+                kind = dict(r.headers).get("ce_type", b"")
+                seen = (self.planned if kind.endswith(b".DispatchPlanned") else
+                        self.first_order if kind.endswith(b".DispatchOrderIssued") else None)
+                if seen is not None:
+                    seen.setdefault(r.key.decode(), (r.timestamp, time.monotonic()))
             else:
                 event_id = orjson.loads(r.value).get("event_id")
                 if event_id in self.alarm_ts:
@@ -179,6 +198,7 @@ async def run(rate: float, seconds: float, seed: int = 119, drain_s: float = 10.
     grids = city.divisions(level=Level.GRID)
     rng = random.Random(seed)
     sent: dict[int, float] = {}
+    answered: dict[str, float] = {}  # new alarm id → when its 201 was read
     accepted: dict[int, tuple[str, int, tuple[str, ...]]] = {}  # i → (alarm, version, expected centres)
     failures = collections.Counter()
 
@@ -198,7 +218,9 @@ async def run(rate: float, seconds: float, seed: int = 119, drain_s: float = 10.
                     failures[type(exc).__name__] += 1
                     return
                 if r.status_code in (200, 201):
-                    a = r.json()  # a linked call belongs to the alarm it joined: that alarm's chain
+                    a = r.json()
+                    if r.status_code == 201:
+                        answered[a["alarm_id"]] = time.monotonic()  # a linked call belongs to the alarm it joined: that alarm's chain
                     accepted[i] = (a["alarm_id"], a["version"],
                                    tuple(city.centre_of(a["jurisdiction"][level]).id for level in LEVELS))
                 else:
@@ -237,7 +259,7 @@ async def run(rate: float, seconds: float, seed: int = 119, drain_s: float = 10.
         expected = {(alarm, version, centre): i for i, (alarm, version, ids) in accepted.items() for centre in ids}
         await asyncio.sleep(drain_s)  # what is still in flight arrives (or counts as lost)
         await consoles.collect()
-        await acknowledge_all({alarm for alarm, _, _ in accepted.values()} | set(warmed), city, issuer)
+        await cancel_all({alarm for alarm, _, _ in accepted.values()} | set(warmed), city, issuer)
 
     latency = {level: [] for level in LEVELS}
     seen = collections.Counter()
@@ -268,6 +290,7 @@ async def run(rate: float, seconds: float, seed: int = 119, drain_s: float = 10.
             "event_to_routed": summarize_ms([r - o for o, r, _ in consoles.stages]),
             "routed_to_screen": summarize_ms([w - r for _, r, w in consoles.stages]),
         },
+        "dispatch": dispatch_figures(answered, kafka),
     }
     worst_p99 = max(v["p99_ms"] for v in result["latency_by_level"].values())
     raw_p99 = result["raw_kafka_round_trip"]["p99_ms"]
@@ -280,18 +303,31 @@ async def run(rate: float, seconds: float, seed: int = 119, drain_s: float = 10.
     return result
 
 
-async def acknowledge_all(alarms: set[str], city, issuer: LocalIssuer) -> None:
-    """The city centre acknowledges the run's alarms, so that they do not escalate (and load the
-    system) during the next run."""
-    city_centre = city.centre_of(city.city.code).id
-    token = issuer.issue("bench-city-centre", ["alarms:acknowledge"], jurisdiction=[city.city.code], centre=city_centre)
+def dispatch_figures(answered: dict[str, float], kafka: KafkaObserver) -> dict:
+    """Alarm accepted → plan / first order on units.events, and the units service's own hop."""
+    alarms = [a for a in answered if a in kafka.planned]
+    ordered = [a for a in alarms if a in kafka.first_order]
+    return {
+        "new_alarms": len(answered), "planned": len(alarms), "with_orders": len(ordered),
+        "accepted_to_plan": summarize_ms([kafka.planned[a][1] - answered[a] for a in alarms]),
+        "accepted_to_first_order": summarize_ms([kafka.first_order[a][1] - answered[a] for a in ordered]),
+        "alarm_event_to_plan": summarize_ms([(kafka.planned[a][0] - kafka.reported[a]) / 1000
+                                             for a in alarms if a in kafka.reported]),
+    }
+
+
+async def cancel_all(alarms: set[str], city, issuer: LocalIssuer) -> None:
+    """Cancel the run's alarms: they stop escalating (and loading the system) during the next
+    run, and their units are recalled, available again for the next run's plans."""
+    token = issuer.issue("bench-city-centre", ["alarms:operate"], jurisdiction=[city.city.code])
     gate = asyncio.Semaphore(20)
     async with httpx.AsyncClient(base_url=ALARMS_URL, timeout=30) as http:
-        async def ack(alarm_id: str) -> None:
+        async def cancel(alarm_id: str) -> None:
             async with gate:
-                await http.post(f"/v1/alarms/{alarm_id}/acknowledgements", headers={"Authorization": f"Bearer {token}"})
+                await http.post(f"/v1/alarms/{alarm_id}/cancellation", json={"reason": "benchmark run over"},
+                                headers={"Authorization": f"Bearer {token}"})
 
-        await asyncio.gather(*(ack(a) for a in alarms))
+        await asyncio.gather(*(cancel(a) for a in alarms))
 
 
 def report(r: dict) -> None:
@@ -308,6 +344,12 @@ def report(r: dict) -> None:
     print(f"    stages: alarm event → routed by linkage p50 {st['event_to_routed']['p50_ms']} p99"
           f" {st['event_to_routed']['p99_ms']} ms; routed → on screen p50 {st['routed_to_screen']['p50_ms']}"
           f" p99 {st['routed_to_screen']['p99_ms']} ms")
+    d = r["dispatch"]
+    print(f"    dispatch: {d['planned']} of {d['new_alarms']} new alarms planned, {d['with_orders']} with orders;"
+          f" accepted → plan p50 {d['accepted_to_plan']['p50_ms']} p99 {d['accepted_to_plan']['p99_ms']} ms;"
+          f" accepted → first order p50 {d['accepted_to_first_order']['p50_ms']}"
+          f" p99 {d['accepted_to_first_order']['p99_ms']} ms; alarm event → plan (Kafka→Kafka)"
+          f" p50 {d['alarm_event_to_plan']['p50_ms']} p99 {d['alarm_event_to_plan']['p99_ms']} ms")
     for name, ok in r["targets"].items():
         print(f"    target {name}: {'met' if ok else 'MISSED'}")
 

@@ -1,7 +1,7 @@
 """The outbox relay: publishes committed outbox rows to Kafka, in order per aggregate.
 
-- One active relay per database: the leader holds a session advisory lock; other replicas wait.
-  Two relays publishing at once could interleave one aggregate's events.
+- One active relay per outbox (per database and schema): the leader holds a session advisory
+  lock; other replicas wait. Two relays publishing at once could interleave one aggregate's events.
 - Woken promptly after a commit: in-process (the event store calls `wake` after an append), by
   LISTEN/NOTIFY when writers in other processes enable the outbox trigger, and by polling as the
   safety net.
@@ -25,7 +25,7 @@ from linkduty_shared.eventstore.store import row_to_event, select_columns
 
 log = logging.getLogger(__name__)
 
-_LEADER_LOCK = 0x11D7_0002
+_LEADER_LOCK = 0x11D7_0002  # the seed of the per-schema lock key
 _FETCH = f"""
 SELECT o.id AS outbox_id, o.topic, o.partition_key, {select_columns("e")}
 FROM outbox o JOIN events e ON e.event_id = o.event_id
@@ -60,7 +60,11 @@ class OutboxRelay:
     async def run(self) -> None:
         """Run until cancelled: become leader, then publish whenever there is work."""
         async with self._pool.acquire() as leader_conn:
-            while not await leader_conn.fetchval("SELECT pg_try_advisory_lock($1)", _LEADER_LOCK):
+            # Advisory locks are per database; the key includes the schema so that outboxes in
+            # different schemas of one database (tests, several services sharing a database)
+            # each get a relay of their own.
+            lock = await leader_conn.fetchval("SELECT hashtextextended(current_schema() || '.outbox', $1)", _LEADER_LOCK)
+            while not await leader_conn.fetchval("SELECT pg_try_advisory_lock($1)", lock):
                 await asyncio.sleep(self._poll_interval_s)
             await leader_conn.add_listener("linkduty_outbox", self.wake)
             # The relay reads and deletes on this connection of its own, never through the pool:
@@ -73,7 +77,7 @@ class OutboxRelay:
                 self._conn = None
                 await self._close_producer()
                 await leader_conn.remove_listener("linkduty_outbox", self.wake)
-                await leader_conn.execute("SELECT pg_advisory_unlock($1)", _LEADER_LOCK)
+                await leader_conn.execute("SELECT pg_advisory_unlock($1)", lock)
 
     async def _publish_forever(self) -> None:
         backoff = 0.1

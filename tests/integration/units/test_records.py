@@ -1,0 +1,262 @@
+"""The joint records (联勤 rosters, 联防 patrols, 联训 trainings) on the real PostgreSQL: the roster
+the dispatch planner reads, and each record's lifecycle through the API and its read model."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from linkduty_shared.application import CommandContext
+from linkduty_shared.db import migrate
+from linkduty_shared.domain import InvariantViolated
+from linkduty_shared.eventstore import EventStore
+from linkduty_shared.jurisdictions import load_demo_city
+from linkduty_shared.projections import StoreProjectionRunner
+
+from units.domain.availability import Availability, DutyWindow, UnitStatus
+from units.projections.duty_shifts import DutyShifts, on_duty_now, roster_at
+from units.projections.joint_records import JointPatrols, JointTrainings
+from units.records import RECORDS_DDL, JointRecords
+
+CST = dt.timezone(dt.timedelta(hours=8))
+NOW = dt.datetime(2026, 3, 2, 12, tzinfo=CST)
+CTX = CommandContext(actor="test-centre")
+PROBLEM = "application/problem+json"
+
+
+def hours(h: float) -> dt.datetime:
+    return NOW + dt.timedelta(hours=h)
+
+
+@pytest.fixture
+async def records(pool) -> JointRecords:
+    await migrate(pool, *RECORDS_DDL)
+    return JointRecords(EventStore(pool), load_demo_city(), topic=None)
+
+
+def force(unit_id: str, division_code: str = "330102001001") -> dict:
+    return {"unit_id": unit_id, "division_code": division_code}
+
+
+# ---- the roster the planner reads ---------------------------------------------------------
+
+async def test_roster_at_gives_the_planner_on_and_off_duty_forces(records, pool):
+    await records.schedule_shift(force("squad-a"), "day", hours(-4), hours(6), 5, CTX)
+    await records.schedule_shift(force("squad-a"), "next-day", hours(20), hours(30), 5, CTX)
+    await records.schedule_shift(force("squad-b"), "yesterday", hours(-30), hours(-20), 3, CTX)
+    await records.schedule_shift(force("squad-c"), "cancelled", hours(-1), hours(1), 3, CTX)
+    await records.cancel_shift("squad-c", "cancelled", "crew at a drill", CTX)
+
+    async with pool.acquire() as conn:
+        roster = await roster_at(conn, NOW)
+        assert roster.windows == {
+            "squad-a": (DutyWindow(hours(-4), hours(6)), DutyWindow(hours(20), hours(30))),
+            "squad-b": (),  # a roster with only past shifts: listed, off duty
+            "squad-c": (),  # its one shift cancelled
+        }
+        assert await on_duty_now(conn, "squad-a", NOW) and not await on_duty_now(conn, "squad-a", hours(10))
+        assert await on_duty_now(conn, "station-without-roster", NOW)
+        assert not await on_duty_now(conn, "squad-c", NOW)
+        later = await roster_at(conn, hours(8))
+    assert later.windows["squad-a"] == (DutyWindow(hours(20), hours(30)),)  # the ended shift is gone
+
+    availability = Availability({}, roster)
+    assert availability.status("squad-a", NOW) == UnitStatus.AVAILABLE  # inside its shift
+    assert availability.status("squad-a", hours(10)) == UnitStatus.OFF_DUTY  # between shifts
+    assert availability.status("squad-a", hours(21)) == UnitStatus.AVAILABLE
+    assert availability.status("squad-b", NOW) == UnitStatus.OFF_DUTY
+    assert availability.status("squad-c", NOW) == UnitStatus.OFF_DUTY
+    assert availability.status("fs-without-roster", NOW) == UnitStatus.AVAILABLE  # no roster: always on duty
+
+
+async def test_an_overlapping_shift_is_refused_and_nothing_is_written(records, pool):
+    await records.schedule_shift(force("squad-a"), "s1", hours(0), hours(12), 4, CTX)
+    with pytest.raises(InvariantViolated, match="overlaps shift s1"):
+        await records.schedule_shift(force("squad-a"), "s2", hours(11), hours(14), 4, CTX)
+    assert await pool.fetchval("SELECT count(*) FROM duty_shifts") == 1
+    assert await pool.fetchval("SELECT count(*) FROM events WHERE stream_id = 'squad-a/roster'") == 1
+
+
+async def test_the_read_models_rebuilt_from_the_store_match_the_inline_ones(records, pool):
+    await records.schedule_shift(force("squad-a"), "s1", hours(0), hours(12), 4, CTX)
+    await records.schedule_shift(force("squad-a"), "s2", hours(12), hours(24), 4, CTX)
+    await records.cancel_shift("squad-a", "s1", "", CTX)
+    await pool.execute("CREATE TABLE unit_board (unit_id text, division_code text, within text[])")
+    await pool.execute("INSERT INTO unit_board VALUES ('squad-a', '', '{}'), ('team-b', '', '{}')")
+    patrol = await records.plan_patrol("330102001001", ["squad-a", "team-b"], hours(1), hours(3), CTX)
+    await records.patrols.execute(patrol.id, lambda p: p.start(hours(1)), CTX)
+    training = await records.schedule_training("hose lay", "330102001000", hours(48), ["squad-a", "team-b"], CTX)
+    await records.trainings.execute(training.id, lambda t: t.record_attendance("squad-a", 5), CTX)
+    await records.trainings.execute(training.id, lambda t: t.record_attendance("squad-a", 4), CTX)
+
+    queries = ("SELECT * FROM duty_shifts ORDER BY shift_id", "SELECT * FROM duty_rosters",
+               "SELECT * FROM joint_patrols", "SELECT * FROM joint_trainings")
+    inline = [[dict(r) for r in await pool.fetch(q)] for q in queries]
+    assert inline[3][0]["present"] == 4 and inline[3][0]["attendance"] == {"squad-a": 4}
+    for projection in (DutyShifts(records.directory), JointPatrols(records.directory), JointTrainings(records.directory)):
+        await StoreProjectionRunner(records.store, pool, projection).rebuild()
+    assert [[dict(r) for r in await pool.fetch(q)] for q in queries] == inline
+
+
+# ---- through the API ----------------------------------------------------------------------
+
+SQUAD, TEAM, STATION = "squad-330102001001", "team-330102001000", "fs-330102-01"
+COMMUNITY, STREET, DISTRICT = "330102001001", "330102001000", "330102000000"
+OTHER_DISTRICT = "330105000000"
+
+
+def iso(moment: dt.datetime) -> str:
+    return moment.isoformat()
+
+
+async def test_a_roster_through_the_api(client, token):
+    headers = token()
+    url = f"/v1/units/{SQUAD}/roster"
+    r = await client.get(url, headers=headers)
+    assert r.status_code == 200 and r.json()["rostered"] is False and r.json()["on_duty_now"] is True
+
+    now = dt.datetime.now(dt.UTC)
+    r = await client.post(f"{url}/shifts", headers=headers,
+                          json={"shift_id": "now", "start": iso(now - dt.timedelta(hours=1)),
+                                "end": iso(now + dt.timedelta(hours=7)), "members": 6})
+    assert r.status_code == 201 and r.headers["ETag"] == '"1"' and r.headers["Location"] == f"{url}/shifts/now"
+    tomorrow = {"start": iso(now + dt.timedelta(hours=23)), "end": iso(now + dt.timedelta(hours=31)), "members": 4}
+    r = await client.put(f"{url}/shifts/tomorrow", headers=headers, json=tomorrow)
+    assert r.status_code == 201 and r.headers["ETag"] == '"2"'
+    r = await client.put(f"{url}/shifts/tomorrow", headers=headers, json=tomorrow)  # a retried PUT
+    assert r.status_code == 200 and r.headers["ETag"] == '"2"'
+
+    r = await client.put(f"{url}/shifts/clash", headers=headers,
+                         json={**tomorrow, "start": iso(now + dt.timedelta(hours=6))})
+    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM and "overlaps shift now" in r.json()["detail"]
+    r = await client.put(f"{url}/shifts/naive", headers=headers,
+                         json={"start": "2026-03-02T08:00:00", "end": "2026-03-02T09:00:00", "members": 2})
+    assert r.status_code == 422 and r.json()["errors"][0]["location"][-1] == "start"
+    r = await client.put(f"{url}/shifts/backwards", headers=headers,
+                         json={**tomorrow, "end": tomorrow["start"], "start": tomorrow["end"]})
+    assert r.status_code == 422 and "end after it starts" in r.json()["errors"][0]["message"]
+
+    body = (await client.get(url, headers=headers)).json()
+    assert body["rostered"] and body["on_duty_now"] and [s["shift_id"] for s in body["shifts"]] == ["now", "tomorrow"]
+    r = await client.delete(f"{url}/shifts/now", headers={**headers, "If-Match": '"2"'})
+    assert r.status_code == 200 and r.json()["on_duty_now"] is False and r.headers["ETag"] == '"3"'
+    assert (await client.delete(f"{url}/shifts/unknown", headers=headers)).status_code == 404
+    later = await client.get(url, headers=headers, params={"since": iso(now + dt.timedelta(hours=32))})
+    assert later.status_code == 200 and later.json()["shifts"] == []
+    assert (await client.get(url, headers=headers, params={"since": "2026-03-02T08:00:00"})).status_code == 422
+
+    outsider = token(jurisdiction=[OTHER_DISTRICT])
+    assert (await client.get(url, headers=outsider)).status_code == 404
+    assert (await client.put(f"{url}/shifts/x", headers=outsider, json=tomorrow)).status_code == 404
+    assert (await client.get("/v1/units/no-such-unit/roster", headers=headers)).status_code == 404
+    assert (await client.get(url, headers=token("units:operate"))).status_code == 403
+
+
+async def test_a_roster_reaches_the_planners_availability(client, token, service):
+    now = dt.datetime.now(dt.UTC)
+    await client.put(f"/v1/units/{SQUAD}/roster/shifts/later", headers=token(),
+                     json={"start": iso(now + dt.timedelta(hours=2)), "end": iso(now + dt.timedelta(hours=4)), "members": 3})
+    async with service.store.pool.acquire() as conn:
+        availability = await service._availability(conn, now)
+    assert availability.status(SQUAD, now) == UnitStatus.OFF_DUTY
+    assert availability.status(SQUAD, now + dt.timedelta(hours=3)) == UnitStatus.AVAILABLE
+    assert availability.status(STATION, now) == UnitStatus.AVAILABLE
+
+
+async def test_a_joint_patrol_lifecycle(client, token, city):
+    headers = token()
+    start = dt.datetime.now(CST)
+    r = await client.post("/v1/patrols", headers=headers, json={
+        "division_code": COMMUNITY, "forces": [SQUAD, TEAM, STATION],
+        "planned_start": iso(start), "planned_end": iso(start + dt.timedelta(hours=2))})
+    assert r.status_code == 201 and r.json()["status"] == "planned"
+    url = r.headers["Location"]
+    assert (await client.post(f"{url}/complete", headers=headers, json={"summary": "early"})).status_code == 409
+    assert (await client.post(f"{url}/findings", headers=headers,
+                              json={"text": "x", "hazard_kind": "other"})).status_code == 409
+    r = await client.post(f"{url}/start", headers={**headers, "If-Match": '"1"'})
+    assert r.status_code == 200 and r.json()["status"] == "started" and r.headers["ETag"] == '"2"'
+    assert (await client.post(f"{url}/start", headers=headers)).status_code == 409
+
+    here = city.division(COMMUNITY)
+    r = await client.post(f"{url}/findings", headers=headers, json={
+        "text": "e-bikes charging in the stairwell", "hazard_kind": "e_bike_charging", "lat": here.lat, "lon": here.lon})
+    assert r.status_code == 201 and r.json()["findings"][0]["location"] == {"lat": here.lat, "lon": here.lon}
+    refused = [
+        {"text": "owner 13812345678 stores petrol", "hazard_kind": "flammables_storage"},
+        {"text": "blocked exit", "hazard_kind": "arson"},
+        {"text": "blocked exit", "hazard_kind": "blocked_passage", "lat": here.lat},
+        {"text": "blocked exit", "hazard_kind": "blocked_passage", "lat": city.division(OTHER_DISTRICT).lat,
+         "lon": city.division(OTHER_DISTRICT).lon},
+    ]
+    for body in refused:
+        r = await client.post(f"{url}/findings", headers=headers, json=body)
+        assert r.status_code == 422 and r.headers["content-type"] == PROBLEM, (body, r.json())
+    r = await client.post(f"{url}/complete", headers=headers, json={"summary": "1 hazard handed to the street"})
+    assert r.status_code == 200 and r.json()["status"] == "completed"
+
+    listed = (await client.get("/v1/patrols", headers=headers, params={"division": STREET})).json()["patrols"]
+    assert [(p["patrol_id"], p["status"], p["findings"], p["version"]) for p in listed] == \
+        [(url.rsplit("/", 1)[1], "completed", 1, 4)]
+    assert (await client.get("/v1/patrols", headers=headers, params={"division": OTHER_DISTRICT})).json()["patrols"] == []
+    outsider = token(jurisdiction=[OTHER_DISTRICT])
+    assert (await client.get("/v1/patrols", headers=outsider)).json()["patrols"] == []
+    assert (await client.get(url, headers=outsider)).status_code == 404
+    assert (await client.get(url, headers=token(jurisdiction=[COMMUNITY]))).status_code == 200
+
+
+async def test_a_patrol_with_unknown_forces_or_division_is_refused(client, token):
+    start = dt.datetime.now(CST)
+    plan = {"division_code": COMMUNITY, "forces": [SQUAD, "squad-nowhere"], "planned_start": iso(start),
+            "planned_end": iso(start + dt.timedelta(hours=1))}
+    r = await client.post("/v1/patrols", headers=token(), json=plan)
+    assert r.status_code == 422 and r.json()["unknown"] == ["squad-nowhere"]
+    r = await client.post("/v1/patrols", headers=token(), json={**plan, "forces": [SQUAD], "division_code": "999"})
+    assert r.status_code == 422 and r.json()["type"].endswith("unknown-division")
+    r = await client.post("/v1/patrols", headers=token(jurisdiction=[OTHER_DISTRICT]), json={**plan, "forces": [SQUAD]})
+    assert r.status_code == 404
+
+
+async def test_a_joint_training_lifecycle(client, token):
+    headers = token()
+    r = await client.post("/v1/trainings", headers=headers, json={
+        "topic": "high-rise hose lay", "division_code": STREET, "at": iso(dt.datetime.now(CST)),
+        "forces": [STATION, TEAM, SQUAD]})
+    assert r.status_code == 201 and r.json()["status"] == "scheduled"
+    url = r.headers["Location"]
+    for force_id, present in ((SQUAD, 5), (TEAM, 8), (SQUAD, 6)):  # the squad's count corrected
+        r = await client.post(f"{url}/attendance", headers=headers, json={"force_id": force_id, "present": present})
+        assert r.status_code == 200
+    assert r.json()["attendance"] == {SQUAD: 6, TEAM: 8} and r.json()["present"] == 14
+    r = await client.post(f"{url}/attendance", headers=headers, json={"force_id": "fs-330105-01", "present": 3})
+    assert r.status_code == 422 and "not invited" in r.json()["detail"]
+    r = await client.post(f"{url}/attendance", headers=headers, json={"force_id": SQUAD, "present": -1})
+    assert r.status_code == 422
+
+    r = await client.post(f"{url}/complete", headers=headers)
+    assert r.status_code == 200 and r.json()["status"] == "completed"
+    r = await client.post(f"{url}/attendance", headers=headers, json={"force_id": STATION, "present": 4})
+    assert r.status_code == 409
+    assert (await client.post(f"{url}/cancel", headers=headers, json={"reason": "late"})).status_code == 409
+
+    listed = (await client.get("/v1/trainings", headers=headers, params={"status": "completed"})).json()["trainings"]
+    assert [(t["training_id"], t["present"], t["attendance"]) for t in listed] == \
+        [(url.rsplit("/", 1)[1], 14, {SQUAD: 6, TEAM: 8})]
+    assert (await client.get(url, headers=token(jurisdiction=[OTHER_DISTRICT]))).status_code == 404
+
+
+async def test_a_cancelled_training(client, token):
+    headers = token()
+    r = await client.post("/v1/trainings", headers=headers, json={
+        "topic": "smoke hood drill", "division_code": COMMUNITY, "at": iso(dt.datetime.now(CST)), "forces": [SQUAD]})
+    url = r.headers["Location"]
+    assert (await client.post(f"{url}/complete", headers=headers)).status_code == 422  # no attendance yet
+    r = await client.post(f"{url}/cancel", headers=headers, json={"reason": "typhoon warning"})
+    assert r.status_code == 200 and r.json()["status"] == "cancelled" and r.json()["reason"] == "typhoon warning"
+    assert (await client.post(f"{url}/attendance", headers=headers, json={"force_id": SQUAD, "present": 2})).status_code == 409
+    listed = (await client.get("/v1/trainings", headers=headers, params={"division": COMMUNITY})).json()["trainings"]
+    assert [t["status"] for t in listed] == ["cancelled"]
+    r = await client.post("/v1/trainings", headers=headers, json={
+        "topic": "x", "division_code": COMMUNITY, "at": iso(dt.datetime.now(CST)), "forces": ["nobody"]})
+    assert r.status_code == 422 and r.json()["unknown"] == ["nobody"]
