@@ -4,6 +4,7 @@ the road, and the plan follows what the units answer and report."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import math
 import uuid
 
@@ -246,3 +247,19 @@ async def test_the_last_available_station_of_a_district_leaving_suggests_a_move_
     assert move["station_id"] == nearest and move["area_code"] == district
     cover = next(f for f in city.forces("fire_rescue_station") if f.id == move["cover_from"])
     assert cover.division_code != district
+
+
+async def test_a_squad_off_duty_by_its_roster_is_passed_over_for_the_nearest_micro_fire_station(
+        client, token, city, place, publish_alarm_event, service):
+    lat, lon, chain = place
+    squad = covering(city, "community_squad", chain.community.code)
+    tomorrow = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    r = await client.post(f"/v1/units/{squad}/roster/shifts", headers=token(), json={
+        "start": tomorrow.isoformat(), "end": (tomorrow + dt.timedelta(hours=12)).isoformat(), "members": 6})
+    assert r.status_code == 201, r.text
+    alarm_id = await report(publish_alarm_event, city, place)
+    found = await orders(client, token, alarm_id, 3)
+    micro = sorted(city.forces("micro_fire_station"), key=lambda f: (distance(lat, lon, f.lat, f.lon), f.id))[0]
+    assert by_role(found, "auxiliary_2") == [micro.id]
+    plan = next(e for e in await service.store.load(alarm_id) if e.event_type == "DispatchPlanned").data
+    assert {"force_id": squad, "role": "auxiliary_2", "why": "off duty"} in plan["skipped"]
