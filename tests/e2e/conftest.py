@@ -28,23 +28,30 @@ def city():
     return load_demo_city()
 
 
-@pytest.fixture(scope="module")
-async def topics(kafka_bootstrap) -> dict[str, str]:
+async def create_topics(kafka_bootstrap: str) -> dict[str, str]:
+    """A run's own topics (and their DLQs): role → name."""
     run = uuid.uuid4().hex[:8]
-    names = {k: f"e2e.{run}.{k}" for k in ("alarms", "commands", "notifications")}
+    names = {k: f"e2e.{run}.{k}" for k in ("alarms", "units", "commands", "notifications")}
     await ensure_topics(kafka_bootstrap, [s for n in names.values() for s in
                                           (TopicSpec(n, PARTITIONS, 1, 3_600_000), TopicSpec(dlq_topic(n), 1, 1, 3_600_000))])
     return names
 
 
+@pytest.fixture(scope="module")
+async def topics(kafka_bootstrap) -> dict[str, str]:
+    return await create_topics(kafka_bootstrap)
+
+
 def start_linkage(kafka_bootstrap: str, topics: dict[str, str], workdir, *, app_id: str,
-                  timeout_scale: float = 1 / 30) -> subprocess.Popen:
-    """The linkage app as its own process, acknowledgement timeouts scaled (1/30: community 2 s)."""
+                  timeout_scale: float = 1 / 30, settings: dict[str, str] | None = None) -> subprocess.Popen:
+    """The linkage app as its own process, acknowledgement timeouts scaled (1/30: community 2 s);
+    `settings`: more LINKDUTY_* environment variables."""
     env = {
         **os.environ,
         "LINKDUTY_KAFKA_BOOTSTRAP": kafka_bootstrap,
         "LINKDUTY_APP_ID": app_id,
         "LINKDUTY_ALARMS_TOPIC": topics["alarms"],
+        "LINKDUTY_UNITS_TOPIC": topics["units"],
         "LINKDUTY_NOTIFICATIONS_TOPIC": topics["notifications"],
         "LINKDUTY_COMMANDS_TOPIC": topics["commands"],
         "LINKDUTY_PARTITIONS": str(PARTITIONS),
@@ -52,6 +59,7 @@ def start_linkage(kafka_bootstrap: str, topics: dict[str, str], workdir, *, app_
         "LINKDUTY_TIMER_INTERVAL_S": "0.25",
         "LINKDUTY_ESCALATION_RETRY_S": "3",
         "LINKDUTY_DATA_DIR": str(workdir),
+        **(settings or {}),
     }
     log = open(workdir / "linkage.log", "a")
     return subprocess.Popen([sys.executable, "-m", "linkage.main", "worker", "--loglevel", "warn"], cwd=ROOT, env=env,
@@ -98,7 +106,7 @@ async def alarms(test_dsn, kafka_bootstrap, topics, issuer, linkage_worker):
         settings = AlarmsSettings(
             service_name=f"alarms-e2e-{uuid.uuid4().hex[:6]}", pg_dsn=dsn,
             kafka_bootstrap=kafka_bootstrap, auth_jwks_file=str(issuer.jwks_file), auth_issuer=issuer.issuer,
-            events_topic=topics["alarms"], commands_topic=topics["commands"],
+            events_topic=topics["alarms"], commands_topic=topics["commands"], units_topic=topics["units"],
         )
         app = build_app(settings)
         async with app.router.lifespan_context(app):

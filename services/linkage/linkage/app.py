@@ -1,13 +1,25 @@
-"""The Faust app: topics declared once, tables with changelogs, one agent and one timer.
+"""The Faust app: topics declared once, tables with changelogs, one agent and two timers.
 
-- `route_alarm_events` folds each alarm event into the alarm's summary (table
-  `alarm-routes-v2`, with every centre told so far), sends one notification per centre that must see it to
-  `linkage.notifications` (key = centre id), and keeps the alarm's acknowledgement deadline
-  (table `ack-deadlines`).
+- `route_alarm_records` consumes `alarms.events` and `units.events` in one stream (both have the
+  same partitions and are keyed by alarm id, so an alarm's records of both topics share one
+  partition and one table partition, and are handled one at a time).
+  - An alarm event is folded into the alarm's summary (table `alarm-routes-v2`, with every centre
+    told so far); one notification goes to `linkage.notifications` (key = centre id) per centre
+    that must see it, and the alarm's acknowledgement deadline is kept (table `ack-deadlines`).
+  - A dispatch or joint-operation record (`contracts/units.py`) goes to every centre told about
+    its alarm, with the alarm's summary as it is (its version and deadlines unchanged). One that
+    overtook its alarm's AlarmReported (the topics are consumed independently) finds no alarm
+    yet: it is parked (table `parked-alarm-records`, bounded per alarm) and routed right after
+    that AlarmReported. Other `units.events` records (units, rosters…) are ignored.
+  - A record that cannot be parsed or routed goes to its topic's DLQ; routing goes on.
 - `escalate_overdue_alarms` (a timer) sends `EscalateAlarm` to `linkage.commands` for every
   overdue deadline; the alarms service records `AlarmEscalated`, which comes back here and
   starts the next level's deadline. Deadlines live in a changelogged table and are absolute
   times taken from the events, so a restart neither loses nor extends them.
+- `drop_stale_parked_records` (a timer) drops, with a warning, parked records older than
+  `parked_max_age_s`: their alarm never reached linkage, or was closed before them. A closed
+  alarm leaves `alarm-routes-v2`, so the records that follow its closure (units returning, the
+  joint operation closed) are parked and dropped too: they never reach the consoles' streams.
 """
 
 from __future__ import annotations
@@ -22,6 +34,7 @@ import faust
 
 from linkduty_shared.contracts.alarms import CLOSED_STATUSES, levels_from
 from linkduty_shared.contracts.notifications import AlarmNotification, AlarmSummary, notification_id
+from linkduty_shared.contracts.units import is_alarm_record
 from linkduty_shared.events.envelope import Envelope, EnvelopeError, envelope_from_kafka, envelope_to_kafka
 from linkduty_shared.jurisdictions import Directory
 from linkduty_shared.messaging.consumer import dlq_headers
@@ -30,6 +43,7 @@ from linkduty_shared.messaging.topics import dlq_topic
 from linkage.config import LinkageSettings
 from linkage.routing import RoutingConfig, recipients
 from linkage.summary import fold
+from linkage.unit_records import alarm_id_of, expire, park, unparked
 
 log = logging.getLogger(__name__)
 _COMMAND_NS = uuid.UUID("0b5f7f63-0f55-4a4e-b5a8-7c4a8f0e2d31")
@@ -62,20 +76,23 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
             "loggers": {name: {"level": "WARNING"} for name in ("aiokafka", "faust", "mode")},
         },
     )
-    alarm_events = app.topic(settings.alarms_topic, key_serializer="raw", value_serializer="raw")
-    notifications = app.topic(settings.notifications_topic, key_serializer="raw", value_serializer="raw")
-    commands = app.topic(settings.commands_topic, key_serializer="raw", value_serializer="raw")
-    dead_letters = app.topic(dlq_topic(settings.alarms_topic), key_serializer="raw", value_serializer="raw")
+    raw = {"key_serializer": "raw", "value_serializer": "raw"}
+    alarm_records = app.topic(settings.alarms_topic, settings.units_topic, **raw)
+    notifications = app.topic(settings.notifications_topic, **raw)
+    commands = app.topic(settings.commands_topic, **raw)
+    dead_letters = {t: app.topic(dlq_topic(t), **raw) for t in (settings.alarms_topic, settings.units_topic)}
     # alarm id → {"summary": AlarmSummary fields, "notified": {centre id: reason}}
     summaries = app.Table("alarm-routes-v2", partitions=settings.partitions)
     deadlines = app.Table("ack-deadlines", partitions=settings.partitions)
+    # alarm id → {"partition": int, "records": [unit_records.parked_record(…), …]}
+    parked = app.Table("parked-alarm-records", partitions=settings.partitions)
     timeouts = {level: s * settings.ack_timeout_scale for level, s in routing.ack_timeouts_s.items()}
     sent_escalations: dict[str, float] = {}  # alarm id → when we last asked (in memory: a re-ask is harmless)
     # The earliest due time seen in the last scan (or set since): the timer scans the table only
     # once something can be due, not on every tick.
     next_due = 0.0
 
-    async def route(envelope: Envelope) -> None:
+    async def route_alarm_event(envelope: Envelope) -> None:
         alarm_id = envelope.subject
         version = envelope.streamversion or 0
         entry = summaries.get(alarm_id)  # {"summary": AlarmSummary fields, "notified": {centre: reason}}
@@ -93,6 +110,43 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
             summaries.pop(alarm_id, None)
         else:
             summaries[alarm_id] = {"summary": dataclasses.asdict(summary), "notified": audience}
+        await notify(envelope, summary, audience)
+        _keep_deadline(alarm_id, envelope, summary)
+        if alarm_id in parked:
+            await route_parked(alarm_id, summary, audience)
+
+    async def route_unit_record(envelope: Envelope, alarm_id: str, partition: int) -> None:
+        entry = summaries.get(alarm_id)
+        if entry is None:  # it overtook its AlarmReported, or its alarm is closed: wait
+            waiting = parked.get(alarm_id) or {"partition": partition, "records": []}
+            records, dropped = park(waiting["records"], envelope, time.time(), limit=settings.parked_per_alarm)
+            if dropped:
+                log.warning("alarm %s: %d parked units record(s) dropped, over %d waiting for its AlarmReported",
+                            alarm_id, dropped, settings.parked_per_alarm)
+            parked[alarm_id] = {**waiting, "records": records}
+            return
+        summary, audience = AlarmSummary(**entry["summary"]), entry["notified"]
+        if alarm_id in parked:  # a restart came between its AlarmReported and their routing
+            await route_parked(alarm_id, summary, audience)
+        await notify(envelope, summary, audience)
+
+    async def route_parked(alarm_id: str, summary: AlarmSummary, audience: dict[str, str]) -> None:
+        for record in parked[alarm_id]["records"]:
+            envelope = unparked(record)
+            try:
+                await notify(envelope, summary, audience)
+            except Exception as exc:  # it must not send the alarm event that released it to the DLQ
+                log.error("parked units record %s goes to the DLQ: %s", envelope.id, exc, exc_info=True)
+                message = envelope_to_kafka(envelope)
+                await dead_letters[settings.units_topic].send(
+                    key=alarm_id.encode(), value=message.value,
+                    headers=[*message.headers.items(), ("dlq_error", f"{type(exc).__name__}: {exc}"[:2000].encode()),
+                             ("dlq_topic", settings.units_topic.encode()),
+                             ("dlq_failed_at", dt.datetime.now(dt.UTC).isoformat().encode())])
+        parked.pop(alarm_id, None)
+
+    async def notify(envelope: Envelope, summary: AlarmSummary, audience: dict[str, str]) -> None:
+        """One notification about `envelope` (an alarm event or a units record) per centre of `audience`."""
         routed_at = dt.datetime.now(dt.UTC).isoformat()
         for centre_id, reason in audience.items():
             notification = AlarmNotification(
@@ -104,7 +158,6 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
             message = envelope_to_kafka(notification.envelope(traceparent=envelope.traceparent,
                                                                correlationid=envelope.correlationid))
             await notifications.send(key=centre_id.encode(), value=message.value, headers=list(message.headers.items()))
-        _keep_deadline(alarm_id, envelope, summary)
 
     def _keep_deadline(alarm_id: str, envelope: Envelope, summary: AlarmSummary) -> None:
         nonlocal next_due
@@ -120,18 +173,21 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
             sent_escalations.pop(alarm_id, None)
             next_due = min(next_due, due)
 
-    @app.agent(alarm_events)
-    async def route_alarm_events(stream):
+    @app.agent(alarm_records)
+    async def route_alarm_records(stream):
         async for event in stream.events():
             message = event.message
             try:
                 envelope = envelope_from_kafka(message.headers or [], message.key, message.value)
-                await route(envelope)
-            except Exception as exc:  # a poison event must not stop routing for every other alarm
-                log.error("alarm event at %s[%s]@%s goes to the DLQ: %s", message.topic, message.partition,
+                if message.topic == settings.alarms_topic:
+                    await route_alarm_event(envelope)
+                elif is_alarm_record(envelope.type):
+                    await route_unit_record(envelope, alarm_id_of(envelope, message.key), message.partition)
+            except Exception as exc:  # a poison record must not stop routing for every other alarm
+                log.error("record at %s[%s]@%s goes to the DLQ: %s", message.topic, message.partition,
                           message.offset, exc, exc_info=not isinstance(exc, EnvelopeError))
-                await dead_letters.send(key=message.key, value=message.value,
-                                        headers=[*(message.headers or []), *dlq_headers(message, exc, 1)])
+                await dead_letters[message.topic].send(key=message.key, value=message.value,
+                                                       headers=[*(message.headers or []), *dlq_headers(message, exc, 1, consumer=settings.app_id)])
 
     @app.timer(interval=settings.timer_interval_s)
     async def escalate_overdue_alarms():
@@ -157,4 +213,33 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
             message = envelope_to_kafka(command)
             await commands.send(key=alarm_id.encode(), value=message.value, headers=list(message.headers.items()))
 
+    @app.timer(interval=settings.timer_interval_s)
+    async def drop_stale_parked_records():
+        now = time.time()
+        for alarm_id, waiting in list(parked.items()):
+            kept, stale = expire(waiting["records"], now, settings.parked_max_age_s)
+            if not stale:
+                continue
+            log.warning("alarm %s: %d units record(s) (%s) dropped, parked over %.0f s: the alarm was closed before "
+                        "them or never reached linkage", alarm_id, len(stale),
+                        ", ".join(sorted({r["envelope"]["type"].rsplit(".", 1)[-1] for r in stale})),
+                        settings.parked_max_age_s)
+            _write_from_timer(parked, waiting["partition"], alarm_id, {**waiting, "records": kept} if kept else None)
+
     return app
+
+
+def _write_from_timer(table: faust.Table, partition: int, key: str, value: dict | None) -> None:
+    """Set `key` (delete it, with None) outside any stream event.
+
+    Faust takes a write's changelog partition from the event being processed and refuses a write
+    with none, as in a timer. Parked records remember the partition they came from, which is
+    their alarm's partition on both topics, so the timer names it: the changelog record lands
+    where a write from the agent would have put it, and a restart restores the same state.
+    """
+    if value is None:
+        table.send_changelog(partition, key, None, value_serializer="raw")
+        table.data.pop(key, None)
+    else:
+        table.send_changelog(partition, key, value)
+        table.data[key] = value

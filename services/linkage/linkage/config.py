@@ -7,12 +7,15 @@ class LinkageSettings(ServiceSettings):
     service_name: str = "linkage"
     app_id: str = "linkduty-linkage"  # the Faust app id: consumer group and table changelog prefix
     alarms_topic: str = "alarms.events"
+    units_topic: str = "units.events"  # its dispatch and joint-operation records are routed too
     notifications_topic: str = "linkage.notifications"
     commands_topic: str = "linkage.commands"
-    partitions: int = 6  # must equal the partitions of alarms_topic (tables are co-partitioned)
+    partitions: int = 6  # must equal the partitions of alarms_topic and units_topic (tables are co-partitioned)
     routing_rules_path: str | None = None  # defaults to linkage/routing_rules.toml
     ack_timeout_scale: float = 1.0  # multiplies every acknowledgement timeout (tests shrink it)
     timer_interval_s: float = 1.0
     escalation_retry_s: float = 10.0  # re-send an escalation whose effect has not been seen
+    parked_max_age_s: float = 600.0  # a units record whose alarm is still unknown after this is dropped
+    parked_per_alarm: int = 200  # parked units records kept per alarm (the oldest go first)
     directory_path: str | None = None
     data_dir: str = ".state/linkage"

@@ -48,8 +48,8 @@ class AlarmNotification:
     notification_id: str
     centre_id: str
     reason: str  # "jurisdiction" | "rule:<name>" — why this centre sees the alarm
-    event_id: str  # the alarm event this notification is about
-    event_type: str  # e.g. "AlarmReported", "CallLinked", "AlarmEscalated"
+    event_id: str  # the event this notification is about: the alarm's own, or a record about it from units.events
+    event_type: str  # e.g. "AlarmReported", "AlarmEscalated"; "DispatchOrderIssued", "CommandHandedOver" (units)
     event_data: dict[str, Any]  # that event's data
     occurred_at: str  # when the alarm event happened (ISO 8601)
     routed_at: str  # when the linkage app routed it

@@ -179,7 +179,7 @@ class ConsumerRunner:
             "consumer %s: %s[%d]@%d goes to the DLQ after %d attempts: %s",
             self._group_id, record.topic, record.partition, record.offset, attempts, error,
         )
-        headers = [*(record.headers or ()), *dlq_headers(record, error, attempts)]
+        headers = [*(record.headers or ()), *dlq_headers(record, error, attempts, consumer=self._group_id)]
         await self._dlq_producer.send_and_wait(dlq_topic(record.topic), value=record.value, key=record.key, headers=headers)
         self.dead_lettered += 1
 
@@ -193,8 +193,12 @@ async def _commit_owned(consumer: AIOKafkaConsumer, pending: dict[TopicPartition
         await consumer.commit(owned)
 
 
-def dlq_headers(record: ConsumerRecord, error: BaseException, attempts: int) -> list[tuple[str, bytes]]:
+def dlq_headers(record: ConsumerRecord, error: BaseException, attempts: int, *,
+                consumer: str) -> list[tuple[str, bytes]]:
+    """Why and where a record failed. `consumer` (the consumer group) tells apart the dead
+    letters of the several groups that read one topic and share its `.dlq`."""
     return [
+        ("dlq_consumer", consumer.encode()),
         ("dlq_error", f"{type(error).__name__}: {error}"[:2000].encode()),
         ("dlq_topic", record.topic.encode()),
         ("dlq_partition", str(record.partition).encode()),

@@ -24,9 +24,11 @@ def test_the_community_squad_first_on_scene_takes_command_then_hands_it_to_the_m
     op.unit_arrived("station-1", "main", "08:07")
     op.unit_arrived("station-4", "main", "08:09")
     assert [e for e in op.pending if not isinstance(e, UnitJoinedOperation)] == [
-        CommandTaken(unit_id="squad-7", role="auxiliary_2"),
-        CommandHandedOver(from_unit="squad-7", from_role="auxiliary_2", to_unit="station-1", to_role="main"),
+        CommandTaken(unit_id="squad-7", role="auxiliary_2", alarm_id="a1"),
+        CommandHandedOver(from_unit="squad-7", from_role="auxiliary_2", to_unit="station-1", to_role="main",
+                          alarm_id="a1"),
     ]
+    assert all(e.alarm_id == "a1" for e in op.pending)  # every record says which alarm it is about
     assert op.commander == ("station-1", "main") and len(op.on_scene) == 4
 
 

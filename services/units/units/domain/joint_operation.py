@@ -22,12 +22,14 @@ class UnitJoinedOperation(DomainEvent):
     unit_id: str
     role: str  # main | auxiliary_1 | auxiliary_2
     at: str  # ISO 8601 time of arrival
+    alarm_id: str = ""  # the operation's alarm (also the Kafka key)
 
 
 @event("CommandTaken")
 class CommandTaken(DomainEvent):
     unit_id: str
     role: str
+    alarm_id: str = ""  # the operation's alarm (also the Kafka key)
 
 
 @event("CommandHandedOver")
@@ -36,17 +38,20 @@ class CommandHandedOver(DomainEvent):
     from_role: str
     to_unit: str
     to_role: str
+    alarm_id: str = ""  # the operation's alarm (also the Kafka key)
 
 
 @event("OperationLogged")
 class OperationLogged(DomainEvent):
     entry: str
     by: str
+    alarm_id: str = ""  # the operation's alarm (also the Kafka key)
 
 
 @event("JointOperationClosed")
 class JointOperationClosed(DomainEvent):
     by: str
+    alarm_id: str = ""  # the operation's alarm (also the Kafka key)
 
 
 class JointOperation(Aggregate):
@@ -58,9 +63,12 @@ class JointOperation(Aggregate):
         self.commander: tuple[str, str] | None = None  # (unit id, role)
         self.entries: list[dict] = []  # the on-scene log, oldest first
         self.closed = False
+        self.alarm_id = ""
 
     def evolve(self, e: DomainEvent) -> None:
         match e:
+            case JointOperationOpened():
+                self.alarm_id = e.alarm_id
             case UnitJoinedOperation():
                 self.on_scene[e.unit_id] = e.role
             case CommandTaken():
@@ -82,22 +90,22 @@ class JointOperation(Aggregate):
         self._require_open()
         if unit_id in self.on_scene:
             return  # its arrival was already recorded
-        self._record(UnitJoinedOperation(unit_id=unit_id, role=role, at=at))
+        self._record(UnitJoinedOperation(unit_id=unit_id, role=role, at=at, alarm_id=self.alarm_id))
         if self.commander is None:
-            self._record(CommandTaken(unit_id=unit_id, role=role))
+            self._record(CommandTaken(unit_id=unit_id, role=role, alarm_id=self.alarm_id))
         elif role == MAIN and self.commander[1] != MAIN:
             self._record(CommandHandedOver(from_unit=self.commander[0], from_role=self.commander[1],
-                                           to_unit=unit_id, to_role=role))
+                                           to_unit=unit_id, to_role=role, alarm_id=self.alarm_id))
 
     def log(self, entry: str, by: str) -> None:
         self._require_open()
         if not entry.strip():
             raise InvariantViolated("an on-scene log entry needs text")
-        self._record(OperationLogged(entry=entry, by=by))
+        self._record(OperationLogged(entry=entry, by=by, alarm_id=self.alarm_id))
 
     def close(self, by: str) -> None:
         self._require_open()
-        self._record(JointOperationClosed(by=by))
+        self._record(JointOperationClosed(by=by, alarm_id=self.alarm_id))
 
     def _require_open(self) -> None:
         if not self.exists or self.closed:

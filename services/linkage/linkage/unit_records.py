@@ -1,0 +1,61 @@
+"""`units.events` records about one alarm (dispatch, joint operation), pure: whose alarm each is,
+and how one waits, parked, for its alarm's AlarmReported.
+
+`alarms.events` and `units.events` are consumed independently, so a dispatch record can overtake
+the AlarmReported of its alarm. The app then parks it (a changelogged table, alarm id → the
+records below) and routes it right after that AlarmReported; a parked record nobody claims in
+time is dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from linkduty_shared.events.envelope import Envelope, EnvelopeError
+
+
+def alarm_id_of(envelope: Envelope, key: bytes | None) -> str:
+    """The alarm a dispatch or joint-operation record is about: its data's `alarm_id`, else its key.
+
+    Not the subject: a joint operation's stream id is "<alarm id>/operation".
+    """
+    alarm_id = envelope.data.get("alarm_id")
+    if alarm_id is None and key:
+        try:
+            alarm_id = key.decode()
+        except UnicodeDecodeError:
+            alarm_id = None
+    if not isinstance(alarm_id, str) or not alarm_id:
+        raise EnvelopeError(f"{envelope.type} {envelope.id} names no alarm (no data.alarm_id, no key)")
+    return alarm_id
+
+
+def parked_record(envelope: Envelope, parked_at: float) -> dict[str, Any]:
+    """A record as the parking table keeps it (JSON: the envelope's fields, time as ISO 8601)."""
+    return {"envelope": {**dataclasses.asdict(envelope), "time": envelope.time.isoformat()}, "parked_at": parked_at}
+
+
+def unparked(record: dict[str, Any]) -> Envelope:
+    fields = record["envelope"]
+    return Envelope(**{**fields, "time": dt.datetime.fromisoformat(fields["time"])})
+
+
+def park(records: list[dict[str, Any]], envelope: Envelope, now: float, *,
+         limit: int) -> tuple[list[dict[str, Any]], int]:
+    """`records` with `envelope` added, and how many of the oldest were dropped to stay within `limit`.
+
+    A redelivered record (same event id) is parked once.
+    """
+    if any(r["envelope"]["id"] == envelope.id for r in records):
+        return records, 0
+    kept = [*records, parked_record(envelope, now)]
+    return kept[-limit:], max(0, len(kept) - limit)
+
+
+def expire(records: list[dict[str, Any]], now: float,
+           max_age_s: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(still waiting, parked longer than `max_age_s`)."""
+    waiting = [r for r in records if now - r["parked_at"] <= max_age_s]
+    return waiting, [r for r in records if now - r["parked_at"] > max_age_s]
