@@ -286,7 +286,7 @@ class UnitsService:
                 case _:
                     raise IllegalTransition(f"a unit cannot report itself {status}: that status is given by dispatch")
             await self.units.save(unit, ctx, conn=conn)
-            if alarm_id and status in (Status.EN_ROUTE, Status.ON_SCENE, Status.OUT_OF_SERVICE):
+            if alarm_id and status in (Status.EN_ROUTE, Status.ON_SCENE, Status.RETURNING, Status.OUT_OF_SERVICE):
                 await self._follow_order(conn, alarm_id, unit, status, now, ctx, reason)
             return unit
         return await self._transact(work)
@@ -305,6 +305,8 @@ class UnitsService:
                 operation.open(alarm_id)
             operation.unit_arrived(unit.id, dispatch.orders[unit.id].role, now.isoformat())
             await self.operations.save(operation, ctx, conn=conn)
+        elif status == Status.RETURNING:
+            dispatch.unit_left_scene(unit.id, at=now)
         else:  # out of service on the way (a breakdown): its order ends and a replacement goes
             dispatch.stand_down(unit.id, reason=f"out of service: {reason or 'no reason given'}", at=now)
             if not dispatch.ended:

@@ -188,6 +188,12 @@ async def test_the_squad_takes_command_and_hands_it_to_the_station_on_arrival(
     log = await client.post(f"/v1/dispatches/{alarm_id}/operation/log", json={"entry": "fire knocked down"},
                             headers=token())
     assert log.status_code == 201 and log.json()["log"][-1]["entry"] == "fire knocked down"
+    # back to base: the order shows it left the scene; the unit is available again
+    assert (await status(client, token, station, "returning")).status_code == 200
+    assert (await status(client, token, station, "available")).status_code == 200
+    dispatch = (await client.get(f"/v1/dispatches/{alarm_id}", headers=token())).json()
+    assert {o["unit_id"]: o["status"] for o in dispatch["orders"]}[station] == "left_scene"
+    assert (await client.get(f"/v1/units/{station}", headers=token())).json()["status"] == "available"
 
 
 async def test_an_illegal_status_change_is_refused_with_409_and_changes_nothing(client, token, city):

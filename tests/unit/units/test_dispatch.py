@@ -114,3 +114,12 @@ def test_an_ended_dispatch_stays_ended_when_replayed():
     dispatch.end(reason="cancelled", at=NOW)
     replayed = Dispatch.rehydrate("a1", dispatch.pending)
     assert replayed.ended and replayed.assigned() == {}
+
+
+def test_a_unit_leaves_the_scene_only_once_there_and_then_no_longer_counts_towards_the_card():
+    dispatch = planned()
+    with pytest.raises(IllegalTransition):
+        dispatch.unit_left_scene("fs-1", at=NOW)
+    dispatch.unit_arrived("fs-1", at=NOW)
+    dispatch.unit_left_scene("fs-1", at=NOW + timedelta(minutes=30))
+    assert dispatch.orders["fs-1"].status == OrderStatus.LEFT_SCENE and "fs-1" not in dispatch.assigned()

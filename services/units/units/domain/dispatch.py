@@ -3,7 +3,7 @@ their progress to the scene. Stream id = the alarm id (shared/linkduty_shared/co
 
 An order's life:
 
-    issued ──acknowledged──▶ acknowledged ──▶ en_route ──▶ on_scene
+    issued ──acknowledged──▶ acknowledged ──▶ en_route ──▶ on_scene ──▶ left_scene
       │  (a unit may set off without acknowledging first: setting off is an answer)
       ├──▶ declined      ┐
       ├──▶ unanswered    ├ the unit is free again; a replacement is planned (not for stood_down)
@@ -30,6 +30,7 @@ class OrderStatus(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     EN_ROUTE = "en_route"
     ON_SCENE = "on_scene"
+    LEFT_SCENE = "left_scene"
     DECLINED = "declined"
     UNANSWERED = "unanswered"
     STOOD_DOWN = "stood_down"
@@ -114,6 +115,15 @@ class DispatchedUnitArrived(DomainEvent):
     at: str
 
 
+@event("DispatchedUnitLeftScene")
+class DispatchedUnitLeftScene(DomainEvent):
+    """The unit is returning: no longer at the alarm."""
+
+    alarm_id: str
+    unit_id: str
+    at: str
+
+
 @event("DispatchEnded")
 class DispatchEnded(DomainEvent):
     """The alarm ended (cancelled, false alarm, closed): no more plans or orders."""
@@ -178,6 +188,8 @@ class Dispatch(Aggregate):
                 self.orders[e.unit_id].status = OrderStatus.EN_ROUTE
             case DispatchedUnitArrived():
                 self.orders[e.unit_id].status = OrderStatus.ON_SCENE
+            case DispatchedUnitLeftScene():
+                self.orders[e.unit_id].status = OrderStatus.LEFT_SCENE
             case DispatchEnded():
                 self.ended = True
 
@@ -272,6 +284,11 @@ class Dispatch(Aggregate):
         self._require(order, NOT_YET_THERE, "arrive")
         self._record(DispatchedUnitArrived(alarm_id=self.id, unit_id=unit_id, force_kind=order.force_kind,
                                            role=order.role, at=at.isoformat()))
+
+    def unit_left_scene(self, unit_id: str, *, at: datetime) -> None:
+        order = self.order(unit_id)
+        self._require(order, {OrderStatus.ON_SCENE}, "leave the scene")
+        self._record(DispatchedUnitLeftScene(alarm_id=self.id, unit_id=unit_id, at=at.isoformat()))
 
     def stand_down(self, unit_id: str, *, reason: str, at: datetime) -> None:
         """A centre recalls one unit before it reaches the scene."""

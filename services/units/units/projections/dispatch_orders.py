@@ -13,7 +13,7 @@ from linkduty_shared.projections import Projection
 _STATE_AFTER = {
     "DispatchOrderAcknowledged": "acknowledged", "DispatchOrderDeclined": "declined",
     "DispatchOrderUnanswered": "unanswered", "DispatchOrderStoodDown": "stood_down",
-    "DispatchedUnitEnRoute": "en_route", "DispatchedUnitArrived": "on_scene",
+    "DispatchedUnitEnRoute": "en_route", "DispatchedUnitArrived": "on_scene", "DispatchedUnitLeftScene": "left_scene",
 }
 
 
