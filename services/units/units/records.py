@@ -22,7 +22,7 @@ from units.domain.patrol import JointPatrol
 from units.domain.roster import StandbyRoster, roster_id
 from units.domain.training import JointTraining
 from units.projections.duty_shifts import DutyShifts
-from units.projections.joint_records import JointPatrols, JointTrainings, division_chain
+from units.projections.joint_records import JointPatrols, JointTrainings
 
 SOURCE = "/linkduty/units"
 RECORDS_DDL = (DutyShifts.ddl, JointPatrols.ddl, JointTrainings.ddl)
@@ -48,7 +48,7 @@ class JointRecords:
     def chain(self, division_code: str) -> list[str]:
         """The division and those above it; 422 for a division the city does not have."""
         try:
-            return division_chain(self.directory, division_code)
+            return self.directory.lineage(division_code)
         except KeyError:
             raise Problem(422, "unknown-division", "Unknown division",
                           f"{division_code} is no division of {self.directory.city.name}") from None

@@ -103,6 +103,11 @@ class Directory:
             parent = chain[-1].parent
         return chain
 
+    def lineage(self, code: str) -> list[str]:
+        """The codes of the division and of every division above it, up to the city: a record
+        in `code` is visible to a jurisdiction claim that names any of them."""
+        return [code, *(a.code for a in self.ancestors(code))]
+
     def contains(self, ancestor_code: str, code: str) -> bool:
         """True if `code` is `ancestor_code` or lies under it (jurisdiction filtering)."""
         self.division(ancestor_code)

@@ -10,19 +10,7 @@ import pytest
 
 from alarms.bootstrap import build_app
 from alarms.config import AlarmsSettings
-from linkduty_shared.auth.issuer import LocalIssuer
-from linkduty_shared.jurisdictions import load_demo_city
 from linkduty_shared.messaging.topics import TopicSpec, dlq_topic, ensure_topics
-
-
-@pytest.fixture(scope="session")
-def city():
-    return load_demo_city()
-
-
-@pytest.fixture
-def issuer(tmp_path) -> LocalIssuer:
-    return LocalIssuer(tmp_path / "auth")
 
 
 @pytest.fixture

@@ -10,15 +10,9 @@ import httpx
 import pytest
 
 from gateway.config import GatewaySettings
-from linkduty_shared.auth.issuer import LocalIssuer
-from linkduty_shared.jurisdictions import Level, load_demo_city
+from linkduty_shared.jurisdictions import Level
 from linkduty_shared.messaging.kafka import reliable_producer
 from tests.integration.gateway.support import SseReader, serving
-
-
-@pytest.fixture(scope="session")
-def city():
-    return load_demo_city()
 
 
 @pytest.fixture(scope="session")
@@ -29,11 +23,6 @@ def places(city):
     a, b = city.children(street.code)[:2]
     return {"a": city.centre_of(a.code), "b": city.centre_of(b.code), "street": city.centre_of(street.code),
             "district": city.centre_of(district.code)}
-
-
-@pytest.fixture
-def issuer(tmp_path) -> LocalIssuer:
-    return LocalIssuer(tmp_path / "auth")
 
 
 @pytest.fixture

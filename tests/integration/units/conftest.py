@@ -9,23 +9,11 @@ import uuid
 import httpx
 import pytest
 
-from linkduty_shared.auth.issuer import LocalIssuer
 from linkduty_shared.events.envelope import Envelope, envelope_to_kafka
-from linkduty_shared.jurisdictions import load_demo_city
 from linkduty_shared.messaging.kafka import reliable_producer
 from linkduty_shared.messaging.topics import TopicSpec, dlq_topic, ensure_topics
 from units.bootstrap import build_app
 from units.config import UnitsSettings
-
-
-@pytest.fixture(scope="session")
-def city():
-    return load_demo_city()
-
-
-@pytest.fixture
-def issuer(tmp_path) -> LocalIssuer:
-    return LocalIssuer(tmp_path / "auth")
 
 
 @pytest.fixture

@@ -26,10 +26,10 @@ def _division_visible(request: Request, principal: Principal, code: str) -> None
     """404 for a division the city does not have, 403 for one outside the caller's claim."""
     directory = request.app.state.units.directory
     try:
-        ancestors = directory.ancestors(code)
+        lineage = directory.lineage(code)
     except KeyError:
         raise Problem(404, "not-found", "No such division", f"division {code} does not exist") from None
-    if not ({code, *(a.code for a in ancestors)} & set(principal.jurisdiction)):
+    if not set(lineage) & set(principal.jurisdiction):
         raise Problem(403, "forbidden", "Not allowed", f"division {code} is outside the caller's jurisdiction")
 
 

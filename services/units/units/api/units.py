@@ -55,7 +55,7 @@ async def register(body: RegisterUnitIn, response: Response, service: Service, p
     except KeyError:
         raise Problem(422, "unknown-division", "Unknown division",
                       f"{body.division_code} is no division of {service.directory.city.name}") from None
-    require_visible(principal, _chain(service, division.code), f"division {division.code}")
+    require_visible(principal, service.directory.lineage(division.code), f"division {division.code}")
     unit = await service.units.load(body.unit_id)
     if unit.exists:
         raise Problem(409, "already-registered", "Unit already registered", f"unit {body.unit_id} exists")
@@ -63,14 +63,6 @@ async def register(body: RegisterUnitIn, response: Response, service: Service, p
     response.headers["ETag"] = etag(unit.version)
     response.headers["Location"] = f"/v1/units/{unit.id}"
     return unit_view(unit)
-
-
-def _chain(service, code: str) -> list[str]:
-    codes = []
-    while code is not None:
-        codes.append(code)
-        code = service.directory.division(code).parent
-    return codes
 
 
 @router.get("/{unit_id}", summary="A unit, its status and its latest dispatch orders")

@@ -47,7 +47,7 @@ class DutyShifts(Projection):
         d = event.data
         match event.event_name:
             case "ShiftScheduled":
-                within = [d["division_code"], *(a.code for a in self.directory.ancestors(d["division_code"]))]
+                within = self.directory.lineage(d["division_code"])
                 await conn.execute(
                     """INSERT INTO duty_rosters VALUES ($1, $2, $3, $4)
                        ON CONFLICT (force_id) DO UPDATE SET division_code = $2, within = $3, version = $4""",

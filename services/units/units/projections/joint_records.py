@@ -15,11 +15,6 @@ from linkduty_shared.jurisdictions import Directory
 from linkduty_shared.projections import Projection
 
 
-def division_chain(directory: Directory, division_code: str) -> list[str]:
-    """The division and those above it, up to the city."""
-    return [division_code, *(a.code for a in directory.ancestors(division_code))]
-
-
 def _time(iso: str) -> dt.datetime:
     return dt.datetime.fromisoformat(iso)
 
@@ -53,7 +48,7 @@ class JointPatrols(Projection):
                 await conn.execute(
                     """INSERT INTO joint_patrols VALUES ($1, 'planned', $2, $3, $4, $5, $6, NULL, NULL, 0, $7)
                        ON CONFLICT (patrol_id) DO NOTHING""",
-                    pid, d["division_code"], division_chain(self.directory, d["division_code"]), d["forces"],
+                    pid, d["division_code"], self.directory.lineage(d["division_code"]), d["forces"],
                     _time(d["planned_start"]), _time(d["planned_end"]), version)
             case "PatrolStarted":
                 await conn.execute("UPDATE joint_patrols SET status = 'started', started_at = $2, version = $3"
@@ -97,7 +92,7 @@ class JointTrainings(Projection):
                 await conn.execute(
                     """INSERT INTO joint_trainings VALUES ($1, 'scheduled', $2, $3, $4, $5, $6, '{}'::jsonb, 0, $7)
                        ON CONFLICT (training_id) DO NOTHING""",
-                    tid, d["topic"], d["division_code"], division_chain(self.directory, d["division_code"]),
+                    tid, d["topic"], d["division_code"], self.directory.lineage(d["division_code"]),
                     _time(d["at"]), d["forces"], version)
             case "TrainingAttendanceRecorded":
                 # A correction replaces the force's count: the total is recomputed from the map.

@@ -51,13 +51,6 @@ class UnitBoard(Projection):
     def __init__(self, directory: Directory) -> None:
         self.directory = directory
 
-    def within(self, division_code: str) -> list[str]:
-        codes, code = [], division_code
-        while code is not None:
-            codes.append(code)
-            code = self.directory.division(code).parent
-        return codes
-
     async def apply(self, conn: asyncpg.Connection, event: Envelope) -> None:
         name, d = event.event_name, event.data
         if name not in STATUS_AFTER:
@@ -68,7 +61,7 @@ class UnitBoard(Projection):
                            $10, $11, $12)
                    ON CONFLICT (unit_id) DO NOTHING""",
                 event.subject, d["force_kind"], d["name"], d["division_code"], d["lat"], d["lon"],
-                d.get("appliances", []), d.get("members", 0), d.get("capabilities", []), self.within(d["division_code"]), event.time,
+                d.get("appliances", []), d.get("members", 0), d.get("capabilities", []), self.directory.lineage(d["division_code"]), event.time,
                 event.streamversion)
             return
         alarm_id = d.get("alarm_id") if name in ("UnitDispatched", "UnitEnRoute", "UnitArrived", "UnitReturning") else None
