@@ -155,11 +155,10 @@ class UnitsService:
         saves `dispatch` in the same transaction."""
         now = self.clock()
         availability = await self._availability(conn, now)
-        dispatch.alarm = alarm  # plan on the facts as they now are (recorded again by the plan)
-        plan = plan_dispatch(dispatch.facts(), self.forces, availability, self.run_cards, now, self.speed,
+        plan = plan_dispatch(dispatch.facts(alarm), self.forces, availability, self.run_cards, now, self.speed,
                              assigned=dispatch.assigned(), excluded=dispatch.excluded())
-        if not plan.assignments and not plan.shortfall and dispatch.exists:
-            return plan  # nothing missing: no new plan to record
+        if not plan.assignments and not plan.shortfall and dispatch.exists and alarm == dispatch.alarm:
+            return plan  # nothing missing and nothing changed: no new plan to record
         dispatch.record_plan(alarm, plan, trigger=trigger, now=now, answer_within=self.answer_within, replaces=replaces)
         for assignment in plan.assignments:
             unit = await self.units.load(assignment.force_id, conn=conn)

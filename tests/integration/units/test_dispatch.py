@@ -269,3 +269,15 @@ async def test_a_squad_off_duty_by_its_roster_is_passed_over_for_the_nearest_mic
     assert by_role(found, "auxiliary_2") == [micro.id]
     plan = next(e for e in await service.store.load(alarm_id) if e.event_type == "DispatchPlanned").data
     assert {"force_id": squad, "role": "auxiliary_2", "why": "off duty"} in plan["skipped"]
+
+
+async def test_a_severity_raised_to_major_adds_the_second_station_and_keeps_the_first(
+        client, token, city, place, publish_alarm_event):
+    lat, lon, _ = place
+    nearest, second = stations_by_distance(city, lat, lon)[:2]
+    alarm_id = await report(publish_alarm_event, city, place)
+    await orders(client, token, alarm_id, 3)
+    await publish_alarm_event(alarm_id, "AlarmUpdated", {"changes": {"severity": "major"}, "by": "centre", "cap": None}, 2)
+    found = await orders(client, token, alarm_id, 4)
+    assert sorted(by_role(found, "main")) == sorted([nearest, second])
+    assert all(o["status"] == "issued" for o in found.values())

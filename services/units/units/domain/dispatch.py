@@ -197,8 +197,9 @@ class Dispatch(Aggregate):
         order = self.orders[unit_id]
         order.status, order.why_ended = status, why
 
-    def facts(self) -> AlarmFacts:
-        a = self.alarm
+    def facts(self, alarm: dict | None = None) -> AlarmFacts:
+        """What the planner needs of the alarm: as last planned on, or as `alarm` now says."""
+        a = self.alarm if alarm is None else alarm
         return AlarmFacts(alarm_id=self.id, kind=a["kind"], severity=a["severity"], lat=a["lat"], lon=a["lon"],
                           community_code=a["community_code"], street_code=a["street_code"])
 
