@@ -11,13 +11,14 @@ import uuid
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 
 from linkduty_shared.contracts.notifications import AlarmNotification, notification_id
 from linkduty_shared.events.envelope import Envelope, envelope_to_kafka
 from linkduty_shared.jurisdictions import Level
 from linkduty_shared.messaging.topics import dlq_topic
 from tests.conftest import eventually
-from tests.e2e.conftest import create_topics, start_linkage, stop
+from tests.e2e.conftest import PARTITIONS, create_topics, start_linkage, stop
 from tests.e2e.test_consoles import consoles, gateway, next_about  # noqa: F401 (fixtures)
 from tests.e2e.test_critical_path import NotificationReader, report
 from tests.support.kafka import read_topic
@@ -200,6 +201,45 @@ async def test_records_parked_too_long_are_dropped_for_good(city, kafka_bootstra
                for t in told[one.subject].values())
     assert all([n.event_type for n in t] == ["AlarmReported"] for t in told[other.subject].values()), \
         {c: [(n.event_type, n.event_id, n.routed_at) for n in t] for c, t in told[other.subject].items()}
+
+
+def on_every_partition(city, community_index: int) -> list[tuple[Envelope, tuple[str, ...]]]:
+    """One new alarm per partition of the run's topics (as the producers here partition them by key)."""
+    partitioner, partitions = DefaultPartitioner(), list(range(PARTITIONS))
+    by_partition: dict[int, tuple[Envelope, tuple[str, ...]]] = {}
+    while len(by_partition) < PARTITIONS:
+        reported, centres = alarm_reported(city, community_index)
+        by_partition.setdefault(partitioner(reported.subject.encode(), partitions, partitions), (reported, centres))
+    return [by_partition[p] for p in partitions]
+
+
+async def test_a_restarted_worker_routes_what_waited_for_it_once(city, kafka_bootstrap, tmp_path):
+    """Faust resumes a starting worker's partitions before seeking them to their committed offsets:
+    what it fetches in between is fetched again after the seek (only where an offset was committed).
+    Every partition has one here (the first worker routed an alarm on each), and an alarm waits on
+    each when the second worker starts: each alarm reaches each of its centres once."""
+    topics = await create_topics(kafka_bootstrap)
+    app_id = f"linkage-restart-{uuid.uuid4().hex[:6]}"
+    before, after = on_every_partition(city, 330), on_every_partition(city, 350)
+    async with NotificationReader(kafka_bootstrap, topics["notifications"]) as reader:
+        first = start_linkage(kafka_bootstrap, topics, tmp_path, app_id=app_id)
+        try:
+            await produce(kafka_bootstrap, topics["alarms"], *((r.subject.encode(), r) for r, _ in before))
+            await eventually(lambda: all(len(reader.about(r.subject)) >= len(c) for r, c in before), timeout=60,
+                             what="the first worker to route an alarm on every partition")
+            await asyncio.sleep(1.5)  # its offsets committed (every second, and when it stops)
+        finally:
+            stop(first)
+        await produce(kafka_bootstrap, topics["alarms"], *((r.subject.encode(), r) for r, _ in after))
+        second = start_linkage(kafka_bootstrap, topics, tmp_path, app_id=app_id)
+        try:
+            await eventually(lambda: all(len(reader.about(r.subject)) >= len(c) for r, c in after), timeout=60,
+                             what="the second worker to route the alarms waiting for it")
+            await asyncio.sleep(1.5)  # anything extra would have arrived by now
+        finally:
+            stop(second)
+    told = {r.subject: sorted(n.centre_id for n in reader.about(r.subject)) for r, _ in before + after}
+    assert told == {r.subject: sorted(c) for r, c in before + after}
 
 
 async def test_a_poison_units_record_goes_to_the_dlq_and_routing_goes_on(alarms, token, city, topics, kafka_bootstrap):

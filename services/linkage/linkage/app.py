@@ -12,6 +12,8 @@
     yet: it is parked (table `parked-alarm-records`, bounded per alarm) and routed right after
     that AlarmReported. Other `units.events` records (units, rosters…) are ignored.
   - A record that cannot be parsed or routed goes to its topic's DLQ; routing goes on.
+  - A record at an offset this worker already handled is skipped: Faust fetches some twice after
+    recovering the tables (see `handled`), and each centre must be told once.
 - `escalate_overdue_alarms` (a timer) sends `EscalateAlarm` to `linkage.commands` for every
   overdue deadline; the alarms service records `AlarmEscalated`, which comes back here and
   starts the next level's deadline. Deadlines live in a changelogged table and are absolute
@@ -173,10 +175,23 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
             sent_escalations.pop(alarm_id, None)
             next_due = min(next_due, due)
 
+    # The last offset this worker handled, per topic partition. Faust hands a worker records it
+    # has already handled: once its tables are recovered (at start, after a rebalance) it resumes
+    # the partitions and only then seeks them to their committed offsets, so what it fetched in
+    # between comes again, and its read-offset check lets that offset through. Routed twice, an
+    # alarm event or units record would reach every centre twice: the second time is skipped here.
+    # (In memory: a new worker routes again what was not committed, at least once.)
+    handled: dict[tuple[str, int], int] = {}
+
     @app.agent(alarm_records)
     async def route_alarm_records(stream):
         async for event in stream.events():
             message = event.message
+            partition = (message.topic, message.partition)
+            if message.offset <= handled.get(partition, -1):
+                log.info("record at %s[%s]@%s already handled here: skipped", message.topic, message.partition,
+                         message.offset)
+                continue
             try:
                 envelope = envelope_from_kafka(message.headers or [], message.key, message.value)
                 if message.topic == settings.alarms_topic:
@@ -188,6 +203,7 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
                           message.offset, exc, exc_info=not isinstance(exc, EnvelopeError))
                 await dead_letters[message.topic].send(key=message.key, value=message.value,
                                                        headers=[*(message.headers or []), *dlq_headers(message, exc, 1, consumer=settings.app_id)])
+            handled[partition] = message.offset
 
     @app.timer(interval=settings.timer_interval_s)
     async def escalate_overdue_alarms():
