@@ -15,6 +15,9 @@ class UnitsSettings(ServiceSettings):
     # A unit that has not acknowledged or declined its order by then is passed over and the next
     # candidate ordered (the sweep runs every order_sweep_interval_s).
     answer_within_s: float = 60.0
+    # Only alarms received this recently are dispatched automatically: a service starting on
+    # (or catching up with) days of alarms.events must not send every unit to old incidents.
+    dispatch_max_alarm_age_s: float = 3600.0
     order_sweep_interval_s: float = 1.0
     # Response-time targets (NFPA 1225 / 1710 defaults), for the report endpoint.
     target_processing_p90_s: float = 60.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from aiokafka import ConsumerRecord
@@ -19,11 +20,15 @@ ENDING_EVENTS = {"AlarmCancelled": "alarm cancelled", "AlarmMarkedFalse": "false
 PLANNED_ON = ("kind", "severity")
 
 
-def alarm_events_handler(service: UnitsService):
+def alarm_events_handler(service: UnitsService, *, max_alarm_age: dt.timedelta):
     async def handle(event: Envelope, record: ConsumerRecord) -> None:
         alarm_id, name = event.subject, event.event_name
         ctx = CommandContext(actor="units", correlation_id=event.correlationid, causation_id=event.id)
         if name == "AlarmReported":
+            age = service.clock() - dt.datetime.fromisoformat(event.data["received_at"])
+            if age > max_alarm_age:
+                log.info("alarm %s was received %s ago: not dispatched automatically", alarm_id, age)
+                return
             await service.dispatch_alarm(alarm_id, name, ctx, facts=alarm_facts(event.data))
         elif name == "AlarmEscalated":
             # Unanswered at a level: plan again, so that a shortfall is filled if forces have come free.

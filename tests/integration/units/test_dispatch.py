@@ -281,3 +281,15 @@ async def test_a_severity_raised_to_major_adds_the_second_station_and_keeps_the_
     found = await orders(client, token, alarm_id, 4)
     assert sorted(by_role(found, "main")) == sorted([nearest, second])
     assert all(o["status"] == "issued" for o in found.values())
+
+
+async def test_an_alarm_received_long_ago_is_not_dispatched_automatically(client, token, city, place,
+                                                                          publish_alarm_event, service, units_app):
+    lat, lon, _ = place
+    old, fresh = str(uuid.uuid4()), str(uuid.uuid4())
+    stale = alarm_reported(city, lat, lon) | {"received_at": (dt.datetime.now(dt.UTC) - dt.timedelta(days=2)).isoformat()}
+    await publish_alarm_event(old, "AlarmReported", {"alarm_id": old, **stale}, 1)
+    await publish_alarm_event(fresh, "AlarmReported", {"alarm_id": fresh, **alarm_reported(city, lat, lon)}, 1)
+    await orders(client, token, fresh, 3)
+    await eventually(lambda: units_app.state.alarm_consumer.processed >= 2, what="both alarms consumed")
+    assert not (await service.dispatches.load(old)).exists
