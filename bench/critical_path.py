@@ -11,10 +11,11 @@ measures a raw aiokafka produce→consume round trip on the same broker (the bas
 linkage hop on its own (alarm event on Kafka → notification on Kafka, from record timestamps).
 
 Joint dispatch rides the same load: the units service plans every new alarm. For each it times
-alarm accepted (the 201 read by the client) → the plan, and → the first dispatch order, read on
-units.events. The run's alarms are cancelled afterwards, which recalls their units: the demo
-city's 28 stations and 360 squads are all out within seconds at these rates (the bench plays no
-unit apps that would bring them back), so later plans record a shortfall and order fewer units.
+alarm accepted (the 201 read by the client) → the plan, and → the first dispatch order of that
+plan, read on units.events. The demo city's 556 forces are all out within seconds at these rates
+(the bench plays no unit apps that would bring them back), so later plans record a shortfall
+and order nobody: orders are timed for the alarms whose first plan found forces free. The run's
+alarms are cancelled afterwards, which recalls their units for the next run.
 """
 
 from __future__ import annotations
@@ -144,6 +145,7 @@ class KafkaObserver:
         self.reported: dict[str, int] = {}
         self.planned: dict[str, tuple[int, float]] = {}
         self.first_order: dict[str, tuple[int, float]] = {}
+        self.ordering: set[str] = set()  # alarms whose first plan ordered units (forces were free)
 
     async def __aenter__(self):
         await ensure_topics(self.bootstrap, [TopicSpec(self.probe_topic, 6, 1, 3_600_000)])
@@ -167,15 +169,14 @@ class KafkaObserver:
                 if headers.get("ce_type", b"").endswith(b".AlarmReported"):
                     self.reported[r.key.decode()] = r.timestamp
             elif r.topic == "units.events":
-                kind = dict(r.headers).get("ce_type", b"")
-                seen = (self.planned if kind.endswith(b".DispatchPlanned") else
-                        self.first_order if kind.endswith(b".DispatchOrderIssued") else None)
-                if seen is not None:
-                    seen.setdefault(r.key.decode(), (r.timestamp, time.monotonic()))
-            else:
-                event_id = orjson.loads(r.value).get("event_id")
-                if event_id in self.alarm_ts:
-                    self.hops.append((r.timestamp - self.alarm_ts[event_id]) / 1000)
+                kind, alarm = dict(r.headers).get("ce_type", b""), r.key.decode()
+                if kind.endswith(b".DispatchPlanned") and alarm not in self.planned:
+                    self.planned[alarm] = (r.timestamp, time.monotonic())
+                    if orjson.loads(r.value)["assignments"]:
+                        self.ordering.add(alarm)
+                elif kind.endswith(b".DispatchOrderIssued") and alarm in self.ordering:
+                    # an order of the alarm's first plan (not one after a decline or an escalation)
+                    self.first_order.setdefault(alarm, (r.timestamp, time.monotonic()))
 
     async def probe(self, i: int) -> None:
         key = f"p{i}".encode()

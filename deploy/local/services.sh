@@ -28,7 +28,7 @@ running() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; 
 start() {
   local name=$1 port=$2 db=$3 module=$4
   if running "$name"; then log "$name: already running (pid $(cat "$RUN/$name.pid"))"; return; fi
-  if ! "$PY" -c "import ${module%% *}" 2>/dev/null; then log "$name: not built yet, skipped"; return; fi
+  if ! "$PY" -c "import ${module%% *}"; then log "$name: does not import (see above)"; exit 1; fi
   # shellcheck disable=SC2086
   env LINKDUTY_KAFKA_BOOTSTRAP="$LINKDUTY_KAFKA_BOOTSTRAP" \
       LINKDUTY_PG_DSN="${LINKDUTY_PG_DSN%/}/$db" \

@@ -30,10 +30,9 @@ def unit_record(subject: str, name: str, *, stream: str = "dispatch", **data) ->
                     subject=subject, time=dt.datetime.now(dt.UTC), data=data, streamversion=1)
 
 
-def order_issued(alarm_id: str, unit_id: str = "unit-fire-station-07-e1") -> Envelope:
-    return unit_record(alarm_id, "DispatchOrderIssued", alarm_id=alarm_id, unit_id=unit_id, force_kind="fire_station",
-                       role="main", estimated_eta_s=240, reason="nearest station", appliances=["pumper"],
-                       issued_at=dt.datetime.now(dt.UTC).isoformat(), answer_by=dt.datetime.now(dt.UTC).isoformat())
+def order_acknowledged(alarm_id: str, unit_id: str = "unit-fire-station-07-e1") -> Envelope:
+    return unit_record(alarm_id, "DispatchOrderAcknowledged", alarm_id=alarm_id, unit_id=unit_id, eta_s=240,
+                       by=unit_id, at=dt.datetime.now(dt.UTC).isoformat())
 
 
 async def produce(bootstrap: str, topic: str, *records: tuple[bytes | None, Envelope | bytes]) -> None:
@@ -77,32 +76,35 @@ async def test_each_centre_that_sees_an_alarm_sees_its_dispatch_and_joint_operat
         alarm = (await alarms.post("/v1/alarms", json=report(community.lat, community.lon), headers=token())).json()
         alarm_id = alarm["alarm_id"]
         await eventually(lambda: len(reader.about(alarm_id, "AlarmReported")) == 4, timeout=60, what="AlarmReported")
-        order = order_issued(alarm_id)
+        order = order_acknowledged(alarm_id)
         # a joint operation's stream is "<alarm id>/operation", and this event's data has no alarm id
         handover = unit_record(f"{alarm_id}/operation", "CommandHandedOver", stream="joint_operation",
                                from_unit="unit-community-squad-3", from_role="auxiliary_1",
                                to_unit="unit-fire-station-07-e1", to_role="main")
         status = unit_record("unit-fire-station-07-e1", "UnitStatusChanged", stream="unit",
                              alarm_id=alarm_id, status="en_route")
-        await produce(kafka_bootstrap, topics["units"], (alarm_id.encode(), order), (alarm_id.encode(), handover),
-                      (b"unit-fire-station-07-e1", status))
+        # an order is issued with the plan that lists it: consoles get the plan, not each order
+        issued = unit_record(alarm_id, "DispatchOrderIssued", alarm_id=alarm_id, unit_id="unit-fire-station-07-e1")
+        await produce(kafka_bootstrap, topics["units"], (alarm_id.encode(), issued), (alarm_id.encode(), order),
+                      (alarm_id.encode(), handover), (b"unit-fire-station-07-e1", status))
         await eventually(lambda: len(reader.about(alarm_id, "CommandHandedOver")) == 4, timeout=30,
                          what="the dispatch and the handover on every console")
         await asyncio.sleep(1)  # anything extra would have arrived by now
     reported = {n.centre_id: n for n in reader.about(alarm_id, "AlarmReported")}
-    orders = {n.centre_id: n for n in reader.about(alarm_id, "DispatchOrderIssued")}
-    assert orders.keys() == reported.keys() and len(reader.about(alarm_id, "DispatchOrderIssued")) == 4
+    orders = {n.centre_id: n for n in reader.about(alarm_id, "DispatchOrderAcknowledged")}
+    assert orders.keys() == reported.keys() and len(reader.about(alarm_id, "DispatchOrderAcknowledged")) == 4
     for centre_id, n in orders.items():
         assert n.event_data == order.data and n.event_id == order.id and n.reason == reported[centre_id].reason
         assert n.notification_id == notification_id(order.id, centre_id)
         assert n.open
     assert all(n.event_data == handover.data for n in reader.about(alarm_id, "CommandHandedOver"))
     assert not reader.about(alarm_id, "UnitStatusChanged")  # a unit's own stream is not an alarm record
+    assert not reader.about(alarm_id, "DispatchOrderIssued")
     told = by_centre(reader, alarm_id)
     alarm_events = {"AlarmReported", "AlarmEscalated"}  # the community did not acknowledge within 2 s
     assert all(summaries_unchanged(t, alarm_events) for t in told.values())  # a dispatch changes no summary
-    in_order = by_centre(reader, alarm_id, "AlarmReported", "DispatchOrderIssued", "CommandHandedOver")
-    assert all([n.event_type for n in t] == ["AlarmReported", "DispatchOrderIssued", "CommandHandedOver"]
+    in_order = by_centre(reader, alarm_id, "AlarmReported", "DispatchOrderAcknowledged", "CommandHandedOver")
+    assert all([n.event_type for n in t] == ["AlarmReported", "DispatchOrderAcknowledged", "CommandHandedOver"]
                for t in in_order.values())
 
 
@@ -138,20 +140,20 @@ async def test_records_that_overtake_their_alarm_wait_for_it(city, topics, kafka
     dispatch can be published first."""
     reported, centres = alarm_reported(city, 220)
     alarm_id = reported.subject
-    planned, order = dispatch_planned(alarm_id), order_issued(alarm_id)
+    planned, order = dispatch_planned(alarm_id), order_acknowledged(alarm_id)
     async with NotificationReader(kafka_bootstrap, topics["notifications"]) as reader:
         await produce(kafka_bootstrap, topics["units"], (alarm_id.encode(), planned), (alarm_id.encode(), order))
         await asyncio.sleep(3)
         assert not reader.about(alarm_id)  # parked: nobody can be told yet
         await produce(kafka_bootstrap, topics["alarms"], (alarm_id.encode(), reported))
-        await eventually(lambda: len(reader.about(alarm_id, "DispatchOrderIssued")) == 4, timeout=60,
+        await eventually(lambda: len(reader.about(alarm_id, "DispatchOrderAcknowledged")) == 4, timeout=60,
                          what="the parked records after the alarm")
         closed = alarm_event(alarm_id, "AlarmClosed", 2, {"by": "e2e"})  # so that no escalation is left behind
         await produce(kafka_bootstrap, topics["alarms"], (alarm_id.encode(), closed))
         await eventually(lambda: len(reader.about(alarm_id, "AlarmClosed")) == 4, timeout=30, what="the closure")
     told = by_centre(reader, alarm_id)
     assert sorted(told) == sorted(centres)
-    assert all([n.event_type for n in t] == ["AlarmReported", "DispatchPlanned", "DispatchOrderIssued", "AlarmClosed"]
+    assert all([n.event_type for n in t] == ["AlarmReported", "DispatchPlanned", "DispatchOrderAcknowledged", "AlarmClosed"]
                for t in told.values())
     assert all(summaries_unchanged(t, {"AlarmReported", "AlarmClosed"}) for t in told.values())
     assert all(n.event_data == planned.data for n in reader.about(alarm_id, "DispatchPlanned"))
@@ -165,7 +167,7 @@ async def test_records_parked_too_long_are_dropped_for_good(city, kafka_bootstra
     app_id = f"linkage-parking-{uuid.uuid4().hex[:6]}"
     probe, _ = alarm_reported(city, 280)
     (one, _), (other, _) = alarm_reported(city, 300), alarm_reported(city, 320)
-    early, late, lone = dispatch_planned(one.subject), order_issued(one.subject), dispatch_planned(other.subject)
+    early, late, lone = dispatch_planned(one.subject), order_acknowledged(one.subject), dispatch_planned(other.subject)
     log = tmp_path / "linkage.log"
 
     def dropped(alarm: Envelope) -> bool:
@@ -190,14 +192,14 @@ async def test_records_parked_too_long_are_dropped_for_good(city, kafka_bootstra
         try:
             await produce(kafka_bootstrap, topics["alarms"], (one.subject.encode(), one),
                           (other.subject.encode(), other))
-            await eventually(lambda: len(reader.about(one.subject, "DispatchOrderIssued")) == 4
+            await eventually(lambda: len(reader.about(one.subject, "DispatchOrderAcknowledged")) == 4
                              and len(reader.about(other.subject, "AlarmReported")) == 4, timeout=60,
                              what="the second worker to route the alarms and the record still parked")
             await asyncio.sleep(1)  # anything extra would have arrived by now
         finally:
             stop(second)
     told = {alarm.subject: by_centre(reader, alarm.subject) for alarm in (one, other)}
-    assert all([(n.event_type, n.event_id) for n in t] == [("AlarmReported", one.id), ("DispatchOrderIssued", late.id)]
+    assert all([(n.event_type, n.event_id) for n in t] == [("AlarmReported", one.id), ("DispatchOrderAcknowledged", late.id)]
                for t in told[one.subject].values())
     assert all([n.event_type for n in t] == ["AlarmReported"] for t in told[other.subject].values()), \
         {c: [(n.event_type, n.event_id, n.routed_at) for n in t] for c, t in told[other.subject].items()}
@@ -243,15 +245,15 @@ async def test_a_restarted_worker_routes_what_waited_for_it_once(city, kafka_boo
 
 
 async def test_a_poison_units_record_goes_to_the_dlq_and_routing_goes_on(alarms, token, city, topics, kafka_bootstrap):
-    nameless = unit_record("?", "DispatchOrderIssued", unit_id="u1")  # no alarm id in its data, and no key
+    nameless = unit_record("?", "DispatchOrderAcknowledged", unit_id="u1")  # no alarm id in its data, and no key
     await produce(kafka_bootstrap, topics["units"], (b"garbage", b"\xff not an event"), (None, nameless))
     community = city.divisions(level=Level.COMMUNITY)[240]
     async with NotificationReader(kafka_bootstrap, topics["notifications"]) as reader:
         alarm = (await alarms.post("/v1/alarms", json=report(community.lat, community.lon), headers=token())).json()
         alarm_id = alarm["alarm_id"]
         await eventually(lambda: len(reader.about(alarm_id, "AlarmReported")) == 4, timeout=60, what="AlarmReported")
-        await produce(kafka_bootstrap, topics["units"], (alarm_id.encode(), order_issued(alarm_id)))
-        await eventually(lambda: len(reader.about(alarm_id, "DispatchOrderIssued")) == 4, timeout=30,
+        await produce(kafka_bootstrap, topics["units"], (alarm_id.encode(), order_acknowledged(alarm_id)))
+        await eventually(lambda: len(reader.about(alarm_id, "DispatchOrderAcknowledged")) == 4, timeout=30,
                          what="routing after the poison records")
     # the alarms service reads the topic too (for arrivals) and dead-letters the garbage as well
     dead = [d for d in await read_topic(kafka_bootstrap, dlq_topic(topics["units"]), until_count=3)
@@ -271,10 +273,10 @@ async def test_a_console_sees_the_dispatch_of_its_alarm_live(alarms, consoles, g
         alarm = (await alarms.post("/v1/alarms", json=report(community.lat, community.lon), headers=token())).json()
         event, _ = await next_about(console, alarm["alarm_id"])
         assert event.event == "AlarmReported"
-        order = order_issued(alarm["alarm_id"])
+        order = order_acknowledged(alarm["alarm_id"])
         await produce(kafka_bootstrap, topics["units"], (alarm["alarm_id"].encode(), order))
         event, data = await next_about(console, alarm["alarm_id"])
-    assert event.event == "DispatchOrderIssued" and data["event_data"] == order.data and data["open"]
+    assert event.event == "DispatchOrderAcknowledged" and data["event_data"] == order.data and data["open"]
     async with httpx.AsyncClient(base_url=gateway.base_url) as http:
         board = (await http.get(f"/v1/centres/{centre_id}/alarms", headers=token("stream:read"))).json()
     # the board keeps the alarm as it was: a dispatch changes no summary

@@ -56,7 +56,8 @@ async def test_a_119_call_dispatches_forces_that_every_centre_watches_arrive(
             return lambda: {n.centre_id for n in reader.about(alarm_id, event_type)} == centres and \
                 len(reader.about(alarm_id, event_type)) >= count * len(centres)
         await eventually(told("DispatchPlanned"), timeout=60, what="the plan on every centre's stream")
-        await eventually(told("DispatchOrderIssued", 3), timeout=60, what="the orders on every centre's stream")
+        plan = reader.about(alarm_id, "DispatchPlanned")[0].event_data  # whom it sends, and why
+        assert {a["role"]: a["force_id"] for a in plan["assignments"]} == roles
 
         # the squad's app: on scene first; the station: acknowledges, sets off, arrives
         squad, station = roles["auxiliary_2"], roles["main"]

@@ -36,7 +36,7 @@ import faust
 
 from linkduty_shared.contracts.alarms import CLOSED_STATUSES, levels_from
 from linkduty_shared.contracts.notifications import AlarmNotification, AlarmSummary, notification_id
-from linkduty_shared.contracts.units import is_alarm_record
+from linkduty_shared.contracts.units import is_for_consoles
 from linkduty_shared.events.envelope import Envelope, EnvelopeError, envelope_from_kafka, envelope_to_kafka
 from linkduty_shared.jurisdictions import Directory
 from linkduty_shared.messaging.consumer import dlq_headers
@@ -196,7 +196,7 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
                 envelope = envelope_from_kafka(message.headers or [], message.key, message.value)
                 if message.topic == settings.alarms_topic:
                     await route_alarm_event(envelope)
-                elif is_alarm_record(envelope.type):
+                elif is_for_consoles(envelope.type):
                     await route_unit_record(envelope, alarm_id_of(envelope, message.key), message.partition)
             except Exception as exc:  # a poison record must not stop routing for every other alarm
                 log.error("record at %s[%s]@%s goes to the DLQ: %s", message.topic, message.partition,

@@ -25,8 +25,18 @@ UNIT_ARRIVED_EVENT = "DispatchedUnitArrived"
 # The roles of 一主两辅 (one main force, two auxiliaries).
 ROLES = ("main", "auxiliary_1", "auxiliary_2")
 
+# Every order is issued in the transaction of the DispatchPlanned that lists it (assignments), so
+# consoles learn whom a plan sends from the plan: routing each order as well would send every
+# centre four notifications where one says it all, the biggest share of linkage's load.
+NOT_FOR_CONSOLES = frozenset({"DispatchOrderIssued"})
+
 
 def is_alarm_record(event_type: str) -> bool:
     """Whether a `units.events` CloudEvent type (`linkduty.<stream type>.<Name>`) is about an alarm."""
     parts = event_type.split(".")
     return len(parts) == 3 and parts[1] in ALARM_RECORD_STREAM_TYPES
+
+
+def is_for_consoles(event_type: str) -> bool:
+    """Whether linkage routes this `units.events` record to the centres that see its alarm."""
+    return is_alarm_record(event_type) and event_type.rsplit(".", 1)[-1] not in NOT_FOR_CONSOLES

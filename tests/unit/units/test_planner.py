@@ -11,7 +11,7 @@ import pytest
 from linkduty_shared.jurisdictions import Force, Level, load_demo_city
 from units.domain.availability import Availability, DutyRoster, DutyWindow, UnitStatus
 from units.domain.forces import ForceIndex
-from units.domain.planner import AlarmFacts, plan_dispatch
+from units.domain.planner import AlarmFacts, Skip, plan_dispatch
 from units.domain.run_cards import default_run_cards
 from units.domain.travel import EARTH_RADIUS_M, SpeedModel
 
@@ -211,3 +211,14 @@ def test_a_micro_fire_station_too_far_away_is_not_sent_in_place_of_the_squad():
     p = plan(far, statuses={"squad-C": UnitStatus.DISPATCHED})
     assert ids(p, "auxiliary_2") == []
     assert any(line.startswith("auxiliary_2:") and "600 s" in line for line in p.shortfall)
+
+
+def test_a_plan_names_five_passed_over_forces_per_role_and_counts_the_rest():
+    stations = [force(f"fs-{i:02d}", "fire_rescue_station", "D", i) for i in range(1, 10)]
+    index = ForceIndex(stations)
+    busy = {f.id: UnitStatus.DISPATCHED for f in stations[:7]} | {"fs-08": UnitStatus.OUT_OF_SERVICE}
+    p = plan_dispatch(alarm(), index, Availability(busy), CARDS, NOW)
+    assert ids(p, "main") == ["fs-09"]
+    main_skips = [s for s in p.skipped if s.role == "main"]
+    assert [s.force_id for s in main_skips[:5]] == ["fs-01", "fs-02", "fs-03", "fs-04", "fs-05"]
+    assert main_skips[5] == Skip(None, "main", "3 more passed over (2 already dispatched, 1 out of service)")

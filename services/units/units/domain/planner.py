@@ -19,6 +19,7 @@ or did not answer this alarm come as `excluded`, with why, and are passed over.
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
@@ -78,6 +79,10 @@ class DispatchPlan:
 
 
 NOTHING: Mapping[str, str] = MappingProxyType({})
+# A plan names at most this many forces it passed over per role, and counts the rest: when a
+# busy city has every station out, "28 stations passed over" is read, a list of 28 is not (and
+# the plan travels to every centre that sees the alarm).
+NAMED_SKIPS_PER_ROLE = 5
 # A micro fire station farther than this (estimated travel) is no help as the first force on scene:
 # its point is to be there in minutes (打早灭小), before the main force.
 MICRO_FIRE_STATION_MAX_ETA_S = 600.0
@@ -101,6 +106,7 @@ def plan_dispatch(alarm: AlarmFacts, forces: ForceIndex, availability: Availabil
         plan.auxiliary_1()
     if card.auxiliary_2 and "auxiliary_2" not in sent:
         plan.auxiliary_2()
+    plan.count_unnamed_skips()
     return DispatchPlan(alarm_id=alarm.alarm_id, assignments=tuple(plan.assignments), skipped=tuple(plan.skipped),
                         shortfall=tuple(plan.shortfall), run_card=card.name)
 
@@ -115,16 +121,28 @@ class _PlanBuilder:
         self.assignments: list[Assignment] = []
         self.skipped: list[Skip] = []
         self.shortfall: list[str] = []
+        self.unnamed: dict[Role, Counter[str]] = defaultdict(Counter)  # skips beyond the named ones, by why
+
+    def _skip(self, force_id: str | None, role: Role, why: str) -> None:
+        if force_id is not None and sum(1 for s in self.skipped if s.role == role) >= NAMED_SKIPS_PER_ROLE:
+            self.unnamed[role][why] += 1
+        else:
+            self.skipped.append(Skip(force_id, role, why))
+
+    def count_unnamed_skips(self) -> None:
+        for role, whys in self.unnamed.items():
+            counts = ", ".join(f"{n} {why}" for why, n in sorted(whys.items()))
+            self.skipped.append(Skip(None, role, f"{sum(whys.values())} more passed over ({counts})"))
 
     def _available(self, force_id: str, role: Role) -> bool:
         """Whether the force can go; if not, it is recorded as skipped with why."""
         if force_id in self.excluded:
-            self.skipped.append(Skip(force_id, role, self.excluded[force_id]))
+            self._skip(force_id, role, self.excluded[force_id])
             return False
         status = self.availability.status(force_id, self.now)
         if status == UnitStatus.AVAILABLE:
             return True
-        self.skipped.append(Skip(force_id, role, WHY_NOT[status]))
+        self._skip(force_id, role, WHY_NOT[status])
         return False
 
     def _assign(self, force_id: str, kind: str, role: Role, eta: float, reason: str, units=()) -> None:
