@@ -10,7 +10,9 @@ streams, and counts lost, duplicated and out-of-jurisdiction deliveries. In the 
 measures a raw aiokafka produce→consume round trip on the same broker (the baseline), and the
 linkage hop on its own (alarm event on Kafka → notification on Kafka, from record timestamps).
 
-Joint dispatch rides the same load: the units service plans every new alarm. For each it times
+Joint dispatch rides the same load: the units service plans every new alarm, and the bench
+answers each order as the unit's app would (an acknowledgement), so that no order waits for its
+answer deadline. For each alarm it times
 alarm accepted (the 201 read by the client) → the plan, and → the first dispatch order of that
 plan, read on units.events. The demo city's 556 forces are all out within seconds at these rates
 (the bench plays no unit apps that would bring them back), so later plans record a shortfall
@@ -27,6 +29,7 @@ import datetime as dt
 import multiprocessing
 import random
 import time
+import traceback
 import uuid
 
 import httpx
@@ -43,6 +46,7 @@ from linkduty_shared.messaging.kafka import reliable_producer
 from linkduty_shared.messaging.topics import TopicSpec, ensure_topics
 
 ALARMS_URL = "http://127.0.0.1:8101"
+UNITS_URL = "http://127.0.0.1:8102"
 GATEWAY_URL = "http://127.0.0.1:8104"
 LEVELS = CHAIN_LEVELS  # a centre per level; latency is reported per level
 
@@ -146,6 +150,7 @@ class KafkaObserver:
         self.planned: dict[str, tuple[int, float]] = {}
         self.first_order: dict[str, tuple[int, float]] = {}
         self.ordering: set[str] = set()  # alarms whose first plan ordered units (forces were free)
+        self.orders: asyncio.Queue[tuple[str, str]] = asyncio.Queue()  # (alarm, unit) for the units' apps
 
     async def __aenter__(self):
         await ensure_topics(self.bootstrap, [TopicSpec(self.probe_topic, 6, 1, 3_600_000)])
@@ -160,6 +165,13 @@ class KafkaObserver:
         return self
 
     async def _read(self) -> None:
+        try:
+            await self._read_all()
+        except Exception:  # a dead reader would silently empty every Kafka-side figure
+            traceback.print_exc()
+            raise
+
+    async def _read_all(self) -> None:
         async for r in self.consumer:
             if r.topic == self.probe_topic:
                 self.probe_latencies.append(time.monotonic() - self._sent.pop(r.key, time.monotonic()))
@@ -174,9 +186,14 @@ class KafkaObserver:
                     self.planned[alarm] = (r.timestamp, time.monotonic())
                     if orjson.loads(r.value)["assignments"]:
                         self.ordering.add(alarm)
-                elif kind.endswith(b".DispatchOrderIssued") and alarm in self.ordering:
-                    # an order of the alarm's first plan (not one after a decline or an escalation)
-                    self.first_order.setdefault(alarm, (r.timestamp, time.monotonic()))
+                elif kind.endswith(b".DispatchOrderIssued"):
+                    if alarm in self.ordering:  # an order of the alarm's first plan (not a later one)
+                        self.first_order.setdefault(alarm, (r.timestamp, time.monotonic()))
+                    self.orders.put_nowait((alarm, orjson.loads(r.value)["unit_id"]))
+            else:
+                event_id = orjson.loads(r.value).get("event_id")
+                if event_id in self.alarm_ts:
+                    self.hops.append((r.timestamp - self.alarm_ts[event_id]) / 1000)
 
     async def probe(self, i: int) -> None:
         key = f"p{i}".encode()
@@ -205,6 +222,7 @@ async def run(rate: float, seconds: float, seed: int = 119, drain_s: float = 10.
 
     async with Consoles(centres, console) as consoles, KafkaObserver(stack_env()["LINKDUTY_KAFKA_BOOTSTRAP"]) as kafka:
         print(f"  {consoles.connected} console streams open ({len(consoles.errors)} failed)", flush=True)
+        units_apps = asyncio.create_task(answer_orders(kafka.orders, issuer, city_code))
         async with httpx.AsyncClient(base_url=ALARMS_URL, timeout=30,
                                      limits=httpx.Limits(max_connections=400, max_keepalive_connections=400)) as http:
             async def post(i: int) -> None:
@@ -260,6 +278,7 @@ async def run(rate: float, seconds: float, seed: int = 119, drain_s: float = 10.
         expected = {(alarm, version, centre): i for i, (alarm, version, ids) in accepted.items() for centre in ids}
         await asyncio.sleep(drain_s)  # what is still in flight arrives (or counts as lost)
         await consoles.collect()
+        units_apps.cancel()
         await cancel_all({alarm for alarm, _, _ in accepted.values()} | set(warmed), city, issuer)
 
     latency = {level: [] for level in LEVELS}
@@ -302,6 +321,25 @@ async def run(rate: float, seconds: float, seed: int = 119, drain_s: float = 10.
     }
     report(result)
     return result
+
+
+async def answer_orders(orders: asyncio.Queue, issuer: LocalIssuer, city_code: str) -> None:
+    """The units' apps: every order is acknowledged as soon as it is seen (a centre's token speaks
+    for the units, which saves signing a token per unit)."""
+    token = issuer.issue("bench-units", ["units:operate"], jurisdiction=[city_code])
+    gate = asyncio.Semaphore(10)
+    async with httpx.AsyncClient(base_url=UNITS_URL, timeout=30,
+                                 headers={"Authorization": f"Bearer {token}"}) as http:
+        async def answer(alarm: str, unit: str) -> None:
+            async with gate:
+                await http.post(f"/v1/dispatches/{alarm}/orders/{unit}/acknowledge", json={"eta_s": 300})
+
+        pending = set()
+        while True:
+            alarm, unit = await orders.get()
+            task = asyncio.create_task(answer(alarm, unit))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
 
 
 def dispatch_figures(answered: dict[str, float], kafka: KafkaObserver) -> dict:

@@ -157,8 +157,11 @@ class UnitsService:
         availability = await self._availability(conn, now)
         plan = plan_dispatch(dispatch.facts(alarm), self.forces, availability, self.run_cards, now, self.speed,
                              assigned=dispatch.assigned(), excluded=dispatch.excluded())
-        if not plan.assignments and not plan.shortfall and dispatch.exists and alarm == dispatch.alarm:
-            return plan  # nothing missing and nothing changed: no new plan to record
+        if (dispatch.exists and not plan.assignments and alarm == dispatch.alarm
+                and list(plan.shortfall) == dispatch.shortfall):
+            # Nothing new to send and nothing new to say (an escalation while every force is out):
+            # a plan repeating the last one would only be routed to every centre again.
+            return plan
         dispatch.record_plan(alarm, plan, trigger=trigger, now=now, answer_within=self.answer_within, replaces=replaces)
         for assignment in plan.assignments:
             unit = await self.units.load(assignment.force_id, conn=conn)

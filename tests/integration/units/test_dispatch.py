@@ -293,3 +293,13 @@ async def test_an_alarm_received_long_ago_is_not_dispatched_automatically(client
     await orders(client, token, fresh, 3)
     await eventually(lambda: units_app.state.alarm_consumer.processed >= 2, what="both alarms consumed")
     assert not (await service.dispatches.load(old)).exists
+
+
+async def test_an_escalation_that_finds_nothing_new_records_no_new_plan(client, token, city, place,
+                                                                       publish_alarm_event, service, units_app):
+    alarm_id = await report(publish_alarm_event, city, place)
+    await orders(client, token, alarm_id, 3)
+    await publish_alarm_event(alarm_id, "AlarmEscalated", {"from_level": "community", "to_level": "street",
+                                                          "reason": "not acknowledged"}, 2)
+    await eventually(lambda: units_app.state.alarm_consumer.processed >= 2, what="the escalation consumed")
+    assert (await service.dispatches.get(alarm_id)).plans == 1  # the card was full: nothing to add, nothing to say

@@ -165,13 +165,14 @@ class Dispatch(Aggregate):
         self.orders: dict[str, Order] = {}  # unit id → its latest order for this alarm
         self.ended = False  # the alarm ended: no more plans
         self.plans = 0
+        self.shortfall: list[str] = []  # what the last plan could not fill
 
     # ---- state ---------------------------------------------------------------------------
 
     def evolve(self, e: DomainEvent) -> None:
         match e:
             case DispatchPlanned():
-                self.alarm = e.alarm
+                self.alarm, self.shortfall = e.alarm, list(e.shortfall)
                 self.plans += 1
             case DispatchOrderIssued():
                 self.orders[e.unit_id] = Order(e.unit_id, e.force_kind, e.role, OrderStatus.ISSUED, e.issued_at,
