@@ -47,6 +47,7 @@ from linkduty_shared.messaging.topics import TopicSpec, ensure_topics
 
 ALARMS_URL = "http://127.0.0.1:8101"
 UNITS_URL = "http://127.0.0.1:8102"
+CALL_EVENTS = ("AlarmReported", "CallLinked")  # the alarm events a 119 POST produces
 GATEWAY_URL = "http://127.0.0.1:8104"
 LEVELS = CHAIN_LEVELS  # a centre per level; latency is reported per level
 
@@ -73,7 +74,9 @@ async def _follow_streams(centre_ids: list[str], token: str, stop, out) -> None:
                     if line.startswith("data:"):
                         now, wall = time.monotonic(), time.time()  # monotonic: system-wide on Linux
                         n = orjson.loads(line[5:])
-                        if "alarm" in n:
+                        # only what a call makes; the alarm's dispatch records share its version
+                        # and would be taken for late deliveries of it
+                        if "alarm" in n and n["event_type"] in CALL_EVENTS:
                             arrivals.append((centre_id, n["alarm"]["alarm_id"], n["alarm"]["version"],
                                              n["notification_id"], now))
                             stages.append((_ts(n["occurred_at"]), _ts(n["routed_at"]), wall))

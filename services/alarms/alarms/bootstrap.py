@@ -7,6 +7,7 @@ import datetime as dt
 from fastapi import FastAPI
 
 from linkduty_shared.api.app import create_app
+from linkduty_shared.contracts.units import UNIT_ARRIVED_EVENT
 from linkduty_shared.jurisdictions import Directory, load_demo_city
 from linkduty_shared.messaging.consumer import ConsumerRunner
 from linkduty_shared.runtime import Runtime
@@ -33,7 +34,8 @@ def build_app(settings: AlarmsSettings | None = None) -> FastAPI:
         runtime.background("linkage.commands consumer", runner.run)
         arrivals = ConsumerRunner(bootstrap=settings.kafka_bootstrap, group_id=f"{settings.service_name}-arrivals",
                                   topics=[settings.units_topic], handler=arrival_handler(service),
-                                  max_attempts=settings.consumer_max_attempts)
+                                  max_attempts=settings.consumer_max_attempts,
+                                  wanted=lambda event_type: event_type.endswith(f".{UNIT_ARRIVED_EVENT}"))
         runtime.background("units.events consumer", arrivals.run)
 
     app = create_app(

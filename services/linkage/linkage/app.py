@@ -37,7 +37,13 @@ import faust
 from linkduty_shared.contracts.alarms import CLOSED_STATUSES, levels_from
 from linkduty_shared.contracts.notifications import AlarmNotification, AlarmSummary, notification_id
 from linkduty_shared.contracts.units import is_for_consoles
-from linkduty_shared.events.envelope import Envelope, EnvelopeError, envelope_from_kafka, envelope_to_kafka
+from linkduty_shared.events.envelope import (
+    Envelope,
+    EnvelopeError,
+    envelope_from_kafka,
+    envelope_to_kafka,
+    event_type_of,
+)
 from linkduty_shared.jurisdictions import Directory
 from linkduty_shared.messaging.consumer import dlq_headers
 from linkduty_shared.messaging.topics import dlq_topic
@@ -192,6 +198,11 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
                 log.info("record at %s[%s]@%s already handled here: skipped", message.topic, message.partition,
                          message.offset)
                 continue
+            if message.topic == settings.units_topic:
+                event_type = event_type_of(message.headers)
+                if event_type is not None and not is_for_consoles(event_type):
+                    handled[partition] = message.offset  # a unit's own record, or an order: not parsed
+                    continue
             try:
                 envelope = envelope_from_kafka(message.headers or [], message.key, message.value)
                 if message.topic == settings.alarms_topic:

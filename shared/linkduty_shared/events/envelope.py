@@ -72,6 +72,18 @@ def envelope_to_kafka(envelope: Envelope) -> KafkaMessage:
     return to_binary(event, data_marshaller=orjson.dumps, key_mapper=lambda _: envelope.subject.encode())
 
 
+def event_type_of(headers: list[tuple[str, bytes]] | None) -> str | None:
+    """A record's CloudEvent type from its `ce_type` header, without parsing the record: consumers
+    of a shared topic skip what they do not read at the cost of a header lookup."""
+    for name, value in headers or ():
+        if name == "ce_type":
+            try:
+                return value.decode()
+            except UnicodeDecodeError:
+                return None
+    return None
+
+
 def envelope_from_kafka(headers: list[tuple[str, bytes]] | dict[str, bytes], key: bytes | None, value: bytes | None) -> Envelope:
     """Parse a Kafka record; raises EnvelopeError for anything that is not a valid envelope."""
     if value is None:

@@ -20,7 +20,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from opentelemetry import trace
 
-from linkduty_shared.events.envelope import Envelope, EnvelopeError, envelope_from_kafka
+from linkduty_shared.events.envelope import Envelope, EnvelopeError, envelope_from_kafka, event_type_of
 from linkduty_shared.messaging.kafka import reliable_producer
 from linkduty_shared.messaging.topics import dlq_topic
 from linkduty_shared.telemetry import context_from_headers
@@ -53,6 +53,7 @@ class ConsumerRunner:
         auto_offset_reset: str = "earliest",
         max_records: int = 500,
         commit_interval_s: float = 0.2,
+        wanted: Callable[[str], bool] | None = None,
     ) -> None:
         self._bootstrap = bootstrap
         self._group_id = group_id
@@ -69,6 +70,8 @@ class ConsumerRunner:
         self._auto_offset_reset = auto_offset_reset
         self._max_records = max_records
         self._commit_interval_s = commit_interval_s
+        # Records whose CloudEvent type (header) this predicate refuses are skipped unparsed.
+        self._wanted = wanted
         self.processed = 0
         self.dead_lettered = 0
         self.assigned = asyncio.Event()
@@ -123,6 +126,8 @@ class ConsumerRunner:
         the DLQ."""
         parsed = []
         for record in records:
+            if self._unwanted(record):
+                continue
             try:
                 parsed.append((envelope_from_kafka(record.headers, record.key, record.value), record))
             except EnvelopeError as exc:
@@ -144,7 +149,15 @@ class ConsumerRunner:
         for envelope, record in parsed:
             await self._process_parsed(envelope, record)
 
+    def _unwanted(self, record: ConsumerRecord) -> bool:
+        if self._wanted is None:
+            return False
+        event_type = event_type_of(record.headers)
+        return event_type is not None and not self._wanted(event_type)  # no type: parse it, poison or not
+
     async def _process(self, record: ConsumerRecord) -> None:
+        if self._unwanted(record):
+            return
         try:
             envelope = envelope_from_kafka(record.headers, record.key, record.value)
         except EnvelopeError as exc:

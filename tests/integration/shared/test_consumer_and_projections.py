@@ -1,6 +1,7 @@
 """The consumer runner (DLQ) and projections (idempotent, rebuildable) on the real stack."""
 
 import asyncio
+import dataclasses
 import datetime as dt
 import uuid
 
@@ -165,3 +166,33 @@ async def test_a_restarted_runner_still_dead_letters(pool, topic, kafka_bootstra
     finally:
         second.cancel()
     assert dict(dead.headers)["dlq_error"].startswith(b"ValueError: always poison")
+
+
+async def test_records_of_types_the_consumer_does_not_want_are_skipped_unparsed(kafka_bootstrap, topic):
+    """`wanted` looks at the ce_type header only: an unwanted record is neither parsed nor handled."""
+    handled: list[str] = []
+
+    async def handle(envelope, record):
+        handled.append(envelope.event_name)
+
+    wanted_event = Envelope(id=str(uuid.uuid4()), source="/t", type="linkduty.t.Wanted", subject="s",
+                            time=dt.datetime.now(dt.UTC), data={})
+    unwanted = envelope_to_kafka(dataclasses.replace(wanted_event, id=str(uuid.uuid4()), type="linkduty.t.Other"))
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        # an unwanted type whose value is not even JSON: parsing it would dead-letter it
+        await producer.send_and_wait(topic, b"\xff", key=b"s", headers=list(unwanted.headers.items()))
+        message = envelope_to_kafka(wanted_event)
+        await producer.send_and_wait(topic, message.value, key=b"s", headers=list(message.headers.items()))
+    finally:
+        await producer.stop()
+    runner = ConsumerRunner(bootstrap=kafka_bootstrap, group_id=f"g-{uuid.uuid4().hex[:6]}", topics=[topic],
+                            handler=handle, wanted=lambda t: t.endswith(".Wanted"))
+    task = asyncio.create_task(runner.run())
+    try:
+        await eventually(lambda: handled == ["Wanted"], what="the wanted record handled")
+        assert runner.dead_lettered == 0
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
