@@ -1,4 +1,4 @@
-"""The Faust app: topics declared once, tables with changelogs, one agent and two timers.
+"""The Faust app: topics declared once, tables with changelogs, one agent and three timers.
 
 - `route_alarm_records` consumes `alarms.events` and `units.events` in one stream (both have the
   same partitions and are keyed by alarm id, so an alarm's records of both topics share one
@@ -18,14 +18,17 @@
   overdue deadline; the alarms service records `AlarmEscalated`, which comes back here and
   starts the next level's deadline. Deadlines live in a changelogged table and are absolute
   times taken from the events, so a restart neither loses nor extends them.
-- `drop_stale_parked_records` (a timer) drops, with a warning, parked records older than
-  `parked_max_age_s`: their alarm never reached linkage, or was closed before them. A closed
-  alarm leaves `alarm-routes-v2`, so the records that follow its closure (units returning, the
-  joint operation closed) are parked and dropped too: they never reach the consoles' streams.
+- A closed alarm stays in `alarm-routes-v2` (marked closed) for `closed_retention_s`, so that
+  the records that follow its closure (units recalled, the dispatch ended) still reach its
+  centres; `forget_closed_alarms` (a timer) removes it after that, a bounded number per tick.
+- `drop_stale_parked_records` (a timer) drops parked records older than `parked_max_age_s` (their
+  alarm never reached linkage, or was forgotten before them), a bounded number per tick, with
+  one warning per tick.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import logging
@@ -54,6 +57,8 @@ from linkage.summary import fold
 from linkage.unit_records import alarm_id_of, expire, park, unparked
 
 log = logging.getLogger(__name__)
+TIMER_BATCH = 500  # table writes one timer tick may make
+FORGET_INTERVAL_S = 10.0
 _COMMAND_NS = uuid.UUID("0b5f7f63-0f55-4a4e-b5a8-7c4a8f0e2d31")
 
 
@@ -100,7 +105,7 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
     # once something can be due, not on every tick.
     next_due = 0.0
 
-    async def route_alarm_event(envelope: Envelope) -> None:
+    async def route_alarm_event(envelope: Envelope, partition: int) -> None:
         alarm_id = envelope.subject
         version = envelope.streamversion or 0
         entry = summaries.get(alarm_id)  # {"summary": AlarmSummary fields, "notified": {centre: reason}}
@@ -114,10 +119,12 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
         # Everyone told about the alarm once keeps hearing about it (a major fire downgraded to
         # moderate must still close on the neighbouring streets' boards).
         audience = {**(entry["notified"] if entry else {}), **recipients(directory, summary, routing.rules)}
+        entry = {"summary": dataclasses.asdict(summary), "notified": audience}
         if summary.status in CLOSED_STATUSES:
-            summaries.pop(alarm_id, None)
-        else:
-            summaries[alarm_id] = {"summary": dataclasses.asdict(summary), "notified": audience}
+            # kept a while for the records that follow (units recalled); the partition, for the
+            # timer that forgets it
+            entry |= {"closed_at": time.time(), "partition": partition}
+        summaries[alarm_id] = entry
         await notify(envelope, summary, audience)
         _keep_deadline(alarm_id, envelope, summary)
         if alarm_id in parked:
@@ -125,7 +132,7 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
 
     async def route_unit_record(envelope: Envelope, alarm_id: str, partition: int) -> None:
         entry = summaries.get(alarm_id)
-        if entry is None:  # it overtook its AlarmReported, or its alarm is closed: wait
+        if entry is None:  # it overtook its AlarmReported (or came after its closed alarm was forgotten): wait
             waiting = parked.get(alarm_id) or {"partition": partition, "records": []}
             records, dropped = park(waiting["records"], envelope, time.time(), limit=settings.parked_per_alarm)
             if dropped:
@@ -206,7 +213,7 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
             try:
                 envelope = envelope_from_kafka(message.headers or [], message.key, message.value)
                 if message.topic == settings.alarms_topic:
-                    await route_alarm_event(envelope)
+                    await route_alarm_event(envelope, message.partition)
                 elif is_for_consoles(envelope.type):
                     await route_unit_record(envelope, alarm_id_of(envelope, message.key), message.partition)
             except Exception as exc:  # a poison record must not stop routing for every other alarm
@@ -242,16 +249,31 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
 
     @app.timer(interval=settings.timer_interval_s)
     async def drop_stale_parked_records():
-        now = time.time()
+        now, dropped, alarms = time.time(), collections.Counter(), []
         for alarm_id, waiting in list(parked.items()):
             kept, stale = expire(waiting["records"], now, settings.parked_max_age_s)
             if not stale:
                 continue
-            log.warning("alarm %s: %d units record(s) (%s) dropped, parked over %.0f s: the alarm was closed before "
-                        "them or never reached linkage", alarm_id, len(stale),
-                        ", ".join(sorted({r["envelope"]["type"].rsplit(".", 1)[-1] for r in stale})),
-                        settings.parked_max_age_s)
+            dropped.update(r["envelope"]["type"].rsplit(".", 1)[-1] for r in stale)
+            alarms.append(alarm_id)
             _write_from_timer(parked, waiting["partition"], alarm_id, {**waiting, "records": kept} if kept else None)
+            if sum(dropped.values()) >= TIMER_BATCH:
+                break  # the rest next tick: a timer that runs long stalls routing
+        if dropped:
+            log.warning("%d units record(s) (%s) dropped, parked over %.0f s: their alarm never reached linkage "
+                        "or was forgotten before them; alarms %s%s", sum(dropped.values()),
+                        ", ".join(f"{n} {name}" for name, n in sorted(dropped.items())), settings.parked_max_age_s,
+                        ", ".join(alarms[:20]), f" and {len(alarms) - 20} more" if len(alarms) > 20 else "")
+
+    @app.timer(interval=FORGET_INTERVAL_S)
+    async def forget_closed_alarms():
+        cutoff, forgotten = time.time() - settings.closed_retention_s, 0
+        for alarm_id, entry in list(summaries.items()):
+            if entry.get("closed_at", cutoff + 1) <= cutoff:
+                _write_from_timer(summaries, entry["partition"], alarm_id, None)
+                forgotten += 1
+                if forgotten >= TIMER_BATCH:
+                    break  # the rest next tick
 
     return app
 
