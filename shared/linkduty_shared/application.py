@@ -150,14 +150,19 @@ class EventSourcedRepository(Generic[A]):
         *,
         expected_version: int | None = None,
         attempts: int = 3,
+        must_exist: bool = False,
     ) -> A:
         """Load, run `decide` (which records events on the aggregate), and append.
 
         With `expected_version` (from If-Match) a moved aggregate is a PreconditionFailed; without
         it a concurrent append is retried on fresh state, since `decide` re-checks invariants.
+        With `must_exist`, an id with no events is AggregateNotFound rather than an empty
+        aggregate handed to `decide` (which may create it).
         """
         for attempt in range(1, attempts + 1):
             aggregate = await self.load(aggregate_id)
+            if must_exist and not aggregate.exists:
+                raise AggregateNotFound(aggregate_id)
             if expected_version is not None and aggregate.version != expected_version:
                 raise PreconditionFailed(expected_version, aggregate.version)
             decide(aggregate)

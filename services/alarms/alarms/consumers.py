@@ -25,13 +25,9 @@ def escalation_handler(service: AlarmsService):
             return  # commands for other services
         data = command.data
         ctx = CommandContext(actor="linkage", correlation_id=command.correlationid, causation_id=command.id)
-        def decide(alarm: Alarm) -> None:
-            if not alarm.exists:  # execute() loads an empty aggregate for an unknown id
-                raise AggregateNotFound(alarm.id)
-            alarm.escalate(data["from_level"], data["reason"])
-
         try:
-            await service.repo.execute(data["alarm_id"], decide, ctx)
+            await service.repo.execute(data["alarm_id"], lambda a: a.escalate(data["from_level"], data["reason"]), ctx,
+                                       must_exist=True)
         except AggregateNotFound:
             log.warning("escalation for unknown alarm %s ignored", data["alarm_id"])
 
@@ -76,13 +72,11 @@ def arrival_handler(service: AlarmsService):
         ctx = CommandContext(actor="units", correlation_id=envelope.correlationid, causation_id=envelope.id)
 
         def decide(alarm: Alarm) -> None:
-            if not alarm.exists:
-                raise AggregateNotFound(alarm.id)
             alarm.record_arrival(unit_id=arrival.unit_id, force_kind=arrival.force_kind, role=arrival.role,
                                  arrived_at=arrival.at)
 
         try:
-            alarm = await service.repo.execute(arrival.alarm_id, decide, ctx)
+            alarm = await service.repo.execute(arrival.alarm_id, decide, ctx, must_exist=True)
         except AggregateNotFound:
             log.warning("arrival of unit %s at unknown alarm %s ignored", arrival.unit_id, arrival.alarm_id)
             return

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import asyncpg
 
-from linkduty_shared.application import AggregateNotFound, CommandContext, EventSourcedRepository
+from linkduty_shared.application import CommandContext, EventSourcedRepository
 from linkduty_shared.domain import IllegalTransition
 from linkduty_shared.eventstore import ConcurrencyConflict, EventStore
 from linkduty_shared.jurisdictions import Directory
@@ -204,34 +204,35 @@ class UnitsService:
             unit.stand_down(reason)
             await self.units.save(unit, ctx, conn=conn)
 
-    async def acknowledge(self, alarm_id: str, unit_id: str, eta_s: int, ctx: CommandContext) -> Dispatch:
+    async def _change_dispatch(self, alarm_id: str, ctx: CommandContext,
+                               change: Callable[[asyncpg.Connection, Dispatch], Awaitable[None]]) -> Dispatch:
+        """Load the alarm's dispatch (404 if none), apply `change`, save: one transaction, retried."""
         async def work(conn: asyncpg.Connection) -> Dispatch:
-            dispatch = await self._dispatch(conn, alarm_id)
-            dispatch.acknowledge(unit_id, eta_s=eta_s, by=ctx.actor or unit_id, at=self.clock())
+            dispatch = await self.dispatches.get(alarm_id, conn=conn)
+            await change(conn, dispatch)
             await self.dispatches.save(dispatch, ctx, conn=conn)
             return dispatch
         return await self._transact(work)
+
+    async def acknowledge(self, alarm_id: str, unit_id: str, eta_s: int, ctx: CommandContext) -> Dispatch:
+        async def change(conn: asyncpg.Connection, dispatch: Dispatch) -> None:
+            dispatch.acknowledge(unit_id, eta_s=eta_s, by=ctx.actor or unit_id, at=self.clock())
+        return await self._change_dispatch(alarm_id, ctx, change)
 
     async def decline(self, alarm_id: str, unit_id: str, reason: str, ctx: CommandContext) -> Dispatch:
         """The unit cannot go: it is free again, and the next candidate is ordered in its place."""
-        async def work(conn: asyncpg.Connection) -> Dispatch:
-            dispatch = await self._dispatch(conn, alarm_id)
+        async def change(conn: asyncpg.Connection, dispatch: Dispatch) -> None:
             dispatch.decline(unit_id, reason=reason, by=ctx.actor or unit_id, at=self.clock())
             await self._free_unit(conn, unit_id, alarm_id, f"declined: {reason}", ctx)
             await self._plan_and_order(conn, dispatch, dispatch.alarm, "DispatchOrderDeclined", ctx, replaces=unit_id)
-            await self.dispatches.save(dispatch, ctx, conn=conn)
-            return dispatch
-        return await self._transact(work)
+        return await self._change_dispatch(alarm_id, ctx, change)
 
     async def recall(self, alarm_id: str, unit_id: str, reason: str, ctx: CommandContext) -> Dispatch:
         """A centre recalls one unit before it arrives (others sufficed): no replacement is sent."""
-        async def work(conn: asyncpg.Connection) -> Dispatch:
-            dispatch = await self._dispatch(conn, alarm_id)
+        async def change(conn: asyncpg.Connection, dispatch: Dispatch) -> None:
             dispatch.stand_down(unit_id, reason=reason, at=self.clock())
             await self._free_unit(conn, unit_id, alarm_id, f"recalled: {reason}", ctx)
-            await self.dispatches.save(dispatch, ctx, conn=conn)
-            return dispatch
-        return await self._transact(work)
+        return await self._change_dispatch(alarm_id, ctx, change)
 
     async def reassign_unanswered(self, limit: int = 100) -> int:
         """Pass over every order unanswered past its time and order the next candidate; returns
@@ -242,7 +243,7 @@ class UnitsService:
         passed_over, ctx = 0, CommandContext(actor="units-order-sweep")
         for alarm_id, unit_id in overdue:
             async def work(conn: asyncpg.Connection, alarm_id=alarm_id, unit_id=unit_id) -> bool:
-                dispatch = await self._dispatch(conn, alarm_id)
+                dispatch = await self.dispatches.get(alarm_id, conn=conn)
                 if not dispatch.expire(unit_id, now=self.clock()):
                     return False  # answered meanwhile
                 await self._free_unit(conn, unit_id, alarm_id, "no answer to the dispatch order", ctx)
@@ -257,12 +258,6 @@ class UnitsService:
                 log.exception("passing over unanswered order of %s for alarm %s failed", unit_id, alarm_id)
         return passed_over
 
-    async def _dispatch(self, conn: asyncpg.Connection, alarm_id: str) -> Dispatch:
-        dispatch = await self.dispatches.load(alarm_id, conn=conn)
-        if not dispatch.exists:
-            raise AggregateNotFound(alarm_id)
-        return dispatch
-
     # ---- unit status -----------------------------------------------------------------------
 
     async def report_status(self, unit_id: str, status: str, ctx: CommandContext, *, reason: str | None = None,
@@ -270,9 +265,7 @@ class UnitsService:
         """A status from the unit's app or a centre. On a call-out it also moves the unit's order
         (and, on arrival, the joint operation), in the same transaction."""
         async def work(conn: asyncpg.Connection) -> Unit:
-            unit = await self.units.load(unit_id, conn=conn)
-            if not unit.exists:
-                raise AggregateNotFound(unit_id)
+            unit = await self.units.get(unit_id, conn=conn)
             alarm_id, now = unit.alarm_id, self.clock()
             match status:
                 case Status.EN_ROUTE:
