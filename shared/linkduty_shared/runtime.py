@@ -100,8 +100,16 @@ class Runtime:
             await client.close()
         return checks
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float = 15.0) -> None:
+        """Cancel the background loops and close the pool, within `grace_s` each: a loop stuck in
+        its clean-up (a Kafka consumer leaving a group mid-rebalance) must not hang the shutdown."""
         for task in self.tasks:
             task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
-        await self.pool.close()
+        _, stuck = await asyncio.wait(self.tasks, timeout=grace_s) if self.tasks else (set(), set())
+        for task in stuck:
+            log.warning("background task %s did not stop within %.0f s: abandoned", task.get_name(), grace_s)
+        try:
+            await asyncio.wait_for(self.pool.close(), grace_s)
+        except TimeoutError:
+            log.warning("database pool did not close within %.0f s: terminated", grace_s)
+            self.pool.terminate()
