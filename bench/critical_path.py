@@ -299,6 +299,19 @@ async def run(rate: float, seconds: float, seed: int = 119, drain_s: float = 10.
             level = LEVELS[accepted[i][2].index(centre)]
             latency[level].append(t - sent[i])
     delivered = {(a, v, c) for c, a, v, _, _ in consoles.arrivals}
+    # per second of the run: alarms sent, how many missed 100 ms at some level, the worst; tells
+    # a steady tail from stalls (the seconds where the misses cluster)
+    worst: dict[int, float] = {}
+    for centre, alarm, version, _, t in consoles.arrivals:
+        i = expected.get((alarm, version, centre))
+        if i is not None:
+            worst[i] = max(worst.get(i, 0.0), t - sent[i])
+    timeline = collections.defaultdict(lambda: [0, 0, 0.0])
+    for i, latency_s in worst.items():
+        second = timeline[int((sent[i] - start))]
+        second[0] += 1
+        second[1] += latency_s > 0.1
+        second[2] = round(max(second[2], latency_s * 1000), 1)
     result = {
         "target_rate": rate, "offered_rate": round(offered, 1), "seconds": seconds,
         "streams": consoles.connected, "stream_errors": consoles.errors[:5],
@@ -314,6 +327,7 @@ async def run(rate: float, seconds: float, seed: int = 119, drain_s: float = 10.
             "routed_to_screen": summarize_ms([w - r for _, r, w in consoles.stages]),
         },
         "dispatch": dispatch_figures(answered, kafka),
+        "timeline": {second: timeline[second] for second in sorted(timeline)},
     }
     worst_p99 = max(v["p99_ms"] for v in result["latency_by_level"].values())
     raw_p99 = result["raw_kafka_round_trip"]["p99_ms"]
@@ -366,8 +380,15 @@ async def cancel_all(alarms: set[str], city, issuer: LocalIssuer) -> None:
     async with httpx.AsyncClient(base_url=ALARMS_URL, timeout=30) as http:
         async def cancel(alarm_id: str) -> None:
             async with gate:
-                await http.post(f"/v1/alarms/{alarm_id}/cancellation", json={"reason": "benchmark run over"},
-                                headers={"Authorization": f"Bearer {token}"})
+                for attempt in range(3):  # a kept-alive connection the server closed: try again
+                    try:
+                        await http.post(f"/v1/alarms/{alarm_id}/cancellation", json={"reason": "benchmark run over"},
+                                        headers={"Authorization": f"Bearer {token}"})
+                        return
+                    except httpx.TransportError:
+                        if attempt == 2:
+                            raise
+                        await asyncio.sleep(0.5)
 
         await asyncio.gather(*(cancel(a) for a in alarms))
 
@@ -392,6 +413,10 @@ def report(r: dict) -> None:
           f" accepted → first order p50 {d['accepted_to_first_order']['p50_ms']}"
           f" p99 {d['accepted_to_first_order']['p99_ms']} ms; alarm event → plan (Kafka→Kafka)"
           f" p50 {d['alarm_event_to_plan']['p50_ms']} p99 {d['alarm_event_to_plan']['p99_ms']} ms")
+    late = sorted(((v[1], s) for s, v in r["timeline"].items() if v[1]), reverse=True)
+    if late:
+        print(f"    seconds of the run with alarms over 100 ms ({sum(n for n, _ in late)} alarms in {len(late)} s):"
+              f" {', '.join(f's{s}: {n}' for n, s in sorted(late[:12], key=lambda x: x[1]))}")
     for name, ok in r["targets"].items():
         print(f"    target {name}: {'met' if ok else 'MISSED'}")
 

@@ -1,8 +1,12 @@
-"""The Faust app: topics declared once, tables with changelogs, one agent and three timers.
+"""The Faust app: topics declared once, tables with changelogs, two agents and three timers.
 
-- `route_alarm_records` consumes `alarms.events` and `units.events` in one stream (both have the
-  same partitions and are keyed by alarm id, so an alarm's records of both topics share one
-  partition and one table partition, and are handled one at a time).
+- `route_alarm_events` consumes `alarms.events`, `route_unit_records` consumes `units.events`.
+  Both topics have the same partitions and are keyed by alarm id, so an alarm's records of both
+  share one partition and one table partition. Two agents, so that a 119 alarm event never
+  queues behind a burst of dispatch records (each agent has its own buffer, and Faust pauses a
+  partition whose buffer is full, not the other topic); one lock, so that they handle one record
+  at a time between them, as one agent would (an alarm's summary is read and written, and its
+  notifications sent, without the other agent in between).
   - An alarm event is folded into the alarm's summary (table `alarm-routes-v2`, with every centre
     told so far); one notification goes to `linkage.notifications` (key = centre id) per centre
     that must see it, and the alarm's acknowledgement deadline is kept (table `ack-deadlines`).
@@ -28,6 +32,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import dataclasses
 import datetime as dt
@@ -90,7 +95,8 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
         },
     )
     raw = {"key_serializer": "raw", "value_serializer": "raw"}
-    alarm_records = app.topic(settings.alarms_topic, settings.units_topic, **raw)
+    alarm_events = app.topic(settings.alarms_topic, **raw)
+    unit_records = app.topic(settings.units_topic, **raw)
     notifications = app.topic(settings.notifications_topic, **raw)
     commands = app.topic(settings.commands_topic, **raw)
     dead_letters = {t: app.topic(dlq_topic(t), **raw) for t in (settings.alarms_topic, settings.units_topic)}
@@ -196,32 +202,43 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
     # (In memory: a new worker routes again what was not committed, at least once.)
     handled: dict[tuple[str, int], int] = {}
 
-    @app.agent(alarm_records)
-    async def route_alarm_records(stream):
+    one_at_a_time = asyncio.Lock()  # fair (FIFO): an alarm event waits for one units record at most
+
+    async def route(message) -> None:
+        partition = (message.topic, message.partition)
+        if message.offset <= handled.get(partition, -1):
+            log.info("record at %s[%s]@%s already handled here: skipped", message.topic, message.partition,
+                     message.offset)
+            return
+        try:
+            envelope = envelope_from_kafka(message.headers or [], message.key, message.value)
+            if message.topic == settings.alarms_topic:
+                await route_alarm_event(envelope, message.partition)
+            elif is_for_consoles(envelope.type):
+                await route_unit_record(envelope, alarm_id_of(envelope, message.key), message.partition)
+        except Exception as exc:  # a poison record must not stop routing for every other alarm
+            log.error("record at %s[%s]@%s goes to the DLQ: %s", message.topic, message.partition,
+                      message.offset, exc, exc_info=not isinstance(exc, EnvelopeError))
+            await dead_letters[message.topic].send(key=message.key, value=message.value,
+                                                   headers=[*(message.headers or []), *dlq_headers(message, exc, 1, consumer=settings.app_id)])
+        handled[partition] = message.offset
+
+    @app.agent(alarm_events)
+    async def route_alarm_events(stream):
+        async for event in stream.events():
+            async with one_at_a_time:
+                await route(event.message)
+
+    @app.agent(unit_records)
+    async def route_unit_records(stream):
         async for event in stream.events():
             message = event.message
-            partition = (message.topic, message.partition)
-            if message.offset <= handled.get(partition, -1):
-                log.info("record at %s[%s]@%s already handled here: skipped", message.topic, message.partition,
-                         message.offset)
+            event_type = event_type_of(message.headers)
+            if event_type is not None and not is_for_consoles(event_type):
+                handled[(message.topic, message.partition)] = message.offset  # a unit's own record, or an order: not parsed
                 continue
-            if message.topic == settings.units_topic:
-                event_type = event_type_of(message.headers)
-                if event_type is not None and not is_for_consoles(event_type):
-                    handled[partition] = message.offset  # a unit's own record, or an order: not parsed
-                    continue
-            try:
-                envelope = envelope_from_kafka(message.headers or [], message.key, message.value)
-                if message.topic == settings.alarms_topic:
-                    await route_alarm_event(envelope, message.partition)
-                elif is_for_consoles(envelope.type):
-                    await route_unit_record(envelope, alarm_id_of(envelope, message.key), message.partition)
-            except Exception as exc:  # a poison record must not stop routing for every other alarm
-                log.error("record at %s[%s]@%s goes to the DLQ: %s", message.topic, message.partition,
-                          message.offset, exc, exc_info=not isinstance(exc, EnvelopeError))
-                await dead_letters[message.topic].send(key=message.key, value=message.value,
-                                                       headers=[*(message.headers or []), *dlq_headers(message, exc, 1, consumer=settings.app_id)])
-            handled[partition] = message.offset
+            async with one_at_a_time:
+                await route(message)
 
     @app.timer(interval=settings.timer_interval_s)
     async def escalate_overdue_alarms():

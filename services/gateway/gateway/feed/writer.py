@@ -7,10 +7,10 @@ lost the lock cannot commit anything more. The other replicas wait for the lock 
 and meanwhile serve streams from the rows the writer commits (tail.py), so consoles can be
 spread over every replica.
 
-A poll of records is one transaction: per record one statement (the feed row — a redelivered
-notification_id inserts nothing — and the board upsert), then one NOTIFY, then one commit, so a
-burst costs one WAL flush, not one per notification (that flush per record was most of the
-console latency under load: bench/critical_path.py). After the commit the rows go to the hub,
+A poll of records is one statement, and so one transaction: the feed rows (a redelivered
+notification_id inserts nothing), the board upserts and one NOTIFY. A burst costs one round trip
+and one WAL flush, not one per notification (under load, that flush and those round trips were
+most of the console latency: bench/critical_path.py). After the commit the rows go to the hub,
 without waiting for any client. Kafka offsets are committed by the ConsumerRunner only after.
 """
 
@@ -40,20 +40,34 @@ log = logging.getLogger(__name__)
 _LOCK_CLASS = 0x11D7
 _TRY_LOCK = "SELECT pg_try_advisory_lock($1, 'centre_feed'::regclass::oid::int)"
 
+# A poll's notifications in one statement: feed rows numbered in the poll's order (a redelivered
+# notification_id inserts nothing), and each (centre, alarm) board row set from the newest
+# summary among them (the highest version, then the latest row), never replacing a newer one.
+# One statement instead of one per notification: under load each round trip to PostgreSQL waited
+# for a core, and the console latency's tail was made of them.
 _APPEND = """
-WITH fed AS (
+WITH incoming AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY
+        AS i(centre_id, notification_id, alarm_id, event_type, payload, position)
+), fed AS (
     INSERT INTO centre_feed (centre_id, notification_id, alarm_id, event_type, payload)
-    VALUES ($1, $2, $3, $4, $5::jsonb)
+    SELECT centre_id, notification_id, alarm_id, event_type, payload::jsonb FROM incoming ORDER BY position
     ON CONFLICT (notification_id) DO NOTHING
-    RETURNING seq, centre_id, alarm_id, payload
+    RETURNING seq, centre_id, alarm_id, notification_id, payload
 ), board AS (
     INSERT INTO centre_alarms (centre_id, alarm_id, summary, open, version, last_seq)
-    SELECT centre_id, alarm_id, payload -> 'alarm', $6, $7, seq FROM fed
+    SELECT DISTINCT ON (centre_id, alarm_id)
+           centre_id, alarm_id, payload -> 'alarm', (payload ->> 'open')::boolean,
+           (payload -> 'alarm' ->> 'version')::integer, seq
+    FROM fed
+    ORDER BY centre_id, alarm_id, (payload -> 'alarm' ->> 'version')::integer DESC, seq DESC
     ON CONFLICT (centre_id, alarm_id) DO UPDATE
         SET summary = EXCLUDED.summary, open = EXCLUDED.open, version = EXCLUDED.version, last_seq = EXCLUDED.last_seq
         WHERE centre_alarms.version <= EXCLUDED.version  -- a late, older summary never replaces a newer one
+), notified AS (  -- one NOTIFY for the follower replicas' tails, sent at commit
+    SELECT pg_notify($6, max(seq)::text) FROM fed HAVING count(*) > 0
 )
-SELECT seq FROM fed
+SELECT seq, notification_id FROM fed LEFT JOIN notified ON true ORDER BY seq
 """
 
 
@@ -111,24 +125,24 @@ class FeedWriter:
         await self._append_batch(conn, [(envelope, record)])
 
     async def _append_batch(self, conn: asyncpg.Connection, batch: list[tuple[Envelope, ConsumerRecord]]) -> None:
-        notifications = [n for n in (self._notification(envelope) for envelope, _ in batch) if n is not None]
-        items = []
+        notifications = [(n, envelope.data) for n, envelope in
+                         ((self._notification(envelope), envelope) for envelope, _ in batch) if n is not None]
+        if not notifications:
+            return
+        columns = ([n.centre_id for n, _ in notifications], [n.notification_id for n, _ in notifications],
+                   [n.alarm.alarm_id for n, _ in notifications], [n.event_type for n, _ in notifications],
+                   [orjson.dumps(data).decode() for _, data in notifications])
+        by_id = {n.notification_id: (n, data) for n, data in notifications}
         try:
-            async with conn.transaction():
-                for n in notifications:
-                    payload = n.to_data()
-                    seq = await conn.fetchval(
-                        _APPEND, n.centre_id, n.notification_id, n.alarm.alarm_id, n.event_type,
-                        orjson.dumps(payload).decode(), n.open, n.alarm.version,
-                    )
-                    if seq is not None:  # None: a redelivery, already in the feed
-                        items.append(FeedItem(seq, n.centre_id, n.event_type, payload))
-                if items:
-                    await conn.execute("SELECT pg_notify($1, $2)", FEED_CHANNEL, str(items[-1].seq))
+            rows = await conn.fetch(_APPEND, *columns, FEED_CHANNEL)  # one statement: its own transaction
         except (asyncpg.InterfaceError, asyncpg.PostgresError) as exc:
             if conn.is_closed():  # an outage, not a poison message: the runner retries, never DLQs
                 raise ConnectionError(f"feed writer connection lost: {exc}") from exc
             raise
+        items = []
+        for row in rows:  # a redelivered notification inserted no row: it is in the feed already
+            n, data = by_id[row["notification_id"]]
+            items.append(FeedItem(row["seq"], n.centre_id, n.event_type, data))
         self._hub.publish(items)
 
     @staticmethod
