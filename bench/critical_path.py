@@ -159,7 +159,7 @@ class KafkaObserver:
         await ensure_topics(self.bootstrap, [TopicSpec(self.probe_topic, 6, 1, 3_600_000)])
         self.producer = reliable_producer(self.bootstrap)
         self.consumer = AIOKafkaConsumer(self.probe_topic, "alarms.events", "linkage.notifications", "units.events",
-                                         bootstrap_servers=self.bootstrap, auto_offset_reset="latest", fetch_max_wait_ms=5)
+                                         bootstrap_servers=self.bootstrap, auto_offset_reset="latest", fetch_max_wait_ms=500)
         await self.producer.start()
         await self.consumer.start()
         self._sent: dict[bytes, float] = {}
@@ -193,8 +193,8 @@ class KafkaObserver:
                     if alarm in self.ordering:  # an order of the alarm's first plan (not a later one)
                         self.first_order.setdefault(alarm, (r.timestamp, time.monotonic()))
                     self.orders.put_nowait((alarm, orjson.loads(r.value)["unit_id"]))
-            else:
-                event_id = orjson.loads(r.value).get("event_id")
+            else:  # a notification: its causationid header is the event it is about
+                event_id = dict(r.headers).get("ce_causationid", b"").decode()
                 if event_id in self.alarm_ts:
                     self.hops.append((r.timestamp - self.alarm_ts[event_id]) / 1000)
 
@@ -282,6 +282,7 @@ async def run(rate: float, seconds: float, seed: int = 119, drain_s: float = 10.
         await asyncio.sleep(drain_s)  # what is still in flight arrives (or counts as lost)
         await consoles.collect()
         units_apps.cancel()
+        hops = list(kafka.hops)  # the run's, not the clean-up's burst of cancellations
         await cancel_all({alarm for alarm, _, _ in accepted.values()} | set(warmed), city, issuer)
 
     latency = {level: [] for level in LEVELS}
@@ -321,7 +322,7 @@ async def run(rate: float, seconds: float, seed: int = 119, drain_s: float = 10.
         "out_of_jurisdiction": misrouted,
         "latency_by_level": {level: summarize_ms(v) for level, v in latency.items()},
         "raw_kafka_round_trip": summarize_ms(kafka.probe_latencies),
-        "linkage_hop": summarize_ms(kafka.hops),
+        "linkage_hop": summarize_ms(hops),
         "stages": {
             "event_to_routed": summarize_ms([r - o for o, r, _ in consoles.stages]),
             "routed_to_screen": summarize_ms([w - r for _, r, w in consoles.stages]),
