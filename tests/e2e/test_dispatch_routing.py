@@ -282,3 +282,40 @@ async def test_a_console_sees_the_dispatch_of_its_alarm_live(alarms, consoles, g
     # the board keeps the alarm as it was: a dispatch changes no summary
     assert [(a["status"], a["version"], a["open"]) for a in board["alarms"]
             if a["alarm_id"] == alarm["alarm_id"]] == [("reported", 1, True)]
+
+
+async def test_closed_alarms_are_forgotten_after_their_retention(city, kafka_bootstrap, tmp_path):
+    """A closed alarm's records are routed for `closed_retention_s` (2 s here), then the alarm is
+    forgotten: a record about it waits, parked, for an AlarmReported that never comes, and is
+    dropped (3 s here). 100 alarms closed together are forgotten over several ticks (40 a tick)."""
+    topics = await create_topics(kafka_bootstrap)
+    closed_alarms = [alarm_reported(city, i % 50)[0] for i in range(100)]
+    first, last = closed_alarms[0], closed_alarms[-1]
+    log = tmp_path / "linkage.log"
+
+    def dropped(alarm: Envelope) -> bool:
+        return any("dropped, parked over" in line and alarm.subject in line for line in log.read_text().splitlines())
+
+    async with NotificationReader(kafka_bootstrap, topics["notifications"]) as reader:
+        worker = start_linkage(kafka_bootstrap, topics, tmp_path, app_id=f"linkage-forget-{uuid.uuid4().hex[:6]}",
+                               settings={"LINKDUTY_CLOSED_RETENTION_S": "2", "LINKDUTY_FORGET_SCAN_INTERVAL_S": "1",
+                                         "LINKDUTY_PARKED_MAX_AGE_S": "3"})
+        try:
+            await produce(kafka_bootstrap, topics["alarms"], *(
+                (r.subject.encode(), e) for r in closed_alarms
+                for e in (r, alarm_event(r.subject, "AlarmClosed", 2, {"by": "e2e"}))))
+            await eventually(lambda: all(len(reader.about(r.subject, "AlarmClosed")) == 4 for r in closed_alarms),
+                             timeout=60, what="every alarm reported and closed")
+            ended = unit_record(first.subject, "DispatchEnded", alarm_id=first.subject, reason="closed")
+            await produce(kafka_bootstrap, topics["units"], (first.subject.encode(), ended))
+            await eventually(lambda: len(reader.about(first.subject, "DispatchEnded")) == 4, timeout=30,
+                             what="a record right after the closure, routed")
+            await asyncio.sleep(2 + 1 + 3 * 0.25 + 2)  # retention, a scan, three ticks of 40, and some slack
+            late = [unit_record(r.subject, "DispatchEnded", alarm_id=r.subject, reason="again") for r in (first, last)]
+            await produce(kafka_bootstrap, topics["units"], *((e.subject.encode(), e) for e in late))
+            await eventually(lambda: dropped(first) and dropped(last), timeout=30,
+                             what="the records about forgotten alarms, parked then dropped")
+        finally:
+            stop(worker)
+    assert len(reader.about(first.subject, "DispatchEnded")) == 4  # the late one never reached a centre
+    assert not reader.about(last.subject, "DispatchEnded")

@@ -16,6 +16,7 @@ class LinkageSettings(ServiceSettings):
     timer_interval_s: float = 1.0
     escalation_retry_s: float = 10.0  # re-send an escalation whose effect has not been seen
     closed_retention_s: float = 900.0  # a closed alarm's records are routed this long after its closure
+    forget_scan_interval_s: float = 10.0  # how often closed alarms past their retention are looked for
     parked_max_age_s: float = 600.0  # a units record whose alarm is still unknown after this is dropped
     parked_per_alarm: int = 200  # parked units records kept per alarm (the oldest go first)
     directory_path: str | None = None
