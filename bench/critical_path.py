@@ -82,7 +82,7 @@ async def _follow_streams(centre_ids: list[str], token: str, stop, out) -> None:
                         if "alarm" in n and n["event_type"] in CALL_EVENTS:
                             arrivals.append((centre_id, n["alarm"]["alarm_id"], n["alarm"]["version"],
                                              n["notification_id"], now))
-                            stages.append((_ts(n["occurred_at"]), _ts(n["routed_at"]), wall))
+                            stages.append((n["alarm"]["alarm_id"], _ts(n["occurred_at"]), _ts(n["routed_at"]), wall))
         except httpx.HTTPError as exc:
             errors.append(f"{centre_id}: {exc!r}")
 
@@ -118,7 +118,7 @@ class Consoles:
         self.connected = 0
         self.errors: list[str] = []
         self.arrivals: list[tuple[str, str, int, str, float]] = []
-        self.stages: list[tuple[float, float, float]] = []  # (event occurred, routed, on screen), wall clock
+        self.stages: list[tuple[str, float, float, float]] = []  # (alarm, event occurred, routed, on screen), wall clock
 
     async def __aenter__(self):
         for p in self._procs:
@@ -149,8 +149,8 @@ class KafkaObserver:
         self.bootstrap = bootstrap
         self.probe_topic = f"bench.{uuid.uuid4().hex[:8]}.probe"
         self.probe_latencies: list[float] = []
-        self.alarm_ts: dict[str, int] = {}
-        self.hops: list[float] = []
+        self.alarm_ts: dict[str, tuple[str, int]] = {}  # alarm event id → (alarm id, record timestamp ms)
+        self.hops: list[tuple[str, float]] = []  # (alarm id, alarm event → its notification on Kafka, s)
         # alarm id → (record timestamp ms, monotonic read time): AlarmReported, first plan, first order
         self.reported: dict[str, int] = {}
         self.planned: dict[str, tuple[int, float]] = {}
@@ -183,7 +183,7 @@ class KafkaObserver:
                 self.probe_latencies.append(time.monotonic() - self._sent.pop(r.key, time.monotonic()))
             elif r.topic == "alarms.events":
                 headers = dict(r.headers)
-                self.alarm_ts[headers.get("ce_id", b"").decode()] = r.timestamp
+                self.alarm_ts[headers.get("ce_id", b"").decode()] = (r.key.decode(), r.timestamp)
                 if headers.get("ce_type", b"").endswith(b".AlarmReported"):
                     self.reported[r.key.decode()] = r.timestamp
             elif r.topic == "units.events":
@@ -199,7 +199,8 @@ class KafkaObserver:
             else:  # a notification: its causationid header is the event it is about
                 event_id = dict(r.headers).get("ce_causationid", b"").decode()
                 if event_id in self.alarm_ts:
-                    self.hops.append((r.timestamp - self.alarm_ts[event_id]) / 1000)
+                    alarm, produced = self.alarm_ts[event_id]
+                    self.hops.append((alarm, (r.timestamp - produced) / 1000))
 
     async def probe(self, i: int) -> None:
         key = f"p{i}".encode()
@@ -323,7 +324,8 @@ async def run(rate: float, seconds: float, seed: int = 119, drain_s: float = 10.
         await asyncio.sleep(drain_s)  # what is still in flight arrives (or counts as lost)
         await consoles.collect()
         units_apps.cancel()
-        hops = list(kafka.hops)  # the run's, not the clean-up's burst of cancellations
+        run_alarms = {alarm for alarm, _, _ in accepted.values()}  # not the warm-up's, nor the clean-up's
+        hops = [hop for alarm, hop in kafka.hops if alarm in run_alarms]
         await cancel_all({alarm for alarm, _, _ in accepted.values()} | {a["alarm_id"] for a in warmed}, city, issuer)
 
     latency = {level: [] for level in LEVELS}
@@ -365,8 +367,8 @@ async def run(rate: float, seconds: float, seed: int = 119, drain_s: float = 10.
         "raw_kafka_round_trip": summarize_ms(kafka.probe_latencies),
         "linkage_hop": summarize_ms(hops),
         "stages": {
-            "event_to_routed": summarize_ms([r - o for o, r, _ in consoles.stages]),
-            "routed_to_screen": summarize_ms([w - r for _, r, w in consoles.stages]),
+            "event_to_routed": summarize_ms([r - o for a, o, r, _ in consoles.stages if a in run_alarms]),
+            "routed_to_screen": summarize_ms([w - r for a, _, r, w in consoles.stages if a in run_alarms]),
         },
         "dispatch": dispatch_figures(answered, kafka),
         "timeline": {second: timeline[second] for second in sorted(timeline)},
