@@ -17,6 +17,8 @@ from linkduty_shared.contracts.notifications import AlarmNotification, notificat
 from linkduty_shared.events.envelope import Envelope, envelope_to_kafka
 from linkduty_shared.jurisdictions import Level
 from linkduty_shared.messaging.topics import dlq_topic
+from linkage import health
+from linkage.config import LinkageSettings
 from tests.conftest import eventually
 from tests.e2e.conftest import PARTITIONS, create_topics, start_linkage, stop
 from tests.e2e.test_consoles import consoles, gateway, next_about  # noqa: F401 (fixtures)
@@ -310,6 +312,7 @@ async def test_closed_alarms_are_forgotten_after_their_retention(city, kafka_boo
             await produce(kafka_bootstrap, topics["units"], (first.subject.encode(), ended))
             await eventually(lambda: len(reader.about(first.subject, "DispatchEnded")) == 4, timeout=30,
                              what="a record right after the closure, routed")
+            assert health.check(LinkageSettings(data_dir=str(tmp_path))) is None  # its liveness probe passes
             await asyncio.sleep(2 + 1 + 3 * 0.25 + 2)  # retention, a scan, three ticks of 40, and some slack
             late = [unit_record(r.subject, "DispatchEnded", alarm_id=r.subject, reason="again") for r in (first, last)]
             await produce(kafka_bootstrap, topics["units"], *((e.subject.encode(), e) for e in late))

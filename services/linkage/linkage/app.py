@@ -1,4 +1,4 @@
-"""The Faust app: topics declared once, tables with changelogs, two agents and three timers.
+"""The Faust app: topics declared once, tables with changelogs, two agents and timers.
 
 - `route_alarm_events` consumes `alarms.events`, `route_unit_records` consumes `units.events`.
   Both topics have the same partitions and are keyed by alarm id, so an alarm's records of both
@@ -26,6 +26,7 @@
   the records that follow its closure (units recalled, the dispatch ended) still reach its
   centres; `forget_closed_alarms` (a timer) removes it after that, a bounded number per tick
   (`find_closed_alarms_to_forget` lists them).
+- `beat_heartbeat` (a timer) touches the file the liveness probe reads (`linkage.health`).
 - `drop_stale_parked_records` (a timer) drops parked records older than `parked_max_age_s` (their
   alarm never reached linkage, or was forgotten before them), a bounded number per tick, with
   one warning per tick.
@@ -58,6 +59,7 @@ from linkduty_shared.messaging.consumer import dlq_headers
 from linkduty_shared.messaging.topics import dlq_topic
 
 from linkage.config import LinkageSettings
+from linkage.health import beat, heartbeat_path
 from linkage.routing import RoutingConfig, recipients
 from linkage.summary import fold
 from linkage.unit_records import alarm_id_of, expire, park, unparked
@@ -307,6 +309,13 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
             entry = closed_before(alarm_id, cutoff)  # not re-opened since the scan
             if entry is not None:
                 _write_from_timer(summaries, entry["partition"], alarm_id, None)
+
+    heartbeat = heartbeat_path(settings.data_dir)
+    heartbeat.unlink(missing_ok=True)  # a restarted container's last beat must not vouch for this one
+
+    @app.timer(interval=settings.timer_interval_s)
+    async def beat_heartbeat():
+        beat(heartbeat)  # read by the liveness probe (linkage.health)
 
     return app
 

@@ -21,3 +21,4 @@ class LinkageSettings(ServiceSettings):
     parked_per_alarm: int = 200  # parked units records kept per alarm (the oldest go first)
     directory_path: str | None = None
     data_dir: str = ".state/linkage"
+    heartbeat_max_age_s: float = 30.0  # linkage.health: older than this, the worker counts as stuck

@@ -267,7 +267,9 @@ def test_deployments(overlay):
         assert len(pdb) == 1, f"{name}: {len(pdb)} PodDisruptionBudgets select it"
         if port is None:  # the linkage worker
             assert "ports" not in container
-            assert "exec" in container["livenessProbe"] and "exec" in container["readinessProbe"]
+            assert "exec" in container["readinessProbe"]
+            for probe in ("startupProbe", "livenessProbe"):  # the worker's heartbeat (linkage/health.py)
+                assert container[probe]["exec"]["command"] == ["python", "-m", "linkage.health"], f"{name}: {probe}"
             assert "LINKDUTY_PG_DSN" not in env
             assert any(m["mountPath"] == env["LINKDUTY_DATA_DIR"]["value"].rsplit("/", 1)[0]
                        and "emptyDir" in volumes[m["name"]] for m in container["volumeMounts"])
