@@ -39,6 +39,7 @@ import orjson
 import uvloop
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from bench.common import save, stack_env, summarize_ms
 from linkduty_shared.auth.issuer import LocalIssuer
@@ -326,7 +327,7 @@ async def run(rate: float, seconds: float, seed: int = 119, drain_s: float = 10.
         units_apps.cancel()
         run_alarms = {alarm for alarm, _, _ in accepted.values()}  # not the warm-up's, nor the clean-up's
         hops = [hop for alarm, hop in kafka.hops if alarm in run_alarms]
-        await cancel_all({alarm for alarm, _, _ in accepted.values()} | {a["alarm_id"] for a in warmed}, city, issuer)
+        await cancel_all(run_alarms | {a["alarm_id"] for a in warmed}, city, issuer)
 
     latency = {level: [] for level in LEVELS}
     seen = collections.Counter()
@@ -419,6 +420,7 @@ def dispatch_figures(answered: dict[str, float], kafka: KafkaObserver) -> dict:
 async def acknowledge_all(http: httpx.AsyncClient, alarms: list[dict], city, issuer: LocalIssuer) -> None:
     """Each alarm acknowledged by its community centre, as that centre's console would."""
     tokens: dict[str, str] = {}
+    refused = collections.Counter()
     gate = asyncio.Semaphore(20)
 
     async def acknowledge(alarm: dict) -> None:
@@ -432,7 +434,6 @@ async def acknowledge_all(http: httpx.AsyncClient, alarms: list[dict], city, iss
         if r.status_code != 201:
             refused[f"HTTP {r.status_code}"] += 1
 
-    refused = collections.Counter()
     await asyncio.gather(*(acknowledge(a) for a in alarms))
     print(f"  warm-up: {len(alarms)} alarms acknowledged by their community centres"
           + (f", refused: {dict(refused)}" if refused else ""), flush=True)
@@ -444,17 +445,13 @@ async def cancel_all(alarms: set[str], city, issuer: LocalIssuer) -> None:
     token = issuer.issue("bench-city-centre", ["alarms:operate"], jurisdiction=[city.city.code])
     gate = asyncio.Semaphore(20)
     async with httpx.AsyncClient(base_url=ALARMS_URL, timeout=30) as http:
+        # a kept-alive connection the server had closed failed a whole run's clean-up once
+        @retry(retry=retry_if_exception_type(httpx.TransportError), stop=stop_after_attempt(3), wait=wait_fixed(0.5),
+               reraise=True)
         async def cancel(alarm_id: str) -> None:
             async with gate:
-                for attempt in range(3):  # a kept-alive connection the server closed: try again
-                    try:
-                        await http.post(f"/v1/alarms/{alarm_id}/cancellation", json={"reason": "benchmark run over"},
-                                        headers={"Authorization": f"Bearer {token}"})
-                        return
-                    except httpx.TransportError:
-                        if attempt == 2:
-                            raise
-                        await asyncio.sleep(0.5)
+                await http.post(f"/v1/alarms/{alarm_id}/cancellation", json={"reason": "benchmark run over"},
+                                headers={"Authorization": f"Bearer {token}"})
 
         await asyncio.gather(*(cancel(a) for a in alarms))
 
