@@ -34,9 +34,7 @@ RUN groupadd --gid 10001 linkduty \
 COPY --from=build /app/.venv /app/.venv
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1 \
-    LINKDUTY_HOST=0.0.0.0 \
-    LINKDUTY_DATA_DIR=/var/lib/linkduty
+    PYTHONUNBUFFERED=1
 WORKDIR /app
 USER 10001:10001
 # No default service: each Deployment sets its command.

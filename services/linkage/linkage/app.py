@@ -78,7 +78,7 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
         store="memory://",  # state is rebuilt from the changelog topics on start
         datadir=settings.data_dir,
         topic_partitions=settings.partitions,
-        topic_replication_factor=1,
+        topic_replication_factor=settings.topic_replication_factor,
         producer_acks=-1,
         # 2 ms lets one alarm event's notifications (one per centre, on different partitions)
         # leave in one produce request instead of queueing one round trip behind each other.

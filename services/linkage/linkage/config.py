@@ -10,6 +10,7 @@ class LinkageSettings(ServiceSettings):
     units_topic: str = "units.events"  # its dispatch and joint-operation records are routed too
     notifications_topic: str = "linkage.notifications"
     commands_topic: str = "linkage.commands"
+    topic_replication_factor: int = 1  # of the changelog topics Faust creates (3 in production: min.insync.replicas 2)
     partitions: int = 6  # must equal the partitions of alarms_topic and units_topic (tables are co-partitioned)
     routing_rules_path: str | None = None  # defaults to linkage/routing_rules.toml
     ack_timeout_scale: float = 1.0  # multiplies every acknowledgement timeout (tests shrink it)

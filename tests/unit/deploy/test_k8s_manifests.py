@@ -22,6 +22,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from linkduty_shared.config import ServiceSettings
 from linkduty_shared.messaging.topics import configured_topics
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -295,6 +296,33 @@ def test_linkage_partitions_match_its_topics():
     (container,) = _pod_spec(by_kind(BUILT["base"], "Deployment")["linkage"])["containers"]
     partitions = {t.name: t.partitions for t in configured_topics()}
     assert int(_env(container)["LINKDUTY_PARTITIONS"]["value"]) == partitions["alarms.events"] == partitions["units.events"]
+
+
+def test_linkage_changelog_topics_are_replicated_like_the_others():
+    """Faust creates its changelog topics with its own factor (the broker's default does not
+    apply): below min.insync.replicas, every table write would fail."""
+    (container,) = _pod_spec(by_kind(BUILT["base"], "Deployment")["linkage"])["containers"]
+    (kafka,) = by_kind(BUILT["infra"], "Kafka").values()
+    factor = int(_env(container)["LINKDUTY_TOPIC_REPLICATION_FACTOR"]["value"])
+    assert factor > int(kafka["spec"]["kafka"]["config"]["min.insync.replicas"])
+    assert {t["spec"]["replicas"] for t in by_kind(BUILT["infra"], "KafkaTopic").values()} == {factor}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_database_takes_every_replica_s_connection_pool(overlay):
+    docs = full(overlay)
+    clusters, scaled = by_kind(docs, "Cluster"), by_kind(docs, "ScaledObject")
+    default_pool = ServiceSettings.model_fields["pg_pool_max"].default
+    for name, deployment in by_kind(docs, "Deployment").items():
+        (container,) = _pod_spec(deployment)["containers"]
+        env = _env(container)
+        if "LINKDUTY_PG_DSN" not in env:
+            continue
+        pool = int(env.get("LINKDUTY_PG_POOL_MAX", {}).get("value", default_pool))
+        cluster = clusters[env["LINKDUTY_PG_DSN"]["valueFrom"]["secretKeyRef"]["name"].removesuffix("-app")]
+        (autoscaler,) = [s for s in scaled.values() if s["spec"]["scaleTargetRef"]["name"] == name]
+        needed = autoscaler["spec"]["maxReplicaCount"] * (pool + 2) + 10  # + a service's own connections, + CNPG's
+        assert needed <= int(cluster["spec"]["postgresql"]["parameters"]["max_connections"]), f"{overlay}: {name}"
 
 
 # --- autoscaling ------------------------------------------------------------------------------
