@@ -32,3 +32,8 @@ class ServiceSettings(BaseSettings):
     consumer_retry_backoff_s: float = 0.05
 
     otel_exporter: str = "none"  # "none" | "console"
+
+    # /readyz reports PostgreSQL and Kafka, and answers 503 unless these are up. A deployment may
+    # require PostgreSQL only: with Kafka down, appends wait in the outbox, so 119 intake goes on
+    # and a Kafka outage must not take every replica out of its Service.
+    ready_requires: tuple[str, ...] = ("postgres", "kafka")

@@ -48,8 +48,9 @@ def create_app(
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
         checks = await app.state.runtime.ready()
-        ready = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503)
+        ready = all(checks[name] == "ok" for name in settings.ready_requires)
+        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks,
+                             "required": list(settings.ready_requires)}, status_code=200 if ready else 503)
 
     for router in routers:
         app.include_router(router)

@@ -142,3 +142,18 @@ async def test_health_and_readiness_report_postgres_and_kafka(client):
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"] == {"postgres": "ok", "kafka": "ok"}
+
+
+@pytest.mark.parametrize("requires, status", [(("postgres", "kafka"), 503), (("postgres",), 200)])
+async def test_readiness_with_kafka_down_depends_on_what_the_deployment_requires(
+        schema_dsn, topic, issuer, requires, status):
+    settings = ServiceSettings(
+        service_name="tally-test", pg_dsn=schema_dsn, kafka_bootstrap="127.0.0.1:9",  # nothing listens there
+        auth_jwks_file=str(issuer.jwks_file), auth_issuer=issuer.issuer, ready_requires=requires,
+    )
+    app = create_app(settings, title="Tally", routers=[tally_router(topic)])
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://tally") as c:
+            ready = await c.get("/readyz")
+    assert ready.status_code == status
+    assert ready.json()["checks"]["postgres"] == "ok" and ready.json()["checks"]["kafka"].startswith("unavailable")

@@ -13,6 +13,7 @@ rather than being ignored. When kubectl is on PATH, its own `kubectl kustomize` 
 from __future__ import annotations
 
 import copy
+import json
 import re
 import shutil
 import subprocess
@@ -281,6 +282,8 @@ def test_deployments(overlay):
             get = container[probe]["httpGet"]
             assert get["path"] == path and ports.get(get["port"], get["port"]) == port, f"{name}: {probe}"
         assert env["LINKDUTY_HOST"]["value"] == "0.0.0.0"
+        # a Kafka outage must not stop intake (the outbox holds what is appended meanwhile)
+        assert json.loads(env["LINKDUTY_READY_REQUIRES"]["value"]) == ["postgres"]  # pydantic-settings reads JSON
         assert env["LINKDUTY_PORT"]["value"] == str(port)
         # The DSN comes from the Secret CloudNativePG writes for the service's own cluster.
         ref = env["LINKDUTY_PG_DSN"]["valueFrom"]["secretKeyRef"]
