@@ -161,6 +161,11 @@ async def test_records_that_overtake_their_alarm_wait_for_it(city, topics, kafka
     assert all(n.event_data == planned.data for n in reader.about(alarm_id, "DispatchPlanned"))
 
 
+def dropped(log, alarm: Envelope) -> bool:
+    """Whether the worker logging to `log` dropped a parked record about `alarm`."""
+    return any("dropped, parked over" in line and alarm.subject in line for line in log.read_text().splitlines())
+
+
 async def test_records_parked_too_long_are_dropped_for_good(city, kafka_bootstrap, tmp_path):
     """A worker that parks records 8 s drops them (its timer writes the parking table); its
     successor, restored from the changelog, does not bring them back but routes what still waits.
@@ -172,9 +177,6 @@ async def test_records_parked_too_long_are_dropped_for_good(city, kafka_bootstra
     early, late, lone = dispatch_planned(one.subject), order_acknowledged(one.subject), dispatch_planned(other.subject)
     log = tmp_path / "linkage.log"
 
-    def dropped(alarm: Envelope) -> bool:
-        return any("dropped, parked over" in line and alarm.subject in line for line in log.read_text().splitlines())
-
     async with NotificationReader(kafka_bootstrap, topics["notifications"]) as reader:
         first = start_linkage(kafka_bootstrap, topics, tmp_path, app_id=app_id,
                               settings={"LINKDUTY_PARKED_MAX_AGE_S": "8"})
@@ -185,7 +187,7 @@ async def test_records_parked_too_long_are_dropped_for_good(city, kafka_bootstra
                           (other.subject.encode(), lone))
             await asyncio.sleep(6)
             await produce(kafka_bootstrap, topics["units"], (one.subject.encode(), late))
-            await eventually(lambda: dropped(one) and dropped(other), timeout=10, what="the first records dropped")
+            await eventually(lambda: dropped(log, one) and dropped(log, other), timeout=10, what="the first records dropped")
             await asyncio.sleep(0.5)  # the late record is ~2.5 s old: its worker stops well before it is 8 s old
         finally:
             stop(first)
@@ -295,9 +297,6 @@ async def test_closed_alarms_are_forgotten_after_their_retention(city, kafka_boo
     first, last = closed_alarms[0], closed_alarms[-1]
     log = tmp_path / "linkage.log"
 
-    def dropped(alarm: Envelope) -> bool:
-        return any("dropped, parked over" in line and alarm.subject in line for line in log.read_text().splitlines())
-
     async with NotificationReader(kafka_bootstrap, topics["notifications"]) as reader:
         worker = start_linkage(kafka_bootstrap, topics, tmp_path, app_id=f"linkage-forget-{uuid.uuid4().hex[:6]}",
                                settings={"LINKDUTY_CLOSED_RETENTION_S": "2", "LINKDUTY_FORGET_SCAN_INTERVAL_S": "1",
@@ -316,7 +315,7 @@ async def test_closed_alarms_are_forgotten_after_their_retention(city, kafka_boo
             await asyncio.sleep(2 + 1 + 3 * 0.25 + 2)  # retention, a scan, three ticks of 40, and some slack
             late = [unit_record(r.subject, "DispatchEnded", alarm_id=r.subject, reason="again") for r in (first, last)]
             await produce(kafka_bootstrap, topics["units"], *((e.subject.encode(), e) for e in late))
-            await eventually(lambda: dropped(first) and dropped(last), timeout=30,
+            await eventually(lambda: dropped(log, first) and dropped(log, last), timeout=30,
                              what="the records about forgotten alarms, parked then dropped")
         finally:
             stop(worker)

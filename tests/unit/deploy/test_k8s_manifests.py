@@ -129,6 +129,15 @@ def _pod_spec(deployment: dict) -> dict:
     return deployment["spec"]["template"]["spec"]
 
 
+def topic_name(kafka_topic: dict) -> str:
+    return kafka_topic["spec"].get("topicName", kafka_topic["metadata"]["name"])
+
+
+def container_of(deployment: dict) -> dict:
+    (container,) = _pod_spec(deployment)["containers"]
+    return container
+
+
 def by_kind(docs: list[dict], kind: str) -> dict[str, dict]:
     found = [d for d in docs if d["kind"] == kind]
     names = [d["metadata"]["name"] for d in found]
@@ -177,24 +186,20 @@ def test_kubectl_kustomize_agrees_with_build(target):
 
 # --- schemas ----------------------------------------------------------------------------------
 
-def _all_docs() -> list[tuple[str, dict]]:
-    return [(f"{t}:{kn(d)}", d) for t in TARGETS for d in BUILT[t]]
+ALL_DOCS = [(f"{t}:{kn(d)}", d) for t in TARGETS for d in BUILT[t]]
 
 
-@pytest.mark.parametrize("name, doc", _all_docs(), ids=[n for n, _ in _all_docs()])
+@pytest.mark.parametrize("name, doc", ALL_DOCS, ids=[n for n, _ in ALL_DOCS])
 def test_resource_validates(name, doc):
     if (doc["apiVersion"], doc["kind"]) in CUSTOM_KINDS:
         assert doc["metadata"]["name"] and isinstance(doc["spec"], dict)
         return
     group = doc["apiVersion"].rpartition("/")[0]
     assert "." not in group or group.endswith(".k8s.io"), f"{name}: unexpected custom kind {doc['apiVersion']}"
-    error = None
     try:
         assert kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True) == KUBERNETES_VERSION.rsplit(".", 1)[0]
     except kubernetes_validate.ValidationError as e:
-        error = f"{name}: {'.'.join(map(str, e.path))}: {e.message}"
-    if error:
-        pytest.fail(error, pytrace=False)
+        pytest.fail(f"{name}: {'.'.join(map(str, e.path))}: {e.message}", pytrace=False)
 
 
 # --- Kafka ------------------------------------------------------------------------------------
@@ -202,10 +207,10 @@ def test_resource_validates(name, doc):
 def test_kafka_topics_match_topics_toml():
     expected = {t.name: t for t in configured_topics()}  # topics.toml, each topic and its .dlq
     topics = [d for d in BUILT["infra"] if d["kind"] == "KafkaTopic"]
-    names = [d["spec"].get("topicName", d["metadata"]["name"]) for d in topics]
+    names = [topic_name(d) for d in topics]
     assert sorted(names) == sorted(expected), "KafkaTopics differ from topics.toml (or one is there twice)"
     for doc in topics:
-        spec = expected[doc["spec"].get("topicName", doc["metadata"]["name"])]
+        spec = expected[topic_name(doc)]
         assert doc["metadata"]["labels"]["strimzi.io/cluster"] == "linkduty"
         assert doc["spec"]["partitions"] == spec.partitions, spec.name
         assert int(doc["spec"]["config"]["retention.ms"]) == spec.retention_ms, spec.name
@@ -296,7 +301,7 @@ def test_deployments(overlay):
 
 
 def test_linkage_partitions_match_its_topics():
-    (container,) = _pod_spec(by_kind(BUILT["base"], "Deployment")["linkage"])["containers"]
+    container = container_of(by_kind(BUILT["base"], "Deployment")["linkage"])
     partitions = {t.name: t.partitions for t in configured_topics()}
     assert int(_env(container)["LINKDUTY_PARTITIONS"]["value"]) == partitions["alarms.events"] == partitions["units.events"]
 
@@ -304,7 +309,7 @@ def test_linkage_partitions_match_its_topics():
 def test_linkage_changelog_topics_are_replicated_like_the_others():
     """Faust creates its changelog topics with its own factor (the broker's default does not
     apply): below min.insync.replicas, every table write would fail."""
-    (container,) = _pod_spec(by_kind(BUILT["base"], "Deployment")["linkage"])["containers"]
+    container = container_of(by_kind(BUILT["base"], "Deployment")["linkage"])
     (kafka,) = by_kind(BUILT["infra"], "Kafka").values()
     factor = int(_env(container)["LINKDUTY_TOPIC_REPLICATION_FACTOR"]["value"])
     assert factor > int(kafka["spec"]["kafka"]["config"]["min.insync.replicas"])
@@ -317,7 +322,7 @@ def test_each_database_takes_every_replica_s_connection_pool(overlay):
     clusters, scaled = by_kind(docs, "Cluster"), by_kind(docs, "ScaledObject")
     default_pool = ServiceSettings.model_fields["pg_pool_max"].default
     for name, deployment in by_kind(docs, "Deployment").items():
-        (container,) = _pod_spec(deployment)["containers"]
+        container = container_of(deployment)
         env = _env(container)
         if "LINKDUTY_PG_DSN" not in env:
             continue
@@ -334,7 +339,7 @@ def test_each_database_takes_every_replica_s_connection_pool(overlay):
 def test_scaled_objects(overlay):
     docs = full(overlay)
     deployments = by_kind(docs, "Deployment")
-    topics = {d["spec"].get("topicName", d["metadata"]["name"]): d for d in docs if d["kind"] == "KafkaTopic"}
+    topics = {topic_name(d): d for d in docs if d["kind"] == "KafkaTopic"}
     (kafka,) = by_kind(docs, "Kafka").values()
     bootstrap = f"{kafka['metadata']['name']}-kafka-bootstrap.{kafka['metadata']['namespace']}.svc:9092"
     scaled = by_kind(docs, "ScaledObject")
