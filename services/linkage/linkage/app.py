@@ -83,6 +83,10 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
         # 2 ms lets one alarm event's notifications (one per centre, on different partitions)
         # leave in one produce request instead of queueing one round trip behind each other.
         producer_linger=0.002,
+        # A worker that dies without leaving its group (killed, or its LeaveGroup lost) holds its
+        # partitions until the session times out: Faust's 60 s default meant a minute without
+        # routing; an e2e restart test waited that out now and then.
+        broker_session_timeout=10.0,
         broker_commit_every=1000,
         broker_commit_interval=1.0,
         stream_wait_empty=False,
