@@ -60,6 +60,7 @@ from linkduty_shared.messaging.topics import dlq_topic
 
 from linkage.config import LinkageSettings
 from linkage.health import beat, heartbeat_path
+from linkage.in_order import LinkageApp
 from linkage.routing import RoutingConfig, recipients
 from linkage.summary import fold
 from linkage.unit_records import alarm_id_of, expire, park, unparked
@@ -72,8 +73,9 @@ _COMMAND_NS = uuid.UUID("0b5f7f63-0f55-4a4e-b5a8-7c4a8f0e2d31")
 
 
 def create_app(settings: LinkageSettings, directory: Directory, routing: RoutingConfig) -> faust.App:
-    app = faust.App(
+    app = LinkageApp(
         settings.app_id,
+        in_order_topics=(settings.alarms_topic, settings.units_topic),  # see linkage.in_order
         broker=f"kafka://{settings.kafka_bootstrap}",
         store="memory://",  # state is rebuilt from the changelog topics on start
         datadir=settings.data_dir,
