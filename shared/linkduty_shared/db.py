@@ -20,6 +20,13 @@ _SCHEMA_FILES = (
 )
 _MIGRATION_LOCK = 0x11D7_0001
 
+# Errors that mean "PostgreSQL is unreachable or restarting", not "this request or message is
+# bad": a consumer retries them without limit, an API answers 503 with Retry-After.
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError, asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.ConnectionDoesNotExistError, OSError, TimeoutError,
+)
+
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for typename in ("json", "jsonb"):

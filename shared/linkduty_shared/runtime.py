@@ -35,6 +35,8 @@ async def supervise(name: str, loop: Callable[[], Awaitable[None]], *, max_backo
         except asyncio.CancelledError:
             raise
         except Exception:
+            if asyncio.current_task().cancelling():  # stopping: its clean-up failed, do not restart it
+                raise
             log.exception("%s crashed; restarting in %.1fs", name, backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, max_backoff_s)

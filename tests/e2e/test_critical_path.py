@@ -2,6 +2,7 @@
 acknowledges; none when the community does."""
 
 import asyncio
+import time
 
 from aiokafka import AIOKafkaConsumer
 
@@ -17,6 +18,7 @@ class NotificationReader:
     def __init__(self, bootstrap: str, topic: str) -> None:
         self.consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
         self.seen: list[AlarmNotification] = []
+        self.seen_at: list[float] = []  # monotonic, when each was read
         self.keys: list[str] = []
 
     async def __aenter__(self):
@@ -28,6 +30,7 @@ class NotificationReader:
         async for record in self.consumer:
             envelope = envelope_from_kafka(record.headers, record.key, record.value)
             self.seen.append(AlarmNotification.from_data(envelope.data))
+            self.seen_at.append(time.monotonic())
             self.keys.append(record.key.decode())
 
     async def __aexit__(self, *exc):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 
 async def read_topic(bootstrap: str, topic: str, *, until_count: int, timeout: float = 30.0) -> list[ConsumerRecord]:
@@ -25,3 +26,19 @@ async def read_topic(bootstrap: str, topic: str, *, until_count: int, timeout: f
         return records
     finally:
         await consumer.stop()
+
+
+async def group_lag(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+    """Per partition of `topic`: records past `group`'s committed offset (all of them if none)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await admin.start()
+    await probe.start()
+    try:
+        committed = {tp: m.offset for tp, m in (await admin.list_consumer_group_offsets(group)).items()
+                     if tp.topic == topic}
+        ends = await probe.end_offsets([TopicPartition(topic, p) for p in probe.partitions_for_topic(topic) or ()])
+        return {tp.partition: end - max(committed.get(tp, 0), 0) for tp, end in ends.items()}
+    finally:
+        await probe.stop()
+        await admin.close()

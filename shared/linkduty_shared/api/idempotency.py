@@ -10,12 +10,24 @@ of 5xx are not stored, so the client can retry them.
 from __future__ import annotations
 
 import hashlib
+import logging
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from linkduty_shared.api.problems import PROBLEM_BASE, PROBLEM_JSON
+from linkduty_shared.api.problems import (
+    PROBLEM_BASE,
+    PROBLEM_JSON,
+    RETRY_AFTER_S,
+    UNAVAILABLE_SLUG,
+    UNAVAILABLE_TITLE,
+    log_unavailable,
+    unavailable_detail,
+)
 from linkduty_shared.auth.tokens import AuthError
+from linkduty_shared.db import OUTAGE_ERRORS
+
+log = logging.getLogger(__name__)
 
 MAX_KEY_LENGTH = 255
 MAX_BODY_BYTES = 1 << 20
@@ -30,8 +42,8 @@ async def purge_expired_keys(pool) -> None:
         await conn.execute(f"DELETE FROM idempotency_keys WHERE created_at < now() - interval '{KEEP_ANSWERS}'")
 
 
-def _problem(status: int, slug: str, title: str, detail: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    body = orjson.dumps({"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail})
+def _problem(status: int, slug: str, title: str, detail: str, **extra) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    body = orjson.dumps({"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail, **extra})
     return status, [(b"content-type", PROBLEM_JSON.encode())], body
 
 
@@ -72,10 +84,17 @@ class IdempotencyMiddleware:
             if len(body) > MAX_BODY_BYTES:
                 return await _send_response(send, *_problem(413, "payload-too-large", "Request body too large",
                                                              f"at most {MAX_BODY_BYTES} bytes"))
-        request_hash = hashlib.sha256(scope["path"].encode() + b"\0" + body).digest()
-        key_text = key.decode("latin-1")
+        try:
+            await self._claim_or_replay(scope, body, send, runtime.pool, client_id, key.decode("latin-1"))
+        except OUTAGE_ERRORS as exc:  # PostgreSQL down: nothing claimed or stored, the client retries
+            log_unavailable(scope["method"], scope["path"], "postgres", exc)
+            status, headers, problem = _problem(503, UNAVAILABLE_SLUG, UNAVAILABLE_TITLE, unavailable_detail("postgres"),
+                                              dependency="postgres")
+            await _send_response(send, status, headers + [(b"retry-after", str(RETRY_AFTER_S).encode())], problem)
 
-        async with runtime.pool.acquire() as conn:
+    async def _claim_or_replay(self, scope: Scope, body: bytes, send: Send, pool, client_id: str, key_text: str) -> None:
+        request_hash = hashlib.sha256(scope["path"].encode() + b"\0" + body).digest()
+        async with pool.acquire() as conn:
             claimed = await conn.fetchval(
                 """INSERT INTO idempotency_keys (client_id, key, request_hash) VALUES ($1, $2, $3)
                    ON CONFLICT (client_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, created_at = now()
@@ -95,13 +114,14 @@ class IdempotencyMiddleware:
                         422, "idempotency-key-reused", "Idempotency-Key reused for a different request",
                         "use a new key for a new request"))
                 if row["completed_at"] is None:
-                    return await _send_response(send, *_problem(
-                        409, "request-in-progress", "A request with this Idempotency-Key is in progress",
-                        "retry after it completes"))
+                    status, headers, problem = _problem(409, "request-in-progress",
+                                                        "A request with this Idempotency-Key is in progress",
+                                                        "retry after it completes")
+                    return await _send_response(send, status, headers + [(b"retry-after", b"1")], problem)
                 stored = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in row["headers"]]
                 return await _send_response(send, row["status"], stored + [(b"idempotent-replayed", b"true")], row["body"])
 
-        await self._run_and_store(scope, body, send, runtime.pool, client_id, key_text)
+        await self._run_and_store(scope, body, send, pool, client_id, key_text)
 
     async def _run_and_store(self, scope: Scope, body: bytes, send: Send, pool, client_id: str, key: str) -> None:
         sent_body = False
@@ -127,6 +147,10 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replay_receive, capture_send)
         finally:
+            await self._store(pool, client_id, key, status, response_headers, chunks)
+
+    async def _store(self, pool, client_id: str, key: str, status: int, response_headers, chunks) -> None:
+        try:
             async with pool.acquire() as conn:
                 if status >= 500:
                     await conn.execute("DELETE FROM idempotency_keys WHERE client_id = $1 AND key = $2", client_id, key)
@@ -138,3 +162,5 @@ class IdempotencyMiddleware:
                         [[k.decode("latin-1"), v.decode("latin-1")] for k, v in response_headers],
                         b"".join(chunks),
                     )
+        except OUTAGE_ERRORS as exc:  # the claim stays until STALE_CLAIM_S; a retry meanwhile gets 409
+            log.warning("Idempotency-Key answer not stored, PostgreSQL unavailable (%s)", type(exc).__name__)

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from linkduty_shared.application import AggregateNotFound, PreconditionFailed
 from linkduty_shared.auth.tokens import AuthError
+from linkduty_shared.db import OUTAGE_ERRORS
 from linkduty_shared.domain.errors import DomainError
 from linkduty_shared.eventstore.store import ConcurrencyConflict
 
@@ -110,7 +111,31 @@ def install_problem_handlers(app: FastAPI) -> None:
         slug = _STATUS_SLUGS.get(exc.status_code, "http-error")
         return problem_response(request, exc.status_code, slug, str(exc.detail), headers=getattr(exc, "headers", None))
 
+    async def _outage(request: Request, exc: Exception) -> JSONResponse:
+        return _unavailable(request, "postgres", exc)  # down or restarting: the client retries
+
+    for outage in OUTAGE_ERRORS:  # one handler per class: a handler of Exception would re-raise after answering
+        app.add_exception_handler(outage, _outage)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(request, 500, "internal-error", "Internal error")
+
+
+RETRY_AFTER_S = 2  # a 119 intake retried this soon finds a restarted database within a few tries
+UNAVAILABLE_SLUG, UNAVAILABLE_TITLE = "dependency-unavailable", "A service this request needs is unavailable"
+
+
+def unavailable_detail(dependency: str) -> str:
+    return f"{dependency} cannot be reached; nothing was recorded. Retry with the same Idempotency-Key."
+
+
+def log_unavailable(method: str, path: str, dependency: str, exc: BaseException) -> None:
+    log.warning("%s %s: %s unavailable (%s: %s)", method, path, dependency, type(exc).__name__, str(exc)[:200])
+
+
+def _unavailable(request: Request, dependency: str, exc: BaseException) -> JSONResponse:
+    log_unavailable(request.method, request.url.path, dependency, exc)
+    return problem_response(request, 503, UNAVAILABLE_SLUG, UNAVAILABLE_TITLE, unavailable_detail(dependency),
+                            dependency=dependency, headers={"Retry-After": str(RETRY_AFTER_S)})

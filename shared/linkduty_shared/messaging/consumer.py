@@ -20,6 +20,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from opentelemetry import trace
 
+from linkduty_shared.db import OUTAGE_ERRORS
 from linkduty_shared.events.envelope import Envelope, EnvelopeError, envelope_from_kafka, event_type_of
 from linkduty_shared.messaging.kafka import reliable_producer
 from linkduty_shared.messaging.topics import dlq_topic
@@ -32,10 +33,7 @@ Handler = Callable[[Envelope, ConsumerRecord], Awaitable[None]]
 BatchHandler = Callable[[list[tuple[Envelope, ConsumerRecord]]], Awaitable[None]]
 
 # Errors that mean "the world is down", not "this message is bad": retried without limit.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    asyncpg.PostgresConnectionError, asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.AdminShutdownError,
-    OSError, TimeoutError,
-)
+TRANSIENT_ERRORS = OUTAGE_ERRORS
 
 
 class ConsumerRunner:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
+from linkduty_shared.db import OUTAGE_ERRORS
 from linkduty_shared.events.envelope import envelope_to_kafka
 from linkduty_shared.eventstore.store import row_to_event, select_columns
 
@@ -58,7 +59,18 @@ class OutboxRelay:
         self._wakeup.set()
 
     async def run(self) -> None:
-        """Run until cancelled: become leader, then publish whenever there is work."""
+        """Run until cancelled: become leader, then publish whenever there is work. A lost
+        database connection (PostgreSQL restarted) is replaced at once, then every second."""
+        backoff = 0.1
+        while True:
+            try:
+                await self._lead()
+            except OUTAGE_ERRORS + (asyncpg.InterfaceError,) as exc:  # InterfaceError: "connection is closed"
+                log.warning("outbox relay: database connection lost (%s); reconnecting in %.1fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 1.0)
+
+    async def _lead(self) -> None:
         async with self._pool.acquire() as leader_conn:
             # Advisory locks are per database; the key includes the schema so that outboxes in
             # different schemas of one database (tests, several services sharing a database)
@@ -76,8 +88,9 @@ class OutboxRelay:
             finally:
                 self._conn = None
                 await self._close_producer()
-                await leader_conn.remove_listener("linkduty_outbox", self.wake)
-                await leader_conn.execute("SELECT pg_advisory_unlock($1)", lock)
+                if not leader_conn.is_closed():  # a dead connection took its lock and listener with it
+                    await leader_conn.remove_listener("linkduty_outbox", self.wake)
+                    await leader_conn.execute("SELECT pg_advisory_unlock($1)", lock)
 
     async def _publish_forever(self) -> None:
         backoff = 0.1
@@ -86,11 +99,6 @@ class OutboxRelay:
             try:
                 sent = await self.publish_batch()
                 backoff = 0.1
-            except (asyncpg.PostgresConnectionError, OSError) as exc:
-                log.warning("outbox relay: database unavailable (%s); retrying in %.1fs", exc, backoff)
-                sent = 0
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self._max_backoff_s)
             except _KafkaUnavailable as exc:
                 log.warning("outbox relay: Kafka did not acknowledge (%s); retrying in %.1fs", exc, backoff)
                 await self._close_producer()

@@ -15,6 +15,7 @@ from linkduty_shared.config import ServiceSettings
 from linkduty_shared.messaging.consumer import ConsumerRunner
 from tests.conftest import eventually
 from tests.support.kafka import read_topic
+from tests.support.proxy import Proxy
 from tests.support.tally import tally_router
 
 
@@ -157,3 +158,30 @@ async def test_readiness_with_kafka_down_depends_on_what_the_deployment_requires
             ready = await c.get("/readyz")
     assert ready.status_code == status
     assert ready.json()["checks"]["postgres"] == "ok" and ready.json()["checks"]["kafka"].startswith("unavailable")
+
+
+async def test_with_postgres_unreachable_a_write_is_a_503_with_retry_after_and_readiness_names_it(
+        schema_dsn, kafka_bootstrap, topic, issuer, auth):
+    """The service reaches PostgreSQL through a proxy, which is cut mid-run, then restored."""
+    dsn = httpx.URL(schema_dsn.replace("postgresql://", "http://"))
+    proxy = Proxy(dsn.host, dsn.port)
+    await proxy.open()
+    settings = ServiceSettings(
+        service_name="tally-test", pg_dsn=schema_dsn.replace(f":{dsn.port}/", f":{proxy.port}/"),
+        kafka_bootstrap=kafka_bootstrap, auth_jwks_file=str(issuer.jwks_file), auth_issuer=issuer.issuer,
+    )
+    app = create_app(settings, title="Tally", routers=[tally_router(topic)])
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://tally") as c:
+            assert (await c.post("/v1/tallies", json={"id": "before", "title": "x"}, headers=auth)).status_code == 201
+            await proxy.cut()
+            refused = await c.post("/v1/tallies", json={"id": "during", "title": "x"},
+                                   headers={**auth, "Idempotency-Key": "k-during"})
+            ready = await c.get("/readyz")
+            await proxy.open()
+            retried = await c.post("/v1/tallies", json={"id": "during", "title": "x"},
+                                   headers={**auth, "Idempotency-Key": "k-during"})
+    body = assert_problem(refused, 503, "dependency-unavailable")
+    assert refused.headers["retry-after"] == "2" and body["dependency"] == "postgres"
+    assert ready.status_code == 503 and ready.json()["checks"]["postgres"].startswith("unavailable")
+    assert retried.status_code == 201  # the refused request stored no answer under its key

@@ -1,0 +1,328 @@
+"""Faults under load: each part of the running system killed (-9) or frozen (SIGSTOP) mid-load.
+
+    ./linkduty up && ./linkduty bench faults [--parts linkage,kafka] [--signals kill,stop]
+                                             [--rate 10] [--seconds 90] [--fault-at 30] [--down 8]
+
+As a client would see it, and checked in the manner of Jepsen's Kafka checker. 119 calls arrive at
+a fixed rate (open model) in 12 communities of 4 districts, each POST with its own
+Idempotency-Key, retried until answered. One console per centre that must see them (the
+communities, their streets, districts and the city), plus two sibling communities that must see
+nothing, each on the gateway's SSE stream and reconnecting with Last-Event-ID. `fault_at` seconds
+into the load the part is killed (and started again by the project's scripts `down` seconds
+later) or frozen for `down` seconds. After the load, a grace period for stragglers, then:
+
+- lost: an accepted call (alarm, version) never shown on one of the consoles that must show it;
+- duplicated: a console shown the same notification twice (across its reconnections too);
+- misrouted: a console shown an alarm outside its jurisdiction;
+- reordered: a console shown an alarm's versions out of order;
+- unacknowledged: a call shown on a console whose POST was never answered 2xx;
+- recovery: from the part's return until every later call reached all its consoles within 1 s.
+
+`run_fault` is what tests/faults/test_system.py runs in its short form.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import contextlib
+import dataclasses
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import orjson
+
+from bench.common import ROOT, save
+from linkduty_shared.auth.issuer import LocalIssuer
+from linkduty_shared.contracts.alarms import CHAIN_LEVELS
+from linkduty_shared.jurisdictions import Directory, Level, load_demo_city
+
+ALARMS_URL = "http://127.0.0.1:8101"
+GATEWAY_URL = "http://127.0.0.1:8104"
+STATE = Path(os.environ.get("LINKDUTY_STATE", ROOT / ".state"))
+CALL_EVENTS = ("AlarmReported", "CallLinked")
+
+
+def _service_pid(name: str) -> Callable[[], int]:
+    return lambda: int((STATE / "services" / f"{name}.pid").read_text())
+
+
+def _postgres_pid() -> int:
+    return int((STATE / "postgres/data/postmaster.pid").read_text().split()[0])
+
+
+def _kafka_pid() -> int:
+    return int((STATE / "kafka/kafka.pid").read_text())
+
+
+def _run(*command: str) -> None:
+    subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _start_services() -> None:
+    _run(str(ROOT / "deploy/local/services.sh"), "up")  # starts what is not running
+
+
+def _start_stack() -> None:
+    _run(str(ROOT / "deploy/local/stack.sh"), "up")
+
+
+@dataclasses.dataclass(frozen=True)
+class Part:
+    pid: Callable[[], int]
+    start: Callable[[], None]  # brings it back after a kill (the project's own scripts)
+
+
+PARTS = {
+    "alarms": Part(_service_pid("alarms"), _start_services),  # the outbox relay runs in it (its leader)
+    "units": Part(_service_pid("units"), _start_services),
+    "linkage": Part(_service_pid("linkage"), _start_services),
+    "gateway": Part(_service_pid("gateway"), _start_services),
+    "kafka": Part(_kafka_pid, _start_stack),
+    "postgres": Part(_postgres_pid, _start_stack),
+}
+
+
+@dataclasses.dataclass
+class Call:
+    i: int
+    sent_at: float
+    attempts: int = 0
+    answers: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    accepted_at: float | None = None
+    alarm_id: str | None = None
+    version: int | None = None
+    centres: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass
+class Shown:
+    centre_id: str
+    seq: int
+    notification_id: str
+    event_type: str
+    alarm_id: str
+    version: int
+    description: str
+    at: float
+
+
+def watched(city: Directory, communities: int = 12, districts: int = 4) -> tuple[list, list[str], list[str]]:
+    """`communities` communities spread over `districts` districts, the centres that must see
+    their alarms, and two sibling communities' centres that must not."""
+    chosen, siblings = [], []
+    for district in city.children(city.city.code)[:districts]:
+        streets = city.children(district.code)
+        for street in streets[: communities // districts]:
+            kids = city.children(street.code)
+            chosen.append(kids[0])
+            if len(siblings) < 2 and len(kids) > 1:
+                siblings.append(city.centre_of(kids[1].code).id)
+    centres = sorted({cid for c in chosen for cid in city.resolve(c.lat, c.lon).centre_ids()})
+    return chosen, centres, siblings
+
+
+class Console:
+    """One centre's SSE stream, reconnecting with Last-Event-ID after any break."""
+
+    def __init__(self, http: httpx.AsyncClient, centre_id: str, token: str, shown: list[Shown]) -> None:
+        self.http, self.centre_id, self.token, self.shown = http, centre_id, token, shown
+        self.last_id: str | None = None
+        self.reconnects = 0
+
+    async def follow(self) -> None:
+        while True:
+            headers = {"Authorization": f"Bearer {self.token}", "Accept": "text/event-stream"}
+            if self.last_id is not None:
+                headers["Last-Event-ID"] = self.last_id
+            try:
+                async with self.http.stream("GET", f"{GATEWAY_URL}/v1/centres/{self.centre_id}/stream",
+                                            headers=headers) as r:
+                    if r.status_code == 200:
+                        await self._read(r)
+            except httpx.HTTPError:
+                pass
+            self.reconnects += 1
+            await asyncio.sleep(0.5)
+
+    async def _read(self, response: httpx.Response) -> None:
+        event_id = None
+        async for line in response.aiter_lines():
+            if line.startswith("id:"):
+                event_id = line[3:].strip()
+            elif line.startswith("data:") and event_id is not None:
+                n = orjson.loads(line[5:])
+                if "alarm" in n:
+                    self.shown.append(Shown(self.centre_id, int(event_id), n["notification_id"], n["event_type"],
+                                            n["alarm"]["alarm_id"], n["alarm"]["version"],
+                                            n["alarm"]["description"], time.monotonic()))
+                self.last_id, event_id = event_id, None
+
+
+async def post_until_answered(http: httpx.AsyncClient, call: Call, body: dict, token: str, city: Directory,
+                              give_up_at: float) -> None:
+    """POST with one Idempotency-Key until a 2xx (or a 4xx other than 429), as a 119 client would."""
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": f"fault-{body['description']}"}
+    while time.monotonic() < give_up_at:
+        call.attempts += 1
+        try:
+            r = await http.post("/v1/alarms", json=body, headers=headers)
+        except httpx.HTTPError as exc:
+            call.answers[type(exc).__name__] += 1
+            await asyncio.sleep(0.5)
+            continue
+        call.answers[r.status_code] += 1
+        if r.status_code in (200, 201):
+            a = r.json()
+            call.accepted_at, call.alarm_id, call.version = time.monotonic(), a["alarm_id"], a["version"]
+            call.centres = tuple(city.centre_of(a["jurisdiction"][level]).id for level in CHAIN_LEVELS)
+            return
+        if 400 <= r.status_code < 500 and r.status_code != 429:
+            return
+        await asyncio.sleep(float(r.headers.get("retry-after", 0.5)))
+
+
+async def inject(part_name: str, how: str, down_s: float) -> float:
+    """Kill or freeze the part; bring it back after `down_s`; returns when it was back (monotonic)."""
+    part = PARTS[part_name]
+    pid = part.pid()
+    if how == "kill":
+        os.kill(pid, signal.SIGKILL)
+        await asyncio.sleep(down_s)
+        await asyncio.to_thread(part.start)
+    else:
+        os.kill(pid, signal.SIGSTOP)
+        await asyncio.sleep(down_s)
+        os.kill(pid, signal.SIGCONT)
+    return time.monotonic()
+
+
+async def run_fault(part: str | None, how: str = "kill", *, rate: float = 10, seconds: float = 90,
+                    fault_at: float = 30, down_s: float = 8, quiet_s: float = 15, grace_s: float = 120) -> dict:
+    """One run: the load, the fault (none if `part` is None), the verdict."""
+    city = load_demo_city()
+    issuer = LocalIssuer()
+    intake = issuer.issue("fault-intake", ["alarms:report"], jurisdiction=[city.city.code], ttl_s=3600)
+    console_token = issuer.issue("fault-consoles", ["stream:read"], jurisdiction=[city.city.code], ttl_s=3600)
+    communities, centres, siblings = watched(city)
+    run_id = uuid.uuid4().hex[:8]
+    shown: list[Shown] = []
+    calls: list[Call] = []
+    back_at = None
+    timeout = httpx.Timeout(10, read=None)
+    async with httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=100)) as streams, \
+            httpx.AsyncClient(base_url=ALARMS_URL, timeout=10, limits=httpx.Limits(max_connections=200)) as http:
+        consoles = [Console(streams, c, console_token, shown) for c in centres + siblings]
+        following = [asyncio.create_task(c.follow()) for c in consoles]
+        await asyncio.sleep(2)  # the streams are open: live from now
+        posts, fault = [], None
+        start = time.monotonic()
+        for i in range(int(rate * seconds)):
+            await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
+            if part is not None and fault is None and time.monotonic() - start >= fault_at:
+                fault = asyncio.create_task(inject(part, how, down_s))
+            community = communities[i % len(communities)]
+            body = {"source": "119", "kind": "fire", "severity": "moderate", "description": f"{run_id} #{i}",
+                    "location": {"lat": community.lat, "lon": community.lon}}
+            call = Call(i, time.monotonic())
+            calls.append(call)
+            posts.append(asyncio.create_task(post_until_answered(http, call, body, intake, city,
+                                                                 give_up_at=start + seconds + grace_s)))
+        await asyncio.gather(*posts)
+        if fault is not None:
+            back_at = await fault
+        await asyncio.sleep(quiet_s)
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline and _missing(calls, shown):
+            await asyncio.sleep(1)
+        for task in following:
+            task.cancel()
+        await asyncio.gather(*following, return_exceptions=True)
+    verdict = judge(calls, shown, set(siblings), run_id, back_at)
+    verdict |= {"part": part or "none", "how": how if part else "-", "rate": rate, "seconds": seconds,
+                "reconnects": sum(c.reconnects for c in consoles), "consoles": len(consoles)}
+    return verdict
+
+
+def _missing(calls: list[Call], shown: list[Shown]) -> bool:
+    seen = {(s.alarm_id, s.version, s.centre_id) for s in shown if s.event_type in CALL_EVENTS}
+    return any((c.alarm_id, c.version, centre) not in seen for c in calls if c.accepted_at for centre in c.centres)
+
+
+def judge(calls: list[Call], shown: list[Shown], siblings: set[str], run_id: str, back_at: float | None) -> dict:
+    accepted = [c for c in calls if c.accepted_at is not None]
+    first_shown: dict[tuple[str, int, str], float] = {}
+    for s in shown:
+        if s.event_type in CALL_EVENTS:
+            first_shown.setdefault((s.alarm_id, s.version, s.centre_id), s.at)
+    lost = [c for c in accepted if any((c.alarm_id, c.version, x) not in first_shown for x in c.centres)]
+    per_console = collections.Counter((s.centre_id, s.notification_id) for s in shown)
+    run_alarms = {c.alarm_id for c in accepted}
+    chain = {c.alarm_id: set(c.centres) for c in accepted}
+    misrouted = {s.alarm_id for s in shown if s.alarm_id in run_alarms
+                 and (s.centre_id in siblings or s.centre_id not in chain[s.alarm_id])}
+    reordered, last_version = set(), {}
+    for s in sorted(shown, key=lambda s: (s.centre_id, s.seq)):
+        key = (s.centre_id, s.alarm_id)
+        if s.version < last_version.get(key, 0):
+            reordered.add(s.alarm_id)
+        last_version[key] = max(last_version.get(key, 0), s.version)
+    answered = {f"{run_id} #{c.i}" for c in accepted}
+    unacknowledged = {s.description for s in shown if s.description.startswith(run_id) and s.description not in answered}
+    waits = [(c.sent_at, max(first_shown[(c.alarm_id, c.version, x)] for x in c.centres) - c.sent_at)
+             for c in accepted if c not in lost]
+    late = [sent for sent, wait in waits if back_at is not None and sent >= back_at and wait > 1.0]
+    answers = sum((c.answers for c in calls), collections.Counter())
+    return {
+        "calls": len(calls), "accepted": len(accepted), "answers": {str(k): v for k, v in answers.items()},
+        "lost": len(lost), "duplicated": sum(n - 1 for n in per_console.values() if n > 1),
+        "misrouted": len(misrouted), "reordered": len(reordered), "unacknowledged": len(unacknowledged),
+        "worst_wait_s": round(max((w for _, w in waits), default=0.0), 2),
+        "recovery_s": None if back_at is None else round(max(late, default=back_at) - back_at, 1),
+    }
+
+
+def report(v: dict) -> None:
+    refused = {k: n for k, n in v["answers"].items() if k not in ("200", "201")}
+    print(f"  {v['part']:8s} {v['how']:4s} accepted {v['accepted']}/{v['calls']}"
+          f" (refused and retried: {refused or 0}); lost {v['lost']}, duplicated {v['duplicated']},"
+          f" misrouted {v['misrouted']}, reordered {v['reordered']}, unacknowledged {v['unacknowledged']};"
+          f" worst wait {v['worst_wait_s']} s; back to < 1 s latency {v['recovery_s']} s after it returned"
+          f" ({v['reconnects']} console reconnects)", flush=True)
+
+
+async def main(args) -> list[dict]:
+    results = []
+    parts = [None] + args.parts.split(",") if args.baseline else args.parts.split(",")
+    for part in parts:
+        for how in (["kill"] if part is None else args.signals.split(",")):
+            with contextlib.suppress(KeyboardInterrupt):
+                v = await run_fault(part, how, rate=args.rate, seconds=args.seconds, fault_at=args.fault_at,
+                                    down_s=args.down)
+                report(v)
+                results.append(v)
+    print(f"  results written to {save('faults', {'runs': results})}")
+    return results
+
+
+def cli(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--parts", default=",".join(PARTS))
+    parser.add_argument("--signals", default="kill,stop")
+    parser.add_argument("--rate", type=float, default=10)
+    parser.add_argument("--seconds", type=float, default=90)
+    parser.add_argument("--fault-at", type=float, default=30)
+    parser.add_argument("--down", type=float, default=8)
+    parser.add_argument("--no-baseline", dest="baseline", action="store_false", help="skip the run without a fault")
+    asyncio.run(main(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    cli()
