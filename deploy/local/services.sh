@@ -23,7 +23,14 @@ SERVICES=(
   "gateway|8104|linkduty_gateway|gateway.main"
 )
 
-running() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+# The service's pid is alive and not a zombie (a killed service PID 1 has not reaped yet is gone).
+running() {
+  local stat
+  [ -f "$RUN/$1.pid" ] || return 1
+  stat=$(cat "/proc/$(cat "$RUN/$1.pid")/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ ${stat%% *} != Z ]]
+}
 
 start() {
   local name=$1 port=$2 db=$3 module=$4
@@ -34,6 +41,7 @@ start() {
       LINKDUTY_PG_DSN="${LINKDUTY_PG_DSN%/}/$db" \
       LINKDUTY_AUTH_JWKS_FILE="$STATE/auth/jwks.json" \
       LINKDUTY_DATA_DIR="$STATE/linkage" \
+      LINKDUTY_GROUP_INSTANCE_ID="$name-local-0" \
       LINKDUTY_STATE="$STATE" \
       setsid nohup "$PY" -m $module >"$RUN/$name.log" 2>&1 < /dev/null &
   echo $! >"$RUN/$name.pid"

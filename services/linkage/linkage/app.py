@@ -89,6 +89,7 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
         # partitions until the session times out: Faust's 60 s default meant a minute without
         # routing; an e2e restart test waited that out now and then.
         broker_session_timeout=10.0,
+        consumer_group_instance_id=settings.group_instance_id,
         broker_commit_every=1000,
         broker_commit_interval=1.0,
         stream_wait_empty=False,

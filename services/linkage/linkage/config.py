@@ -10,6 +10,11 @@ class LinkageSettings(ServiceSettings):
     units_topic: str = "units.events"  # its dispatch and joint-operation records are routed too
     notifications_topic: str = "linkage.notifications"
     commands_topic: str = "linkage.commands"
+    # Static group membership (KIP-345), unique per worker: a worker restarted under the same id
+    # gets its partitions back at once, without waiting out the session of the one that died.
+    # None: dynamic membership (every join is a rebalance, a dead member holds its partitions
+    # for the session timeout).
+    group_instance_id: str | None = None
     topic_replication_factor: int = 1  # of the changelog topics Faust creates (3 in production: min.insync.replicas 2)
     partitions: int = 6  # must equal the partitions of alarms_topic and units_topic (tables are co-partitioned)
     routing_rules_path: str | None = None  # defaults to linkage/routing_rules.toml
