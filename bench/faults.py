@@ -184,7 +184,7 @@ async def post_until_answered(http: httpx.AsyncClient, call: Call, body: dict, t
             call.accepted_at, call.alarm_id, call.version = time.monotonic(), a["alarm_id"], a["version"]
             call.centres = tuple(city.centre_of(a["jurisdiction"][level]).id for level in CHAIN_LEVELS)
             return
-        if 400 <= r.status_code < 500 and r.status_code != 429:
+        if 400 <= r.status_code < 500 and "retry-after" not in r.headers:  # 429 and 409 in progress say when
             return
         await asyncio.sleep(float(r.headers.get("retry-after", 0.5)))
 

@@ -25,6 +25,8 @@ _MIGRATION_LOCK = 0x11D7_0001
 OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError, asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.ConnectionDoesNotExistError, OSError, TimeoutError,
+    # a connection broken mid-operation by a restarting server ("cannot switch to state 12")
+    asyncpg.InternalClientError,
 )
 
 

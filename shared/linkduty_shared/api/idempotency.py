@@ -31,7 +31,10 @@ log = logging.getLogger(__name__)
 
 MAX_KEY_LENGTH = 255
 MAX_BODY_BYTES = 1 << 20
-STALE_CLAIM_S = 60  # an in-flight claim older than this belonged to a crashed request
+# An in-flight claim older than this belonged to a crashed request (or one whose database went
+# away before its answer was stored): a 119 client retrying after a PostgreSQL restart waits at
+# most this long. Requests take milliseconds; none runs this long.
+STALE_CLAIM_S = 15
 KEEP_ANSWERS = "24 hours"  # how long a retry can still get the first answer
 
 

@@ -66,6 +66,8 @@ class OutboxRelay:
             try:
                 await self._lead()
             except OUTAGE_ERRORS + (asyncpg.InterfaceError,) as exc:  # InterfaceError: "connection is closed"
+                if asyncio.current_task().cancelling():  # stopping: the clean-up met a closed pool
+                    raise
                 log.warning("outbox relay: database connection lost (%s); reconnecting in %.1fs", exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 1.0)
