@@ -6,8 +6,8 @@ after another; `faults` are (seconds into the run, coroutine) pairs that it runs
 The checker reads `linkage.notifications` and counts, in the manner of Jepsen's Kafka checker,
 what each alarm's centres were told: lost (a centre that must see the alarm was never told),
 misrouted (a centre that must not see it was), duplicated (a centre told twice under two
-notification ids: the gateway drops a repeated id, it cannot drop two ids) and how long the
-alarms reported around a fault waited (recovery)."""
+notification ids: the gateway drops a repeated id, it cannot drop two ids) and how long each
+alarm waited (recovery times are figures of bench/faults.py, not assertions)."""
 
 from __future__ import annotations
 
@@ -41,12 +41,6 @@ class Verdict:
     duplicated: list[str]  # alarms some centre of which got two notification ids for one event
     worst_wait_s: float  # the longest accepted → last centre told
     waits: list[tuple[float, float]]  # (accepted at, accepted → last centre told), of the alarms told everywhere
-
-    def recovery_s(self, back_at: float, *, normal_s: float = 1.0) -> float:
-        """From `back_at` (a part came back) to the first alarm after which every alarm reached all
-        its centres within `normal_s`."""
-        late = [at for at, wait in self.waits if at >= back_at and wait > normal_s]
-        return max(late, default=back_at) - back_at
 
     def __str__(self) -> str:
         return (f"{self.sent} alarms: {len(self.lost)} lost, {len(self.misrouted)} misrouted, "
