@@ -18,7 +18,8 @@ later) or frozen for `down` seconds. After the load, a grace period for straggle
 - unacknowledged: a call shown on a console whose POST was never answered 2xx;
 - recovery: from the part's return until every later call reached all its consoles within 1 s.
 
-`run_fault` is what tests/faults/test_system.py runs in its short form.
+`run_fault(part, how, rate=10, seconds=20, fault_at=6, down_s=4)` is the short form (each part
+killed once); it is not in the test suite yet (see README, Faults).
 """
 
 from __future__ import annotations
