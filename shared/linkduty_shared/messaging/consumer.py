@@ -16,7 +16,6 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from opentelemetry import trace
 
@@ -31,10 +30,6 @@ tracer = trace.get_tracer(__name__)
 
 Handler = Callable[[Envelope, ConsumerRecord], Awaitable[None]]
 BatchHandler = Callable[[list[tuple[Envelope, ConsumerRecord]]], Awaitable[None]]
-
-# Errors that mean "the world is down", not "this message is bad": retried without limit.
-TRANSIENT_ERRORS = OUTAGE_ERRORS
-
 
 class ConsumerRunner:
     def __init__(
@@ -136,7 +131,7 @@ class ConsumerRunner:
                 await self._batch_handler(parsed)
                 self.processed += len(parsed)
                 return
-            except TRANSIENT_ERRORS as exc:
+            except OUTAGE_ERRORS as exc:  # the world is down, not this message: retried without limit
                 log.warning("consumer %s: transient failure (%s); retrying the batch", self._group_id, exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
@@ -175,7 +170,7 @@ class ConsumerRunner:
                     await self._handler(envelope, record)
                     self.processed += 1
                     return
-                except TRANSIENT_ERRORS as exc:
+                except OUTAGE_ERRORS as exc:  # the world is down, not this message: retried without limit
                     log.warning("consumer %s: transient failure (%s); retrying", self._group_id, exc)
                     attempt -= 1  # outages do not use up the poison budget
                 except Exception as exc:
