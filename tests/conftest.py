@@ -98,3 +98,15 @@ async def eventually(predicate, *, timeout: float = 30.0, interval: float = 0.1,
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await asyncio.sleep(interval)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test that ran services as processes shows their logs (`*.log` in its tmp_path):
+    a timeout alone says nothing about why a worker never answered."""
+    report = yield
+    tmp = item.funcargs.get("tmp_path") if hasattr(item, "funcargs") else None
+    if report.failed and isinstance(tmp, Path):
+        for log in sorted(tmp.glob("*.log")):
+            report.sections.append((f"{log.name} (last 200 lines)", "\n".join(log.read_text(errors="replace").splitlines()[-200:])))
+    return report

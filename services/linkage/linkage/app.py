@@ -76,7 +76,7 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
     app = LinkageApp(
         settings.app_id,
         in_order_topics=(settings.alarms_topic, settings.units_topic),  # see linkage.in_order
-        broker=f"kafka://{settings.kafka_bootstrap}",
+        broker=";".join(f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")),  # Faust's list
         store="memory://",  # state is rebuilt from the changelog topics on start
         datadir=settings.data_dir,
         topic_partitions=settings.partitions,

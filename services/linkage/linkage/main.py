@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 
+import faust
+
 from linkduty_shared.jurisdictions import Directory, load_demo_city
+from linkduty_shared.messaging.topics import TopicSpec, ensure_topics
 
 from linkage.app import create_app
 from linkage.config import LinkageSettings
 from linkage.routing import DEFAULT_RULES, RoutingConfig
 
 
-def build() -> object:
+def build() -> faust.App:
     settings = LinkageSettings()
     directory = Directory.load(settings.directory_path) if settings.directory_path else load_demo_city()
     directory.neighbours(directory.city.code)  # builds the adjacency index now, not on the first major fire
@@ -20,8 +24,20 @@ def build() -> object:
     return create_app(settings, directory, routing)
 
 
+def changelog_topics(app: faust.App) -> list[TopicSpec]:
+    """The tables' changelog topics, as Faust would create them (compacted, one partition per
+    source partition). Created before the worker starts: Faust creates them as it starts and reads
+    the metadata before they are led, then takes them for topics with no partitions and sends
+    every table write of the first minutes to the DLQ (PartitionsMismatch)."""
+    return [TopicSpec(table.changelog_topic.get_topic_name(), table.partitions or app.conf.topic_partitions,
+                      app.conf.topic_replication_factor, None, {"cleanup.policy": "compact"})
+            for table in app.tables.values()]
+
+
 def main() -> None:
     app = build()
+    if "worker" in sys.argv or len(sys.argv) == 1:
+        asyncio.run(ensure_topics(LinkageSettings().kafka_bootstrap, changelog_topics(app)))
     if len(sys.argv) == 1:
         sys.argv.append("worker")
     if "worker" in sys.argv:
