@@ -2,6 +2,13 @@
 
     ./linkduty up && ./linkduty bench faults [--parts linkage,kafka] [--signals kill,stop]
                                              [--rate 10] [--seconds 90] [--fault-at 30] [--down 8]
+    LINKDUTY_KAFKA_BROKERS=3 ./linkduty up && ./linkduty bench faults --parts kafka-leader --times 5
+
+    ./linkduty bench faults --parts services
+
+The second form runs on a three-node Kafka cluster (replication 3, min.insync.replicas 2) and
+kills, five times in a row, whichever node leads most partitions of alarms.events then. The third
+restarts every service, one after the other (SIGTERM, then started again and ready).
 
 As a client would see it, and checked in the manner of Jepsen's Kafka checker. 119 calls arrive at
 a fixed rate (open model) in 12 communities of 4 districts, each POST with its own
@@ -16,10 +23,11 @@ later) or frozen for `down` seconds. After the load, a grace period for straggle
 - misrouted: a console shown an alarm outside its jurisdiction;
 - reordered: a console shown an alarm's versions out of order;
 - unacknowledged: a call shown on a console whose POST was never answered 2xx;
-- recovery: from the part's return until every later call reached all its consoles within 1 s.
+- recovery: from the part's return (its start script says it is back; for a freeze, SIGCONT)
+  until every later call reached all its consoles within 1 s; and the same from the moment it
+  was started again (its start-up included).
 
-`run_fault(part, how, rate=10, seconds=20, fault_at=6, down_s=4)` is the short form (each part
-killed once); it is not in the test suite yet (see README, Faults).
+`run_fault` is what tests/faults/test_system.py runs in its short form (each part killed once).
 """
 
 from __future__ import annotations
@@ -40,6 +48,8 @@ from pathlib import Path
 import httpx
 import orjson
 
+from aiokafka.admin import AIOKafkaAdminClient
+
 from bench.common import ROOT, save
 from linkduty_shared.auth.issuer import LocalIssuer
 from linkduty_shared.contracts.alarms import CHAIN_LEVELS
@@ -59,8 +69,36 @@ def _postgres_pid() -> int:
     return int((STATE / "postgres/data/postmaster.pid").read_text().split()[0])
 
 
+def _kafka_node_pid(node: int) -> int:
+    out = subprocess.run([str(ROOT / "deploy/local/stack.sh"), "kafka-node-pid", str(node)], check=True, cwd=ROOT,
+                         capture_output=True, text=True).stdout.strip()
+    if not out:
+        raise RuntimeError(f"Kafka node {node} is not running (or was not started by stack.sh)")
+    return int(out)
+
+
 def _kafka_pid() -> int:
-    return int((STATE / "kafka/kafka.pid").read_text())
+    return _kafka_node_pid(1)
+
+
+def _alarms_leader_pid() -> int:
+    """The node leading most partitions of alarms.events (a cluster: LINKDUTY_KAFKA_BROKERS=3)."""
+    async def leaders() -> collections.Counter:
+        admin = AIOKafkaAdminClient(bootstrap_servers=os.environ.get("LINKDUTY_KAFKA_BOOTSTRAP", _bootstrap()))
+        await admin.start()
+        try:
+            (topic,) = await admin.describe_topics(["alarms.events"])
+            return collections.Counter(p["leader"] for p in topic["partitions"] if p["leader"] >= 0)
+        finally:
+            await admin.close()
+
+    (node, _), = asyncio.run(leaders()).most_common(1)
+    return _kafka_node_pid(node)
+
+
+def _bootstrap() -> str:
+    env = dict(line.split("=", 1) for line in (STATE / "stack.env").read_text().splitlines() if "=" in line)
+    return env["LINKDUTY_KAFKA_BOOTSTRAP"]
 
 
 def _run(*command: str) -> None:
@@ -81,12 +119,14 @@ class Part:
     start: Callable[[], None]  # brings it back after a kill (the project's own scripts)
 
 
+SERVICES = ("alarms", "units", "linkage", "gateway")
 PARTS = {
     "alarms": Part(_service_pid("alarms"), _start_services),  # the outbox relay runs in it (its leader)
     "units": Part(_service_pid("units"), _start_services),
     "linkage": Part(_service_pid("linkage"), _start_services),
     "gateway": Part(_service_pid("gateway"), _start_services),
-    "kafka": Part(_kafka_pid, _start_stack),
+    "kafka": Part(_kafka_pid, _start_stack),  # node 1 (the only one, unless a cluster runs)
+    "kafka-leader": Part(_alarms_leader_pid, _start_stack),  # a cluster's: see --times
     "postgres": Part(_postgres_pid, _start_stack),
 }
 
@@ -190,23 +230,38 @@ async def post_until_answered(http: httpx.AsyncClient, call: Call, body: dict, t
         await asyncio.sleep(float(r.headers.get("retry-after", 0.5)))
 
 
-async def inject(part_name: str, how: str, down_s: float) -> float:
-    """Kill or freeze the part; bring it back after `down_s`; returns when it was back (monotonic)."""
-    part = PARTS[part_name]
-    pid = part.pid()
-    if how == "kill":
-        os.kill(pid, signal.SIGKILL)
-        await asyncio.sleep(down_s)
-        await asyncio.to_thread(part.start)
-    else:
-        os.kill(pid, signal.SIGSTOP)
-        await asyncio.sleep(down_s)
-        os.kill(pid, signal.SIGCONT)
-    return time.monotonic()
+async def inject(part_name: str, how: str, down_s: float, times: int = 1, between_s: float = 5.0) -> tuple[float, float]:
+    """Kill, freeze or restart the part `times` times (`between_s` after each return), each time
+    bringing it back after `down_s` (a restart: as soon as it stopped). Returns when it was last
+    started again and when its start script said it was back (monotonic). Which process the part
+    is, is asked anew each time (a leader moves when it is killed)."""
+    restarted_at = time.monotonic()
+    for n in range(times):
+        if n:
+            await asyncio.sleep(between_s)
+        if how == "restart":  # graceful, one service after the other: a rolling restart ("services": all)
+            names = SERVICES if part_name == "services" else (part_name,)
+            restarted_at = time.monotonic()
+            await asyncio.to_thread(_run, str(ROOT / "deploy/local/services.sh"), "restart", *names)
+            continue
+        part = PARTS[part_name]
+        pid = await asyncio.to_thread(part.pid)
+        if how == "kill":
+            os.kill(pid, signal.SIGKILL)
+            await asyncio.sleep(down_s)
+            restarted_at = time.monotonic()
+            await asyncio.to_thread(part.start)
+        else:
+            os.kill(pid, signal.SIGSTOP)
+            await asyncio.sleep(down_s)
+            os.kill(pid, signal.SIGCONT)
+            restarted_at = time.monotonic()
+    return restarted_at, time.monotonic()
 
 
 async def run_fault(part: str | None, how: str = "kill", *, rate: float = 10, seconds: float = 90,
-                    fault_at: float = 30, down_s: float = 8, quiet_s: float = 15, grace_s: float = 120) -> dict:
+                    fault_at: float = 30, down_s: float = 8, quiet_s: float = 15, grace_s: float = 120,
+                    times: int = 1, between_s: float = 5.0) -> dict:
     """One run: the load, the fault (none if `part` is None), the verdict."""
     city = load_demo_city()
     issuer = LocalIssuer()
@@ -216,7 +271,7 @@ async def run_fault(part: str | None, how: str = "kill", *, rate: float = 10, se
     run_id = uuid.uuid4().hex[:8]
     shown: list[Shown] = []
     calls: list[Call] = []
-    back_at = None
+    back_at = restarted_at = None
     timeout = httpx.Timeout(10, read=None)
     async with httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=100)) as streams, \
             httpx.AsyncClient(base_url=ALARMS_URL, timeout=10, limits=httpx.Limits(max_connections=200)) as http:
@@ -228,7 +283,7 @@ async def run_fault(part: str | None, how: str = "kill", *, rate: float = 10, se
         for i in range(int(rate * seconds)):
             await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
             if part is not None and fault is None and time.monotonic() - start >= fault_at:
-                fault = asyncio.create_task(inject(part, how, down_s))
+                fault = asyncio.create_task(inject(part, how, down_s, times, between_s))
             community = communities[i % len(communities)]
             body = {"source": "119", "kind": "fire", "severity": "moderate", "description": f"{run_id} #{i}",
                     "location": {"lat": community.lat, "lon": community.lon}}
@@ -238,7 +293,7 @@ async def run_fault(part: str | None, how: str = "kill", *, rate: float = 10, se
                                                                  give_up_at=start + seconds + grace_s)))
         await asyncio.gather(*posts)
         if fault is not None:
-            back_at = await fault
+            restarted_at, back_at = await fault
         await asyncio.sleep(quiet_s)
         deadline = time.monotonic() + grace_s
         while time.monotonic() < deadline and _missing(calls, shown):
@@ -246,8 +301,8 @@ async def run_fault(part: str | None, how: str = "kill", *, rate: float = 10, se
         for task in following:
             task.cancel()
         await asyncio.gather(*following, return_exceptions=True)
-    verdict = judge(calls, shown, set(siblings), run_id, back_at)
-    verdict |= {"part": part or "none", "how": how if part else "-", "rate": rate, "seconds": seconds,
+    verdict = judge(calls, shown, set(siblings), run_id, back_at, restarted_at)
+    verdict |= {"part": part or "none", "how": how if part else "-", "times": times, "rate": rate, "seconds": seconds,
                 "reconnects": sum(c.reconnects for c in consoles), "consoles": len(consoles)}
     return verdict
 
@@ -257,7 +312,8 @@ def _missing(calls: list[Call], shown: list[Shown]) -> bool:
     return any((c.alarm_id, c.version, centre) not in seen for c in calls if c.accepted_at for centre in c.centres)
 
 
-def judge(calls: list[Call], shown: list[Shown], siblings: set[str], run_id: str, back_at: float | None) -> dict:
+def judge(calls: list[Call], shown: list[Shown], siblings: set[str], run_id: str, back_at: float | None,
+          restarted_at: float | None = None) -> dict:
     accepted = [c for c in calls if c.accepted_at is not None]
     first_shown: dict[tuple[str, int, str], float] = {}
     for s in shown:
@@ -280,6 +336,8 @@ def judge(calls: list[Call], shown: list[Shown], siblings: set[str], run_id: str
     waits = [(c.sent_at, max(first_shown[(c.alarm_id, c.version, x)] for x in c.centres) - c.sent_at)
              for c in accepted if c not in lost]
     late = [sent for sent, wait in waits if back_at is not None and sent >= back_at and wait > 1.0]
+    # From the restart: the start-up counts too (a script that returns early must not hide it).
+    late_after_restart = [sent for sent, wait in waits if restarted_at is not None and sent >= restarted_at and wait > 1.0]
     answers = sum((c.answers for c in calls), collections.Counter())
     return {
         "calls": len(calls), "accepted": len(accepted), "answers": {str(k): v for k, v in answers.items()},
@@ -287,15 +345,19 @@ def judge(calls: list[Call], shown: list[Shown], siblings: set[str], run_id: str
         "misrouted": len(misrouted), "reordered": len(reordered), "unacknowledged": len(unacknowledged),
         "worst_wait_s": round(max((w for _, w in waits), default=0.0), 2),
         "recovery_s": None if back_at is None else round(max(late, default=back_at) - back_at, 1),
+        "recovery_from_restart_s": None if restarted_at is None
+        else round(max(late_after_restart, default=restarted_at) - restarted_at, 1),
     }
 
 
 def report(v: dict) -> None:
     refused = {k: n for k, n in v["answers"].items() if k not in ("200", "201")}
-    print(f"  {v['part']:8s} {v['how']:4s} accepted {v['accepted']}/{v['calls']}"
+    times = f" x{v['times']}" if v.get("times", 1) > 1 else ""
+    print(f"  {v['part']:8s} {v['how']:4s}{times} accepted {v['accepted']}/{v['calls']}"
           f" (refused and retried: {refused or 0}); lost {v['lost']}, duplicated {v['duplicated']},"
           f" misrouted {v['misrouted']}, reordered {v['reordered']}, unacknowledged {v['unacknowledged']};"
           f" worst wait {v['worst_wait_s']} s; back to < 1 s latency {v['recovery_s']} s after it returned"
+          f" ({v['recovery_from_restart_s']} s after it was started again)"
           f" ({v['reconnects']} console reconnects)", flush=True)
 
 
@@ -303,10 +365,10 @@ async def main(args) -> list[dict]:
     results = []
     parts = [None] + args.parts.split(",") if args.baseline else args.parts.split(",")
     for part in parts:
-        for how in (["kill"] if part is None else args.signals.split(",")):
+        for how in (["kill"] if part is None else ["restart"] if part == "services" else args.signals.split(",")):
             with contextlib.suppress(KeyboardInterrupt):
                 v = await run_fault(part, how, rate=args.rate, seconds=args.seconds, fault_at=args.fault_at,
-                                    down_s=args.down)
+                                    down_s=args.down, times=args.times, between_s=args.between)
                 report(v)
                 results.append(v)
     print(f"  results written to {save('faults', {'runs': results})}")
@@ -315,12 +377,16 @@ async def main(args) -> list[dict]:
 
 def cli(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--parts", default=",".join(PARTS))
-    parser.add_argument("--signals", default="kill,stop")
+    parser.add_argument("--parts", default=",".join(p for p in PARTS if p != "kafka-leader"),
+                        help="of " + ",".join(PARTS) + ", and services (a rolling restart of them all);"
+                             " kafka-leader needs a cluster (LINKDUTY_KAFKA_BROKERS=3 ./linkduty up)")
+    parser.add_argument("--signals", default="kill,stop", help="kill, stop (SIGSTOP) or restart (SIGTERM, start)")
     parser.add_argument("--rate", type=float, default=10)
     parser.add_argument("--seconds", type=float, default=90)
     parser.add_argument("--fault-at", type=float, default=30)
     parser.add_argument("--down", type=float, default=8)
+    parser.add_argument("--times", type=int, default=1, help="faults in a row (e.g. 5 leader kills)")
+    parser.add_argument("--between", type=float, default=5, help="seconds from a part's return to the next fault")
     parser.add_argument("--no-baseline", dest="baseline", action="store_false", help="skip the run without a fault")
     asyncio.run(main(parser.parse_args(argv)))
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Start, stop and list LinkDuty's services on the local stack (deploy/local/stack.sh must be up).
-#   deploy/local/services.sh up | down | status
+#   deploy/local/services.sh up | down | status | restart [NAME ...]
+# restart: one service after the other (all, in the order below, when none is named), each
+# stopped with SIGTERM and started again, and ready, before the next: a rolling restart.
 # Each service runs in the background from the project's virtualenv, with a pid file and a log
 # under $LINKDUTY_STATE/services/. HTTP services listen on 127.0.0.1 only.
 set -euo pipefail
@@ -36,8 +38,10 @@ start() {
   local name=$1 port=$2 db=$3 module=$4
   if running "$name"; then log "$name: already running (pid $(cat "$RUN/$name.pid"))"; return; fi
   if ! "$PY" -c "import ${module%% *}"; then log "$name: does not import (see above)"; exit 1; fi
+  [ "$port" != 0 ] || rm -f "$STATE/linkage/heartbeat"  # the last run's must not vouch for this one
   # shellcheck disable=SC2086
   env LINKDUTY_KAFKA_BOOTSTRAP="$LINKDUTY_KAFKA_BOOTSTRAP" \
+      LINKDUTY_TOPIC_REPLICATION_FACTOR="${LINKDUTY_TOPIC_REPLICATION_FACTOR:-1}" \
       LINKDUTY_PG_DSN="${LINKDUTY_PG_DSN%/}/$db" \
       LINKDUTY_AUTH_JWKS_FILE="$STATE/auth/jwks.json" \
       LINKDUTY_DATA_DIR="$STATE/linkage" \
@@ -53,9 +57,13 @@ start() {
     done
     tail -20 "$RUN/$name.log" >&2; log "$name: not ready after 60 s"; exit 1
   else
-    sleep 3
-    running "$name" || { tail -20 "$RUN/$name.log" >&2; log "$name: exited during start-up"; exit 1; }
-    log "$name: running (pid $(cat "$RUN/$name.pid"))"
+    # No HTTP: the linkage worker is up once its timer beats (linkage.health, the liveness probe's file).
+    for _ in $(seq 1 120); do
+      if [ -f "$STATE/linkage/heartbeat" ]; then log "$name: running (pid $(cat "$RUN/$name.pid"))"; return; fi
+      running "$name" || { tail -20 "$RUN/$name.log" >&2; log "$name: exited during start-up"; exit 1; }
+      sleep 0.5
+    done
+    tail -20 "$RUN/$name.log" >&2; log "$name: no heartbeat after 60 s"; exit 1
   fi
 }
 
@@ -78,5 +86,11 @@ case "${1:-}" in
       IFS='|' read -r n p _ _ <<<"$s"
       if running "$n"; then echo "$n running pid $(cat "$RUN/$n.pid") port $p"; else echo "$n stopped"; fi
     done ;;
-  *) sed -n '2,5p' "$0"; exit 2 ;;
+  restart)
+    shift
+    for s in "${SERVICES[@]}"; do
+      IFS='|' read -r n p d m <<<"$s"
+      if [ $# -eq 0 ] || [[ " $* " == *" $n "* ]]; then stop "$n"; start "$n" "$p" "$d" "$m"; fi
+    done ;;
+  *) sed -n '2,7p' "$0"; exit 2 ;;
 esac

@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
-# LinkDuty local stack without Docker: Apache Kafka 4.1 (KRaft, one combined broker+controller)
+# LinkDuty local stack without Docker: Apache Kafka 4.1 (KRaft, combined broker+controller nodes)
 # and PostgreSQL, both bound to 127.0.0.1 only, all state under $LINKDUTY_STATE (<repo>/.state).
+# One Kafka node by default; LINKDUTY_KAFKA_BROKERS=3 starts a three-node cluster as in production
+# (replication 3, min.insync.replicas 2), its nodes on consecutive port pairs from 19092/19093,
+# with a PostgreSQL data folder of its own (under .state/kafka-cluster).
 #
 # Usage: deploy/local/stack.sh COMMAND
-#   up           start (or reuse) Kafka and PostgreSQL, wait until both really work,
+#   up           start (or reuse) Kafka (every node) and PostgreSQL, wait until both really work,
 #                create the role and databases, write $LINKDUTY_STATE/stack.env
 #   down         stop what this script started (anything else on the ports is left alone)
 #   status       one line per component; exit 0 when both run, 3 otherwise
 #   reset        down + delete the data (the Kafka jar cache is kept)
 #   kafka-stop | kafka-start | pg-stop | pg-start
-#                stop/start one component, keeping its data (used by the fault tests)
+#                stop/start one component, keeping its data (used by the fault tests);
+#                kafka-start starts every node that is not running
+#   kafka-node-pid N
+#                the pid of Kafka node N (1-based), when this script started it and it runs
 #
 # Environment (defaults): LINKDUTY_STATE (<repo>/.state), LINKDUTY_KAFKA_PORT (19092),
-#   LINKDUTY_KAFKA_CONTROLLER_PORT (19093), LINKDUTY_PG_PORT (15432),
+#   LINKDUTY_KAFKA_CONTROLLER_PORT (19093), LINKDUTY_KAFKA_BROKERS (1, 3 or 5; node N listens
+#   on port + 2(N-1) and controller port + 2(N-1); later commands use the count `up` last used),
+#   LINKDUTY_PG_PORT (15432),
 #   LINKDUTY_KAFKA_READY_TIMEOUT (90 s), LINKDUTY_PG_READY_TIMEOUT (60 s).
 #
 # Needs: java 17+, mvn (once, to fetch the Kafka jars), the project virtualenv (.venv, for the
@@ -35,20 +43,64 @@ VENV_PY=$REPO/.venv/bin/python
 
 # State paths; set_state_paths makes them absolute (java and postgres get them as arguments).
 set_state_paths() {
-  mkdir -p "$STATE"
+  mkdir -p "$STATE/kafka"
   STATE=$(cd "$STATE" && pwd)
-  KAFKA_DIR=$STATE/kafka
-  KAFKA_LIBS=$KAFKA_DIR/libs
+  KAFKA_LIBS=$STATE/kafka/libs        # one jar cache for every node
+  KAFKA_CLUSTER_DIR=$STATE/kafka-cluster
+  KAFKA_BROKERS_FILE=$STATE/kafka-brokers  # how many nodes the last `up` started
+  KAFKA_BROKERS=${LINKDUTY_KAFKA_BROKERS:-$(remembered_brokers)}
+  [[ $KAFKA_BROKERS =~ ^[135]$ ]] || die "LINKDUTY_KAFKA_BROKERS must be 1, 3 or 5 (a KRaft quorum is odd), not '$KAFKA_BROKERS'"
+  kafka_node 1
+  # A cluster has its own PostgreSQL data too: the services' event stores must match the events
+  # in Kafka (calls linked to alarms reported on the other Kafka would reach no console).
+  if ((KAFKA_BROKERS == 1)); then PG_DIR=$STATE/postgres; else PG_DIR=$KAFKA_CLUSTER_DIR/postgres; fi
+  PG_DATA=$PG_DIR/data
+  PG_RUN=$PG_DIR/run
+  PG_LOG=$PG_DIR/postgres.log
+  PG_MARK=$PG_DIR/started-by-stack
+}
+
+remembered_brokers() { if [[ -s $KAFKA_BROKERS_FILE ]]; then cat "$KAFKA_BROKERS_FILE"; else echo 1; fi; }
+
+# Selects Kafka node $1 (1-based): its ports and state paths. A single node keeps the layout of
+# .state/kafka; a cluster's nodes live in .state/kafka-cluster/node-N, so neither sees the other's
+# data (a cluster is formatted with one cluster id and a static quorum of all its nodes).
+kafka_node() {
+  NODE_ID=$1
+  NODE_PORT=$((KAFKA_PORT + 2 * (NODE_ID - 1)))
+  NODE_CONTROLLER_PORT=$((KAFKA_CONTROLLER_PORT + 2 * (NODE_ID - 1)))
+  if ((KAFKA_BROKERS == 1)); then KAFKA_DIR=$STATE/kafka; else KAFKA_DIR=$KAFKA_CLUSTER_DIR/node-$NODE_ID; fi
   KAFKA_DATA=$KAFKA_DIR/data
   KAFKA_PROPS=$KAFKA_DIR/server.properties
   KAFKA_PID=$KAFKA_DIR/kafka.pid
   KAFKA_LOG=$KAFKA_DIR/kafka.log
   KAFKA_MARK=$KAFKA_DIR/started-by-stack
-  PG_DIR=$STATE/postgres
-  PG_DATA=$PG_DIR/data
-  PG_RUN=$PG_DIR/run
-  PG_LOG=$PG_DIR/postgres.log
-  PG_MARK=$PG_DIR/started-by-stack
+}
+
+# True when this script started one of the nodes and it runs.
+any_node_ours() {
+  local i
+  for ((i = 1; i <= KAFKA_BROKERS; i++)); do
+    kafka_node "$i"
+    [[ -z $(kafka_our_pid) ]] || return 0
+  done
+  return 1
+}
+
+# Runs "$@" once per Kafka node, with that node selected; fails on the first node that fails.
+for_each_node() {
+  local i
+  for ((i = 1; i <= KAFKA_BROKERS; i++)); do
+    kafka_node "$i"
+    "$@"
+  done
+}
+
+# host:port of every node, comma-separated (what clients bootstrap from).
+kafka_bootstrap() {
+  local i out=""
+  for ((i = 0; i < KAFKA_BROKERS; i++)); do out+=${out:+,}$HOST:$((KAFKA_PORT + 2 * i)); done
+  echo "$out"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -101,6 +153,8 @@ check_ports() {
   for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$PG_PORT"; do
     if ! [[ $p =~ ^[0-9]+$ ]] || ((p < 1 || p > 65535)); then die "invalid port '$p'"; fi
   done
+  ((KAFKA_BROKERS == 1 || KAFKA_CONTROLLER_PORT - KAFKA_PORT == 1)) \
+    || die "a cluster's ports come in pairs: LINKDUTY_KAFKA_CONTROLLER_PORT must be LINKDUTY_KAFKA_PORT + 1"
 }
 
 require_venv() {
@@ -123,12 +177,12 @@ kafka_fetch_libs() {
   command -v mvn >/dev/null || die "mvn not found: Maven is needed once to fetch the Kafka jars (apt-get install -y maven)"
   log "kafka: fetching the broker jars with Maven into $KAFKA_LIBS (jars missing or pom.xml changed; up to a minute) ..."
   # Download into a scratch folder and swap, so an interrupted fetch never looks complete.
-  local tmp=$KAFKA_DIR/libs.tmp
+  local tmp=$KAFKA_LIBS.tmp
   rm -rf "$tmp"
   if ! mvn -B -f "$KAFKA_SRC/pom.xml" dependency:copy-dependencies \
-    -DoutputDirectory="$tmp" -DincludeScope=runtime >"$KAFKA_DIR/mvn.log" 2>&1; then
-    grep -E 'ERROR|FAIL' "$KAFKA_DIR/mvn.log" | tail -n 20 >&2 || true
-    die "Maven could not fetch the Kafka jars (full output: $KAFKA_DIR/mvn.log)"
+    -DoutputDirectory="$tmp" -DincludeScope=runtime >"$STATE/kafka/mvn.log" 2>&1; then
+    grep -E 'ERROR|FAIL' "$STATE/kafka/mvn.log" | tail -n 20 >&2 || true
+    die "Maven could not fetch the Kafka jars (full output: $STATE/kafka/mvn.log)"
   fi
   echo "$want" >"$tmp/.pom.sha256"
   rm -rf "$KAFKA_LIBS"
@@ -136,26 +190,55 @@ kafka_fetch_libs() {
   log "kafka: $(compgen -G "$KAFKA_LIBS/*.jar" | wc -l) jars cached"
 }
 
+# A single node bootstraps a dynamic quorum of itself; a cluster has a static quorum of all nodes.
+kafka_quorum() {
+  if ((KAFKA_BROKERS == 1)); then
+    echo "controller.quorum.bootstrap.servers=$HOST:$NODE_CONTROLLER_PORT"
+    return
+  fi
+  local i voters=""
+  for ((i = 1; i <= KAFKA_BROKERS; i++)); do
+    voters+=${voters:+,}$i@$HOST:$((KAFKA_CONTROLLER_PORT + 2 * (i - 1)))
+  done
+  echo "controller.quorum.voters=$voters"
+}
+
+# As in production (k8s): three copies, two of them in sync before a write is acknowledged.
+kafka_replication() { echo $((KAFKA_BROKERS < 3 ? KAFKA_BROKERS : 3)); }
+kafka_min_isr() { echo $((KAFKA_BROKERS < 3 ? 1 : 2)); }
+
 # Rewritten on every start from the template in git, so port changes take effect.
 kafka_write_props() {
   local text
   text=$(<"$KAFKA_SRC/server.properties.in")
   # Quoted replacements: bash 5.2 would otherwise expand '&' in them.
   text=${text//@HOST@/"$HOST"}
-  text=${text//@KAFKA_PORT@/"$KAFKA_PORT"}
-  text=${text//@CONTROLLER_PORT@/"$KAFKA_CONTROLLER_PORT"}
+  text=${text//@NODE_ID@/"$NODE_ID"}
+  text=${text//@KAFKA_PORT@/"$NODE_PORT"}
+  text=${text//@CONTROLLER_PORT@/"$NODE_CONTROLLER_PORT"}
+  text=${text//@QUORUM@/"$(kafka_quorum)"}
+  text=${text//@REPLICATION@/"$(kafka_replication)"}
+  text=${text//@MIN_ISR@/"$(kafka_min_isr)"}
   text=${text//@DATA_DIR@/"$KAFKA_DATA"}
   printf '%s\n' "$text" >"$KAFKA_PROPS"
 }
 
 # KRaft storage must be formatted once with a cluster id; meta.properties marks a formatted dir.
+# A cluster's nodes share one cluster id, kept in .state/kafka-cluster/cluster.id.
 kafka_format() {
   [[ -f $KAFKA_DATA/meta.properties ]] && return
   mkdir -p "$KAFKA_DATA"
-  local cluster_id
-  cluster_id=$(kafka_java kafka.tools.StorageTool random-uuid | tail -n1)
-  log "kafka: formatting $KAFKA_DATA (cluster id $cluster_id, standalone controller quorum)"
-  kafka_java kafka.tools.StorageTool format -t "$cluster_id" -c "$KAFKA_PROPS" --standalone >&2 \
+  local cluster_id quorum=(--standalone)
+  if ((KAFKA_BROKERS == 1)); then
+    cluster_id=$(kafka_java kafka.tools.StorageTool random-uuid | tail -n1)
+  else
+    quorum=()  # static: controller.quorum.voters names them all
+    [[ -s $KAFKA_CLUSTER_DIR/cluster.id ]] \
+      || kafka_java kafka.tools.StorageTool random-uuid | tail -n1 >"$KAFKA_CLUSTER_DIR/cluster.id"
+    cluster_id=$(<"$KAFKA_CLUSTER_DIR/cluster.id")
+  fi
+  log "kafka: formatting $KAFKA_DATA (node $NODE_ID of $KAFKA_BROKERS, cluster id $cluster_id)"
+  kafka_java kafka.tools.StorageTool format -t "$cluster_id" -c "$KAFKA_PROPS" "${quorum[@]}" >&2 \
     || die "kafka storage format failed (see above)"
 }
 
@@ -185,53 +268,58 @@ kafka_launch() {
     </dev/null >>"$KAFKA_LOG" 2>&1 9>&- &
   wait_for 10 test -s "$KAFKA_PID" || die "kafka: the broker process did not start (see $KAFKA_LOG)"
   touch "$KAFKA_MARK"
-  log "kafka: started pid $(<"$KAFKA_PID") on $HOST:$KAFKA_PORT (controller $HOST:$KAFKA_CONTROLLER_PORT), log $KAFKA_LOG"
+  log "kafka: started pid $(<"$KAFKA_PID") on $HOST:$NODE_PORT (controller $HOST:$NODE_CONTROLLER_PORT), log $KAFKA_LOG"
 }
 
-# Make sure a broker is running or starting; sets KAFKA_WAIT_PID to the pid to watch while
-# waiting (empty when reusing a broker that this script did not start).
+# Make sure the selected node is running or starting; adds the pid to watch while waiting to
+# KAFKA_WAIT_PIDS (none when reusing a broker that this script did not start).
+KAFKA_WAIT_PIDS=()
 kafka_ensure_started() {
   local pid
   pid=$(kafka_our_pid)
-  KAFKA_WAIT_PID=$pid
-  if port_open "$KAFKA_PORT"; then
+  if port_open "$NODE_PORT"; then
     if [[ -n $pid ]]; then
-      log "kafka: already running (pid $pid, started by this script) on $HOST:$KAFKA_PORT"
+      KAFKA_WAIT_PIDS+=("$pid")
+      log "kafka: node $NODE_ID already running (pid $pid, started by this script) on $HOST:$NODE_PORT"
     else
       rm -f "$KAFKA_MARK" "$KAFKA_PID"
-      log "kafka: something already listens on $HOST:$KAFKA_PORT (not started by this script): reusing it"
+      log "kafka: something already listens on $HOST:$NODE_PORT (not started by this script): reusing it"
     fi
     return
   fi
   if [[ -n $pid ]]; then
-    log "kafka: pid $pid (started by this script) is still starting up"
+    KAFKA_WAIT_PIDS+=("$pid")
+    log "kafka: node $NODE_ID, pid $pid (started by this script) is still starting up"
     return
   fi
   rm -f "$KAFKA_MARK"
-  port_open "$KAFKA_CONTROLLER_PORT" \
-    && die "kafka: controller port $HOST:$KAFKA_CONTROLLER_PORT is taken by another program (set LINKDUTY_KAFKA_CONTROLLER_PORT)"
+  port_open "$NODE_CONTROLLER_PORT" \
+    && die "kafka: controller port $HOST:$NODE_CONTROLLER_PORT is taken by another program (set LINKDUTY_KAFKA_CONTROLLER_PORT)"
   mkdir -p "$KAFKA_DIR"
   kafka_fetch_libs
   kafka_write_props
   kafka_format
   kafka_launch
-  KAFKA_WAIT_PID=$(<"$KAFKA_PID")
+  KAFKA_WAIT_PIDS+=("$(<"$KAFKA_PID")")
 }
 
-# An open port is not enough (no controller/leader yet): retry the produce+consume probe.
+# An open port is not enough (no controller/leader yet): retry the produce+consume probe, which
+# also waits until every node has registered with the cluster.
 kafka_wait_ready() {
-  local pid=${KAFKA_WAIT_PID:-} deadline=$((SECONDS + KAFKA_READY_TIMEOUT)) out="" remaining
+  local pid deadline=$((SECONDS + KAFKA_READY_TIMEOUT)) out="" remaining bootstrap
+  bootstrap=$(kafka_bootstrap)
   while :; do
     remaining=$((deadline - SECONDS))
     ((remaining < 5)) && remaining=5
     ((remaining > 15)) && remaining=15
-    if out=$("$VENV_PY" "$HERE/kafka_probe.py" --bootstrap "$HOST:$KAFKA_PORT" --timeout "$remaining" 2>&1); then
-      log "kafka: ready on $HOST:$KAFKA_PORT (probe produced and consumed a message)"
+    if out=$("$VENV_PY" "$HERE/kafka_probe.py" --bootstrap "$bootstrap" --brokers "$KAFKA_BROKERS" \
+      --replication "$(kafka_replication)" --timeout "$remaining" 2>&1); then
+      log "kafka: ready on $bootstrap (probe produced and consumed a message; $KAFKA_BROKERS node(s) registered)"
       return
     fi
-    if [[ -n $pid ]] && ! pid_alive "$pid"; then
-      kafka_fail "the broker (pid $pid) exited during start-up"
-    fi
+    for pid in "${KAFKA_WAIT_PIDS[@]}"; do
+      pid_alive "$pid" || kafka_fail "a broker (pid $pid) exited during start-up"
+    done
     if ((SECONDS >= deadline)); then
       kafka_fail "not ready after $KAFKA_READY_TIMEOUT s; last probe said: ${out##*$'\n'}"
     fi
@@ -241,14 +329,18 @@ kafka_wait_ready() {
 
 kafka_fail() {
   printf 'stack: ERROR: kafka: %s\n' "$1" >&2
+  for_each_node kafka_fail_node
+  exit 1
+}
+
+kafka_fail_node() {
   # Our log only tells something about a broker that this script started.
-  if [[ -n ${KAFKA_WAIT_PID:-} && -f $KAFKA_LOG ]]; then
+  if ((${#KAFKA_WAIT_PIDS[@]})) && [[ -f $KAFKA_LOG ]]; then
     printf 'stack: last lines of %s:\n' "$KAFKA_LOG" >&2
     tail -n 30 "$KAFKA_LOG" | sed 's/^/    /' >&2
   fi
   # A broker we started but that never became usable is stopped, so the next `up` starts clean.
-  [[ -n $(kafka_our_pid) ]] && kafka_stop
-  exit 1
+  [[ -z $(kafka_our_pid) ]] || kafka_stop
 }
 
 # Stops the broker if this script started it. $1=strict: fail when it was not ours.
@@ -257,8 +349,8 @@ kafka_stop() {
   pid=$(kafka_our_pid)
   if [[ -z $pid ]]; then
     rm -f "$KAFKA_MARK" "$KAFKA_PID"
-    if port_open "$KAFKA_PORT"; then
-      local msg="kafka on $HOST:$KAFKA_PORT was not started by this script: leaving it alone"
+    if port_open "$NODE_PORT"; then
+      local msg="kafka on $HOST:$NODE_PORT was not started by this script: leaving it alone"
       [[ -n $strict ]] && die "$msg"
       log "$msg"
     else
@@ -289,20 +381,21 @@ kafka_pids_using_state() {
 }
 
 kafka_status() {
-  local pid
+  local pid name=kafka
+  ((KAFKA_BROKERS == 1)) || name=kafka-$NODE_ID
   pid=$(kafka_our_pid)
-  if port_open "$KAFKA_PORT"; then
+  if port_open "$NODE_PORT"; then
     if [[ -n $pid ]]; then
-      printf 'kafka     running  %s:%s  pid %s  (started by stack.sh)\n' "$HOST" "$KAFKA_PORT" "$pid"
+      printf '%-9s running  %s:%s  pid %s  (started by stack.sh)\n' "$name" "$HOST" "$NODE_PORT" "$pid"
     else
-      printf 'kafka     running  %s:%s  pid %s  (not started by stack.sh)\n' "$HOST" "$KAFKA_PORT" "$(listener_pid "$KAFKA_PORT")"
+      printf '%-9s running  %s:%s  pid %s  (not started by stack.sh)\n' "$name" "$HOST" "$NODE_PORT" "$(listener_pid "$NODE_PORT")"
     fi
     return 0
   fi
   if [[ -n $pid ]]; then
-    printf 'kafka     starting %s:%s  pid %s  (started by stack.sh, port not open yet)\n' "$HOST" "$KAFKA_PORT" "$pid"
+    printf '%-9s starting %s:%s  pid %s  (started by stack.sh, port not open yet)\n' "$name" "$HOST" "$NODE_PORT" "$pid"
   else
-    printf 'kafka     stopped  %s:%s  pid -\n' "$HOST" "$KAFKA_PORT"
+    printf '%-9s stopped  %s:%s  pid -\n' "$name" "$HOST" "$NODE_PORT"
   fi
   return 1
 }
@@ -523,51 +616,72 @@ pg_status() {
 # ---------------------------------------------------------------------------------------------
 write_env() {
   # Plain KEY=VALUE lines: `set -a; . .state/stack.env; set +a` in shells, easy to parse elsewhere.
+  # The replication factor is that of the topics the project creates (and Faust's changelogs).
   local tmp=$STATE/stack.env.tmp
-  printf 'LINKDUTY_KAFKA_BOOTSTRAP=%s:%s\nLINKDUTY_PG_DSN=postgresql://linkduty:linkduty@%s:%s\n' \
-    "$HOST" "$KAFKA_PORT" "$HOST" "$PG_PORT" >"$tmp"
+  printf 'LINKDUTY_KAFKA_BOOTSTRAP=%s\nLINKDUTY_TOPIC_REPLICATION_FACTOR=%s\nLINKDUTY_PG_DSN=postgresql://linkduty:linkduty@%s:%s\n' \
+    "$(kafka_bootstrap)" "$(kafka_replication)" "$HOST" "$PG_PORT" >"$tmp"
   mv -f "$tmp" "$STATE/stack.env"
 }
 
 cmd_up() {
-  local t0=$SECONDS
+  local t0=$SECONDS was
   require_venv
+  was=$(remembered_brokers)
+  if [[ $was != "$KAFKA_BROKERS" ]] && (KAFKA_BROKERS=$was; any_node_ours); then
+    die "Kafka runs with $was node(s) and $KAFKA_BROKERS were asked for: stop it first (./linkduty down)"
+  fi
+  echo "$KAFKA_BROKERS" >"$KAFKA_BROKERS_FILE"
   # Kafka boots in the background while PostgreSQL is prepared; then both are checked.
-  kafka_ensure_started
+  for_each_node kafka_ensure_started
   pg_start
   kafka_wait_ready
   write_env
-  log "up: Kafka $HOST:$KAFKA_PORT and PostgreSQL $HOST:$PG_PORT ready in $((SECONDS - t0)) s; settings in $STATE/stack.env"
+  log "up: Kafka $(kafka_bootstrap) and PostgreSQL $HOST:$PG_PORT ready in $((SECONDS - t0)) s; settings in $STATE/stack.env"
 }
 
 cmd_down() {
-  kafka_stop
+  for_each_node kafka_stop
   pg_stop
 }
 
 cmd_status() {
-  local rc=0
-  kafka_status || rc=3
+  local rc=0 i
+  for ((i = 1; i <= KAFKA_BROKERS; i++)); do
+    kafka_node "$i"
+    kafka_status || rc=3
+  done
   pg_status || rc=3
   return "$rc"
 }
 
 cmd_reset() {
   cmd_down
-  local pids
-  pids=$(kafka_pids_using_state | tr '\n' ' ')
-  [[ -z ${pids// /} ]] || die "a broker not started by this script still uses $KAFKA_DATA (pid $pids): stop it first"
+  for_each_node kafka_reset_node
   pg_find
   ! pg_running_here || die "a PostgreSQL server not started by this script still uses $PG_DATA: stop it first"
   log "reset: deleting Kafka and PostgreSQL data under $STATE (keeping the jar cache)"
-  rm -rf "$KAFKA_DATA" "$KAFKA_PROPS" "$KAFKA_LOG" "$KAFKA_LOG.1" "$KAFKA_PID" "$KAFKA_MARK" \
-    "$KAFKA_DIR/libs.tmp" "$PG_DIR" "$STATE/stack.env"
+  rm -rf "$KAFKA_LIBS.tmp" "$PG_DIR" "$STATE/stack.env"
+  ((KAFKA_BROKERS == 1)) || rm -rf "$KAFKA_CLUSTER_DIR"
+}
+
+kafka_reset_node() {
+  local pids
+  pids=$(kafka_pids_using_state | tr '\n' ' ')
+  [[ -z ${pids// /} ]] || die "a broker not started by this script still uses $KAFKA_DATA (pid $pids): stop it first"
+  rm -rf "$KAFKA_DATA" "$KAFKA_PROPS" "$KAFKA_LOG" "$KAFKA_LOG.1" "$KAFKA_PID" "$KAFKA_MARK"
 }
 
 cmd_kafka_start() {
   require_venv
-  kafka_ensure_started
+  for_each_node kafka_ensure_started
   kafka_wait_ready
+}
+
+# The pid of node $1 when this script started it and it runs (for the fault tests), else nothing.
+cmd_kafka_node_pid() {
+  [[ ${1:-} =~ ^[0-9]+$ ]] && (($1 >= 1 && $1 <= KAFKA_BROKERS)) || die "kafka-node-pid: a node number from 1 to $KAFKA_BROKERS"
+  kafka_node "$1"
+  kafka_our_pid
 }
 
 usage() {
@@ -577,21 +691,22 @@ usage() {
 main() {
   local cmd=${1:-}
   case $cmd in
-    up | down | status | reset | kafka-start | kafka-stop | pg-start | pg-stop) ;;
+    up | down | status | reset | kafka-start | kafka-stop | kafka-node-pid | pg-start | pg-stop) ;;
     -h | --help | help) usage; return 0 ;;
     *) usage; die "unknown command '${cmd}'" ;;
   esac
-  check_ports
   set_state_paths
-  # status only reads; everything else changes state and is serialised.
-  [[ $cmd == status ]] || take_lock
+  check_ports
+  # status and kafka-node-pid only read; everything else changes state and is serialised.
+  [[ $cmd == status || $cmd == kafka-node-pid ]] || take_lock
   case $cmd in
     up) cmd_up ;;
     down) cmd_down ;;
     status) cmd_status ;;
     reset) cmd_reset ;;
     kafka-start) cmd_kafka_start ;;
-    kafka-stop) kafka_stop strict ;;
+    kafka-stop) for_each_node kafka_stop strict ;;
+    kafka-node-pid) cmd_kafka_node_pid "${2:-}" ;;
     pg-start) pg_start ;;
     pg-stop) pg_stop strict ;;
   esac

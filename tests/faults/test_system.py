@@ -1,0 +1,43 @@
+"""The fault suite's short form (bench/faults.py is the long one): every part of the running
+system killed (-9) once under a few seconds of 119 load, through the project's own scripts, and
+every accepted alarm on every console that must show it, once, in order, and on no other.
+
+It runs last (pyproject's testpaths): it kills the shared Kafka and PostgreSQL too, and brings
+them back before it ends."""
+
+import subprocess
+
+import pytest
+
+from bench.faults import PARTS, STATE, run_fault
+from tests.conftest import ROOT
+
+SERVICES = ROOT / "deploy/local/services.sh"
+SINGLE_NODE_PARTS = [p for p in PARTS if p != "kafka-leader"]  # the suite's stack has one broker
+
+
+@pytest.fixture(scope="module")
+def running_system(stack):
+    """The services of `./linkduty up`, started if they are not running (and then stopped after)."""
+    before = subprocess.run([SERVICES, "status"], check=True, capture_output=True, text=True).stdout
+    subprocess.run([ROOT / "linkduty", "up"], check=True, capture_output=True)
+    yield
+    subprocess.run([ROOT / "deploy/local/stack.sh", "up"], check=True, capture_output=True)  # whatever a test left down
+    if "stopped" in before:
+        subprocess.run([SERVICES, "down"], check=True, capture_output=True)
+    else:
+        subprocess.run([SERVICES, "up"], check=True, capture_output=True)
+
+
+def service_logs(lines: int = 60) -> str:
+    """The last lines of every service's log: what a failed verdict needs to be understood."""
+    logs = sorted((STATE / "services").glob("*.log"))
+    return "\n".join(f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) for log in logs)
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("part", SINGLE_NODE_PARTS)
+async def test_a_part_killed_under_load_loses_no_alarm_on_any_console(running_system, part):
+    verdict = await run_fault(part, "kill", rate=10, seconds=20, fault_at=6, down_s=4, quiet_s=5, grace_s=120)
+    counts = (verdict["lost"], verdict["duplicated"], verdict["misrouted"], verdict["reordered"], verdict["unacknowledged"])
+    assert verdict["accepted"] == verdict["calls"] and counts == (0, 0, 0, 0, 0), f"{verdict}\n{service_logs()}"
