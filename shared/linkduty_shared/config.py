@@ -33,6 +33,11 @@ class ServiceSettings(BaseSettings):
 
     otel_exporter: str = "none"  # "none" | "console"
 
+    # Request bodies, refused with 413 past these before anything parses them (api.limits):
+    # JSON and everything else; XML (CAP alerts, at most 256 KiB).
+    max_body_bytes: int = 16 * 1024
+    max_xml_body_bytes: int = 256 * 1024
+
     # /readyz reports PostgreSQL and Kafka, and answers 503 unless these are up. A deployment may
     # require PostgreSQL only: with Kafka down, appends wait in the outbox, so 119 intake goes on
     # and a Kafka outage must not take every replica out of its Service.

@@ -30,7 +30,6 @@ from linkduty_shared.db import OUTAGE_ERRORS
 log = logging.getLogger(__name__)
 
 MAX_KEY_LENGTH = 255
-MAX_BODY_BYTES = 1 << 20
 # An in-flight claim older than this belonged to a crashed request (or one whose database went
 # away before its answer was stored): a 119 client retrying after a PostgreSQL restart waits at
 # most this long. Requests take milliseconds; none runs this long.
@@ -79,14 +78,11 @@ class IdempotencyMiddleware:
         except (AuthError, UnicodeDecodeError):
             return await self.app(scope, receive, send)  # the route answers 401
 
-        body, more = b"", True
+        body, more = b"", True  # bounded: BodyLimitMiddleware, outside this one, read it already
         while more:
             message = await receive()
             body += message.get("body", b"")
             more = message.get("more_body", False)
-            if len(body) > MAX_BODY_BYTES:
-                return await _send_response(send, *_problem(413, "payload-too-large", "Request body too large",
-                                                             f"at most {MAX_BODY_BYTES} bytes"))
         try:
             await self._claim_or_replay(scope, body, send, runtime.pool, client_id, key.decode("latin-1"))
         except OUTAGE_ERRORS as exc:  # PostgreSQL down: nothing claimed or stored, the client retries

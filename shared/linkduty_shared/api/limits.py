@@ -1,0 +1,86 @@
+"""Request size limits, enforced before anything parses a body.
+
+`BodyLimitMiddleware` is the outermost middleware of every service (`create_app`). A request whose
+Content-Length is over the limit is refused at once, without reading it; any other body is read
+in full, counting, up to the limit, and only then handed on, so that no route, validator or
+middleware behind it ever holds or parses more. One 11 MiB JSON body had kept the alarms
+service's event loop busy for 14 s (issue 10), `/healthz` of the same process waiting with it.
+"""
+
+from __future__ import annotations
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from linkduty_shared.api.problems import PROBLEM_BASE, PROBLEM_JSON
+
+# An alarm report is about 1 KiB. Validating 64 KiB of the worst JSON (5,000 unknown keys, each an
+# error) costs about 20 ms of the event loop; 1 MiB cost 0.4 s. XML is for CAP alerts (at most
+# 256 KiB, cap.parse), parsed by a bounded, entity-free parser.
+DEFAULT_MAX_BODY_BYTES = 16 * 1024
+XML_MEDIA_TYPES = ("application/cap+xml", "application/xml", "text/xml")
+
+
+async def send_problem(send: Send, status: int, slug: str, title: str, detail: str, instance: str, **extra) -> None:
+    """A problem+json answer straight from ASGI middleware (no Request object there)."""
+    body = orjson.dumps({"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail,
+                         "instance": instance, **extra})
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimitMiddleware:
+    """`max_bytes` for every body; `by_media_type` for bodies of those Content-Types."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES,
+                 by_media_type: dict[str, int] | None = None) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.by_media_type = by_media_type or {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = [v for k, v in scope["headers"] if k == b"content-length"]
+        if declared and not (len(declared) == 1 and declared[0].isdigit()):
+            return await send_problem(send, 400, "bad-request", "Invalid Content-Length",
+                                      "one Content-Length, a number of bytes", scope["path"])
+        media_type = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip().lower()
+        limit = self.by_media_type.get(media_type.decode("latin-1"), self.max_bytes)
+        if declared and int(declared[0]) > limit:
+            return await self._too_large(send, scope, limit)
+        if not declared and b"chunked" not in dict(scope["headers"]).get(b"transfer-encoding", b""):
+            return await self.app(scope, receive, send)  # no body (a GET, an SSE stream): nothing to hold
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away before sending it all
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                return await self._too_large(send, scope, limit)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        await self.app(scope, _replay(b"".join(chunks), receive), send)
+
+    @staticmethod
+    async def _too_large(send: Send, scope: Scope, limit: int) -> None:
+        await send_problem(send, 413, "payload-too-large", "Request body too large",
+                           f"at most {limit} bytes", scope["path"], max_bytes=limit)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body, read already, as one message; then the client's own messages (its disconnect)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

@@ -1,0 +1,132 @@
+"""The worst bodies a client can send to the 119 intake: each is a bounded 4xx problem, and the
+event loop keeps answering /healthz meanwhile (issue 10: one 11 MiB body had frozen it 14 s)."""
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from linkduty_shared.api.limits import DEFAULT_MAX_BODY_BYTES
+from linkduty_shared.api.problems import MAX_REPORTED_ERRORS, PROBLEM_JSON
+from tests.conftest import ROOT, eventually
+from tests.integration.alarms.test_intake import a_point, call
+
+JSON = {"content-type": "application/json"}
+
+
+def many_unknown_keys(limit: int, city) -> bytes:
+    """The largest JSON object under `limit`: a valid call plus as many unknown keys as fit (each an error)."""
+    lat, lon, _ = a_point(city)
+    head = json.dumps(call(lat, lon)).encode()[:-1]  # without its closing brace
+    keys, size, i = [], len(head) + 1, 0
+    while size + len(f',"k{i:06d}":1') < limit:
+        keys.append(f',"k{i:06d}":1')
+        size += len(keys[-1])
+        i += 1
+    return head + "".join(keys).encode() + b"}"
+
+
+def worst_bodies(city) -> dict[str, tuple[bytes, dict[str, str], int]]:
+    """name → (body, headers, the status it must get)."""
+    limit = DEFAULT_MAX_BODY_BYTES
+    return {
+        "unknown keys up to the limit": (many_unknown_keys(limit, city), JSON, 422),
+        "nesting up to the limit": (b"[" * (limit - 1), JSON, 400),
+        "one key as long as the limit": (b'{"' + b"k" * (limit - 8) + b'":1}', JSON, 422),
+        "not UTF-8": (b'{"source": "\xff\xfe"}' + b" " * 1000, JSON, 400),
+        "11 MiB of keys (over the limit)": (b'{"k":1' + b',"k":1' * (11 * 2**20 // 6) + b"}", JSON, 413),
+        "CAP over its 256 KiB": (b"<alert>" + b" " * (300 * 1024) + b"</alert>", {"content-type": "application/cap+xml"}, 413),
+    }
+
+
+async def test_every_worst_body_is_a_bounded_problem(client, token, city):
+    for name, (body, headers, status) in worst_bodies(city).items():
+        r = await client.post("/v1/alarms", content=body, headers={**token(), **headers})
+        assert r.status_code == status, (name, r.status_code, r.text[:300])
+        assert r.headers["content-type"] == PROBLEM_JSON, name
+        assert len(r.content) < 8 * 1024, (name, len(r.content))  # never the input echoed back at length
+        if status == 422:
+            assert len(r.json()["errors"]) <= MAX_REPORTED_ERRORS, name
+    assert (await client.get("/v1/alarms", headers=token())).status_code == 200  # and nothing was half-written
+
+
+async def test_an_unbounded_chunked_body_is_cut_off_at_the_limit(client, token):
+    sent = 0
+
+    async def endless():
+        nonlocal sent
+        while sent < 50 * DEFAULT_MAX_BODY_BYTES:  # bounded here; the service stops reading far sooner
+            sent += 4096
+            yield b" " * 4096
+
+    r = await client.post("/v1/alarms", content=endless(), headers={**token(), **JSON})
+    assert r.status_code == 413 and r.json()["max_bytes"] == DEFAULT_MAX_BODY_BYTES
+    assert sent <= DEFAULT_MAX_BODY_BYTES + 2 * 4096  # it read no more than the limit (and what was in flight)
+
+
+@pytest.fixture
+async def served(alarms_settings, tmp_path):
+    """The alarms service in a process of its own on a loopback port, as deployed: an in-process
+    ASGI client never yields to the event loop, so it could not see the loop blocked."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    fields = ("service_name", "pg_dsn", "kafka_bootstrap", "auth_jwks_file", "auth_issuer",
+              "events_topic", "commands_topic", "units_topic")
+    env = {**os.environ, **{f"LINKDUTY_{f.upper()}": str(getattr(alarms_settings, f)) for f in fields},
+           "LINKDUTY_HOST": "127.0.0.1", "LINKDUTY_PORT": str(port)}
+    log = open(tmp_path / "alarms.log", "w")
+    server = subprocess.Popen([sys.executable, "-m", "alarms.main"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
+            async def up() -> bool:
+                try:
+                    return (await c.get("/readyz")).status_code == 200
+                except httpx.TransportError:
+                    return False
+            await eventually(up, timeout=60, what="the alarms service to be ready")
+            yield c
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+async def test_healthz_answers_within_100_ms_while_the_worst_bodies_arrive(served, token, city):
+    bodies = list(worst_bodies(city).values())
+    auth = token()
+    delays: list[float] = []
+    done = asyncio.Event()
+
+    # Warm: the first request of a process compiles its validators, and the first of a client opens
+    # its connections; what is measured is the loop under attack, not a cold start.
+    lat, lon, _ = a_point(city)
+    await asyncio.gather(served.post("/v1/alarms", json=call(lat, lon, description="warm-up"), headers=auth),
+                         served.get("/healthz"))
+
+    async def attack() -> None:
+        try:
+            for _ in range(10):
+                for body, headers, status in bodies:
+                    try:
+                        r = await served.post("/v1/alarms", content=body, headers={**auth, **headers})
+                        assert r.status_code == status
+                    except httpx.WriteError:  # refused by its Content-Length while the rest was on its way
+                        assert status == 413
+        finally:
+            done.set()
+
+    async def probe() -> None:
+        while not done.is_set():
+            started = time.perf_counter()
+            assert (await served.get("/healthz")).status_code == 200
+            delays.append(time.perf_counter() - started)
+            await asyncio.sleep(0.005)
+
+    await asyncio.gather(attack(), probe())
+    assert len(delays) > 20 and max(delays) < 0.1, (len(delays), sorted(delays)[-5:])
