@@ -9,6 +9,7 @@ import pytest
 from opentelemetry import trace
 
 from linkduty_shared.api.app import create_app
+from linkduty_shared.api.limits import DEFAULT_MAX_BODY_BYTES
 from linkduty_shared.api.problems import PROBLEM_JSON
 from linkduty_shared.auth.issuer import LocalIssuer
 from linkduty_shared.config import ServiceSettings
@@ -185,3 +186,13 @@ async def test_with_postgres_unreachable_a_write_is_a_503_with_retry_after_and_r
     assert refused.headers["retry-after"] == "2" and body["dependency"] == "postgres"
     assert ready.status_code == 503 and ready.json()["checks"]["postgres"].startswith("unavailable")
     assert retried.status_code == 201  # the refused request stored no answer under its key
+
+
+async def test_a_body_over_the_limit_is_a_413_problem_before_any_route_reads_it(client, auth):
+    over = b'{"id": "t9", "title": "' + b"x" * DEFAULT_MAX_BODY_BYTES + b'"}'
+    body = assert_problem(await client.post("/v1/tallies", content=over, headers={**auth, "content-type": "application/json"}),
+                          413, "payload-too-large")
+    assert body["max_bytes"] == DEFAULT_MAX_BODY_BYTES
+    with_key = {**auth, "content-type": "application/json", "Idempotency-Key": "k-413"}
+    assert_problem(await client.post("/v1/tallies", content=over, headers=with_key), 413, "payload-too-large")
+    assert (await client.get("/v1/tallies/t9", headers=auth)).status_code == 404  # nothing written
