@@ -24,6 +24,7 @@ from linkduty_shared.api.problems import (
     log_unavailable,
     unavailable_detail,
 )
+from linkduty_shared.api.limits import replay_body
 from linkduty_shared.auth.tokens import AuthError
 from linkduty_shared.db import OUTAGE_ERRORS
 
@@ -84,14 +85,16 @@ class IdempotencyMiddleware:
             body += message.get("body", b"")
             more = message.get("more_body", False)
         try:
-            await self._claim_or_replay(scope, body, send, runtime.pool, client_id, key.decode("latin-1"))
+            await self._claim_or_replay(scope, replay_body(body, receive), body, send, runtime.pool, client_id,
+                                        key.decode("latin-1"))
         except OUTAGE_ERRORS as exc:  # PostgreSQL down: nothing claimed or stored, the client retries
             log_unavailable(scope["method"], scope["path"], "postgres", exc)
             status, headers, problem = _problem(503, UNAVAILABLE_SLUG, UNAVAILABLE_TITLE, unavailable_detail("postgres"),
                                               dependency="postgres")
             await _send_response(send, status, headers + [(b"retry-after", str(RETRY_AFTER_S).encode())], problem)
 
-    async def _claim_or_replay(self, scope: Scope, body: bytes, send: Send, pool, client_id: str, key_text: str) -> None:
+    async def _claim_or_replay(self, scope: Scope, receive: Receive, body: bytes, send: Send, pool, client_id: str,
+                               key_text: str) -> None:
         request_hash = hashlib.sha256(scope["path"].encode() + b"\0" + body).digest()
         async with pool.acquire() as conn:
             claimed = await conn.fetchval(
@@ -120,18 +123,10 @@ class IdempotencyMiddleware:
                 stored = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in row["headers"]]
                 return await _send_response(send, row["status"], stored + [(b"idempotent-replayed", b"true")], row["body"])
 
-        await self._run_and_store(scope, body, send, pool, client_id, key_text)
+        await self._run_and_store(scope, receive, send, pool, client_id, key_text)
 
-    async def _run_and_store(self, scope: Scope, body: bytes, send: Send, pool, client_id: str, key: str) -> None:
-        sent_body = False
-
-        async def replay_receive() -> Message:
-            nonlocal sent_body
-            if not sent_body:
-                sent_body = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return {"type": "http.disconnect"}
-
+    async def _run_and_store(self, scope: Scope, receive: Receive, send: Send, pool, client_id: str, key: str) -> None:
+        """`receive` replays the body read already."""
         status, response_headers, chunks = 500, [], []
 
         async def capture_send(message: Message) -> None:
@@ -144,7 +139,7 @@ class IdempotencyMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, replay_receive, capture_send)
+            await self.app(scope, receive, capture_send)
         finally:
             await self._store(pool, client_id, key, status, response_headers, chunks)
 

@@ -64,7 +64,7 @@ class BodyLimitMiddleware:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        await self.app(scope, _replay(b"".join(chunks), receive), send)
+        await self.app(scope, replay_body(b"".join(chunks), receive), send)
 
     @staticmethod
     async def _too_large(send: Send, scope: Scope, limit: int) -> None:
@@ -72,7 +72,7 @@ class BodyLimitMiddleware:
                            f"at most {limit} bytes", scope["path"], max_bytes=limit)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay_body(body: bytes, receive: Receive) -> Receive:
     """The body, read already, as one message; then the client's own messages (its disconnect)."""
     sent = False
 
