@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 from pathlib import Path
 
@@ -38,6 +39,10 @@ def main() -> None:
     app = build()
     if "worker" in sys.argv or len(sys.argv) == 1:
         asyncio.run(ensure_topics(LinkageSettings().kafka_bootstrap, changelog_topics(app)))
+    # The city directory and the app live as long as the process: out of the collector's sight, a
+    # full collection no longer walks them in the middle of routing (as in api.app.create_app).
+    gc.collect()
+    gc.freeze()
     if len(sys.argv) == 1:
         sys.argv.append("worker")
     if "worker" in sys.argv:
