@@ -50,7 +50,7 @@ import orjson
 
 from aiokafka.admin import AIOKafkaAdminClient
 
-from bench.common import ROOT, save
+from bench.common import ROOT, save, stack_env
 from linkduty_shared.auth.issuer import LocalIssuer
 from linkduty_shared.contracts.alarms import CHAIN_LEVELS
 from linkduty_shared.jurisdictions import Directory, Level, load_demo_city
@@ -84,7 +84,7 @@ def _kafka_pid() -> int:
 def _alarms_leader_pid() -> int:
     """The node leading most partitions of alarms.events (a cluster: LINKDUTY_KAFKA_BROKERS=3)."""
     async def leaders() -> collections.Counter:
-        admin = AIOKafkaAdminClient(bootstrap_servers=os.environ.get("LINKDUTY_KAFKA_BOOTSTRAP", _bootstrap()))
+        admin = AIOKafkaAdminClient(bootstrap_servers=stack_env()["LINKDUTY_KAFKA_BOOTSTRAP"])
         await admin.start()
         try:
             (topic,) = await admin.describe_topics(["alarms.events"])
@@ -94,11 +94,6 @@ def _alarms_leader_pid() -> int:
 
     (node, _), = asyncio.run(leaders()).most_common(1)
     return _kafka_node_pid(node)
-
-
-def _bootstrap() -> str:
-    env = dict(line.split("=", 1) for line in (STATE / "stack.env").read_text().splitlines() if "=" in line)
-    return env["LINKDUTY_KAFKA_BOOTSTRAP"]
 
 
 def _run(*command: str) -> None:

@@ -62,13 +62,16 @@ set_state_paths() {
 
 remembered_brokers() { if [[ -s $KAFKA_BROKERS_FILE ]]; then cat "$KAFKA_BROKERS_FILE"; else echo 1; fi; }
 
+# Port $1 (node 1's) as node $2 has it: nodes take consecutive pairs of ports.
+node_port() { echo $(($1 + 2 * ($2 - 1))); }
+
 # Selects Kafka node $1 (1-based): its ports and state paths. A single node keeps the layout of
 # .state/kafka; a cluster's nodes live in .state/kafka-cluster/node-N, so neither sees the other's
 # data (a cluster is formatted with one cluster id and a static quorum of all its nodes).
 kafka_node() {
   NODE_ID=$1
-  NODE_PORT=$((KAFKA_PORT + 2 * (NODE_ID - 1)))
-  NODE_CONTROLLER_PORT=$((KAFKA_CONTROLLER_PORT + 2 * (NODE_ID - 1)))
+  NODE_PORT=$(node_port "$KAFKA_PORT" "$NODE_ID")
+  NODE_CONTROLLER_PORT=$(node_port "$KAFKA_CONTROLLER_PORT" "$NODE_ID")
   if ((KAFKA_BROKERS == 1)); then KAFKA_DIR=$STATE/kafka; else KAFKA_DIR=$KAFKA_CLUSTER_DIR/node-$NODE_ID; fi
   KAFKA_DATA=$KAFKA_DIR/data
   KAFKA_PROPS=$KAFKA_DIR/server.properties
@@ -99,7 +102,7 @@ for_each_node() {
 # host:port of every node, comma-separated (what clients bootstrap from).
 kafka_bootstrap() {
   local i out=""
-  for ((i = 0; i < KAFKA_BROKERS; i++)); do out+=${out:+,}$HOST:$((KAFKA_PORT + 2 * i)); done
+  for ((i = 1; i <= KAFKA_BROKERS; i++)); do out+=${out:+,}$HOST:$(node_port "$KAFKA_PORT" "$i"); done
   echo "$out"
 }
 
@@ -198,7 +201,7 @@ kafka_quorum() {
   fi
   local i voters=""
   for ((i = 1; i <= KAFKA_BROKERS; i++)); do
-    voters+=${voters:+,}$i@$HOST:$((KAFKA_CONTROLLER_PORT + 2 * (i - 1)))
+    voters+=${voters:+,}$i@$HOST:$(node_port "$KAFKA_CONTROLLER_PORT" "$i")
   done
   echo "controller.quorum.voters=$voters"
 }

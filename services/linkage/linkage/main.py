@@ -17,8 +17,7 @@ from linkage.config import LinkageSettings
 from linkage.routing import DEFAULT_RULES, RoutingConfig
 
 
-def build() -> faust.App:
-    settings = LinkageSettings()
+def build(settings: LinkageSettings) -> faust.App:
     directory = Directory.load(settings.directory_path) if settings.directory_path else load_demo_city()
     directory.neighbours(directory.city.code)  # builds the adjacency index now, not on the first major fire
     routing = RoutingConfig.load(Path(settings.routing_rules_path) if settings.routing_rules_path else DEFAULT_RULES)
@@ -36,9 +35,10 @@ def changelog_topics(app: faust.App) -> list[TopicSpec]:
 
 
 def main() -> None:
-    app = build()
+    settings = LinkageSettings()
+    app = build(settings)
     if "worker" in sys.argv or len(sys.argv) == 1:
-        asyncio.run(ensure_topics(LinkageSettings().kafka_bootstrap, changelog_topics(app)))
+        asyncio.run(ensure_topics(settings.kafka_bootstrap, changelog_topics(app)))
     # The city directory and the app live as long as the process: out of the collector's sight, a
     # full collection no longer walks them in the middle of routing (as in api.app.create_app).
     gc.collect()

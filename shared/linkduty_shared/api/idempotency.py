@@ -12,16 +12,14 @@ from __future__ import annotations
 import hashlib
 import logging
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from linkduty_shared.api.problems import (
-    PROBLEM_BASE,
-    PROBLEM_JSON,
     RETRY_AFTER_S,
     UNAVAILABLE_SLUG,
     UNAVAILABLE_TITLE,
     log_unavailable,
+    send_problem,
     unavailable_detail,
 )
 from linkduty_shared.api.limits import replay_body
@@ -45,11 +43,6 @@ async def purge_expired_keys(pool) -> None:
         await conn.execute(f"DELETE FROM idempotency_keys WHERE created_at < now() - interval '{KEEP_ANSWERS}'")
 
 
-def _problem(status: int, slug: str, title: str, detail: str, **extra) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    body = orjson.dumps({"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail, **extra})
-    return status, [(b"content-type", PROBLEM_JSON.encode())], body
-
-
 async def _send_response(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
     headers = [h for h in headers if h[0].lower() != b"content-length"] + [(b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -69,8 +62,8 @@ class IdempotencyMiddleware:
         if key is None or runtime is None:
             return await self.app(scope, receive, send)
         if not key or len(key) > MAX_KEY_LENGTH:
-            return await _send_response(send, *_problem(400, "bad-idempotency-key", "Invalid Idempotency-Key",
-                                                         f"must be 1 to {MAX_KEY_LENGTH} characters"))
+            return await send_problem(send, 400, "bad-idempotency-key", "Invalid Idempotency-Key",
+                                      f"must be 1 to {MAX_KEY_LENGTH} characters")
         try:
             scheme, _, credentials = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
             if scheme.lower() != "bearer":
@@ -89,9 +82,8 @@ class IdempotencyMiddleware:
                                         key.decode("latin-1"))
         except OUTAGE_ERRORS as exc:  # PostgreSQL down: nothing claimed or stored, the client retries
             log_unavailable(scope["method"], scope["path"], "postgres", exc)
-            status, headers, problem = _problem(503, UNAVAILABLE_SLUG, UNAVAILABLE_TITLE, unavailable_detail("postgres"),
-                                              dependency="postgres")
-            await _send_response(send, status, headers + [(b"retry-after", str(RETRY_AFTER_S).encode())], problem)
+            await send_problem(send, 503, UNAVAILABLE_SLUG, UNAVAILABLE_TITLE, unavailable_detail("postgres"),
+                               headers=[(b"retry-after", str(RETRY_AFTER_S).encode())], dependency="postgres")
 
     async def _claim_or_replay(self, scope: Scope, receive: Receive, body: bytes, send: Send, pool, client_id: str,
                                key_text: str) -> None:
@@ -112,14 +104,13 @@ class IdempotencyMiddleware:
                     client_id, key_text,
                 )
                 if row["request_hash"] != request_hash:
-                    return await _send_response(send, *_problem(
-                        422, "idempotency-key-reused", "Idempotency-Key reused for a different request",
-                        "use a new key for a new request"))
+                    return await send_problem(send, 422, "idempotency-key-reused",
+                                              "Idempotency-Key reused for a different request",
+                                              "use a new key for a new request")
                 if row["completed_at"] is None:
-                    status, headers, problem = _problem(409, "request-in-progress",
-                                                        "A request with this Idempotency-Key is in progress",
-                                                        "retry after it completes")
-                    return await _send_response(send, status, headers + [(b"retry-after", b"1")], problem)
+                    return await send_problem(send, 409, "request-in-progress",
+                                              "A request with this Idempotency-Key is in progress",
+                                              "retry after it completes", headers=[(b"retry-after", b"1")])
                 stored = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in row["headers"]]
                 return await _send_response(send, row["status"], stored + [(b"idempotent-replayed", b"true")], row["body"])
 

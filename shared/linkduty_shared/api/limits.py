@@ -9,25 +9,15 @@ service's event loop busy for 14 s (issue 10), `/healthz` of the same process wa
 
 from __future__ import annotations
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from linkduty_shared.api.problems import PROBLEM_BASE, PROBLEM_JSON
+from linkduty_shared.api.problems import send_problem
 
 # An alarm report is about 1 KiB. Validating 64 KiB of the worst JSON (5,000 unknown keys, each an
 # error) costs about 20 ms of the event loop; 1 MiB cost 0.4 s. XML is for CAP alerts (at most
 # 256 KiB, cap.parse), parsed by a bounded, entity-free parser.
 DEFAULT_MAX_BODY_BYTES = 16 * 1024
 XML_MEDIA_TYPES = ("application/cap+xml", "application/xml", "text/xml")
-
-
-async def send_problem(send: Send, status: int, slug: str, title: str, detail: str, instance: str, **extra) -> None:
-    """A problem+json answer straight from ASGI middleware (no Request object there)."""
-    body = orjson.dumps({"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail,
-                         "instance": instance, **extra})
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
 
 
 class BodyLimitMiddleware:
@@ -45,12 +35,13 @@ class BodyLimitMiddleware:
         declared = [v for k, v in scope["headers"] if k == b"content-length"]
         if declared and not (len(declared) == 1 and declared[0].isdigit()):
             return await send_problem(send, 400, "bad-request", "Invalid Content-Length",
-                                      "one Content-Length, a number of bytes", scope["path"])
-        media_type = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip().lower()
+                                      "one Content-Length, a number of bytes", instance=scope["path"])
+        headers = dict(scope["headers"])
+        media_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         limit = self.by_media_type.get(media_type.decode("latin-1"), self.max_bytes)
         if declared and int(declared[0]) > limit:
             return await self._too_large(send, scope, limit)
-        if not declared and b"chunked" not in dict(scope["headers"]).get(b"transfer-encoding", b""):
+        if not declared and b"chunked" not in headers.get(b"transfer-encoding", b""):
             return await self.app(scope, receive, send)  # no body (a GET, an SSE stream): nothing to hold
         chunks, size = [], 0
         while True:
@@ -69,7 +60,7 @@ class BodyLimitMiddleware:
     @staticmethod
     async def _too_large(send: Send, scope: Scope, limit: int) -> None:
         await send_problem(send, 413, "payload-too-large", "Request body too large",
-                           f"at most {limit} bytes", scope["path"], max_bytes=limit)
+                           f"at most {limit} bytes", instance=scope["path"], max_bytes=limit)
 
 
 def replay_body(body: bytes, receive: Receive) -> Receive:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import orjson
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -46,6 +48,19 @@ def problem_response(
         body["detail"] = detail
     body.update(extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+async def send_problem(send, status: int, type_slug: str, title: str, detail: str, *, instance: str | None = None,
+                       headers: list[tuple[bytes, bytes]] = (), **extra: Any) -> None:
+    """The same document from ASGI middleware, which has no Request (`send` is the ASGI callable)."""
+    body = {"type": PROBLEM_BASE + type_slug, "title": title, "status": status, "detail": detail}
+    if instance is not None:
+        body["instance"] = instance
+    payload = orjson.dumps(body | extra)
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(payload)).encode()),
+                            *headers]})
+    await send({"type": "http.response.body", "body": payload})
 
 
 def _validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:
