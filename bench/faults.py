@@ -66,15 +66,20 @@ def _service_pid(name: str) -> Callable[[], int]:
 
 
 def _postgres_pid() -> int:
-    return int((STATE / "postgres/data/postmaster.pid").read_text().split()[0])
+    return int(_stack_sh("pg-pid"))  # the data folder is the cluster's own when a cluster runs
+
+
+def _stack_sh(*command: str) -> str:
+    """What a stack.sh *-pid command printed: the pid, when the script started that part and it runs."""
+    out = subprocess.run([str(ROOT / "deploy/local/stack.sh"), *command], check=True, cwd=ROOT,
+                         capture_output=True, text=True).stdout.strip()
+    if not out:
+        raise RuntimeError(f"stack.sh {' '.join(command)}: not running (or not started by stack.sh)")
+    return out
 
 
 def _kafka_node_pid(node: int) -> int:
-    out = subprocess.run([str(ROOT / "deploy/local/stack.sh"), "kafka-node-pid", str(node)], check=True, cwd=ROOT,
-                         capture_output=True, text=True).stdout.strip()
-    if not out:
-        raise RuntimeError(f"Kafka node {node} is not running (or was not started by stack.sh)")
-    return int(out)
+    return int(_stack_sh("kafka-node-pid", str(node)))
 
 
 def _kafka_pid() -> int:

@@ -14,8 +14,9 @@
 #   kafka-stop | kafka-start | pg-stop | pg-start
 #                stop/start one component, keeping its data (used by the fault tests);
 #                kafka-start starts every node that is not running
-#   kafka-node-pid N
-#                the pid of Kafka node N (1-based), when this script started it and it runs
+#   kafka-node-pid N | pg-pid
+#                the pid of Kafka node N (1-based) or of PostgreSQL's postmaster, when this
+#                script started it and it runs (for the fault tests)
 #
 # Environment (defaults): LINKDUTY_STATE (<repo>/.state), LINKDUTY_KAFKA_PORT (19092),
 #   LINKDUTY_KAFKA_CONTROLLER_PORT (19093), LINKDUTY_KAFKA_BROKERS (1, 3 or 5; node N listens
@@ -687,6 +688,12 @@ cmd_kafka_node_pid() {
   kafka_our_pid
 }
 
+# PostgreSQL's pid when this script started it and it runs, else nothing.
+cmd_pg_pid() {
+  pg_find
+  if [[ -f $PG_MARK ]] && pg_running_here; then pg_pid; fi
+}
+
 usage() {
   sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
 }
@@ -694,14 +701,14 @@ usage() {
 main() {
   local cmd=${1:-}
   case $cmd in
-    up | down | status | reset | kafka-start | kafka-stop | kafka-node-pid | pg-start | pg-stop) ;;
+    up | down | status | reset | kafka-start | kafka-stop | kafka-node-pid | pg-pid | pg-start | pg-stop) ;;
     -h | --help | help) usage; return 0 ;;
     *) usage; die "unknown command '${cmd}'" ;;
   esac
   set_state_paths
   check_ports
-  # status and kafka-node-pid only read; everything else changes state and is serialised.
-  [[ $cmd == status || $cmd == kafka-node-pid ]] || take_lock
+  # status and the *-pid commands only read; everything else changes state and is serialised.
+  [[ $cmd == status || $cmd == *-pid ]] || take_lock
   case $cmd in
     up) cmd_up ;;
     down) cmd_down ;;
@@ -710,6 +717,7 @@ main() {
     kafka-start) cmd_kafka_start ;;
     kafka-stop) for_each_node kafka_stop strict ;;
     kafka-node-pid) cmd_kafka_node_pid "${2:-}" ;;
+    pg-pid) cmd_pg_pid ;;
     pg-start) pg_start ;;
     pg-stop) pg_stop strict ;;
   esac
