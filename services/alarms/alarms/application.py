@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
+from collections.abc import Callable
 
 from linkduty_shared.api.problems import Problem
 from linkduty_shared.application import CommandContext, EventSourcedRepository
@@ -15,7 +16,7 @@ from linkduty_shared.jurisdictions import Chain, Directory, OutsideJurisdiction
 
 from alarms import pii
 from alarms.domain.alarm import Alarm
-from alarms.domain.values import mask_phone
+from alarms.domain.values import mask_phone, refuse_future
 from alarms.projections.cap_messages import CapMessages
 from alarms.projections.open_alarms import OpenAlarms, find_duplicate
 
@@ -46,10 +47,14 @@ class Reported:
     linked: bool  # True: the call joined an open alarm as a further call
 
 
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 class AlarmsService:
     def __init__(self, store: EventStore, directory: Directory, *, topic: str, duplicate_radius_m: float,
-                 duplicate_window: dt.timedelta) -> None:
-        self.store = store
+                 duplicate_window: dt.timedelta, clock: Callable[[], dt.datetime] = utcnow) -> None:
+        self.store, self.clock = store, clock
         self.directory = directory
         self.repo = EventSourcedRepository(store, Alarm, source=SOURCE, topic=topic,
                                            inline_projections=(OpenAlarms(), CapMessages()))
@@ -67,6 +72,7 @@ class AlarmsService:
         """Take in a call. A call that joins an alarm someone else just changed (an
         acknowledgement, an escalation) is matched and decided again: a 119 call is never refused
         for a concurrent update."""
+        refuse_future(cmd.received_at, self.clock(), "sent" if cmd.cap else "received_at")
         chain = chain or self.resolve(cmd.lat, cmd.lon)
         call_id = cmd.call_id or str(uuid.uuid4())
         for attempt in range(1, 4):

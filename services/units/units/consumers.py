@@ -25,9 +25,12 @@ def alarm_events_handler(service: UnitsService, *, max_alarm_age: dt.timedelta):
         alarm_id, name = event.subject, event.event_name
         ctx = CommandContext(actor="units", correlation_id=event.correlationid, causation_id=event.id)
         if name == "AlarmReported":
-            age = service.clock() - dt.datetime.fromisoformat(event.data["received_at"])
+            # The age of the record (LinkDuty's clock), not of the call (the sender's): a call taken
+            # in now from a backlog is dispatched; an old record read again (a new group, a reset
+            # offset) is not.
+            age = service.clock() - event.time
             if age > max_alarm_age:
-                log.info("alarm %s was received %s ago: not dispatched automatically", alarm_id, age)
+                log.info("alarm %s was recorded %s ago: not dispatched automatically", alarm_id, age)
                 return
             await service.dispatch_alarm(alarm_id, name, ctx, facts=alarm_facts(event.data))
         elif name == "AlarmEscalated":

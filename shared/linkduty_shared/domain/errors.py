@@ -6,6 +6,7 @@ class DomainError(Exception):
 
     type_slug = "domain-error"
     status = 422
+    title = "Command refused"
 
 
 class InvariantViolated(DomainError):

@@ -14,12 +14,13 @@ CAP = {"content-type": "application/cap+xml"}
 
 
 def cap_xml(identifier: str, msg_type: str, *, lat: float, lon: float, severity: str = "Moderate",
-            references: str | None = None, headline: str = "居民楼起火") -> bytes:
+            references: str | None = None, headline: str = "居民楼起火",
+            sent: str = "2026-11-23T08:15:30+08:00") -> bytes:
     refs = f"<references>{references}</references>" if references else ""
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
   <identifier>{identifier}</identifier><sender>partner@hz119.example.cn</sender>
-  <sent>2026-11-23T08:15:30+08:00</sent><status>Actual</status><msgType>{msg_type}</msgType>
+  <sent>{sent}</sent><status>Actual</status><msgType>{msg_type}</msgType>
   <scope>Restricted</scope><restriction>linked-duty members</restriction>{refs}
   <info><language>zh-CN</language><category>Fire</category><event>建筑火灾</event><urgency>Immediate</urgency>
     <severity>{severity}</severity><certainty>Observed</certainty><headline>{headline}</headline>
@@ -63,6 +64,23 @@ async def test_an_alarm_reads_back_as_cap_1_2(client, token, place):
     assert cap.msg_type == "Alert" and cap.incidents == (alarm["alarm_id"],)
     assert cap.first_point() == pytest.approx((lat, lon))
     assert dict(cap.infos[0].areas[0].geocodes)["division:community"] == alarm["jurisdiction"]["community"]
+
+
+async def test_a_cap_alert_or_update_sent_in_the_future_is_refused(client, token, place):
+    """A sender's clock far ahead would put its alert on top of every "newest first" list for ever."""
+    lat, lon = place
+    ahead = "2099-01-01T00:00:00+08:00"
+    alert = cap_xml("HZ-F1", "Alert", lat=lat, lon=lon, sent=ahead)
+    assert_problem(await client.post("/v1/alarms", content=alert, headers={**token(), **CAP}),
+                   422, "received-in-the-future")
+    created = await client.post("/v1/alarms", content=cap_xml("HZ-F2", "Alert", lat=lat, lon=lon), headers={**token(), **CAP})
+    assert created.status_code == 201, created.text
+    update = cap_xml("HZ-F3", "Update", lat=lat, lon=lon, severity="Extreme", sent=ahead,
+                     references="partner@hz119.example.cn,HZ-F2,2026-11-23T08:15:30+08:00")
+    assert_problem(await client.post("/v1/alarms", content=update, headers={**token(), **CAP}),
+                   422, "received-in-the-future")
+    unchanged = await client.get(f"/v1/alarms/{created.json()['alarm_id']}", headers=token())
+    assert unchanged.json()["severity"] == "moderate" and unchanged.json()["version"] == 1
 
 
 @pytest.mark.parametrize("example, slug", [

@@ -82,11 +82,14 @@ async def alarms_producer(kafka_bootstrap):
 
 @pytest.fixture
 def publish_alarm_event(alarms_producer, units_topics):
-    """publish_alarm_event(alarm_id, name, data, version) → puts an alarms.events CloudEvent on the test topic."""
+    """publish_alarm_event(alarm_id, name, data, version[, recorded_at]) → puts an alarms.events
+    CloudEvent on the test topic (its `time`: when the alarms service recorded it, now by default)."""
 
-    async def publish(alarm_id: str, name: str, data: dict, version: int) -> Envelope:
+    async def publish(alarm_id: str, name: str, data: dict, version: int,
+                      recorded_at: dt.datetime | None = None) -> Envelope:
         envelope = Envelope(id=str(uuid.uuid4()), source="/linkduty/alarms", type=f"linkduty.alarm.{name}",
-                            subject=alarm_id, time=dt.datetime.now(dt.UTC), data=data, streamversion=version,
+                            subject=alarm_id, time=recorded_at or dt.datetime.now(dt.UTC), data=data,
+                            streamversion=version,
                             correlationid=f"corr-{alarm_id}")
         message = envelope_to_kafka(envelope)
         await alarms_producer.send_and_wait(units_topics["alarms"], key=alarm_id.encode(), value=message.value,

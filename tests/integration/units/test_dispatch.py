@@ -283,14 +283,19 @@ async def test_a_severity_raised_to_major_adds_the_second_station_and_keeps_the_
     assert all(o["status"] == "issued" for o in found.values())
 
 
-async def test_an_alarm_received_long_ago_is_not_dispatched_automatically(client, token, city, place,
-                                                                          publish_alarm_event, service, units_app):
+async def test_an_alarm_recorded_long_ago_is_not_dispatched_but_a_call_from_a_backlog_is(
+        client, token, city, place, publish_alarm_event, service, units_app):
+    """The rule reads LinkDuty's clock (when the alarm was recorded), not the caller's: an old
+    record read again plans nothing; a call the intake took two hours ago and sends only now, after
+    its outage, is planned like any other."""
     lat, lon, _ = place
-    old, fresh = str(uuid.uuid4()), str(uuid.uuid4())
-    stale = alarm_reported(city, lat, lon) | {"received_at": (dt.datetime.now(dt.UTC) - dt.timedelta(days=2)).isoformat()}
-    await publish_alarm_event(old, "AlarmReported", {"alarm_id": old, **stale}, 1)
-    await publish_alarm_event(fresh, "AlarmReported", {"alarm_id": fresh, **alarm_reported(city, lat, lon)}, 1)
-    await orders(client, token, fresh, 3)
+    now = dt.datetime.now(dt.UTC)
+    old, backlog = str(uuid.uuid4()), str(uuid.uuid4())
+    await publish_alarm_event(old, "AlarmReported", {"alarm_id": old, **alarm_reported(city, lat, lon)}, 1,
+                              recorded_at=now - dt.timedelta(days=2))
+    taken_late = alarm_reported(city, lat, lon) | {"received_at": (now - dt.timedelta(hours=2)).isoformat()}
+    await publish_alarm_event(backlog, "AlarmReported", {"alarm_id": backlog, **taken_late}, 1)
+    await orders(client, token, backlog, 3)
     await eventually(lambda: units_app.state.alarm_consumer.processed >= 2, what="both alarms consumed")
     assert not (await service.dispatches.load(old)).exists
 

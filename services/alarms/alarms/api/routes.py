@@ -25,9 +25,10 @@ from linkduty_shared.cap import (
 )
 
 from alarms.api.deps import Service, can_see, require_visible
-from alarms.api.schemas import Outcome, Reason, ReportAlarmIn, alarm_view, now
+from alarms.api.schemas import Outcome, Reason, ReportAlarmIn, alarm_view
 from alarms.application import ReportAlarm
 from alarms.cap_mapping import alarm_to_cap, changes_from_cap, report_from_cap
+from alarms.domain.values import refuse_future
 from alarms.projections.cap_messages import alarm_for_references, known_message
 from alarms.projections.open_alarms import list_alarms
 
@@ -39,7 +40,6 @@ Reader = Annotated[Principal, require_scopes("alarms:read")]
 Operator = Annotated[Principal, require_scopes("alarms:operate")]
 Acknowledger = Annotated[Principal, require_scopes("alarms:acknowledge")]
 IfMatch = Annotated[str | None, Header()]
-CLOCK_SKEW = dt.timedelta(minutes=2)  # an intake clock this far ahead is refused, not trusted
 
 _INTAKE_BODY = {
     "requestBody": {
@@ -79,11 +79,8 @@ async def report_alarm(request: Request, response: Response, service: Service, p
         data = ReportAlarmIn.model_validate_json(body)
     except ValidationError as exc:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]) from None
-    if data.received_at and data.received_at > now() + CLOCK_SKEW:
-        raise Problem(422, "received-in-the-future", "received_at lies in the future",
-                      f"{data.received_at.isoformat()} is more than {CLOCK_SKEW} ahead of LinkDuty's clock")
     cmd = ReportAlarm(
-        source=data.source, received_at=data.received_at or now(), kind=data.kind, severity=data.severity,
+        source=data.source, received_at=data.received_at or service.clock(), kind=data.kind, severity=data.severity,
         description=data.description, lat=data.location.lat, lon=data.location.lon, address=data.location.address,
         caller_phone=data.caller.phone if data.caller else None, call_id=data.call_id,
     )
@@ -133,6 +130,7 @@ async def _take_cap(body: bytes, response: Response, service, principal: Princip
     if alarm.cap and alarm.cap["sender"] != alert.sender:
         raise Problem(403, "not-the-original-sender", "Only the alert's sender may update or cancel it",
                       f"the alarm came from {alarm.cap['sender']}")
+    refuse_future(alert.sent, service.clock(), "sent")
     ref = {"identifier": alert.identifier, "sender": alert.sender, "sent": alert.sent.isoformat()}
     if alert.msg_type == "Update":
         changes = changes_from_cap(alert)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from alarms.domain.alarm import Alarm
@@ -76,5 +74,3 @@ def alarm_view(alarm: Alarm, names: dict[str, str] | None = None) -> dict:
     }
 
 
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)

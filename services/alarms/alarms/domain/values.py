@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from enum import StrEnum
+
+from linkduty_shared.domain import DomainError
+
+# How far ahead of LinkDuty's clock a sender's clock may run: a time beyond it is refused, never
+# trusted (it would top every "newest first" list for ever, and skew every interval measured).
+CLOCK_SKEW = dt.timedelta(minutes=2)
 
 
 class Source(StrEnum):
@@ -78,3 +85,15 @@ def mask_phone(phone: str | None) -> str | None:
         return "*" * len(digits)
     keep_head = 3 if len(digits) >= 11 else 0
     return digits[:keep_head] + "*" * (len(digits) - keep_head - 4) + digits[-4:]
+
+
+class TimeInTheFuture(DomainError):
+    type_slug = "received-in-the-future"
+    title = "A time lies in the future"
+
+
+def refuse_future(at: dt.datetime, now: dt.datetime, field: str) -> dt.datetime:
+    """`at` as given, unless it lies more than CLOCK_SKEW ahead of `now` (LinkDuty's clock)."""
+    if at > now + CLOCK_SKEW:
+        raise TimeInTheFuture(f"{field} {at.isoformat()} is more than {CLOCK_SKEW} ahead of LinkDuty's clock")
+    return at
