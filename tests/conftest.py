@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import uuid
 from pathlib import Path
@@ -86,8 +87,9 @@ async def topic(kafka_bootstrap) -> str:
     return name
 
 
-async def eventually(predicate, *, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"):
-    """Await `predicate()` (sync or async) until truthy; fail with `what` after `timeout`."""
+async def eventually(predicate, *, timeout: float = 30.0, interval: float = 0.1, what="condition"):
+    """Await `predicate()` (sync or async) until truthy; fail with `what` (a string, or a function
+    giving one when the time is up) after `timeout`."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         result = predicate()
@@ -96,8 +98,24 @@ async def eventually(predicate, *, timeout: float = 30.0, interval: float = 0.1,
         if result:
             return result
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout}s waiting for {what() if callable(what) else what}")
         await asyncio.sleep(interval)
+
+
+LOUD = (" WARNING ", " ERROR ", " CRITICAL ", "[WARNING]", "[ERROR]", "Traceback", "Error:")
+TIMESTAMP = re.compile(r"^\[?\d{4}-\d\d-\d\d[ T][\d:,.]+\]?\s*")
+
+
+def loud_lines(log: Path, last: int = 12, since: int = 0) -> list[str]:
+    """The last `last` distinct warnings and errors of a log (from byte `since`), timestamps cut
+    (the same message repeated counts once): short enough for an assertion message to survive a
+    CI excerpt."""
+    with log.open("rb") as f:
+        f.seek(since if since <= log.stat().st_size else 0)  # a log started anew since
+        text = f.read().decode(errors="replace")
+    loud = [line[:240] for line in text.splitlines() if any(w in line for w in LOUD)]
+    distinct = list(dict.fromkeys(TIMESTAMP.sub("", line) for line in loud))
+    return [f"--- {log.name}: {len(loud)} warnings and errors, the last distinct ones:", *distinct[-last:]]
 
 
 @pytest.hookimpl(wrapper=True)

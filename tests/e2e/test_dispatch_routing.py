@@ -19,7 +19,7 @@ from linkduty_shared.jurisdictions import Level
 from linkduty_shared.messaging.topics import dlq_topic
 from linkage import health
 from linkage.config import LinkageSettings
-from tests.conftest import eventually
+from tests.conftest import eventually, loud_lines
 from tests.e2e.conftest import PARTITIONS, create_topics, start_linkage, stop
 from tests.e2e.test_consoles import consoles, gateway, next_about  # noqa: F401 (fixtures)
 from tests.e2e.test_critical_path import NotificationReader, report
@@ -242,7 +242,8 @@ async def test_a_restarted_worker_routes_what_waited_for_it_once(city, kafka_boo
             # 120 s: alone it takes 24-28 s; the waits of over 60 s seen in the full suite were, most
             # likely, changelogs created before they had leaders (fixed since: CRASH_SAFETY.md, Open)
             await eventually(lambda: all(len(reader.about(r.subject)) >= len(c) for r, c in after), timeout=120,
-                             what="the second worker to route the alarms waiting for it")
+                             what=lambda: "the second worker to route the alarms waiting for it\n"
+                             + "\n".join(loud_lines(tmp_path / "linkage.log", 20)))
             await asyncio.sleep(1.5)  # anything extra would have arrived by now
         finally:
             stop(second)
