@@ -102,6 +102,8 @@ class EventSourcedRepository(Generic[A]):
     ) -> A:
         """The aggregate now, or as it was at a version or a moment. Empty if it never existed."""
         stored = await self._store.load(aggregate_id, up_to_version=up_to_version, as_of=as_of, conn=conn)
+        if stored and stored[0].stream_type != self._cls.stream_type:
+            stored = []  # another aggregate's stream (a unit's id asked for as a dispatch): not one of ours
         return self._cls.rehydrate(aggregate_id, (to_domain_event(s) for s in stored))
 
     async def get(self, aggregate_id: str, **kwargs) -> A:

@@ -1,13 +1,19 @@
-"""Request size limits, enforced before anything parses a body.
+"""Request size limits, enforced before anything parses a body, and no NUL characters.
 
 `BodyLimitMiddleware` is the outermost middleware of every service (`create_app`). A request whose
 Content-Length is over the limit is refused at once, without reading it; any other body is read
 in full, counting, up to the limit, and only then handed on, so that no route, validator or
 middleware behind it ever holds or parses more. One 11 MiB JSON body had kept the alarms
 service's event loop busy for 14 s (issue 10), `/healthz` of the same process waiting with it.
+
+PostgreSQL text cannot hold a NUL character: one in a path, a query or a JSON string reached the
+database and answered 500 (a 119 call with one in its description was lost, and so was each
+retry). It is refused here, for every service, with a 400 that says so.
 """
 
 from __future__ import annotations
+
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -18,6 +24,8 @@ from linkduty_shared.api.problems import send_problem
 # 256 KiB, cap.parse), parsed by a bounded, entity-free parser.
 DEFAULT_MAX_BODY_BYTES = 16 * 1024
 XML_MEDIA_TYPES = ("application/cap+xml", "application/xml", "text/xml")
+# A JSON \u0000 escape: its backslash not itself escaped (an even number of backslashes before it).
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
 class BodyLimitMiddleware:
@@ -32,6 +40,8 @@ class BodyLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
+            return await self._nul(send, scope, "the path or the query")
         declared = [v for k, v in scope["headers"] if k == b"content-length"]
         if declared and not (len(declared) == 1 and declared[0].isdigit()):
             return await send_problem(send, 400, "bad-request", "Invalid Content-Length",
@@ -55,12 +65,21 @@ class BodyLimitMiddleware:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        await self.app(scope, replay_body(b"".join(chunks), receive), send)
+        body = b"".join(chunks)
+        if media_type in (b"application/json", b"") and _JSON_NUL.search(body):
+            return await self._nul(send, scope, "the body")
+        await self.app(scope, replay_body(body, receive), send)
 
     @staticmethod
     async def _too_large(send: Send, scope: Scope, limit: int) -> None:
         await send_problem(send, 413, "payload-too-large", "Request body too large",
                            f"at most {limit} bytes", instance=scope["path"], max_bytes=limit)
+
+
+    @staticmethod
+    async def _nul(send: Send, scope: Scope, where: str) -> None:
+        await send_problem(send, 400, "nul-character", "NUL characters are not accepted",
+                           f"{where} holds a NUL character (U+0000)", instance=scope["path"].replace("\x00", "%00"))
 
 
 def replay_body(body: bytes, receive: Receive) -> Receive:

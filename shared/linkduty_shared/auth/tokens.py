@@ -102,9 +102,16 @@ class TokenVerifier:
         jurisdiction = claims.get("jurisdiction", [])
         if isinstance(jurisdiction, str):
             jurisdiction = [jurisdiction]
+        # A signed token with a claim of the wrong shape (a number for a code) is refused like a
+        # bad signature: every check after this compares strings.
+        if not (isinstance(jurisdiction, list) and all(isinstance(code, str) for code in jurisdiction)):
+            raise AuthError(401, "invalid token: jurisdiction must be a list of division codes")
+        for name in ("sub", "scope", "agency", "centre"):
+            if not isinstance(claims.get(name, ""), str):
+                raise AuthError(401, f"invalid token: {name} must be a string")
         principal = Principal(
-            client_id=str(claims["sub"]),
-            scopes=frozenset(str(claims.get("scope", "")).split()),
+            client_id=claims["sub"],
+            scopes=frozenset(claims.get("scope", "").split()),
             jurisdiction=tuple(jurisdiction),
             agency=claims.get("agency"),
             centre=claims.get("centre"),

@@ -70,6 +70,44 @@ async def test_an_unbounded_chunked_body_is_cut_off_at_the_limit(client, token):
     assert sent <= DEFAULT_MAX_BODY_BYTES + 2 * 4096  # it read no more than the limit (and what was in flight)
 
 
+@pytest.mark.parametrize("field", ["description", "address", "call_id"])
+async def test_a_nul_character_in_a_call_is_a_400_and_the_clean_retry_is_taken(client, token, city, field):
+    """PostgreSQL text holds no NUL: one had answered 500, for the call and for every retry of it."""
+    lat, lon, _ = a_point(city, 40)
+    clean = call(lat, lon) | {"call_id": f"nul-{field}-{os.urandom(4).hex()}"}
+    nul = json.loads(json.dumps(clean))
+    if field == "address":
+        nul["location"]["address"] = "某小区\x003幢"
+    else:
+        nul[field] += "\x00"
+    r = await client.post("/v1/alarms", content=json.dumps(nul), headers={**token(), **JSON})  # NUL as \u0000
+    assert r.status_code == 400 and r.json()["type"].endswith("/nul-character"), r.text
+    assert (await client.post("/v1/alarms", json=clean, headers=token())).status_code == 201
+
+
+async def test_an_escaped_backslash_before_u0000_is_text_not_a_nul(client, token, city):
+    lat, lon, _ = a_point(city, 41)
+    r = await client.post("/v1/alarms", json=call(lat, lon) | {"description": "C:\\u0000 路径"}, headers=token())
+    assert r.status_code == 201 and r.json()["description"] == "C:\\u0000 路径"
+
+
+@pytest.mark.parametrize("path", ["/v1/alarms/abc%00def", "/v1/alarms?limit=5%00", "/v1/alarms?open=%00"])
+async def test_a_nul_in_the_path_or_query_is_a_400(client, token, path):
+    r = await client.get(path, headers=token())
+    assert r.status_code == 400 and r.json()["type"].endswith("/nul-character"), r.text
+
+
+@pytest.mark.parametrize("version", ["2147483648", "99999999999999999999"])
+async def test_a_version_past_postgresql_integers_is_a_422(client, token, city, version):
+    lat, lon, _ = a_point(city, 42)
+    alarm = (await client.post("/v1/alarms", json=call(lat, lon), headers=token())).json()
+    r = await client.get(f"/v1/alarms/{alarm['alarm_id']}?version={version}", headers=token())
+    assert r.status_code == 422, r.text
+    verify = await client.post(f"/v1/alarms/{alarm['alarm_id']}/verification",
+                               headers={**token(), "If-Match": f'"{version}"'})
+    assert verify.status_code == 400 and verify.json()["type"].endswith("/bad-if-match")
+
+
 @pytest.fixture
 async def served(alarms_settings, tmp_path):
     """The alarms service in a process of its own on a loopback port, as deployed: an in-process

@@ -308,3 +308,11 @@ async def test_an_escalation_that_finds_nothing_new_records_no_new_plan(client, 
                                                           "reason": "not acknowledged"}, 2)
     await eventually(lambda: units_app.state.alarm_consumer.processed >= 2, what="the escalation consumed")
     assert (await service.dispatches.get(alarm_id)).plans == 1  # the card was full: nothing to add, nothing to say
+
+
+async def test_another_aggregates_id_read_as_a_dispatch_is_a_404(client, token):
+    """A unit's stream read as a dispatch had answered 500 (KeyError: 'jurisdiction')."""
+    unit_id = (await client.get("/v1/units?limit=1", headers=token())).json()["units"][0]["unit_id"]
+    assert (await client.get(f"/v1/units/{unit_id}", headers=token())).status_code == 200
+    r = await client.get(f"/v1/dispatches/{unit_id}", headers=token())
+    assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json", r.text

@@ -41,3 +41,16 @@ def test_tampered_or_foreign_tokens_are_refused(issuer, verifier, tmp_path):
     for bad in (f"{head}.{payload}.{signature[:-4]}AAAA", LocalIssuer(tmp_path / "other").issue("c", ["x"]), "x.y.z"):
         with pytest.raises(AuthError):
             verifier.verify(bad)
+
+
+@pytest.mark.parametrize("jurisdiction", [330105, [330105002005], [["330105"]], {"community": "330105002005"}])
+def test_a_signed_token_with_a_jurisdiction_that_is_not_codes_is_refused(issuer, verifier, jurisdiction):
+    """The issuer signs what it is given: a number for a code had answered 500 on every route."""
+    with pytest.raises(AuthError, match="jurisdiction must be a list of division codes") as refused:
+        verifier.verify(issuer.issue("c", ["alarms:read"], jurisdiction=jurisdiction))
+    assert refused.value.status == 401
+
+
+def test_a_signed_token_with_a_centre_that_is_not_a_string_is_refused(issuer, verifier):
+    with pytest.raises(AuthError, match="centre must be a string"):
+        verifier.verify(issuer.issue("c", ["alarms:read"], centre=330105))

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from linkduty_shared.api.deps import Context, require_scopes
-from linkduty_shared.api.etag import etag, parse_if_match
+from linkduty_shared.api.etag import MAX_VERSION, etag, parse_if_match
 from linkduty_shared.api.problems import Problem
 from linkduty_shared.auth import Principal
 from linkduty_shared.cap import (
@@ -152,7 +152,7 @@ async def list_visible(service: Service, principal: Reader, open_only: Annotated
 
 @router.get("/{alarm_id}", responses={200: {"content": {CAP_CONTENT_TYPE: {}}}})
 async def get_alarm(alarm_id: str, request: Request, service: Service, principal: Reader,
-                    version: Annotated[int | None, Query(ge=1)] = None,
+                    version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
                     as_of: Annotated[dt.datetime | None, Query()] = None):
     """The alarm now, or as it was at `version` or `as_of`. `Accept: application/cap+xml` for CAP 1.2."""
     alarm = await service.repo.get(alarm_id, up_to_version=version, as_of=as_of)
