@@ -12,6 +12,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from linkduty_shared.api.idempotency import IdempotencyMiddleware
 from linkduty_shared.api.limits import XML_MEDIA_TYPES, BodyLimitMiddleware
+from linkduty_shared.api.openapi import document_shared_answers
 from linkduty_shared.api.problems import install_problem_handlers
 from linkduty_shared.config import ServiceSettings
 from linkduty_shared.runtime import Runtime
@@ -62,7 +63,7 @@ def create_app(
                              "required": list(settings.ready_requires)}, status_code=200 if ready else 503)
 
     for router in routers:
-        app.include_router(router)
+        app.include_router(document_shared_answers(router))
     # A server span per request, continuing the caller's `traceparent`; events the request
     # appends carry that context on to Kafka (application.CommandContext.metadata). No span per
     # ASGI message: an SSE stream made one per event sent, a tenth of the gateway's CPU.

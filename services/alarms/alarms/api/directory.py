@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from linkduty_shared.api.deps import Authenticated
+from linkduty_shared.api.openapi import problem_responses
 from linkduty_shared.api.problems import Problem
 from linkduty_shared.jurisdictions import Level, OutsideJurisdiction
 
@@ -17,7 +18,8 @@ def _division(d) -> dict:
     return {"code": d.code, "name": d.name, "level": d.level.value}
 
 
-@router.get("/jurisdictions/resolve", summary="The micro-grid and chain (grid → city) of a point")
+@router.get("/jurisdictions/resolve", summary="The micro-grid and chain (grid → city) of a point",
+            responses=problem_responses(404))
 async def resolve(request: Request, _: Authenticated, lat: Annotated[float, Query(ge=-90, le=90)],
                   lon: Annotated[float, Query(ge=-180, le=180)]) -> dict:
     directory = request.app.state.alarms.directory

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from linkduty_shared.api.deps import Context, require_scopes
 from linkduty_shared.api.etag import MAX_VERSION, etag, parse_if_match
+from linkduty_shared.api.openapi import problem_responses
 from linkduty_shared.api.problems import Problem
 from linkduty_shared.auth import Principal
 from linkduty_shared.cap import (
@@ -63,7 +64,7 @@ def _answer(service, alarm, response: Response, status: int) -> dict:
     return alarm_view(alarm, _names(service, alarm.jurisdiction))
 
 
-@router.post("", status_code=201, openapi_extra=_INTAKE_BODY,
+@router.post("", status_code=201, openapi_extra=_INTAKE_BODY, responses=problem_responses(415),
              summary="Report an alarm (JSON) or take in a CAP 1.2 alert (application/cap+xml)")
 async def report_alarm(request: Request, response: Response, service: Service, principal: Reporter,
                        ctx: Context) -> dict:

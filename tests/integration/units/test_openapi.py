@@ -1,0 +1,13 @@
+"""Schemathesis over the units API (tests/support/openapi_fuzz.py): no 5xx, only documented statuses."""
+
+from tests.support import openapi_fuzz
+from units.bootstrap import build_app
+
+
+def test_every_operation_answers_no_5xx_and_only_documented_statuses(units_settings, token):
+    schema = openapi_fuzz.load(build_app(units_settings))
+    try:
+        failures = openapi_fuzz.fuzz(schema, token())
+    finally:
+        openapi_fuzz.stop_apps()
+    assert not failures, "\n".join(failures)
