@@ -16,6 +16,7 @@ from gateway.feed.tables import DDL
 from gateway.feed.tail import FeedTail
 from gateway.feed.writer import FeedWriter
 from gateway.state import GatewayState
+from gateway.streams import StreamQuota
 
 
 def build_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -28,7 +29,8 @@ def build_app(settings: GatewaySettings | None = None) -> FastAPI:
         tail = FeedTail(runtime.pool, hub, poll_interval_s=settings.feed_poll_interval_s)
         await tail.start_at_head()
         writer = FeedWriter(settings, hub, tail)
-        app.state.gateway = GatewayState(settings, city, hub, runtime.pool, writer)
+        app.state.gateway = GatewayState(settings, city, hub, runtime.pool, writer,
+                                         StreamQuota(settings.max_streams_per_client))
         runtime.background("feed tail", tail.run)
         runtime.background("feed writer", writer.run)
 

@@ -12,6 +12,10 @@ class GatewaySettings(ServiceSettings):
     # A subscriber this many notifications behind is dropped with an `overflow` message; it
     # reconnects with Last-Event-ID and catches up from the table instead of slowing the writer.
     subscriber_queue_size: int = 1000
+    # Streams (SSE and WebSocket) one client (a token's subject) may hold open at once on a
+    # replica; one more is a 429. A console shows a few centres; a token opening hundreds is a leak
+    # or an attack.
+    max_streams_per_client: int = 20
     heartbeat_s: float = 15.0  # a comment on an idle stream, so proxies keep it open
     # How long a stream being closed (overflow) may take to hand over its last message before
     # the connection is cut: a client that stopped reading never takes it.

@@ -11,6 +11,7 @@ from linkduty_shared.jurisdictions import Directory
 from gateway.config import GatewaySettings
 from gateway.fanout import Hub
 from gateway.feed.writer import FeedWriter
+from gateway.streams import StreamQuota
 
 
 @dataclasses.dataclass
@@ -20,3 +21,4 @@ class GatewayState:
     hub: Hub
     pool: asyncpg.Pool
     writer: FeedWriter
+    streams: StreamQuota

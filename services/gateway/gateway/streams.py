@@ -7,12 +7,17 @@
 - Snapshot: subscribe, then read the open alarms and the feed position they reflect in one
   snapshot (tables.read_board), then live items after that position.
 - Neither: live from now.
+
+A stream ends when the token it was opened with expires (the pump sends a last event saying so;
+a new token resumes with Last-Event-ID, no gap), and a client holds at most
+`max_streams_per_client` streams at once on a replica (StreamQuota).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import collections
+from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 
@@ -28,10 +33,46 @@ HEARTBEAT = Heartbeat()
 StreamItem = FeedItem | Board | Heartbeat
 
 
+class TooManyStreams(Exception):
+    pass
+
+
+class StreamQuota:
+    """Open streams per client (the token's subject), on this replica: one token opening streams
+    without end would hold connections and memory of every console's share."""
+
+    def __init__(self, per_client: int) -> None:
+        self.per_client = per_client
+        self._open: collections.Counter[str] = collections.Counter()
+
+    def acquire(self, client_id: str) -> Callable[[], None]:
+        """A slot for one more stream, or TooManyStreams; returns its release (idempotent)."""
+        if self._open[client_id] >= self.per_client:
+            raise TooManyStreams(f"{self.per_client} streams are open with this client's tokens already")
+        self._open[client_id] += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._open[client_id] -= 1
+                if not self._open[client_id]:
+                    del self._open[client_id]
+
+        return release
+
+    def open_streams(self, client_id: str) -> int:
+        return self._open[client_id]
+
+
 class CentreStream:
     def __init__(self, hub: Hub, pool: asyncpg.Pool, centre_id: str, *, after: int | None = None,
-                 snapshot: bool = False, heartbeat_s: float = 15.0) -> None:
+                 snapshot: bool = False, heartbeat_s: float = 15.0, expires_at: float | None = None,
+                 release: Callable[[], None] = lambda: None) -> None:
         self.centre_id = centre_id
+        self.expires_at = expires_at  # epoch seconds: the token's exp
+        self._release = release
         self.overflowed = asyncio.Event()  # set by the hub when this client falls too far behind
         self._hub = hub
         self._pool = pool
@@ -48,6 +89,7 @@ class CentreStream:
         return self
 
     async def __aexit__(self, *_: object) -> None:
+        self._release()
         if self._subscription is not None:
             self._subscription.close()
             self._subscription = None

@@ -36,6 +36,7 @@ class Principal:
     jurisdiction: tuple[str, ...]  # division codes the client may see ("" = none)
     agency: str | None = None
     centre: str | None = None  # the operations centre a console token speaks for
+    expires_at: float | None = None  # the token's exp (epoch seconds): a stream opened with it ends then
 
     def require(self, *scopes: str) -> None:
         missing = [s for s in scopes if s not in self.scopes]
@@ -115,5 +116,6 @@ class TokenVerifier:
             jurisdiction=tuple(jurisdiction),
             agency=claims.get("agency"),
             centre=claims.get("centre"),
+            expires_at=float(claims["exp"]),
         )
         return principal, float(claims["exp"])

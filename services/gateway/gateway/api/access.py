@@ -3,9 +3,14 @@ contains the centre's division (a district console watches its streets and commu
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from linkduty_shared.api.problems import Problem
 from linkduty_shared.auth import AuthError, Principal, TokenVerifier
 from linkduty_shared.jurisdictions import Centre, Directory
+
+from gateway.state import GatewayState
+from gateway.streams import TooManyStreams
 
 STREAM_SCOPE = "stream:read"
 
@@ -36,8 +41,9 @@ def bearer_token(authorization: str | None, access_token: str | None) -> str:
     raise AuthError(401, "an access token is required (Authorization: Bearer, or ?access_token=)")
 
 
-def authorize(verifier: TokenVerifier, directory: Directory, token: str, centre_id: str) -> Centre:
-    """The centre, if the token may watch it: 401 bad token, 403 scope or jurisdiction, 404 centre."""
+def authorize(verifier: TokenVerifier, directory: Directory, token: str, centre_id: str) -> tuple[Principal, Centre]:
+    """The token's principal and the centre, if it may watch it: 401 bad token, 403 scope or
+    jurisdiction, 404 centre."""
     principal = verifier.verify(token)
     principal.require(STREAM_SCOPE)
     try:
@@ -46,7 +52,7 @@ def authorize(verifier: TokenVerifier, directory: Directory, token: str, centre_
         raise Problem(404, "unknown-centre", "No such operations centre", f"{centre_id!r} is not a centre of {directory.city.name}") from None
     if not may_watch(principal, centre, directory):
         raise AuthError(403, f"{centre_id} is outside the token's centre and jurisdiction")
-    return centre
+    return principal, centre
 
 
 def parse_last_event_id(value: str | None) -> int | None:
@@ -56,3 +62,12 @@ def parse_last_event_id(value: str | None) -> int | None:
         raise Problem(400, "bad-last-event-id", "Last-Event-ID is not an event id of this stream",
                       f"got {value[:40]!r}; expected the id: of an event received earlier")
     return int(value)
+
+
+def take_stream_slot(gw: GatewayState, principal: Principal) -> Callable[[], None]:
+    """One of the client's streams (its release), or 429 when it holds its quota already."""
+    try:
+        return gw.streams.acquire(principal.client_id)
+    except TooManyStreams as exc:
+        raise Problem(429, "too-many-streams", "Too many open streams for this client", str(exc),
+                      max_streams=gw.streams.per_client) from None

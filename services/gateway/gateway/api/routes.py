@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import PlainTextResponse
 
-from gateway.api.access import authorize, bearer_token, parse_last_event_id
+from linkduty_shared.api.openapi import problem_responses
+
+from gateway.api.access import authorize, bearer_token, parse_last_event_id, take_stream_slot
 from gateway.api.deps import gateway_state
 from gateway.api.sse import EventStreamResponse
 from gateway.asyncapi import AsyncApi
@@ -23,11 +25,13 @@ _SSE_DOC = {
     200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
           "description": "SSE: `id` = feed seq, `event` = the alarm event type, `data` = the AlarmNotification "
                          "(see /asyncapi.yaml); `event: snapshot` first with ?snapshot=true; `event: overflow` last "
-                         "when the client fell too far behind"},
+                         "when the client fell too far behind, `event: token-expired` last when the token it was "
+                         "opened with expired (resume with a new token and Last-Event-ID)"},
 }
 
 
-@router.get("/v1/centres/{centre_id}/stream", response_class=EventStreamResponse, status_code=200, responses=_SSE_DOC,
+@router.get("/v1/centres/{centre_id}/stream", response_class=EventStreamResponse, status_code=200,
+            responses=_SSE_DOC | problem_responses(429),
             summary="The centre's alarm notifications, live and resumable (Server-Sent Events)")
 async def centre_stream(
     request: Request, centre_id: str, authorization: Authorization = None, access_token: AccessToken = None,
@@ -36,9 +40,11 @@ async def centre_stream(
     snapshot: Annotated[bool, Query(description="start with the open alarms (ignored when resuming)")] = False,
 ) -> EventStreamResponse:
     gw = gateway_state(request)
-    centre = authorize(request.app.state.runtime.verifier, gw.directory, bearer_token(authorization, access_token), centre_id)
+    principal, centre = authorize(request.app.state.runtime.verifier, gw.directory, bearer_token(authorization, access_token),
+                                  centre_id)
     after = parse_last_event_id(last_event_id_header if last_event_id_header is not None else last_event_id)
-    stream = CentreStream(gw.hub, gw.pool, centre.id, after=after, snapshot=snapshot, heartbeat_s=gw.settings.heartbeat_s)
+    stream = CentreStream(gw.hub, gw.pool, centre.id, after=after, snapshot=snapshot, heartbeat_s=gw.settings.heartbeat_s,
+                          expires_at=principal.expires_at, release=take_stream_slot(gw, principal))
     return EventStreamResponse(stream, farewell_timeout_s=gw.settings.farewell_timeout_s)
 
 
@@ -50,7 +56,7 @@ async def centre_alarms(
     """Open alarms (or all with `include_closed`), and `seq`: open the stream with
     `Last-Event-ID: <seq>` to go on from exactly this board."""
     gw = gateway_state(request)
-    centre = authorize(request.app.state.runtime.verifier, gw.directory, bearer_token(authorization, access_token), centre_id)
+    _, centre = authorize(request.app.state.runtime.verifier, gw.directory, bearer_token(authorization, access_token), centre_id)
     board = await read_board(gw.pool, centre.id, open_only=not include_closed)
     return {"centre_id": board.centre_id, "seq": board.seq, "alarms": board.alarms}
 

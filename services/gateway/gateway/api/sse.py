@@ -7,7 +7,7 @@ import orjson
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from gateway.api.pump import pump
+from gateway.api.pump import Ended, pump
 from gateway.feed.tables import Board, FeedItem
 from gateway.streams import CentreStream, StreamItem
 
@@ -35,6 +35,10 @@ def sse_comment(text: str) -> bytes:
 OPENING = f"retry: {RETRY_MS}\n\n".encode()
 HEARTBEAT_FRAME = sse_comment("heartbeat")
 OVERFLOW_FRAME = sse_event('{"reason":"too far behind: reconnect with Last-Event-ID"}', event="overflow")
+# No id: the client's Last-Event-ID stays the last event it got, and a new token resumes from it.
+TOKEN_EXPIRED_FRAME = sse_event('{"reason":"the access token expired: reconnect with a new one and Last-Event-ID"}',
+                                event="token-expired")
+FAREWELLS = {Ended.OVERFLOWED: OVERFLOW_FRAME, Ended.TOKEN_EXPIRED: TOKEN_EXPIRED_FRAME}
 
 
 def sse_frame(item: StreamItem) -> bytes:
@@ -68,10 +72,10 @@ class EventStreamResponse(Response):
         async with self._stream:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             await send_body(OPENING)
-            overflowed = await pump(self._stream, lambda item: send_body(sse_frame(item)), client_gone)
-            if overflowed:
+            ended = await pump(self._stream, lambda item: send_body(sse_frame(item)), client_gone)
+            if ended in FAREWELLS:
                 # A slow client gets the reason; one that stopped reading does not take it in
                 # time, and the server closes the connection (uvicorn logs the unfinished response).
                 with anyio.move_on_after(self._farewell_timeout_s):
-                    await send_body(OVERFLOW_FRAME)
+                    await send_body(FAREWELLS[ended])
                     await send_body(b"", more=False)

@@ -13,16 +13,21 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from linkduty_shared.api.problems import Problem, problem_response
 from linkduty_shared.auth import AuthError
 
-from gateway.api.access import authorize, bearer_token, parse_last_event_id
+from gateway.api.access import authorize, bearer_token, parse_last_event_id, take_stream_slot
 from gateway.api.deps import gateway_state
-from gateway.api.pump import ClientGone, pump
+from gateway.api.pump import ClientGone, Ended, pump
 from gateway.feed.tables import Board, FeedItem
 from gateway.streams import CentreStream, StreamItem
 
 router = APIRouter(tags=["console streams"])
 
 OVERFLOW_MESSAGE = {"type": "overflow", "reason": "too far behind: reconnect with last_event_id"}
+TOKEN_EXPIRED_MESSAGE = {"type": "token-expired", "reason": "the access token expired: reconnect with a new one "
+                                                            "and last_event_id"}
 TRY_AGAIN_LATER = 1013  # the close code of an overflowed stream (RFC 6455 registry)
+POLICY_VIOLATION = 1008  # the close code of a stream whose token expired
+FAREWELLS = {Ended.OVERFLOWED: (OVERFLOW_MESSAGE, TRY_AGAIN_LATER, "too far behind"),
+             Ended.TOKEN_EXPIRED: (TOKEN_EXPIRED_MESSAGE, POLICY_VIOLATION, "token expired")}
 
 
 def ws_message(item: StreamItem) -> dict | None:
@@ -51,8 +56,9 @@ async def centre_ws(
     gw = gateway_state(websocket)
     try:
         token = bearer_token(websocket.headers.get("authorization"), access_token)
-        centre = authorize(websocket.app.state.runtime.verifier, gw.directory, token, centre_id)
+        principal, centre = authorize(websocket.app.state.runtime.verifier, gw.directory, token, centre_id)
         after = parse_last_event_id(last_event_id)
+        release = take_stream_slot(gw, principal)
     except (AuthError, Problem) as exc:
         await websocket.send_denial_response(_refusal(websocket, exc))
         return
@@ -69,10 +75,13 @@ async def centre_ws(
         while (await websocket.receive())["type"] != "websocket.disconnect":
             pass  # consoles send nothing; what they might send is ignored
 
-    stream = CentreStream(gw.hub, gw.pool, centre.id, after=after, snapshot=snapshot, heartbeat_s=gw.settings.heartbeat_s)
+    stream = CentreStream(gw.hub, gw.pool, centre.id, after=after, snapshot=snapshot, heartbeat_s=gw.settings.heartbeat_s,
+                          expires_at=principal.expires_at, release=release)
     async with stream:
         await websocket.accept()
-        if await pump(stream, send_item, client_gone):
+        ended = await pump(stream, send_item, client_gone)
+        if ended in FAREWELLS:
+            message, code, reason = FAREWELLS[ended]
             with anyio.move_on_after(gw.settings.farewell_timeout_s), contextlib.suppress(WebSocketDisconnect):
-                await websocket.send_text(orjson.dumps(OVERFLOW_MESSAGE).decode())
-                await websocket.close(TRY_AGAIN_LATER, "too far behind")
+                await websocket.send_text(orjson.dumps(message).decode())
+                await websocket.close(code, reason)
