@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import uuid
 from collections.abc import Callable
 
@@ -16,7 +17,7 @@ from linkduty_shared.jurisdictions import Chain, Directory, OutsideJurisdiction
 
 from alarms import pii
 from alarms.domain.alarm import Alarm
-from alarms.domain.values import mask_phone, refuse_future
+from alarms.domain.values import mask_phone, refuse_future, scrub_personal_numbers
 from alarms.projections.cap_messages import CapMessages
 from alarms.projections.open_alarms import OpenAlarms, find_duplicate
 
@@ -84,24 +85,33 @@ class AlarmsService:
         raise AssertionError("unreachable")
 
     async def _report_once(self, cmd: ReportAlarm, ctx: CommandContext, chain: Chain, call_id: str) -> Reported:
-        location = {"lat": cmd.lat, "lon": cmd.lon, "address": cmd.address}
+        # Phone and ID numbers typed into free text are masked before anything records it; what
+        # was typed is kept whole in the vault, erasable like the caller's number.
+        description = scrub_personal_numbers(cmd.description)
+        address = scrub_personal_numbers(cmd.address) if cmd.address else cmd.address
+        location = {"lat": cmd.lat, "lon": cmd.lon, "address": address}
         async with self.store.pool.acquire() as conn, conn.transaction():
             # One intake at a time per street: two calls about one fire a moment apart must not
             # both open an alarm. Calls in different streets do not wait for each other.
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", chain.street.code)
-            caller_ref = await pii.store_phone(conn, cmd.caller_phone) if cmd.caller_phone else None
-            caller = {"caller_masked": mask_phone(cmd.caller_phone), "caller_ref": caller_ref}
+            caller = {
+                "caller_masked": mask_phone(cmd.caller_phone),
+                "caller_ref": await pii.store(conn, cmd.caller_phone) if cmd.caller_phone else None,
+                "free_text_ref": None if (description, address) == (cmd.description, cmd.address)
+                else await pii.store(conn, json.dumps({"description": cmd.description, "address": cmd.address},
+                                                      ensure_ascii=False)),
+            }
             match = await find_duplicate(conn, kind=cmd.kind, lat=cmd.lat, lon=cmd.lon, received_at=cmd.received_at,
                                          radius_m=self.duplicate_radius_m, window=self.duplicate_window)
             if match is not None:
                 alarm = await self.repo.load(match[0], conn=conn)
                 alarm.link_call(call_id=call_id, source=cmd.source, received_at=cmd.received_at.isoformat(),
-                                location=location, description=cmd.description, distance_m=match[1],
+                                location=location, description=description, distance_m=match[1],
                                 cap=cmd.cap, **caller)
             else:
                 alarm = Alarm(str(uuid.uuid4()))
                 alarm.report(call_id=call_id, source=cmd.source, received_at=cmd.received_at.isoformat(),
-                             kind=cmd.kind, severity=cmd.severity, description=cmd.description, location=location,
+                             kind=cmd.kind, severity=cmd.severity, description=description, location=location,
                              jurisdiction=chain_codes(chain), cap=cmd.cap, **caller)
             await self.repo.save(alarm, ctx, conn=conn)
         self.store.committed()

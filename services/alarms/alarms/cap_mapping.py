@@ -13,7 +13,7 @@ from linkduty_shared.cap import CapAlert, CapArea, CapCircle, CapInfo
 
 from alarms.application import ReportAlarm
 from alarms.domain.alarm import Alarm
-from alarms.domain.values import Status
+from alarms.domain.values import Status, scrub_personal_numbers
 
 _KIND_BY_CATEGORY = {"Fire": "fire", "Rescue": "rescue", "CBRNE": "hazmat", "Health": "medical"}
 _SEVERITY_FROM_CAP = {"Extreme": "extreme", "Severe": "major", "Moderate": "moderate", "Minor": "minor",
@@ -61,7 +61,8 @@ def changes_from_cap(alert: CapAlert) -> dict:
     """The facts an Update message states (the alarm records only those that differ)."""
     info = _info(alert)
     description = " — ".join(filter(None, (info.headline, info.description))) or info.event
-    return {"kind": _kind(info), "severity": _SEVERITY_FROM_CAP[info.severity], "description": description}
+    return {"kind": _kind(info), "severity": _SEVERITY_FROM_CAP[info.severity],
+            "description": scrub_personal_numbers(description)}
 
 
 def alarm_to_cap(alarm: Alarm) -> CapAlert:

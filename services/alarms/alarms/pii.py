@@ -1,6 +1,8 @@
-"""The PII vault: callers' phone numbers, kept out of events so they can be erased.
+"""The PII vault: callers' phone numbers and the unscrubbed free text of calls, kept out of events
+so they can be erased.
 
-Events carry only a masked number and a vault reference. The number itself is stored here,
+Events carry only a masked number, free text with phone and ID numbers masked, and vault
+references (`*_ref`, which never leave the service: the relay drops them). The originals are stored here,
 encrypted with a data key of its own (AES-GCM); erasing a caller deletes the key, which makes
 every copy of the ciphertext (backups included) unreadable without rewriting any event
 (crypto-shredding). Nothing here is ever logged.
@@ -28,12 +30,12 @@ CREATE TABLE IF NOT EXISTS pii_values (
 """
 
 
-async def store_phone(conn: asyncpg.Connection, phone: str) -> str:
-    """Encrypt and store a phone number (in the caller's transaction); returns its reference."""
+async def store(conn: asyncpg.Connection, secret: str) -> str:
+    """Encrypt and store a phone number or a text (in the caller's transaction); returns its reference."""
     ref = uuid.uuid4()
     key = AESGCM.generate_key(bit_length=256)
     nonce = os.urandom(12)
-    ciphertext = AESGCM(key).encrypt(nonce, phone.encode(), ref.bytes)
+    ciphertext = AESGCM(key).encrypt(nonce, secret.encode(), ref.bytes)
     await conn.execute(
         """WITH k AS (INSERT INTO pii_keys (ref, data_key) VALUES ($1, $2))
            INSERT INTO pii_values (ref, nonce, ciphertext) VALUES ($1, $3, $4)""",
@@ -42,8 +44,8 @@ async def store_phone(conn: asyncpg.Connection, phone: str) -> str:
     return str(ref)
 
 
-async def reveal_phone(conn: asyncpg.Connection, ref: str) -> str | None:
-    """The phone number, or None once erased."""
+async def reveal(conn: asyncpg.Connection, ref: str) -> str | None:
+    """What was stored, or None once erased."""
     row = await conn.fetchrow(
         "SELECT k.data_key, v.nonce, v.ciphertext FROM pii_values v JOIN pii_keys k USING (ref) WHERE ref = $1",
         uuid.UUID(ref),

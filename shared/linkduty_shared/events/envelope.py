@@ -67,6 +67,18 @@ class Envelope:
         return attrs
 
 
+VAULT_REF_SUFFIX = "_ref"  # data fields naming a record in the service's own PII vault
+
+
+def leaving_the_service(envelope: Envelope) -> Envelope:
+    """The envelope as it may leave its service: without vault references (`*_ref` data fields),
+    which mean nothing elsewhere and would let a reader ask for a person's record."""
+    if not any(key.endswith(VAULT_REF_SUFFIX) for key in envelope.data):
+        return envelope
+    public = {k: v for k, v in envelope.data.items() if not k.endswith(VAULT_REF_SUFFIX)}
+    return dataclasses.replace(envelope, data=public)
+
+
 def envelope_to_kafka(envelope: Envelope) -> KafkaMessage:
     event = CloudEvent.create(envelope.attributes(), envelope.data)
     return to_binary(event, data_marshaller=orjson.dumps, key_mapper=lambda _: envelope.subject.encode())

@@ -21,7 +21,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from linkduty_shared.db import OUTAGE_ERRORS
-from linkduty_shared.events.envelope import envelope_to_kafka
+from linkduty_shared.events.envelope import envelope_to_kafka, leaving_the_service
 from linkduty_shared.eventstore.store import row_to_event, select_columns
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ class OutboxRelay:
         try:
             futures = []
             for row in rows:
-                message = envelope_to_kafka(row_to_event(row).envelope())
+                message = envelope_to_kafka(leaving_the_service(row_to_event(row).envelope()))
                 futures.append(
                     await producer.send(
                         row["topic"],

@@ -1,6 +1,7 @@
 """Alarm intake against the real stack: JSON, duplicates, splitting, scoping, bad input."""
 
 import datetime as dt
+import json
 import uuid
 
 from linkduty_shared.events import envelope_from_kafka
@@ -36,11 +37,12 @@ async def test_a_reported_alarm_answers_with_its_chain_and_reaches_kafka_without
     assert body["status"] == "reported" and body["version"] == 1 and r.headers["etag"] == '"1"'
     assert body["jurisdiction"]["community"] == community.code
     assert body["jurisdiction_names"]["community"] == community.name
-    assert body["calls"][0]["caller"] == "138****5678"
+    assert body["calls"][0]["caller"] == "*******5678"
     [record] = await read_topic(kafka_bootstrap, alarm_topics["events"], until_count=1)
     envelope = envelope_from_kafka(record.headers, record.key, record.value)
     assert envelope.type == "linkduty.alarm.AlarmReported" and envelope.subject == body["alarm_id"]
-    assert "13812345678" not in record.value.decode() and envelope.data["caller_masked"] == "138****5678"
+    assert "13812345678" not in record.value.decode() and envelope.data["caller_masked"] == "*******5678"
+    assert "caller_ref" not in envelope.data  # the vault reference never leaves the service
 
 
 async def test_a_second_call_nearby_links_to_the_open_alarm_and_a_medical_call_does_not(client, token, city):
@@ -167,9 +169,9 @@ async def test_the_callers_phone_is_in_the_vault_only_and_can_be_erased(client, 
         ref = await conn.fetchval("SELECT data->>'caller_ref' FROM events WHERE stream_id = $1", alarm["alarm_id"])
         stored = await conn.fetchval("SELECT data::text FROM events WHERE stream_id = $1", alarm["alarm_id"])
         assert "13700002222" not in stored
-        assert await pii.reveal_phone(conn, ref) == "13700002222"
+        assert await pii.reveal(conn, ref) == "13700002222"
         assert await pii.erase(conn, ref) is True
-        assert await pii.reveal_phone(conn, ref) is None  # shredded; the event is untouched
+        assert await pii.reveal(conn, ref) is None  # shredded; the event is untouched
         assert await conn.fetchval("SELECT data::text FROM events WHERE stream_id = $1", alarm["alarm_id"]) == stored
 
 
@@ -178,3 +180,24 @@ async def test_a_call_received_in_the_future_is_refused(client, token, city):
     future = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
     assert_problem(await client.post("/v1/alarms", json=call(lat, lon, received_at=future), headers=token()),
                    422, "received-in-the-future")
+
+
+async def test_phone_and_id_numbers_typed_into_free_text_are_masked_everywhere_and_kept_whole_in_the_vault(
+        client, token, city, alarms_app, alarm_topics, kafka_bootstrap):
+    from alarms import pii
+
+    lat, lon, _ = a_point(city, 14)
+    typed = {"description": "楼道起火，邻居电话 13912345678", "address": "某小区3幢，身份证33010519800101123X"}
+    body = call(lat, lon, description=typed["description"]) | {"location": {"lat": lat, "lon": lon, "address": typed["address"]}}
+    alarm = (await client.post("/v1/alarms", json=body, headers=token())).json()
+    read_back = (await client.get(f"/v1/alarms/{alarm['alarm_id']}", headers=token())).text
+    [record] = await read_topic(kafka_bootstrap, alarm_topics["events"], until_count=1)
+    async with alarms_app.state.runtime.pool.acquire() as conn:
+        stored = await conn.fetchval("SELECT data::text FROM events WHERE stream_id = $1", alarm["alarm_id"])
+        ref = await conn.fetchval("SELECT data->>'free_text_ref' FROM events WHERE stream_id = $1", alarm["alarm_id"])
+        assert json.loads(await pii.reveal(conn, ref)) == typed
+    for seen in (alarm["description"] + alarm["location"]["address"], read_back, record.value.decode(), stored):
+        assert "13912345678" not in seen and "330105198001" not in seen
+    assert alarm["description"] == "楼道起火，邻居电话 *******5678"
+    assert alarm["location"]["address"] == "某小区3幢，身份证**************123X"
+    assert "_ref" not in record.value.decode()  # no vault reference on Kafka

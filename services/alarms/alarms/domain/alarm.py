@@ -123,13 +123,14 @@ class Alarm(Aggregate):
 
     def link_call(self, *, call_id: str, source: str, received_at: str, location: dict, description: str,
                   distance_m: float, caller_masked: str | None, caller_ref: str | None,
-                  cap: dict | None = None) -> None:
+                  free_text_ref: str | None = None, cap: dict | None = None) -> None:
         self._require_open("link a call to")
         if call_id in self.calls:
             return  # the same call again: already linked
         self._record(CallLinked(call_id=call_id, source=source, received_at=received_at, location=location,
                                 description=description, distance_m=round(distance_m, 1),
-                                caller_masked=caller_masked, caller_ref=caller_ref, cap=cap))
+                                caller_masked=caller_masked, caller_ref=caller_ref, free_text_ref=free_text_ref,
+                                cap=cap))
 
     def split_call(self, call_id: str, new_alarm_id: str, by: str) -> Call:
         call = self.calls.get(call_id)

@@ -21,6 +21,7 @@ class AlarmReported(DomainEvent):
     jurisdiction: dict  # {"grid", "community", "street", "district", "city"} division codes
     caller_masked: str | None = None
     caller_ref: str | None = None  # the caller's phone, in the alarms service's PII vault
+    free_text_ref: str | None = None  # the description and address as typed, in the vault (when scrubbed)
     cap: dict | None = None  # {"identifier", "sender", "sent"} when it came as a CAP alert
     split_from: str | None = None  # the alarm this call was split out of
 
@@ -37,6 +38,7 @@ class CallLinked(DomainEvent):
     distance_m: float
     caller_masked: str | None = None
     caller_ref: str | None = None
+    free_text_ref: str | None = None
     cap: dict | None = None  # when the call came as a CAP Alert
 
 

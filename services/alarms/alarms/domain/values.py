@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from enum import StrEnum
 
 from linkduty_shared.domain import DomainError
@@ -74,17 +75,37 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * r * math.asin(math.sqrt(a))
 
 
+def mask_digits(digits: str) -> str:
+    """At most the last four digits shown, and at most half of a short number: 138 1234 5678 →
+    *******5678, 110110 → ***110. Enough to recognise a repeat caller, not to call them."""
+    shown = min(4, len(digits) // 2)
+    return "*" * (len(digits) - shown) + digits[len(digits) - shown:]
+
+
 def mask_phone(phone: str | None) -> str | None:
-    """138****5678: enough for an operator to recognise a repeat caller, not to call them."""
     if not phone:
         return None
     digits = "".join(c for c in phone if c.isdigit())
     if len(digits) == 13 and digits.startswith("86"):
         digits = digits[2:]  # +86: China's country code in front of a mobile number
-    if len(digits) <= 4:
-        return "*" * len(digits)
-    keep_head = 3 if len(digits) >= 11 else 0
-    return digits[:keep_head] + "*" * (len(digits) - keep_head - 4) + digits[-4:]
+    return mask_digits(digits)
+
+
+# A phone number (mobile, landline with its area code, +86 in front) or a resident ID number (15 or
+# 18 characters, the last one may be X) written into free text: seven or more digits, with the
+# spaces, dashes and brackets people type between them.
+_PERSONAL_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?:\+?86[ -]?)?\(?\d(?:[\d \-()]{5,22})\d[Xx]?(?![0-9A-Za-z])")
+
+
+def scrub_personal_numbers(text: str) -> str:
+    """`text` with every phone or ID number in it masked (mask_digits); the rest as written."""
+    def mask(match: re.Match) -> str:
+        digits = "".join(c for c in match.group() if c.isdigit() or c in "Xx")
+        if sum(c.isdigit() for c in digits) < 7:
+            return match.group()  # a room number, a year, a count: not a personal number
+        return mask_digits(digits)
+
+    return _PERSONAL_NUMBER.sub(mask, text)
 
 
 class TimeInTheFuture(DomainError):
