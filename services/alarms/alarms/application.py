@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from linkduty_shared.api.problems import Problem
 from linkduty_shared.application import CommandContext, EventSourcedRepository
@@ -69,22 +69,31 @@ class AlarmsService:
             raise Problem(422, "outside-jurisdiction", "Location is outside the city's jurisdiction",
                           f"({lat}, {lon}) is in no micro-grid of {self.directory.city.name}") from None
 
-    async def report(self, cmd: ReportAlarm, ctx: CommandContext, chain: Chain | None = None) -> Reported:
+    async def report(self, cmd: ReportAlarm, ctx: CommandContext, chain: Chain | None = None, *,
+                     within: Sequence[str] | None = None) -> Reported:
         """Take in a call. A call that joins an alarm someone else just changed (an
         acknowledgement, an escalation) is matched and decided again: a 119 call is never refused
-        for a concurrent update."""
+        for a concurrent update.
+
+        A call is linked only to an alarm inside `within`, the divisions its reporter may see
+        (its token's jurisdiction; the whole city when None). A reporter must be able to read and
+        split what its call joined: a partner limited to one community, reporting a fire 87 m
+        across a district border, opens an alarm of its own (both are dispatched; the centres
+        above see both, side by side) rather than joining one it can neither see nor correct."""
         refuse_future(cmd.received_at, self.clock(), "sent" if cmd.cap else "received_at")
         chain = chain or self.resolve(cmd.lat, cmd.lon)
         call_id = cmd.call_id or str(uuid.uuid4())
         for attempt in range(1, 4):
             try:
-                return await self._report_once(cmd, ctx, chain, call_id)
+                return await self._report_once(cmd, ctx, chain, call_id,
+                                               list(within) if within is not None else [self.directory.city.code])
             except ConcurrencyConflict:
                 if attempt == 3:
                     raise
         raise AssertionError("unreachable")
 
-    async def _report_once(self, cmd: ReportAlarm, ctx: CommandContext, chain: Chain, call_id: str) -> Reported:
+    async def _report_once(self, cmd: ReportAlarm, ctx: CommandContext, chain: Chain, call_id: str,
+                           within: list[str]) -> Reported:
         # Phone and ID numbers typed into free text are masked before anything records it; what
         # was typed is kept whole in the vault, erasable like the caller's number.
         description = scrub_personal_numbers(cmd.description)
@@ -102,7 +111,7 @@ class AlarmsService:
                                                       ensure_ascii=False)),
             }
             match = await find_duplicate(conn, kind=cmd.kind, lat=cmd.lat, lon=cmd.lon, received_at=cmd.received_at,
-                                         radius_m=self.duplicate_radius_m, window=self.duplicate_window)
+                                         radius_m=self.duplicate_radius_m, window=self.duplicate_window, within=within)
             if match is not None:
                 alarm = await self.repo.load(match[0], conn=conn)
                 alarm.link_call(call_id=call_id, source=cmd.source, received_at=cmd.received_at.isoformat(),

@@ -4,6 +4,7 @@ import datetime as dt
 import json
 import uuid
 
+from alarms.domain.values import distance_m
 from linkduty_shared.events import envelope_from_kafka
 from linkduty_shared.jurisdictions import Level
 from tests.support.kafka import read_topic
@@ -201,3 +202,37 @@ async def test_phone_and_id_numbers_typed_into_free_text_are_masked_everywhere_a
     assert alarm["description"] == "楼道起火，邻居电话 *******5678"
     assert alarm["location"]["address"] == "某小区3幢，身份证**************123X"
     assert "_ref" not in record.value.decode()  # no vault reference on Kafka
+
+
+def points_across_a_district_border(city) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Two points about 40 m apart on either side of a district border (bisecting the line
+    between two communities of neighbouring districts)."""
+    districts = city.divisions(level=Level.DISTRICT)
+    a = city.children(city.children(districts[0].code)[0].code)[0]
+    b = next(c for d in districts[1:] for s in city.children(d.code) for c in city.children(s.code))
+    inside, outside = (a.lat, a.lon), (b.lat, b.lon)
+    side = city.resolve(*inside).district.code
+    while distance_m(*inside, *outside) > 40:
+        mid = ((inside[0] + outside[0]) / 2, (inside[1] + outside[1]) / 2)
+        if city.resolve(*mid).district.code == side:
+            inside = mid
+        else:
+            outside = mid
+    return inside, outside
+
+
+async def test_a_call_links_only_to_an_alarm_its_reporter_may_see(client, token, city):
+    """One fire near a district border, three reporters: a citywide intake's second call joins the
+    first across the border; a partner limited to the other side's community opens its own alarm,
+    which it can read and correct, instead of joining one it could neither read nor correct."""
+    here, there = points_across_a_district_border(city)
+    first = (await client.post("/v1/alarms", json=call(*here), headers=token())).json()
+    community = city.resolve(*there).community.code
+    partner = token("alarms:report", "alarms:read", "alarms:operate", jurisdiction=[community])
+    own = await client.post("/v1/alarms", json=call(*there), headers=partner)
+    assert own.status_code == 201 and own.json()["linked"] is False and own.json()["alarm_id"] != first["alarm_id"]
+    assert (await client.get(f"/v1/alarms/{own.json()['alarm_id']}", headers=partner)).status_code == 200
+    assert (await client.get(f"/v1/alarms/{first['alarm_id']}", headers=partner)).status_code == 404
+    citywide = await client.post("/v1/alarms", json=call(*there), headers=token())
+    assert citywide.status_code == 200 and citywide.json()["linked"] is True
+    assert citywide.json()["alarm_id"] in (first["alarm_id"], own.json()["alarm_id"])  # the nearest open one

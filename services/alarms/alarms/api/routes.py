@@ -93,7 +93,7 @@ async def _report(cmd: ReportAlarm, response: Response, service, principal: Prin
     if not can_see(principal, {d.level.value: d.code for d in chain.divisions()}):
         raise Problem(403, "outside-your-jurisdiction", "Location is outside your jurisdiction",
                       f"{chain.community.name} ({chain.community.code}) is not in your jurisdiction claim")
-    outcome = await service.report(cmd, ctx, chain)
+    outcome = await service.report(cmd, ctx, chain, within=principal.jurisdiction)
     body = _answer(service, outcome.alarm, response, 200 if outcome.linked else 201)
     return {**body, "linked": outcome.linked, "call_id": outcome.call_id}
 

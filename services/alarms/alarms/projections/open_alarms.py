@@ -85,19 +85,22 @@ class OpenAlarms(Projection):
 
 async def find_duplicate(
     conn: asyncpg.Connection, *, kind: str, lat: float, lon: float, received_at: dt.datetime,
-    radius_m: float, window: dt.timedelta,
+    radius_m: float, window: dt.timedelta, within: list[str],
 ) -> tuple[str, float] | None:
     """The nearest open alarm of a compatible kind within `radius_m` whose last call came within
-    `window` of this one: (alarm id, distance). Controlled alarms still take calls, closed do not."""
+    `window` of this one, inside the divisions `within` (what the caller may see): (alarm id,
+    distance). Controlled alarms still take calls, closed do not."""
     dlat = radius_m / _M_PER_DEG
     dlon = dlat / max(0.01, abs(math.cos(math.radians(lat))))
     rows = await conn.fetch(
         """SELECT alarm_id, lat, lon FROM alarm_list
            WHERE status = ANY($1::text[]) AND kind = ANY($2::text[])
              AND last_call_at >= $3 AND received_at <= $4
-             AND lat BETWEEN $5 AND $6 AND lon BETWEEN $7 AND $8""",
+             AND lat BETWEEN $5 AND $6 AND lon BETWEEN $7 AND $8
+             AND (community = ANY($9::text[]) OR street = ANY($9::text[]) OR district = ANY($9::text[])
+                  OR city = ANY($9::text[]))""",
         [s.value for s in OPEN_STATUSES], list(compatible_kinds(kind)), received_at - window,
-        received_at + window, lat - dlat, lat + dlat, lon - dlon, lon + dlon,
+        received_at + window, lat - dlat, lat + dlat, lon - dlon, lon + dlon, within,
     )
     candidates = [(r["alarm_id"], distance_m(lat, lon, r["lat"], r["lon"])) for r in rows]
     candidates = [c for c in candidates if c[1] <= radius_m]
