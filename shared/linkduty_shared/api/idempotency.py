@@ -3,8 +3,15 @@
 An ASGI middleware, so every POST route of every service gets it without code of its own. Keys
 are scoped to the authenticated client (the token is verified here, so nobody can read another
 client's stored answer). The key row is claimed before the request runs: a concurrent retry
-gets 409 while the first is in flight; the same key with a different request gets 422. Answers
-of 5xx are not stored, so the client can retry them.
+gets 409 while the first is in flight; the same key with a different request (method, path,
+query, Content-Type or body) gets 422.
+
+Only the outcomes of running the command are stored (2xx, and the 409/412 a state gives): a
+request refused by authentication, authorization, validation or a limit, or failed by the server,
+leaves nothing, and its retry runs again (a stored 403 had been replayed for 24 h to a client that
+had got the scope since). A stored answer is replayed only to a token with every right the first
+one had (scopes, jurisdiction, centre): a token of the same client with fewer gets 403, never the
+stored body.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from linkduty_shared.api.problems import (
     unavailable_detail,
 )
 from linkduty_shared.api.limits import replay_body
-from linkduty_shared.auth.tokens import AuthError
+from linkduty_shared.auth.tokens import AuthError, Principal
 from linkduty_shared.db import OUTAGE_ERRORS
 
 log = logging.getLogger(__name__)
@@ -34,6 +41,22 @@ MAX_KEY_LENGTH = 255
 # most this long. Requests take milliseconds; none runs this long.
 STALE_CLAIM_S = 15
 KEEP_ANSWERS = "24 hours"  # how long a retry can still get the first answer
+STORED_STATUSES = frozenset({409, 412})  # besides 2xx and 3xx: what the state decided
+
+
+def _stored(status: int) -> bool:
+    return 200 <= status < 400 or status in STORED_STATUSES
+
+
+def rights(principal: Principal) -> dict:
+    return {"scopes": sorted(principal.scopes), "jurisdiction": sorted(principal.jurisdiction),
+            "centre": principal.centre}
+
+
+def holds(principal: Principal, first: dict) -> bool:
+    """Whether `principal` has every right the token that got the stored answer had."""
+    return (set(first["scopes"]) <= principal.scopes and set(first["jurisdiction"]) <= set(principal.jurisdiction)
+            and first["centre"] in (None, principal.centre))
 
 
 async def purge_expired_keys(pool) -> None:
@@ -68,7 +91,7 @@ class IdempotencyMiddleware:
             scheme, _, credentials = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
             if scheme.lower() != "bearer":
                 raise AuthError(401, "not a bearer token")
-            client_id = runtime.verifier.verify(credentials.strip()).client_id
+            principal = runtime.verifier.verify(credentials.strip())
         except (AuthError, UnicodeDecodeError):
             return await self.app(scope, receive, send)  # the route answers 401
 
@@ -78,16 +101,19 @@ class IdempotencyMiddleware:
             body += message.get("body", b"")
             more = message.get("more_body", False)
         try:
-            await self._claim_or_replay(scope, replay_body(body, receive), body, send, runtime.pool, client_id,
+            await self._claim_or_replay(scope, replay_body(body, receive), body, send, runtime.pool, principal,
                                         key.decode("latin-1"))
         except OUTAGE_ERRORS as exc:  # PostgreSQL down: nothing claimed or stored, the client retries
             log_unavailable(scope["method"], scope["path"], "postgres", exc)
             await send_problem(send, 503, UNAVAILABLE_SLUG, UNAVAILABLE_TITLE, unavailable_detail("postgres"),
                                headers=[(b"retry-after", str(RETRY_AFTER_S).encode())], dependency="postgres")
 
-    async def _claim_or_replay(self, scope: Scope, receive: Receive, body: bytes, send: Send, pool, client_id: str,
-                               key_text: str) -> None:
-        request_hash = hashlib.sha256(scope["path"].encode() + b"\0" + body).digest()
+    async def _claim_or_replay(self, scope: Scope, receive: Receive, body: bytes, send: Send, pool,
+                               principal: Principal, key_text: str) -> None:
+        client_id = principal.client_id
+        content_type = dict(scope["headers"]).get(b"content-type", b"")
+        request_hash = hashlib.sha256(b"\0".join([scope["method"].encode(), scope["path"].encode(),
+                                                   scope["query_string"], content_type, body])).digest()
         async with pool.acquire() as conn:
             claimed = await conn.fetchval(
                 """INSERT INTO idempotency_keys (client_id, key, request_hash) VALUES ($1, $2, $3)
@@ -99,10 +125,12 @@ class IdempotencyMiddleware:
             )
             if not claimed:
                 row = await conn.fetchrow(
-                    "SELECT request_hash, status, headers, body, completed_at FROM idempotency_keys"
+                    "SELECT request_hash, status, headers, body, completed_at, rights FROM idempotency_keys"
                     " WHERE client_id = $1 AND key = $2",
                     client_id, key_text,
                 )
+                if row is None:  # the first request's answer was not stored, just now: run this one
+                    return await self._claim_or_replay(scope, receive, body, send, pool, principal, key_text)
                 if row["request_hash"] != request_hash:
                     return await send_problem(send, 422, "idempotency-key-reused",
                                               "Idempotency-Key reused for a different request",
@@ -111,12 +139,18 @@ class IdempotencyMiddleware:
                     return await send_problem(send, 409, "request-in-progress",
                                               "A request with this Idempotency-Key is in progress",
                                               "retry after it completes", headers=[(b"retry-after", b"1")])
+                if row["rights"] is not None and not holds(principal, row["rights"]):  # None: stored before rights were
+                    return await send_problem(send, 403, "idempotency-key-other-rights",
+                                              "This Idempotency-Key was answered to a token with more rights",
+                                              "the stored answer is replayed only to a token with every scope, "
+                                              "jurisdiction and centre of the first")
                 stored = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in row["headers"]]
                 return await _send_response(send, row["status"], stored + [(b"idempotent-replayed", b"true")], row["body"])
 
-        await self._run_and_store(scope, receive, send, pool, client_id, key_text)
+        await self._run_and_store(scope, receive, send, pool, principal, key_text)
 
-    async def _run_and_store(self, scope: Scope, receive: Receive, send: Send, pool, client_id: str, key: str) -> None:
+    async def _run_and_store(self, scope: Scope, receive: Receive, send: Send, pool, principal: Principal,
+                             key: str) -> None:
         """`receive` replays the body read already."""
         status, response_headers, chunks = 500, [], []
 
@@ -132,20 +166,22 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, receive, capture_send)
         finally:
-            await self._store(pool, client_id, key, status, response_headers, chunks)
+            await self._store(pool, principal, key, status, response_headers, chunks)
 
-    async def _store(self, pool, client_id: str, key: str, status: int, response_headers, chunks) -> None:
+    async def _store(self, pool, principal: Principal, key: str, status: int, response_headers, chunks) -> None:
         try:
             async with pool.acquire() as conn:
-                if status >= 500:
-                    await conn.execute("DELETE FROM idempotency_keys WHERE client_id = $1 AND key = $2", client_id, key)
+                if not _stored(status):
+                    await conn.execute("DELETE FROM idempotency_keys WHERE client_id = $1 AND key = $2",
+                                       principal.client_id, key)
                 else:
                     await conn.execute(
-                        """UPDATE idempotency_keys SET status = $3, headers = $4, body = $5, completed_at = now()
+                        """UPDATE idempotency_keys SET status = $3, headers = $4, body = $5, completed_at = now(),
+                                  rights = $6
                            WHERE client_id = $1 AND key = $2""",
-                        client_id, key, status,
+                        principal.client_id, key, status,
                         [[k.decode("latin-1"), v.decode("latin-1")] for k, v in response_headers],
-                        b"".join(chunks),
+                        b"".join(chunks), rights(principal),
                     )
         except OUTAGE_ERRORS as exc:  # the claim stays until STALE_CLAIM_S; a retry meanwhile gets 409
             log.warning("Idempotency-Key answer not stored, PostgreSQL unavailable (%s)", type(exc).__name__)

@@ -10,3 +10,5 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     completed_at timestamptz,
     PRIMARY KEY (client_id, key)
 );
+-- The rights of the token that got the answer: a retry replays it only to a token holding them all.
+ALTER TABLE idempotency_keys ADD COLUMN IF NOT EXISTS rights jsonb;

@@ -196,3 +196,43 @@ async def test_a_body_over_the_limit_is_a_413_problem_before_any_route_reads_it(
     with_key = {**auth, "content-type": "application/json", "Idempotency-Key": "k-413"}
     assert_problem(await client.post("/v1/tallies", content=over, headers=with_key), 413, "payload-too-large")
     assert (await client.get("/v1/tallies/t9", headers=auth)).status_code == 404  # nothing written
+
+
+async def test_a_stored_answer_is_replayed_only_to_a_token_with_every_right_of_the_first(client, auth, issuer):
+    await client.post("/v1/tallies", json={"id": "t6", "title": "x"}, headers=auth)
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    first = await client.post("/v1/tallies/t6/increments", json={"by": 2}, headers={**auth, **key})
+    assert first.status_code == 200
+    no_scope = {"Authorization": "Bearer " + issuer.issue("console-1", [])}  # the same client, no scope
+    refused = await client.post("/v1/tallies/t6/increments", json={"by": 2}, headers={**no_scope, **key})
+    body = assert_problem(refused, 403, "idempotency-key-other-rights")
+    assert "total" not in refused.text and body["status"] == 403
+    again = await client.post("/v1/tallies/t6/increments", json={"by": 2}, headers={**auth, **key})
+    assert again.headers["idempotent-replayed"] == "true" and again.json() == first.json()
+
+
+async def test_a_refusal_is_not_stored_and_the_retry_with_the_scope_runs(client, auth, issuer):
+    await client.post("/v1/tallies", json={"id": "t7", "title": "x"}, headers=auth)
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    read_only = {"Authorization": "Bearer " + issuer.issue("console-1", ["tallies:read"])}
+    assert_problem(await client.post("/v1/tallies/t7/increments", json={"by": 5}, headers={**read_only, **key}),
+                   403, "forbidden")
+    assert_problem(await client.post("/v1/tallies/t7/increments", json={"by": "x"}, headers={**auth, **key}),
+                   422, "validation-failed")
+    granted = await client.post("/v1/tallies/t7/increments", json={"by": 5}, headers={**auth, **key})
+    assert granted.status_code == 200 and "idempotent-replayed" not in granted.headers
+    assert granted.json()["total"] == 5
+
+
+async def test_the_key_covers_the_query_and_the_content_type_not_only_path_and_body(client, auth):
+    await client.post("/v1/tallies", json={"id": "t8", "title": "x"}, headers=auth)
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    body = b'{"by": 1}'
+    first = await client.post("/v1/tallies/t8/increments", content=body, headers={**auth, **key, "content-type": "application/json"})
+    assert first.status_code == 200
+    other_query = await client.post("/v1/tallies/t8/increments?x=1", content=body,
+                                    headers={**auth, **key, "content-type": "application/json"})
+    assert_problem(other_query, 422, "idempotency-key-reused")
+    other_type = await client.post("/v1/tallies/t8/increments", content=body,
+                                   headers={**auth, **key, "content-type": "text/plain"})
+    assert_problem(other_type, 422, "idempotency-key-reused")
