@@ -284,6 +284,13 @@ def test_malformed_references(references, message):
     assert refusal(data) == f"alert/references: {message}"
 
 
+def test_an_update_naming_thousands_of_messages_is_refused():
+    """6,000 references had cost 6,000 queries of the alarms service's database."""
+    refs = " ".join(f"hz119,HZ119-{i:04d},2026-11-23T08:00:00+08:00" for i in range(6000))
+    data = minimal_with("<msgType>Alert</msgType>", f"<msgType>Update</msgType><references>{refs}</references>")
+    assert refusal(data) == "alert/references: 6000 references; at most 100 are accepted"
+
+
 def test_several_references_are_read_in_order():
     refs = "a@x,ID-1,2026-11-23T08:00:00+08:00\n    b@y,ID-2,2026-11-23T09:00:00-00:00"
     alert = parse_cap(minimal_with("<msgType>Alert</msgType>", f"<msgType>Cancel</msgType><references>{refs}</references>"))

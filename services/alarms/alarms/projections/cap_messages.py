@@ -33,14 +33,15 @@ class CapMessages(Projection):
 
 
 async def alarm_for_references(conn: asyncpg.Connection, references: list[tuple[str, str]]) -> str | None:
-    """The alarm the referenced messages acted on (the latest reference that is known)."""
-    for sender, identifier in reversed(references):
-        alarm_id = await conn.fetchval(
-            "SELECT alarm_id FROM cap_messages WHERE sender = $1 AND identifier = $2", sender, identifier
-        )
-        if alarm_id:
-            return alarm_id
-    return None
+    """The alarm the referenced messages acted on (the latest reference that is known), in one query."""
+    if not references:
+        return None
+    senders, identifiers = zip(*references, strict=True)
+    return await conn.fetchval(
+        """SELECT m.alarm_id FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS r(sender, identifier, n)
+           JOIN cap_messages m USING (sender, identifier) ORDER BY r.n DESC LIMIT 1""",
+        list(senders), list(identifiers),
+    )
 
 
 async def known_message(conn: asyncpg.Connection, sender: str, identifier: str) -> str | None:
