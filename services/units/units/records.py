@@ -15,6 +15,7 @@ import asyncpg
 
 from linkduty_shared.api.problems import Problem
 from linkduty_shared.application import CommandContext, EventSourcedRepository
+from linkduty_shared.auth import Principal
 from linkduty_shared.eventstore import EventStore
 from linkduty_shared.jurisdictions import Directory, OutsideJurisdiction
 
@@ -59,14 +60,17 @@ class JointRecords:
             return await conn.fetchrow("SELECT unit_id, division_code, within FROM unit_board WHERE unit_id = $1",
                                        force_id)
 
-    async def require_forces(self, force_ids: list[str]) -> None:
+    async def require_forces(self, force_ids: list[str], principal: Principal) -> None:
+        """Every force registered and inside the caller's jurisdiction. A foreign force gets the
+        answer an unknown one gets: which forces exist elsewhere is not the caller's to learn."""
         async with self.store.pool.acquire() as conn:
-            known = {r["unit_id"] for r in await conn.fetch(
-                "SELECT unit_id FROM unit_board WHERE unit_id = ANY($1::text[])", force_ids)}
-        unknown = [f for f in force_ids if f not in known]
+            usable = {r["unit_id"] for r in await conn.fetch(
+                "SELECT unit_id, within FROM unit_board WHERE unit_id = ANY($1::text[])", force_ids)
+                if principal.may_see(r["within"])}
+        unknown = [f for f in force_ids if f not in usable]
         if unknown:
-            raise Problem(422, "unknown-force", "Unknown force", f"no registered force {', '.join(unknown)}",
-                          unknown=unknown)
+            raise Problem(422, "unknown-force", "Unknown force",
+                          f"no registered force {', '.join(unknown)} inside your jurisdiction", unknown=unknown)
 
     # ---- 联勤: standby rosters -------------------------------------------------------------
 
@@ -85,9 +89,9 @@ class JointRecords:
     # ---- 联防: joint patrols -----------------------------------------------------------------
 
     async def plan_patrol(self, division_code: str, forces: list[str], start: dt.datetime, end: dt.datetime,
-                          ctx: CommandContext) -> JointPatrol:
+                          ctx: CommandContext, principal: Principal) -> JointPatrol:
         self.chain(division_code)
-        await self.require_forces(forces)
+        await self.require_forces(forces, principal)
         patrol = JointPatrol(str(uuid.uuid4()))
         patrol.plan(division_code, forces, start, end)
         await self.patrols.save(patrol, ctx)
@@ -113,9 +117,9 @@ class JointRecords:
     # ---- 联训: joint trainings ---------------------------------------------------------------
 
     async def schedule_training(self, topic: str, division_code: str, at: dt.datetime, forces: list[str],
-                                ctx: CommandContext) -> JointTraining:
+                                ctx: CommandContext, principal: Principal) -> JointTraining:
         self.chain(division_code)
-        await self.require_forces(forces)
+        await self.require_forces(forces, principal)
         training = JointTraining(str(uuid.uuid4()))
         training.schedule(topic, division_code, at, forces)
         await self.trainings.save(training, ctx)

@@ -38,6 +38,11 @@ class Principal:
     centre: str | None = None  # the operations centre a console token speaks for
     expires_at: float | None = None  # the token's exp (epoch seconds): a stream opened with it ends then
 
+    def may_see(self, chain: list[str] | tuple[str, ...]) -> bool:
+        """Whether a record whose division chain (its division and those above) is `chain` lies
+        inside the token's jurisdiction."""
+        return any(code in chain for code in self.jurisdiction)
+
     def require(self, *scopes: str) -> None:
         missing = [s for s in scopes if s not in self.scopes]
         if missing:

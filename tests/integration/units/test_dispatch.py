@@ -316,3 +316,18 @@ async def test_another_aggregates_id_read_as_a_dispatch_is_a_404(client, token):
     assert (await client.get(f"/v1/units/{unit_id}", headers=token())).status_code == 200
     r = await client.get(f"/v1/dispatches/{unit_id}", headers=token())
     assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json", r.text
+
+
+async def test_a_unit_answering_a_dispatch_it_has_no_order_in_gets_the_404_of_no_dispatch(
+        client, token, city, place, publish_alarm_event):
+    lat, lon, _ = place
+    alarm_id = await report(publish_alarm_event, city, place)
+    ordered = await orders(client, token, alarm_id, 3)
+    bystander = next(s for s in stations_by_distance(city, lat, lon) if s not in ordered)
+    answers = []
+    for target in (alarm_id, str(uuid.uuid4())):
+        r = await client.post(f"/v1/dispatches/{target}/orders/{bystander}/acknowledge", json={"eta_s": 60},
+                              headers=token("units:report", client=bystander))
+        assert r.status_code == 404, r.text
+        answers.append({k: v.replace(target, "<alarm>") for k, v in r.json().items() if isinstance(v, str)})
+    assert answers[0] == answers[1]

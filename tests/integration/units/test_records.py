@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from linkduty_shared.application import CommandContext
+from linkduty_shared.auth import Principal
 from linkduty_shared.db import migrate
 from linkduty_shared.domain import InvariantViolated
 from linkduty_shared.eventstore import EventStore
@@ -83,10 +84,12 @@ async def test_the_read_models_rebuilt_from_the_store_match_the_inline_ones(reco
     await records.schedule_shift(force("squad-a"), "s2", hours(12), hours(24), 4, CTX)
     await records.cancel_shift("squad-a", "s1", "", CTX)
     await pool.execute("CREATE TABLE unit_board (unit_id text, division_code text, within text[])")
-    await pool.execute("INSERT INTO unit_board VALUES ('squad-a', '', '{}'), ('team-b', '', '{}')")
-    patrol = await records.plan_patrol("330102001001", ["squad-a", "team-b"], hours(1), hours(3), CTX)
+    await pool.execute("INSERT INTO unit_board VALUES ('squad-a', '', '{330102000000}'), ('team-b', '', '{330102000000}')")
+    district = Principal("district-console", frozenset(), ("330102000000",))
+    patrol = await records.plan_patrol("330102001001", ["squad-a", "team-b"], hours(1), hours(3), CTX, district)
     await records.patrols.execute(patrol.id, lambda p: p.start(hours(1)), CTX)
-    training = await records.schedule_training("hose lay", "330102001000", hours(48), ["squad-a", "team-b"], CTX)
+    training = await records.schedule_training("hose lay", "330102001000", hours(48), ["squad-a", "team-b"], CTX,
+                                               district)
     await records.trainings.execute(training.id, lambda t: t.record_attendance("squad-a", 5), CTX)
     await records.trainings.execute(training.id, lambda t: t.record_attendance("squad-a", 4), CTX)
 
@@ -260,3 +263,20 @@ async def test_a_cancelled_training(client, token):
     r = await client.post("/v1/trainings", headers=headers, json={
         "topic": "x", "division_code": COMMUNITY, "at": iso(dt.datetime.now(CST)), "forces": ["nobody"]})
     assert r.status_code == 422 and r.json()["unknown"] == ["nobody"]
+
+
+@pytest.mark.parametrize("path, extra", [("/v1/patrols", {}), ("/v1/trainings", {"topic": "hose lay"})])
+async def test_a_foreign_force_is_refused_exactly_like_an_unknown_one(client, token, path, extra):
+    """A district's operator plans with its own division but names a force of another district:
+    refused (it had got 201), with the answer a force that does not exist gets (no existence oracle)."""
+    start = dt.datetime.now(CST)
+    when = ({"at": iso(start)} if path == "/v1/trainings"
+            else {"planned_start": iso(start), "planned_end": iso(start + dt.timedelta(hours=1))})
+    operator = token(jurisdiction=[OTHER_DISTRICT])
+    answers = {}
+    for force_id in (SQUAD, "squad-nowhere"):
+        r = await client.post(path, headers=operator, json={"division_code": OTHER_DISTRICT, "forces": [force_id],
+                                                            **when, **extra})
+        assert r.status_code == 422 and r.json()["unknown"] == [force_id], r.text
+        answers[force_id] = r.json()["detail"].replace(force_id, "<force>")
+    assert answers[SQUAD] == answers["squad-nowhere"]

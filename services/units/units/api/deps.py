@@ -25,7 +25,7 @@ Settings = Annotated[UnitsSettings, Depends(units_settings)]
 
 def can_see(principal: Principal, within: list[str] | tuple[str, ...]) -> bool:
     """A caller sees a record whose division chain (its division and those above) meets its claim."""
-    return any(code in within for code in principal.jurisdiction)
+    return principal.may_see(within)
 
 
 def require_visible(principal: Principal, within: list[str] | tuple[str, ...], what: str) -> None:

@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Response
 
 from linkduty_shared.api.deps import Authenticated, Context, require_scopes
+from linkduty_shared.application import AggregateNotFound
 from linkduty_shared.api.etag import etag
 from linkduty_shared.auth import Principal
 
-from units.api.deps import Service, require_visible
+from units.api.deps import Service
 from units.api.schemas import AcknowledgeIn, DeclineIn, LogEntryIn
 from units.api.units import require_speaks_for
 from units.application import operation_id
@@ -33,9 +34,15 @@ def dispatch_view(dispatch: Dispatch) -> dict:
 
 
 async def visible_dispatch(service, principal: Principal, alarm_id: str, unit_id: str | None = None) -> Dispatch:
-    dispatch = await service.dispatches.get(alarm_id)
-    if unit_id is None or principal.client_id != unit_id:  # a unit sees the alarm it is ordered to
-        require_visible(principal, list(dispatch.alarm["jurisdiction"].values()), f"dispatch {alarm_id}")
+    """The dispatch, if the caller may see it: a centre whose jurisdiction holds the alarm, or a
+    unit (speaking for itself) ordered to it. Anything else is the same 404 as no dispatch at all."""
+    dispatch = await service.dispatches.load(alarm_id)
+    if unit_id is not None and principal.client_id == unit_id:
+        sees = unit_id in dispatch.orders
+    else:
+        sees = dispatch.exists and principal.may_see(list(dispatch.alarm["jurisdiction"].values()))
+    if not sees:
+        raise AggregateNotFound(alarm_id)
     return dispatch
 
 

@@ -222,7 +222,8 @@ async def _visible_patrol(records: JointRecords, principal: Principal, patrol_id
 @router.post("/v1/patrols", status_code=201, summary="Plan a joint prevention patrol (联防)")
 async def plan_patrol(body: PatrolIn, response: Response, records: Records, principal: Operator, ctx: Context) -> dict:
     require_visible(principal, records.chain(body.division_code), f"division {body.division_code}")
-    patrol = await records.plan_patrol(body.division_code, body.forces, body.planned_start, body.planned_end, ctx)
+    patrol = await records.plan_patrol(body.division_code, body.forces, body.planned_start, body.planned_end, ctx,
+                                       principal)
     return _answer(patrol_view(patrol), patrol.version, response, 201, f"/v1/patrols/{patrol.id}")
 
 
@@ -289,7 +290,7 @@ async def _act_on_training(training_id: str, decide, records: JointRecords, prin
 async def schedule_training(body: TrainingIn, response: Response, records: Records, principal: Operator,
                             ctx: Context) -> dict:
     require_visible(principal, records.chain(body.division_code), f"division {body.division_code}")
-    training = await records.schedule_training(body.topic, body.division_code, body.at, body.forces, ctx)
+    training = await records.schedule_training(body.topic, body.division_code, body.at, body.forces, ctx, principal)
     return _answer(training_view(training), training.version, response, 201, f"/v1/trainings/{training.id}")
 
 
