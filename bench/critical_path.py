@@ -60,14 +60,16 @@ def _ts(iso: str) -> float:
     return dt.datetime.fromisoformat(iso).timestamp()
 
 
-async def _follow_streams(centre_ids: list[str], token: str, stop, out) -> None:
-    """One console per centre (SSE); every notification read is recorded with its arrival time."""
+async def _follow_streams(tokens: dict[str, str], stop, out) -> None:
+    """One console per centre (SSE), each with its own token (the gateway holds a client to a few
+    streams); every notification read is recorded with its arrival time."""
+    centre_ids = list(tokens)
     arrivals, stages, errors, connected = [], [], [], [0]
     client = httpx.AsyncClient(timeout=httpx.Timeout(10, read=None),
                                limits=httpx.Limits(max_connections=len(centre_ids) + 10))
 
     async def follow(centre_id: str) -> None:
-        headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
+        headers = {"Authorization": f"Bearer {tokens[centre_id]}", "Accept": "text/event-stream"}
         try:
             async with client.stream("GET", f"{GATEWAY_URL}/v1/centres/{centre_id}/stream", headers=headers) as r:
                 if r.status_code != 200:
@@ -102,19 +104,22 @@ async def _follow_streams(centre_ids: list[str], token: str, stop, out) -> None:
     out.put(("arrivals", arrivals, stages))
 
 
-def _console_process(centre_ids: list[str], token: str, stop, out) -> None:
-    uvloop.run(_follow_streams(centre_ids, token, stop, out))
+def _console_process(tokens: dict[str, str], stop, out) -> None:
+    uvloop.run(_follow_streams(tokens, stop, out))
 
 
 class Consoles:
     """The consoles in worker processes of their own, so that reading 400+ streams does not share
     an event loop (or a core's time slice) with the load generator."""
 
-    def __init__(self, centre_ids: list[str], token: str, processes: int = 2) -> None:
+    def __init__(self, tokens: dict[str, str], processes: int = 2) -> None:
+        """`tokens`: each centre's console token."""
         ctx = multiprocessing.get_context("spawn")
         self._stop = ctx.Event()
         self._out = ctx.Queue()
-        self._procs = [ctx.Process(target=_console_process, args=(centre_ids[i::processes], token, self._stop, self._out))
+        centre_ids = list(tokens)
+        self._procs = [ctx.Process(target=_console_process, args=({c: tokens[c] for c in centre_ids[i::processes]},
+                                                                   self._stop, self._out))
                        for i in range(processes)]
         self.connected = 0
         self.errors: list[str] = []
@@ -246,8 +251,8 @@ async def run(rate: float, seconds: float, seed: int = 119, drain_s: float = 10.
     issuer = LocalIssuer()
     city_code = city.city.code
     intake = issuer.issue("bench-intake", ["alarms:report"], jurisdiction=[city_code])
-    console = issuer.issue("bench-consoles", ["stream:read"], jurisdiction=[city_code])
     centres = [c.id for c in city.centres()]
+    consoles_tokens = {c: issuer.issue(f"bench-console-{c}", ["stream:read"], centre=c) for c in centres}
     grids = city.divisions(level=Level.GRID)
     rng = random.Random(seed)
     sent: dict[int, float] = {}
@@ -260,7 +265,7 @@ async def run(rate: float, seconds: float, seed: int = 119, drain_s: float = 10.
     lag = await wait_until_drained(bootstrap)
     print(f"  services drained in {time.monotonic() - waited:.0f} s" + (f" (gave up with {lag} records unread)" if lag else ""),
           flush=True)
-    async with Consoles(centres, console) as consoles, KafkaObserver(bootstrap) as kafka:
+    async with Consoles(consoles_tokens) as consoles, KafkaObserver(bootstrap) as kafka:
         print(f"  {consoles.connected} console streams open ({len(consoles.errors)} failed)", flush=True)
         units_apps = asyncio.create_task(answer_orders(kafka.orders, issuer, city_code))
         async with httpx.AsyncClient(base_url=ALARMS_URL, timeout=30,

@@ -266,7 +266,6 @@ async def run_fault(part: str | None, how: str = "kill", *, rate: float = 10, se
     city = load_demo_city()
     issuer = LocalIssuer()
     intake = issuer.issue("fault-intake", ["alarms:report"], jurisdiction=[city.city.code], ttl_s=3600)
-    console_token = issuer.issue("fault-consoles", ["stream:read"], jurisdiction=[city.city.code], ttl_s=3600)
     communities, centres, siblings = watched(city)
     run_id = uuid.uuid4().hex[:8]
     shown: list[Shown] = []
@@ -275,7 +274,9 @@ async def run_fault(part: str | None, how: str = "kill", *, rate: float = 10, se
     timeout = httpx.Timeout(10, read=None)
     async with httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=100)) as streams, \
             httpx.AsyncClient(base_url=ALARMS_URL, timeout=10, limits=httpx.Limits(max_connections=200)) as http:
-        consoles = [Console(streams, c, console_token, shown) for c in centres + siblings]
+        # each console its own token, as each operations centre's (a client holds a few streams)
+        consoles = [Console(streams, c, issuer.issue(f"fault-console-{c}", ["stream:read"], centre=c, ttl_s=3600), shown)
+                    for c in centres + siblings]
         following = [asyncio.create_task(c.follow()) for c in consoles]
         await asyncio.sleep(2)  # the streams are open: live from now
         posts, fault = [], None
