@@ -77,6 +77,7 @@ class Runtime:
         )
         runtime = cls(settings, pool, store, relay, verifier)
         runtime.background("outbox relay", relay.run)
+        runtime.background("token issuer keys", verifier.keep_keys_fresh)
         runtime.background("idempotency key purge", lambda: every(3600, lambda: purge_expired_keys(pool)))
         return runtime
 
