@@ -22,6 +22,7 @@ from opentelemetry import trace
 from linkduty_shared.db import OUTAGE_ERRORS
 from linkduty_shared.events.envelope import Envelope, EnvelopeError, envelope_from_kafka, event_type_of
 from linkduty_shared.messaging.kafka import reliable_producer
+from linkduty_shared.contracts import ContractViolation
 from linkduty_shared.messaging.topics import dlq_topic
 from linkduty_shared.telemetry import context_from_headers
 
@@ -173,6 +174,9 @@ class ConsumerRunner:
                 except OUTAGE_ERRORS as exc:  # the world is down, not this message: retried without limit
                     log.warning("consumer %s: transient failure (%s); retrying", self._group_id, exc)
                     attempt -= 1  # outages do not use up the poison budget
+                except ContractViolation as exc:  # poison for certain: no retry makes it valid
+                    await self._dead_letter(record, exc, attempts=attempt)
+                    return
                 except Exception as exc:
                     if attempt >= self._max_attempts:
                         await self._dead_letter(record, exc, attempts=attempt)
