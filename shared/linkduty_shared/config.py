@@ -5,7 +5,10 @@ Read once at the composition root and passed down: nothing connects at import ti
 
 from __future__ import annotations
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from linkduty_shared.messaging.kafka import KafkaConnection
 
 
 class ServiceSettings(BaseSettings):
@@ -13,6 +16,13 @@ class ServiceSettings(BaseSettings):
 
     service_name: str = "linkduty"
     kafka_bootstrap: str = "127.0.0.1:19092"
+    # The service's own Kafka identity where the cluster asks for one (k8s: SASL_SSL, SCRAM-SHA-512,
+    # its KafkaUser's secret and the cluster CA); the local stack is PLAINTEXT.
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str | None = None
+    kafka_username: str | None = None
+    kafka_password: SecretStr | None = None
+    kafka_ca_file: str | None = None
     pg_dsn: str = "postgresql://linkduty:linkduty@127.0.0.1:15432/linkduty_test"
     pg_pool_min: int = 2
     pg_pool_max: int = 20
@@ -32,6 +42,13 @@ class ServiceSettings(BaseSettings):
     consumer_retry_backoff_s: float = 0.05
 
     otel_exporter: str = "none"  # "none" | "console"
+
+    @property
+    def kafka(self) -> KafkaConnection:
+        """How this service's Kafka clients connect (every one the same)."""
+        return KafkaConnection(
+            self.kafka_bootstrap, self.kafka_security_protocol, self.kafka_sasl_mechanism, self.kafka_username,
+            self.kafka_password.get_secret_value() if self.kafka_password else None, self.kafka_ca_file)
 
     # Request bodies, refused with 413 past these before anything parses them (api.limits):
     # JSON and everything else; XML (CAP alerts, at most 256 KiB).

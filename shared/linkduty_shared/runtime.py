@@ -64,7 +64,7 @@ class Runtime:
         store = EventStore(pool)
         relay = OutboxRelay(
             pool,
-            lambda: reliable_producer(settings.kafka_bootstrap, client_id=f"{settings.service_name}-relay"),
+            lambda: reliable_producer(settings.kafka, client_id=f"{settings.service_name}-relay"),
             batch_size=settings.outbox_batch_size,
             poll_interval_s=settings.outbox_poll_interval_s,
         )
@@ -93,7 +93,7 @@ class Runtime:
             checks["postgres"] = "ok"
         except Exception as exc:
             checks["postgres"] = f"unavailable: {type(exc).__name__}"
-        client = AIOKafkaClient(bootstrap_servers=self.settings.kafka_bootstrap, request_timeout_ms=2000)
+        client = AIOKafkaClient(**self.settings.kafka.client_kwargs(), request_timeout_ms=2000)
         try:
             await asyncio.wait_for(client.bootstrap(), 3)
             checks["kafka"] = "ok"

@@ -29,10 +29,10 @@ def build_app(settings: AlarmsSettings | None = None) -> FastAPI:
         service = AlarmsService(runtime.store, city, topic=settings.events_topic, duplicate_radius_m=settings.duplicate_radius_m,
                                 duplicate_window=dt.timedelta(seconds=settings.duplicate_window_s))
         app.state.alarms = service
-        runner = ConsumerRunner(bootstrap=settings.kafka_bootstrap, group_id=settings.service_name, topics=[settings.commands_topic],
+        runner = ConsumerRunner(bootstrap=settings.kafka, group_id=settings.service_name, topics=[settings.commands_topic],
                                 handler=escalation_handler(service), max_attempts=settings.consumer_max_attempts)
         runtime.background("linkage.commands consumer", runner.run)
-        arrivals = ConsumerRunner(bootstrap=settings.kafka_bootstrap, group_id=f"{settings.service_name}-arrivals",
+        arrivals = ConsumerRunner(bootstrap=settings.kafka, group_id=f"{settings.service_name}-arrivals",
                                   topics=[settings.units_topic], handler=arrival_handler(service),
                                   max_attempts=settings.consumer_max_attempts,
                                   wanted=lambda event_type: event_type.endswith(f".{UNIT_ARRIVED_EVENT}"))

@@ -38,7 +38,7 @@ def main() -> None:
     settings = LinkageSettings()
     app = build(settings)
     if "worker" in sys.argv or len(sys.argv) == 1:
-        asyncio.run(ensure_topics(settings.kafka_bootstrap, changelog_topics(app)))
+        asyncio.run(ensure_topics(settings.kafka, changelog_topics(app)))
     # The city directory and the app live as long as the process: out of the collector's sight, a
     # full collection no longer walks them in the middle of routing (as in api.app.create_app).
     gc.collect()

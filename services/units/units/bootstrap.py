@@ -38,7 +38,7 @@ def build_app(settings: UnitsSettings | None = None) -> FastAPI:
         app.state.units = service
         app.state.records = JointRecords(runtime.store, city, topic=settings.events_topic)
         app.state.settings = settings
-        runner = ConsumerRunner(bootstrap=settings.kafka_bootstrap, group_id=settings.service_name,
+        runner = ConsumerRunner(bootstrap=settings.kafka, group_id=settings.service_name,
                                 topics=[settings.alarms_topic], handler=alarm_events_handler(
                                     service, max_alarm_age=dt.timedelta(seconds=settings.dispatch_max_alarm_age_s)),
                                 max_attempts=settings.consumer_max_attempts,

@@ -96,7 +96,7 @@ class FeedWriter:
             lost = asyncio.Event()
             conn.add_termination_listener(lambda _: lost.set())
             self.runner = ConsumerRunner(
-                bootstrap=self._settings.kafka_bootstrap, group_id=self._settings.service_name,
+                bootstrap=self._settings.kafka, group_id=self._settings.service_name,
                 topics=[self._settings.notifications_topic], handler=lambda e, r: self._append(conn, e, r),
                 batch_handler=lambda batch: self._append_batch(conn, batch),
                 # a poll is published to the hub at once: it must fit in a console's queue
