@@ -42,6 +42,7 @@ class ServiceSettings(BaseSettings):
     consumer_retry_backoff_s: float = 0.05
 
     otel_exporter: str = "none"  # "none" | "console"
+    directory_path: str | None = None  # a city's dataset (GeoJSON); the demo city when unset
 
     @property
     def kafka(self) -> KafkaConnection:
@@ -59,3 +60,16 @@ class ServiceSettings(BaseSettings):
     # require PostgreSQL only: with Kafka down, appends wait in the outbox, so 119 intake goes on
     # and a Kafka outage must not take every replica out of its Service.
     ready_requires: tuple[str, ...] = ("postgres", "kafka")
+
+
+class HttpServiceSettings(ServiceSettings):
+    """A service that serves HTTP (api.serving.serve)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8100
+    # On shutdown open requests (and streams, which never end by themselves) get this long, then
+    # are cut: consoles reconnect, to another replica, with Last-Event-ID.
+    shutdown_grace_s: float = 3.0
+    # A connection whose sent data stays unacknowledged this long is aborted by the kernel: the
+    # end of a client that stopped reading altogether (api.serving.listening_socket).
+    unacked_timeout_s: float = 60.0

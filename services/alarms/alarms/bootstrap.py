@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from linkduty_shared.api.app import create_app
 from linkduty_shared.contracts.units import UNIT_ARRIVED_EVENT
-from linkduty_shared.jurisdictions import Directory, load_demo_city
+from linkduty_shared.jurisdictions import load_city
 from linkduty_shared.messaging.consumer import ConsumerRunner
 from linkduty_shared.runtime import Runtime
 
@@ -23,7 +23,7 @@ from alarms.projections.open_alarms import OpenAlarms
 
 def build_app(settings: AlarmsSettings | None = None) -> FastAPI:
     settings = settings or AlarmsSettings()
-    city = Directory.load(settings.directory_path) if settings.directory_path else load_demo_city()
+    city = load_city(settings.directory_path)
 
     async def on_start(runtime: Runtime) -> None:
         service = AlarmsService(runtime.store, city, topic=settings.events_topic, duplicate_radius_m=settings.duplicate_radius_m,

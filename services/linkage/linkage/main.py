@@ -9,7 +9,7 @@ from pathlib import Path
 
 import faust
 
-from linkduty_shared.jurisdictions import Directory, load_demo_city
+from linkduty_shared.jurisdictions import load_city
 from linkduty_shared.messaging.topics import TopicSpec, ensure_topics
 
 from linkage.app import create_app
@@ -18,7 +18,7 @@ from linkage.routing import DEFAULT_RULES, RoutingConfig
 
 
 def build(settings: LinkageSettings) -> faust.App:
-    directory = Directory.load(settings.directory_path) if settings.directory_path else load_demo_city()
+    directory = load_city(settings.directory_path)
     directory.neighbours(directory.city.code)  # builds the adjacency index now, not on the first major fire
     routing = RoutingConfig.load(Path(settings.routing_rules_path) if settings.routing_rules_path else DEFAULT_RULES)
     return create_app(settings, directory, routing)

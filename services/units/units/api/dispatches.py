@@ -3,24 +3,21 @@ order (acknowledge with an ETA, or decline), recall a unit, keep the on-scene lo
 
 from __future__ import annotations
 
-from typing import Annotated
 
 from fastapi import APIRouter, Response
 
-from linkduty_shared.api.deps import Authenticated, Context, require_scopes
+from linkduty_shared.api.deps import Authenticated, Context
 from linkduty_shared.application import AggregateNotFound
 from linkduty_shared.api.etag import etag
 from linkduty_shared.auth import Principal
 
-from units.api.deps import Service
+from units.api.deps import Operator, Reader, Service
 from units.api.schemas import AcknowledgeIn, DeclineIn, LogEntryIn
 from units.api.units import require_speaks_for
 from units.application import operation_id
 from units.domain.dispatch import Dispatch
 
 router = APIRouter(prefix="/v1/dispatches", tags=["dispatch"])
-Reader = Annotated[Principal, require_scopes("units:read")]
-Operator = Annotated[Principal, require_scopes("units:operate")]
 
 
 def dispatch_view(dispatch: Dispatch) -> dict:

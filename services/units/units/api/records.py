@@ -13,12 +13,12 @@ from typing import Annotated, Literal, Self
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from linkduty_shared.api.deps import Context, require_scopes
+from linkduty_shared.api.deps import Context
 from linkduty_shared.api.etag import etag, parse_if_match
 from linkduty_shared.api.problems import Problem
 from linkduty_shared.auth import Principal
 
-from units.api.deps import require_visible
+from units.api.deps import Operator, Reader, require_visible
 from units.domain.patrol import HAZARD_KINDS, JointPatrol
 from units.domain.roster import StandbyRoster, roster_id
 from units.domain.training import JointTraining
@@ -26,8 +26,6 @@ from units.projections.joint_records import list_patrols, list_trainings
 from units.records import JointRecords
 
 router = APIRouter(tags=["joint records"])
-Reader = Annotated[Principal, require_scopes("units:read")]
-Operator = Annotated[Principal, require_scopes("units:operate")]
 IfMatch = Annotated[str | None, Header()]
 Id = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")]
 Division = Annotated[str, Field(min_length=1, max_length=40)]

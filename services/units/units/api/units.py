@@ -6,19 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from linkduty_shared.api.deps import Authenticated, Context, require_scopes
+from linkduty_shared.api.deps import Authenticated, Context
 from linkduty_shared.api.etag import etag
 from linkduty_shared.api.problems import Problem
 from linkduty_shared.auth import Principal
 
-from units.api.deps import Service, require_visible
+from units.api.deps import Reader, Registrar, Service, require_visible
 from units.api.schemas import ForceKind, RegisterUnitIn, StatusIn, board_view, unit_view
 from units.projections.dispatch_orders import orders_for_unit
 from units.projections.unit_board import list_units, unit_row
 
 router = APIRouter(prefix="/v1/units", tags=["units"])
-Reader = Annotated[Principal, require_scopes("units:read")]
-Registrar = Annotated[Principal, require_scopes("units:register")]
 
 
 async def visible_unit(service, principal: Principal, unit_id: str):
