@@ -35,5 +35,5 @@ def build_app(settings: GatewaySettings | None = None) -> FastAPI:
         runtime.background("feed writer", writer.run)
 
     app = create_app(settings, title="LinkDuty console gateway", routers=[routes.router, ws.router],
-                     schema_sql=(DDL,), on_start=on_start)
+                     schema_sql=(DDL,), on_start=on_start, event_store=False)  # it keeps a feed, no events
     return app
