@@ -5,7 +5,10 @@ Read once at the composition root and passed down: nothing connects at import ti
 
 from __future__ import annotations
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from linkduty_shared.messaging.kafka import KafkaConnection
 
 
 class ServiceSettings(BaseSettings):
@@ -13,6 +16,13 @@ class ServiceSettings(BaseSettings):
 
     service_name: str = "linkduty"
     kafka_bootstrap: str = "127.0.0.1:19092"
+    # The service's own Kafka identity where the cluster asks for one (k8s: SASL_SSL, SCRAM-SHA-512,
+    # its KafkaUser's secret and the cluster CA); the local stack is PLAINTEXT.
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str | None = None
+    kafka_username: str | None = None
+    kafka_password: SecretStr | None = None
+    kafka_ca_file: str | None = None
     pg_dsn: str = "postgresql://linkduty:linkduty@127.0.0.1:15432/linkduty_test"
     pg_pool_min: int = 2
     pg_pool_max: int = 20
@@ -32,6 +42,14 @@ class ServiceSettings(BaseSettings):
     consumer_retry_backoff_s: float = 0.05
 
     otel_exporter: str = "none"  # "none" | "console"
+    directory_path: str | None = None  # a city's dataset (GeoJSON); the demo city when unset
+
+    @property
+    def kafka(self) -> KafkaConnection:
+        """How this service's Kafka clients connect (every one the same)."""
+        return KafkaConnection(
+            self.kafka_bootstrap, self.kafka_security_protocol, self.kafka_sasl_mechanism, self.kafka_username,
+            self.kafka_password.get_secret_value() if self.kafka_password else None, self.kafka_ca_file)
 
     # Request bodies, refused with 413 past these before anything parses them (api.limits):
     # JSON and everything else; XML (CAP alerts, at most 256 KiB).
@@ -42,3 +60,16 @@ class ServiceSettings(BaseSettings):
     # require PostgreSQL only: with Kafka down, appends wait in the outbox, so 119 intake goes on
     # and a Kafka outage must not take every replica out of its Service.
     ready_requires: tuple[str, ...] = ("postgres", "kafka")
+
+
+class HttpServiceSettings(ServiceSettings):
+    """A service that serves HTTP (api.serving.serve)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8100
+    # On shutdown open requests (and streams, which never end by themselves) get this long, then
+    # are cut: consoles reconnect, to another replica, with Last-Event-ID.
+    shutdown_grace_s: float = 3.0
+    # A connection whose sent data stays unacknowledged this long is aborted by the kernel: the
+    # end of a client that stopped reading altogether (api.serving.listening_socket).
+    unacked_timeout_s: float = 60.0

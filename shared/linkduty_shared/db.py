@@ -56,11 +56,13 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asy
     )
 
 
-async def migrate(pool: asyncpg.Pool, *extra_sql: str) -> None:
-    """Apply the shared schema, then a service's own DDL (its projections' tables)."""
+async def migrate(pool: asyncpg.Pool, *extra_sql: str, event_store: bool = True) -> None:
+    """Apply the shared schema (without the event store's, outbox's and projections' tables for a
+    service that keeps no events), then a service's own DDL (its projections' tables)."""
+    files = _SCHEMA_FILES if event_store else _SCHEMA_FILES[-1:]
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
-        for package, name in _SCHEMA_FILES:
+        for package, name in files:
             await conn.execute(resources.files(package).joinpath(name).read_text())
         for sql in extra_sql:
             await conn.execute(sql)

@@ -52,23 +52,28 @@ async def every(seconds: float, job: Callable[[], Awaitable[None]]) -> None:
 class Runtime:
     settings: ServiceSettings
     pool: asyncpg.Pool
-    store: EventStore
-    relay: OutboxRelay
+    store: EventStore | None
+    relay: OutboxRelay | None
     verifier: TokenVerifier
     tasks: list[asyncio.Task] = dataclasses.field(default_factory=list)
 
     @classmethod
-    async def start(cls, settings: ServiceSettings, *, schema_sql: tuple[str, ...] = ()) -> Runtime:
+    async def start(cls, settings: ServiceSettings, *, schema_sql: tuple[str, ...] = (),
+                    event_store: bool = True) -> Runtime:
+        """`event_store`: the service keeps events (a store, its outbox and their relay); the
+        gateway keeps none."""
         pool = await create_pool(settings.pg_dsn, min_size=settings.pg_pool_min, max_size=settings.pg_pool_max)
-        await migrate(pool, *schema_sql)
-        store = EventStore(pool)
-        relay = OutboxRelay(
-            pool,
-            lambda: reliable_producer(settings.kafka_bootstrap, client_id=f"{settings.service_name}-relay"),
-            batch_size=settings.outbox_batch_size,
-            poll_interval_s=settings.outbox_poll_interval_s,
-        )
-        store.on_append(relay.wake)
+        await migrate(pool, *schema_sql, event_store=event_store)
+        store = relay = None
+        if event_store:
+            store = EventStore(pool)
+            relay = OutboxRelay(
+                pool,
+                lambda: reliable_producer(settings.kafka, client_id=f"{settings.service_name}-relay"),
+                batch_size=settings.outbox_batch_size,
+                poll_interval_s=settings.outbox_poll_interval_s,
+            )
+            store.on_append(relay.wake)
         verifier = TokenVerifier(
             issuer=settings.auth_issuer,
             audience=settings.auth_audience,
@@ -76,7 +81,9 @@ class Runtime:
             jwks_url=settings.auth_jwks_url,
         )
         runtime = cls(settings, pool, store, relay, verifier)
-        runtime.background("outbox relay", relay.run)
+        if relay is not None:
+            runtime.background("outbox relay", relay.run)
+        runtime.background("token issuer keys", verifier.keep_keys_fresh)
         runtime.background("idempotency key purge", lambda: every(3600, lambda: purge_expired_keys(pool)))
         return runtime
 
@@ -92,7 +99,7 @@ class Runtime:
             checks["postgres"] = "ok"
         except Exception as exc:
             checks["postgres"] = f"unavailable: {type(exc).__name__}"
-        client = AIOKafkaClient(bootstrap_servers=self.settings.kafka_bootstrap, request_timeout_ms=2000)
+        client = AIOKafkaClient(**self.settings.kafka.client_kwargs(), request_timeout_ms=2000)
         try:
             await asyncio.wait_for(client.bootstrap(), 3)
             checks["kafka"] = "ok"

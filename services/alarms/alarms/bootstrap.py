@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from linkduty_shared.api.app import create_app
 from linkduty_shared.contracts.units import UNIT_ARRIVED_EVENT
-from linkduty_shared.jurisdictions import Directory, load_demo_city
+from linkduty_shared.jurisdictions import load_city
 from linkduty_shared.messaging.consumer import ConsumerRunner
 from linkduty_shared.runtime import Runtime
 
@@ -23,16 +23,16 @@ from alarms.projections.open_alarms import OpenAlarms
 
 def build_app(settings: AlarmsSettings | None = None) -> FastAPI:
     settings = settings or AlarmsSettings()
-    city = Directory.load(settings.directory_path) if settings.directory_path else load_demo_city()
+    city = load_city(settings.directory_path)
 
     async def on_start(runtime: Runtime) -> None:
         service = AlarmsService(runtime.store, city, topic=settings.events_topic, duplicate_radius_m=settings.duplicate_radius_m,
                                 duplicate_window=dt.timedelta(seconds=settings.duplicate_window_s))
         app.state.alarms = service
-        runner = ConsumerRunner(bootstrap=settings.kafka_bootstrap, group_id=settings.service_name, topics=[settings.commands_topic],
+        runner = ConsumerRunner(bootstrap=settings.kafka, group_id=settings.service_name, topics=[settings.commands_topic],
                                 handler=escalation_handler(service), max_attempts=settings.consumer_max_attempts)
         runtime.background("linkage.commands consumer", runner.run)
-        arrivals = ConsumerRunner(bootstrap=settings.kafka_bootstrap, group_id=f"{settings.service_name}-arrivals",
+        arrivals = ConsumerRunner(bootstrap=settings.kafka, group_id=f"{settings.service_name}-arrivals",
                                   topics=[settings.units_topic], handler=arrival_handler(service),
                                   max_attempts=settings.consumer_max_attempts,
                                   wanted=lambda event_type: event_type.endswith(f".{UNIT_ARRIVED_EVENT}"))

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-from linkduty_shared.config import ServiceSettings
+from linkduty_shared.config import HttpServiceSettings
 
 
-class AlarmsSettings(ServiceSettings):
+class AlarmsSettings(HttpServiceSettings):
     service_name: str = "alarms"
     pg_dsn: str = "postgresql://linkduty:linkduty@127.0.0.1:15432/linkduty_alarms"
-    host: str = "127.0.0.1"
     port: int = 8101
     # Duplicate calls (重复报警): a report this close in space and time to an open alarm of a
     # compatible kind is a further call about it.
@@ -15,4 +14,3 @@ class AlarmsSettings(ServiceSettings):
     events_topic: str = "alarms.events"
     commands_topic: str = "linkage.commands"
     units_topic: str = "units.events"  # for the arrivals of dispatched units
-    directory_path: str | None = None  # a city's dataset (GeoJSON); the demo city when unset

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from linkduty_shared.api.app import create_app
-from linkduty_shared.jurisdictions import Directory, load_demo_city
+from linkduty_shared.jurisdictions import load_city
 from linkduty_shared.runtime import Runtime
 
 from gateway.api import routes, ws
@@ -21,7 +21,7 @@ from gateway.streams import StreamQuota
 
 def build_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
-    city = Directory.load(settings.directory_path) if settings.directory_path else load_demo_city()
+    city = load_city(settings.directory_path)
     AsyncApi.load()  # a broken document fails the start, not the first reader
 
     async def on_start(runtime: Runtime) -> None:
@@ -35,5 +35,5 @@ def build_app(settings: GatewaySettings | None = None) -> FastAPI:
         runtime.background("feed writer", writer.run)
 
     app = create_app(settings, title="LinkDuty console gateway", routers=[routes.router, ws.router],
-                     schema_sql=(DDL,), on_start=on_start)
+                     schema_sql=(DDL,), on_start=on_start, event_store=False)  # it keeps a feed, no events
     return app

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-from linkduty_shared.config import ServiceSettings
+from linkduty_shared.config import HttpServiceSettings
 
 
-class GatewaySettings(ServiceSettings):
+class GatewaySettings(HttpServiceSettings):
     service_name: str = "gateway"  # also the consumer group of linkage.notifications
     pg_dsn: str = "postgresql://linkduty:linkduty@127.0.0.1:15432/linkduty_gateway"
-    host: str = "127.0.0.1"
     port: int = 8104
     notifications_topic: str = "linkage.notifications"
     # A subscriber this many notifications behind is dropped with an `overflow` message; it
@@ -23,10 +22,3 @@ class GatewaySettings(ServiceSettings):
     # A follower replica (not the writer) reads new feed rows when the writer NOTIFYs, and at
     # least this often as the safety net.
     feed_poll_interval_s: float = 1.0
-    # A connection whose sent data stays unacknowledged this long is aborted by the kernel: the
-    # end of a console that stopped reading altogether (server.py).
-    unacked_timeout_s: float = 60.0
-    # On shutdown uvicorn waits this long for open streams before cutting them (they reconnect
-    # elsewhere with Last-Event-ID).
-    shutdown_grace_s: float = 3.0
-    directory_path: str | None = None  # a city's dataset (GeoJSON); the demo city when unset

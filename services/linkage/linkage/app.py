@@ -56,6 +56,7 @@ from linkduty_shared.events.envelope import (
 )
 from linkduty_shared.jurisdictions import Directory
 from linkduty_shared.messaging.consumer import dlq_headers
+from linkduty_shared.messaging.kafka import KafkaConnection
 from linkduty_shared.messaging.topics import dlq_topic
 
 from linkage.config import LinkageSettings
@@ -72,11 +73,22 @@ TIMER_BATCH = 40
 _COMMAND_NS = uuid.UUID("0b5f7f63-0f55-4a4e-b5a8-7c4a8f0e2d31")
 
 
+def faust_credentials(kafka: KafkaConnection) -> faust.types.auth.CredentialsT | None:
+    """The service's Kafka identity as Faust takes it (None: plaintext, the local stack)."""
+    if kafka.security_protocol.startswith("SASL"):
+        return faust.SASLCredentials(username=kafka.username, password=kafka.password, mechanism=kafka.sasl_mechanism,
+                                     ssl_context=kafka.ssl_context())
+    if kafka.tls:
+        return faust.SSLCredentials(kafka.ssl_context())
+    return None
+
+
 def create_app(settings: LinkageSettings, directory: Directory, routing: RoutingConfig) -> faust.App:
     app = LinkageApp(
         settings.app_id,
         in_order_topics=(settings.alarms_topic, settings.units_topic),  # see linkage.in_order
         broker=";".join(f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")),  # Faust's list
+        broker_credentials=faust_credentials(settings.kafka),
         store="memory://",  # state is rebuilt from the changelog topics on start
         datadir=settings.data_dir,
         topic_partitions=settings.partitions,

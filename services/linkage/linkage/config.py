@@ -25,6 +25,5 @@ class LinkageSettings(ServiceSettings):
     forget_scan_interval_s: float = 10.0  # how often closed alarms past their retention are looked for
     parked_max_age_s: float = 600.0  # a units record whose alarm is still unknown after this is dropped
     parked_per_alarm: int = 200  # parked units records kept per alarm (the oldest go first)
-    directory_path: str | None = None
     data_dir: str = ".state/linkage"
     heartbeat_max_age_s: float = 30.0  # linkage.health: older than this, the worker counts as stuck

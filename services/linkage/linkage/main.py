@@ -9,7 +9,7 @@ from pathlib import Path
 
 import faust
 
-from linkduty_shared.jurisdictions import Directory, load_demo_city
+from linkduty_shared.jurisdictions import load_city
 from linkduty_shared.messaging.topics import TopicSpec, ensure_topics
 
 from linkage.app import create_app
@@ -18,7 +18,7 @@ from linkage.routing import DEFAULT_RULES, RoutingConfig
 
 
 def build(settings: LinkageSettings) -> faust.App:
-    directory = Directory.load(settings.directory_path) if settings.directory_path else load_demo_city()
+    directory = load_city(settings.directory_path)
     directory.neighbours(directory.city.code)  # builds the adjacency index now, not on the first major fire
     routing = RoutingConfig.load(Path(settings.routing_rules_path) if settings.routing_rules_path else DEFAULT_RULES)
     return create_app(settings, directory, routing)
@@ -38,7 +38,7 @@ def main() -> None:
     settings = LinkageSettings()
     app = build(settings)
     if "worker" in sys.argv or len(sys.argv) == 1:
-        asyncio.run(ensure_topics(settings.kafka_bootstrap, changelog_topics(app)))
+        asyncio.run(ensure_topics(settings.kafka, changelog_topics(app)))
     # The city directory and the app live as long as the process: out of the collector's sight, a
     # full collection no longer walks them in the middle of routing (as in api.app.create_app).
     gc.collect()

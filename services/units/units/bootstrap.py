@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from linkduty_shared.api.app import create_app
-from linkduty_shared.jurisdictions import Directory, load_demo_city
+from linkduty_shared.jurisdictions import load_city
 from linkduty_shared.messaging.consumer import ConsumerRunner
 from linkduty_shared.runtime import Runtime, every
 
@@ -27,7 +27,7 @@ FORCE_INDEX_REFRESH_S = 60.0  # units registered through another replica reach t
 
 def build_app(settings: UnitsSettings | None = None) -> FastAPI:
     settings = settings or UnitsSettings()
-    city = Directory.load(settings.directory_path) if settings.directory_path else load_demo_city()
+    city = load_city(settings.directory_path)
     run_cards = (parse_run_cards(Path(settings.run_cards_path).read_text(encoding="utf-8"))
                  if settings.run_cards_path else default_run_cards())
 
@@ -38,7 +38,7 @@ def build_app(settings: UnitsSettings | None = None) -> FastAPI:
         app.state.units = service
         app.state.records = JointRecords(runtime.store, city, topic=settings.events_topic)
         app.state.settings = settings
-        runner = ConsumerRunner(bootstrap=settings.kafka_bootstrap, group_id=settings.service_name,
+        runner = ConsumerRunner(bootstrap=settings.kafka, group_id=settings.service_name,
                                 topics=[settings.alarms_topic], handler=alarm_events_handler(
                                     service, max_alarm_age=dt.timedelta(seconds=settings.dispatch_max_alarm_age_s)),
                                 max_attempts=settings.consumer_max_attempts,

@@ -1,16 +1,14 @@
 from __future__ import annotations
 
-from linkduty_shared.config import ServiceSettings
+from linkduty_shared.config import HttpServiceSettings
 
 
-class UnitsSettings(ServiceSettings):
+class UnitsSettings(HttpServiceSettings):
     service_name: str = "units"
     pg_dsn: str = "postgresql://linkduty:linkduty@127.0.0.1:15432/linkduty_units"
-    host: str = "127.0.0.1"
     port: int = 8102
     events_topic: str = "units.events"
     alarms_topic: str = "alarms.events"
-    directory_path: str | None = None  # a city's dataset (GeoJSON); the demo city when unset
     run_cards_path: str | None = None  # run cards (TOML, see domain/run_cards.toml); the shipped ones when unset
     # A unit that has not acknowledged or declined its order by then is passed over and the next
     # candidate ordered (the sweep runs every order_sweep_interval_s).

@@ -1,17 +1,14 @@
 """`python -m units.main`: run the units service."""
 
-import logging
-
-import uvicorn
+from linkduty_shared.api.serving import serve
 
 from units.bootstrap import build_app
 from units.config import UnitsSettings
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = UnitsSettings()
-    uvicorn.run(build_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    serve(build_app(settings), settings)
 
 
 if __name__ == "__main__":

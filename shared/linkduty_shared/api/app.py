@@ -27,11 +27,12 @@ def create_app(
     schema_sql: tuple[str, ...] = (),
     on_start: Callable[[Runtime], Awaitable[None]] | None = None,
     version: str = "0.1.0",
+    event_store: bool = True,
 ) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         setup_tracing(settings.service_name, settings.otel_exporter)
-        runtime = await Runtime.start(settings, schema_sql=schema_sql)
+        runtime = await Runtime.start(settings, schema_sql=schema_sql, event_store=event_store)
         app.state.runtime = runtime
         try:
             if on_start is not None:

@@ -30,7 +30,7 @@ from linkduty_shared.api.problems import (
     unavailable_detail,
 )
 from linkduty_shared.api.limits import replay_body
-from linkduty_shared.auth.tokens import AuthError, Principal
+from linkduty_shared.auth.tokens import AuthError, KeysUnavailable, Principal
 from linkduty_shared.db import OUTAGE_ERRORS
 
 log = logging.getLogger(__name__)
@@ -92,8 +92,8 @@ class IdempotencyMiddleware:
             if scheme.lower() != "bearer":
                 raise AuthError(401, "not a bearer token")
             principal = runtime.verifier.verify(credentials.strip())
-        except (AuthError, UnicodeDecodeError):
-            return await self.app(scope, receive, send)  # the route answers 401
+        except (AuthError, KeysUnavailable, UnicodeDecodeError):
+            return await self.app(scope, receive, send)  # the route answers 401 (or 503)
 
         body, more = b"", True  # bounded: BodyLimitMiddleware, outside this one, read it already
         while more:

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from linkduty_shared.application import AggregateNotFound, PreconditionFailed
-from linkduty_shared.auth.tokens import AuthError
+from linkduty_shared.auth.tokens import AuthError, KeysUnavailable
 from linkduty_shared.db import OUTAGE_ERRORS
 from linkduty_shared.domain.errors import DomainError
 from linkduty_shared.eventstore.store import ConcurrencyConflict
@@ -116,6 +116,10 @@ def install_problem_handlers(app: FastAPI) -> None:
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
         return problem_response(request, 403, "forbidden", "Not allowed", exc.detail)
+
+    @app.exception_handler(KeysUnavailable)
+    async def _keys(request: Request, exc: KeysUnavailable) -> JSONResponse:
+        return _unavailable(request, "token-issuer", exc)
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:

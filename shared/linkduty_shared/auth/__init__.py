@@ -1,5 +1,5 @@
 """OAuth2 client-credentials JWTs: verification (every service) and the local issuer."""
 
-from linkduty_shared.auth.tokens import AuthError, Principal, TokenVerifier
+from linkduty_shared.auth.tokens import AuthError, KeysUnavailable, Principal, TokenVerifier
 
-__all__ = ["AuthError", "Principal", "TokenVerifier"]
+__all__ = ["AuthError", "KeysUnavailable", "Principal", "TokenVerifier"]

@@ -1,13 +1,19 @@
 """Verify OAuth2 client-credentials access tokens (JWT): signature, expiry, issuer, audience.
 
 Keys come from a JWKS: a file written by the local issuer, or an external issuer's JWKS URL in
-production (fetched with httpx and cached; refreshed when a token names an unknown key id).
+production. The URL is fetched off the request path, asynchronously (`keep_keys_fresh`, a
+runtime task): at start, every REFRESH_S, and soon after a token names a key id the set does not
+have (a rotation), at most every MIN_REFETCH_S. A request never waits for the issuer: until keys
+are known, or while a new key id is being fetched, it is answered 503 with Retry-After (KeysUnavailable),
+never 500 and never a wait of the event loop (a blocking fetch had held it up to 5 s).
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -16,8 +22,20 @@ from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
+log = logging.getLogger(__name__)
+
 ALGORITHMS = ["ES256", "RS256"]
 _CACHE_SIZE = 10_000
+REFRESH_S = 300.0  # a JWKS URL is fetched again this often
+MIN_REFETCH_S = 30.0  # and no sooner than this after the last fetch for an unknown key id
+RETRY_FETCH_S = 5.0  # while the issuer cannot be reached
+FETCH_TIMEOUT_S = 5.0
+
+
+class KeysUnavailable(Exception):
+    """The issuer's keys cannot be had now (not yet fetched, or a new key id being fetched): 503."""
+
+    retry_after_s = 2
 
 
 class AuthError(Exception):
@@ -51,10 +69,12 @@ class Principal:
 
 class TokenVerifier:
     def __init__(
-        self, *, issuer: str, audience: str, jwks_file: str | None = None, jwks_url: str | None = None
+        self, *, issuer: str, audience: str, jwks_file: str | None = None, jwks_url: str | None = None,
+        min_refetch_s: float = MIN_REFETCH_S,
     ) -> None:
         if not (jwks_file or jwks_url):
             raise ValueError("a JWKS file or URL is required to verify tokens")
+        self._min_refetch_s = min_refetch_s
         self._issuer = issuer
         self._audience = audience
         self._jwks_file = jwks_file
@@ -62,6 +82,7 @@ class TokenVerifier:
         self._keys: KeySet | None = None
         self._verified: dict[str, tuple[Principal, float]] = {}
         self._loaded_at = 0.0
+        self._refetch = asyncio.Event()  # set: the key-keeping task fetches soon
         self._claims = jwt.JWTClaimsRegistry(
             iss={"essential": True, "value": issuer},
             aud={"essential": True, "value": audience},
@@ -69,15 +90,43 @@ class TokenVerifier:
             sub={"essential": True},
         )
 
-    def _load_keys(self, force: bool = False) -> KeySet:
-        if self._keys is None or force or time.monotonic() - self._loaded_at > 300:
-            if self._jwks_file:
-                document = json.loads(Path(self._jwks_file).read_text())
-            else:
-                document = httpx.get(self._jwks_url, timeout=5).raise_for_status().json()
-            self._keys = KeySet.import_key_set(document)
-            self._loaded_at = time.monotonic()
+    def _current_keys(self) -> KeySet:
+        if self._jwks_file:
+            if self._keys is None or time.monotonic() - self._loaded_at > REFRESH_S:
+                self._set_keys(json.loads(Path(self._jwks_file).read_text()))  # a local file: no network
+        elif self._keys is None:
+            self._refetch.set()
+            raise KeysUnavailable("the token issuer's keys have not been fetched yet")
         return self._keys
+
+    def _set_keys(self, document: dict) -> None:
+        self._keys = KeySet.import_key_set(document)
+        self._loaded_at = time.monotonic()
+
+    async def fetch_keys(self, client: httpx.AsyncClient) -> None:
+        """Fetch the JWKS URL once; the keys held stay if it fails."""
+        response = await client.get(self._jwks_url, timeout=FETCH_TIMEOUT_S)
+        self._set_keys(response.raise_for_status().json())
+
+    async def keep_keys_fresh(self) -> None:
+        """The runtime task of a verifier with a JWKS URL (returns at once for a file)."""
+        if not self._jwks_url:
+            return
+        async with httpx.AsyncClient() as client:
+            while True:
+                try:
+                    await self.fetch_keys(client)
+                    wait = REFRESH_S
+                except (httpx.HTTPError, ValueError, JoseError) as exc:
+                    log.warning("JWKS %s could not be fetched (%s); retrying in %.0f s", self._jwks_url,
+                                type(exc).__name__, RETRY_FETCH_S)
+                    wait = RETRY_FETCH_S
+                self._refetch.clear()
+                try:
+                    await asyncio.wait_for(self._refetch.wait(), wait)
+                    await asyncio.sleep(max(0.0, self._min_refetch_s - (time.monotonic() - self._loaded_at)))
+                except TimeoutError:
+                    pass
 
     def verify(self, token: str) -> Principal:
         """The token's principal; a token verified before is answered from a small cache until it
@@ -95,12 +144,14 @@ class TokenVerifier:
     def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             try:
-                decoded = jwt.decode(token, self._load_keys(), algorithms=ALGORITHMS)
+                decoded = jwt.decode(token, self._current_keys(), algorithms=ALGORITHMS)
             except InvalidKeyIdError:
-                # the issuer may have rotated its keys: fetch them again, at most every 30 s
-                if time.monotonic() - self._loaded_at < 30:
+                # the issuer may have rotated its keys: fetched again soon, at most every MIN_REFETCH_S
+                if self._jwks_file or time.monotonic() - self._loaded_at < self._min_refetch_s:
                     raise
-                decoded = jwt.decode(token, self._load_keys(force=True), algorithms=ALGORITHMS)
+                self._refetch.set()
+                raise KeysUnavailable("the token names a key the issuer's key set did not have; "
+                                      "fetching the set again") from None
             self._claims.validate(decoded.claims)
         except (JoseError, ValueError, KeyError) as exc:
             raise AuthError(401, f"invalid token: {exc}") from None

@@ -14,6 +14,9 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
+from linkduty_shared.contracts import ContractViolation
 from linkduty_shared.events.envelope import Envelope
 
 NOTIFICATION_TYPE = "linkduty.linkage.AlarmNotification"
@@ -72,3 +75,19 @@ class AlarmNotification:
             time=dt.datetime.fromisoformat(self.routed_at), data=self.to_data(), dataversion=1,
             traceparent=traceparent, correlationid=correlationid, causationid=self.event_id,
         )
+
+
+_NOTIFICATION = TypeAdapter(AlarmNotification)
+
+
+def notification_from_data(data: Any) -> AlarmNotification:
+    """The notification a record's data holds, every field of the type the contract says (a
+    string where a string is due, an integer version...), or ContractViolation. Extra fields are
+    dropped: a consumer keeps and shows only what the contract defines."""
+    try:
+        return _NOTIFICATION.validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"]) or "data"
+        raise ContractViolation(f"breaks the {NOTIFICATION_TYPE} v1 contract: {where}: {first['msg']}"
+                                f" ({exc.error_count()} error(s))") from None

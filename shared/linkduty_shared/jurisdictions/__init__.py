@@ -19,7 +19,8 @@ from linkduty_shared.jurisdictions.model import Centre, Chain, Division, Force, 
 
 DEMO_CITY_RESOURCE = "data/demo-city.geojson.gz"
 
-__all__ = ["Centre", "Chain", "Directory", "Division", "Force", "Level", "OutsideJurisdiction", "load_demo_city"]
+__all__ = ["Centre", "Chain", "Directory", "Division", "Force", "Level", "OutsideJurisdiction", "load_city",
+           "load_demo_city"]
 
 
 @functools.cache
@@ -27,3 +28,8 @@ def load_demo_city() -> Directory:
     """The shipped demo city, loaded once per process."""
     with as_file(files(__package__).joinpath(DEMO_CITY_RESOURCE)) as path:
         return Directory.load(path)
+
+
+def load_city(path: str | None) -> Directory:
+    """A city's dataset (GeoJSON, `directory_path` in every service's settings), or the demo city."""
+    return Directory.load(path) if path else load_demo_city()

@@ -19,9 +19,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from opentelemetry import trace
 
+from linkduty_shared.contracts import ContractViolation
 from linkduty_shared.db import OUTAGE_ERRORS
 from linkduty_shared.events.envelope import Envelope, EnvelopeError, envelope_from_kafka, event_type_of
-from linkduty_shared.messaging.kafka import reliable_producer
+from linkduty_shared.messaging.kafka import Kafka, connection, reliable_producer
 from linkduty_shared.messaging.topics import dlq_topic
 from linkduty_shared.telemetry import context_from_headers
 
@@ -35,7 +36,7 @@ class ConsumerRunner:
     def __init__(
         self,
         *,
-        bootstrap: str,
+        bootstrap: Kafka,
         group_id: str,
         topics: Sequence[str],
         handler: Handler,
@@ -72,7 +73,7 @@ class ConsumerRunner:
     async def run(self) -> None:
         consumer = AIOKafkaConsumer(
             *self._topics,
-            bootstrap_servers=self._bootstrap,
+            **connection(self._bootstrap).client_kwargs(),
             group_id=self._group_id,
             enable_auto_commit=False,
             auto_offset_reset=self._auto_offset_reset,
@@ -173,6 +174,9 @@ class ConsumerRunner:
                 except OUTAGE_ERRORS as exc:  # the world is down, not this message: retried without limit
                     log.warning("consumer %s: transient failure (%s); retrying", self._group_id, exc)
                     attempt -= 1  # outages do not use up the poison budget
+                except ContractViolation as exc:  # poison for certain: no retry makes it valid
+                    await self._dead_letter(record, exc, attempts=attempt)
+                    return
                 except Exception as exc:
                     if attempt >= self._max_attempts:
                         await self._dead_letter(record, exc, attempts=attempt)
@@ -214,7 +218,7 @@ def dlq_headers(record: ConsumerRecord, error: BaseException, attempts: int, *,
     ]
 
 
-async def replay_dead_letters(bootstrap: str, topic: str, *, timeout_s: float = 5.0) -> int:
+async def replay_dead_letters(bootstrap: Kafka, topic: str, *, timeout_s: float = 5.0) -> int:
     """Re-publish every record of `<topic>.dlq` to `topic` (after fixing the cause); returns count.
 
     Reads the DLQ from the start with no group, so it can be run again; consumers drop what they
@@ -222,9 +226,10 @@ async def replay_dead_letters(bootstrap: str, topic: str, *, timeout_s: float = 
     """
     # No group: the consumer assigns itself every partition of the DLQ and starts at the beginning.
     consumer = AIOKafkaConsumer(
-        dlq_topic(topic), bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
+        dlq_topic(topic), **connection(bootstrap).client_kwargs(), group_id=None, enable_auto_commit=False,
+        auto_offset_reset="earliest",
     )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
+    producer = reliable_producer(bootstrap, client_id="dlq-replay")
     await consumer.start()
     await producer.start()
     try:

@@ -15,6 +15,8 @@ from importlib import resources
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from linkduty_shared.messaging.kafka import Kafka, connection
+
 
 READY_TIMEOUT_S = 30.0
 
@@ -49,10 +51,10 @@ def configured_topics(replication_factor: int | None = None) -> list[TopicSpec]:
     return specs
 
 
-async def ensure_topics(bootstrap: str, specs: list[TopicSpec], *, ready_timeout_s: float = READY_TIMEOUT_S) -> list[str]:
+async def ensure_topics(kafka: Kafka, specs: list[TopicSpec], *, ready_timeout_s: float = READY_TIMEOUT_S) -> list[str]:
     """Create the missing topics; return the names created, once every partition of every topic
     in `specs` has a leader (TimeoutError after `ready_timeout_s`)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**connection(kafka).client_kwargs())
     await admin.start()
     try:
         existing = set(await admin.list_topics())

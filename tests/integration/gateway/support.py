@@ -16,7 +16,7 @@ import uvicorn
 
 from gateway.bootstrap import build_app
 from gateway.config import GatewaySettings
-from gateway.server import listening_socket
+from linkduty_shared.api.serving import listening_socket
 from gateway.state import GatewayState
 from linkduty_shared.contracts.notifications import AlarmNotification, AlarmSummary, notification_id
 from linkduty_shared.events import envelope_to_kafka

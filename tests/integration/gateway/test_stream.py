@@ -197,3 +197,25 @@ async def test_a_notification_the_gateway_cannot_read_goes_to_the_dlq_and_the_st
         assert json.loads((await stream.next()).data)["notification_id"] == fine.notification_id
     [dead] = await read_topic(kafka_bootstrap, dlq_topic(topic), until_count=1)
     assert dict(dead.headers)["ce_id"].decode() == broken.notification_id
+
+
+async def test_a_notification_breaking_its_contract_is_dead_lettered_at_once_and_never_shown(
+        gateway, open_stream, producer, topic, city, places, console_of, kafka_bootstrap):
+    """Fields of the wrong type, or fields the contract does not have, are never stored verbatim."""
+    a = places["a"]
+    wrong = notification(city, a.id)
+    data = wrong.to_data() | {"alarm": {**wrong.to_data()["alarm"], "description": {"html": "<script>"}}}
+    extra = notification(city, a.id)
+    for n, payload in ((wrong, data), (extra, extra.to_data() | {"injected": "x" * 1000})):
+        message = envelope_to_kafka(dataclasses.replace(n.envelope(), data=payload))
+        await producer.send_and_wait(topic, value=message.value, key=a.id.encode(), headers=list(message.headers.items()))
+    fine = notification(city, a.id)
+    await publish(producer, topic, fine)
+    async with open_stream(a.id, console_of(a), last_event_id="0") as stream:
+        shown = [json.loads(e.data) for e in await stream.take(2)]
+    assert [s["notification_id"] for s in shown] == [extra.notification_id, fine.notification_id]
+    assert "injected" not in shown[0] and shown[0] == extra.to_data()  # stored as the contract defines it
+    [dead] = await read_topic(kafka_bootstrap, dlq_topic(topic), until_count=1)
+    headers = dict(dead.headers)
+    assert headers["ce_id"].decode() == wrong.notification_id
+    assert b"ContractViolation" in headers["dlq_error"] and headers["dlq_attempts"] == b"1"

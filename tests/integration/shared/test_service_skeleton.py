@@ -236,3 +236,17 @@ async def test_the_key_covers_the_query_and_the_content_type_not_only_path_and_b
     other_type = await client.post("/v1/tallies/t8/increments", content=body,
                                    headers={**auth, **key, "content-type": "text/plain"})
     assert_problem(other_type, 422, "idempotency-key-reused")
+
+
+async def test_a_service_without_an_event_store_gets_no_event_tables_and_no_relay(schema_dsn, schema, kafka_bootstrap,
+                                                                                   issuer):
+    settings = ServiceSettings(service_name="feed-only", pg_dsn=schema_dsn, kafka_bootstrap=kafka_bootstrap,
+                               auth_jwks_file=str(issuer.jwks_file), auth_issuer=issuer.issuer)
+    app = create_app(settings, title="Feed only", event_store=False)
+    async with app.router.lifespan_context(app):
+        runtime = app.state.runtime
+        assert runtime.store is None and runtime.relay is None
+        assert "outbox relay" not in {t.get_name() for t in runtime.tasks}
+        tables = {r["tablename"] for r in await runtime.pool.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1",
+                                                                   schema)}
+    assert "idempotency_keys" in tables and not {"events", "outbox"} & tables

@@ -23,8 +23,12 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from alarms.config import AlarmsSettings
+from gateway.config import GatewaySettings
+from linkage.config import LinkageSettings
 from linkduty_shared.config import ServiceSettings
 from linkduty_shared.messaging.topics import configured_topics
+from units.config import UnitsSettings
 
 ROOT = Path(__file__).resolve().parents[3]
 K8S = ROOT / "k8s"
@@ -51,6 +55,8 @@ CUSTOM_KINDS = {
     ("kafka.strimzi.io/v1beta2", "Kafka"),
     ("kafka.strimzi.io/v1beta2", "KafkaNodePool"),
     ("kafka.strimzi.io/v1beta2", "KafkaTopic"),
+    ("kafka.strimzi.io/v1beta2", "KafkaUser"),
+    ("keda.sh/v1alpha1", "TriggerAuthentication"),
     ("postgresql.cnpg.io/v1", "Cluster"),
     ("keda.sh/v1alpha1", "ScaledObject"),
 }
@@ -333,6 +339,77 @@ def test_each_database_takes_every_replica_s_connection_pool(overlay):
         assert needed <= int(cluster["spec"]["postgresql"]["parameters"]["max_connections"]), f"{overlay}: {name}"
 
 
+# --- Kafka identities ------------------------------------------------------------------------
+
+def _topics_of(service: str) -> tuple[set[str], set[str], set[str]]:
+    """(produced, consumed, consumer groups) of a service, from its settings' defaults (the
+    Deployments keep them) and LAG's groups."""
+    alarms, units, linkage, gateway = AlarmsSettings(), UnitsSettings(), LinkageSettings(), GatewaySettings()
+    return {
+        "alarms": ({alarms.events_topic}, {alarms.commands_topic, alarms.units_topic}, {"alarms", "alarms-arrivals"}),
+        "units": ({units.events_topic}, {units.alarms_topic}, {"units"}),
+        "linkage": ({linkage.notifications_topic, linkage.commands_topic}, {linkage.alarms_topic, linkage.units_topic},
+                    {linkage.app_id}),
+        "gateway": (set(), {gateway.notifications_topic}, {"gateway"}),
+    }[service]
+
+
+def _acls(user: dict, kind: str, operation: str, pattern: str = "literal") -> set[str]:
+    return {a["resource"]["name"] for a in user["spec"]["authorization"]["acls"]
+            if a["resource"]["type"] == kind and a["resource"].get("patternType", "literal") == pattern
+            and operation in a["operations"]}
+
+
+def test_the_kafka_cluster_authenticates_every_client_and_authorizes_by_acl():
+    (kafka,) = by_kind(BUILT["infra"], "Kafka").values()
+    (listener,) = kafka["spec"]["kafka"]["listeners"]
+    assert listener["tls"] is True and listener["authentication"]["type"] == "scram-sha-512"
+    assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_service_connects_as_its_own_kafka_user(overlay):
+    docs = full(overlay)
+    users, settings = by_kind(docs, "KafkaUser"), by_kind(docs, "ConfigMap")["linkduty-settings"]["data"]
+    assert settings["LINKDUTY_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert settings["LINKDUTY_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+    for name, deployment in by_kind(docs, "Deployment").items():
+        env = _env(container_of(deployment))
+        assert env["LINKDUTY_KAFKA_USERNAME"]["value"] == name, name
+        assert env["LINKDUTY_KAFKA_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": name, "key": "password"}
+        assert users[name]["spec"]["authentication"]["type"] == "scram-sha-512"
+        assert users[name]["metadata"]["labels"]["strimzi.io/cluster"] == "linkduty"
+        mounts = {m["name"]: m["mountPath"] for m in container_of(deployment)["volumeMounts"]}
+        volumes = {v["name"]: v for v in _pod_spec(deployment)["volumes"]}
+        assert volumes["kafka-ca"]["secret"]["secretName"] == "linkduty-cluster-ca-cert"
+        assert settings["LINKDUTY_KAFKA_CA_FILE"] == mounts["kafka-ca"] + "/ca.crt"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_service_s_acls_are_exactly_what_it_produces_and_consumes(service):
+    users = by_kind(BUILT["infra"], "KafkaUser")
+    topics = {topic_name(t) for t in by_kind(BUILT["infra"], "KafkaTopic").values()}
+    produced, consumed, groups = _topics_of(service)
+    user = users[service]
+    assert _acls(user, "topic", "Write") == produced | {f"{t}.dlq" for t in consumed}
+    assert _acls(user, "topic", "Read") == consumed
+    assert _acls(user, "group", "Read") == groups
+    assert _acls(user, "topic", "Write") | _acls(user, "topic", "Read") <= topics
+    if service == "linkage":  # Faust's changelog topics: its own prefix, its own to create
+        assert _acls(user, "topic", "Create", "prefix") == {LinkageSettings().app_id + "-"}
+    else:
+        assert not _acls(user, "topic", "Create", "prefix") and not _acls(user, "topic", "Create")
+
+
+def test_only_linkage_writes_notifications_and_commands_and_keda_only_describes():
+    users = by_kind(BUILT["infra"], "KafkaUser")
+    writers = {name for name, u in users.items() if {"linkage.notifications", "linkage.commands"} & _acls(u, "topic", "Write")}
+    assert writers == {"linkage"}
+    keda = users["keda"]
+    assert {op for a in keda["spec"]["authorization"]["acls"] for op in a["operations"]} == {"Describe"}
+    assert _acls(keda, "group", "Describe") == {group for group, _ in LAG.values()}
+
+
 # --- autoscaling ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -341,7 +418,7 @@ def test_scaled_objects(overlay):
     deployments = by_kind(docs, "Deployment")
     topics = {topic_name(d): d for d in docs if d["kind"] == "KafkaTopic"}
     (kafka,) = by_kind(docs, "Kafka").values()
-    bootstrap = f"{kafka['metadata']['name']}-kafka-bootstrap.{kafka['metadata']['namespace']}.svc:9092"
+    bootstrap = f"{kafka['metadata']['name']}-kafka-bootstrap.{kafka['metadata']['namespace']}.svc:9093"
     scaled = by_kind(docs, "ScaledObject")
     assert {s["spec"]["scaleTargetRef"]["name"] for s in scaled.values()} == set(deployments)
     for obj in scaled.values():
@@ -353,6 +430,7 @@ def test_scaled_objects(overlay):
         assert (meta["consumerGroup"], meta["topic"]) == LAG[target["name"]]
         assert meta["topic"] in topics, f"{kn(obj)}: no KafkaTopic {meta['topic']}"
         assert meta["bootstrapServers"] == bootstrap
+        assert (meta["sasl"], meta["tls"], trigger["authenticationRef"]["name"]) == ("scram_sha512", "enable", "kafka-keda")
         assert all(isinstance(v, str) for v in meta.values()), "KEDA trigger metadata values are strings"
         assert 2 <= obj["spec"]["minReplicaCount"] <= obj["spec"]["maxReplicaCount"]
         assert obj["spec"]["maxReplicaCount"] <= topics[meta["topic"]]["spec"]["partitions"]
@@ -376,7 +454,7 @@ def test_network_policies():
         egress = [r for p in mine if "Egress" in p["spec"]["policyTypes"] for r in p["spec"].get("egress", [])]
         assert any(p["spec"]["policyTypes"] == ["Egress"] and not p["spec"].get("egress") for p in mine), f"{name}: egress not denied by default"
         allowed = {port["port"] for r in egress for port in r.get("ports", [])}
-        assert {53, 9092} <= allowed, f"{name}: egress to DNS and Kafka"
+        assert {53, 9093} <= allowed, f"{name}: egress to DNS and Kafka"
         ingress = [r for p in mine for r in p["spec"].get("ingress", [])]
         port = SERVICES[name][1]
         if port is None:

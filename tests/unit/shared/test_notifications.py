@@ -2,7 +2,15 @@
 
 import datetime as dt
 
-from linkduty_shared.contracts.notifications import AlarmNotification, AlarmSummary, notification_id
+import pytest
+
+from linkduty_shared.contracts import ContractViolation
+from linkduty_shared.contracts.notifications import (
+    AlarmNotification,
+    AlarmSummary,
+    notification_from_data,
+    notification_id,
+)
 from linkduty_shared.events import envelope_from_kafka, envelope_to_kafka
 
 
@@ -36,3 +44,19 @@ def test_to_data_has_every_field_and_a_summary_of_its_own():
     assert data["alarm"] == {**n.alarm.__dict__} and data["alarm"] is not n.alarm.__dict__
     data["alarm"]["status"] = "closed"  # changing the copy leaves the notification as it was
     assert n.alarm.status == "reported"
+
+
+def test_a_notification_is_read_back_as_the_contract_defines_it_extra_fields_dropped():
+    n = _notification()
+    assert notification_from_data(n.to_data() | {"injected": "<script>"}) == n
+
+
+@pytest.mark.parametrize("breaks, where", [
+    (lambda d: d | {"centre_id": 330102}, "centre_id"),
+    (lambda d: d | {"alarm": d["alarm"] | {"version": "four"}}, "alarm.version"),
+    (lambda d: d | {"open": "perhaps"}, "open"),
+    (lambda d: {k: v for k, v in d.items() if k != "alarm"}, "alarm"),
+])
+def test_a_notification_breaking_its_contract_says_where(breaks, where):
+    with pytest.raises(ContractViolation, match=f"v1 contract: {where}: "):
+        notification_from_data(breaks(_notification().to_data()))

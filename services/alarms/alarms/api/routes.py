@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from linkduty_shared.api.deps import Context, require_scopes
+from linkduty_shared.api.answers import json_row, versioned
 from linkduty_shared.api.etag import MAX_VERSION, etag, parse_if_match
 from linkduty_shared.api.openapi import problem_responses
 from linkduty_shared.api.problems import Problem
@@ -58,10 +59,8 @@ def _names(service, jurisdiction: dict) -> dict[str, str]:
 
 
 def _answer(service, alarm, response: Response, status: int) -> dict:
-    response.status_code = status
-    response.headers["ETag"] = etag(alarm.version)
-    response.headers["Location"] = f"/v1/alarms/{alarm.id}"
-    return alarm_view(alarm, _names(service, alarm.jurisdiction))
+    return versioned(response, alarm_view(alarm, _names(service, alarm.jurisdiction)), alarm.version, status=status,
+                     location=f"/v1/alarms/{alarm.id}")
 
 
 @router.post("", status_code=201, openapi_extra=_INTAKE_BODY, responses=problem_responses(415),
@@ -147,8 +146,7 @@ async def list_visible(service: Service, principal: Reader, open_only: Annotated
                        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict:
     async with service.store.pool.acquire() as conn:
         rows = await list_alarms(conn, within=list(principal.jurisdiction), open_only=open_only, limit=limit)
-    return {"alarms": [{k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in dict(r).items()}
-                       for r in rows]}
+    return {"alarms": [json_row(r) for r in rows]}
 
 
 @router.get("/{alarm_id}", responses={200: {"content": {CAP_CONTENT_TYPE: {}}}})

@@ -10,8 +10,15 @@ import anyio
 import orjson
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
-from linkduty_shared.api.problems import Problem, problem_response
-from linkduty_shared.auth import AuthError
+from linkduty_shared.api.problems import (
+    RETRY_AFTER_S,
+    UNAVAILABLE_SLUG,
+    UNAVAILABLE_TITLE,
+    Problem,
+    problem_response,
+    unavailable_detail,
+)
+from linkduty_shared.auth import AuthError, KeysUnavailable
 
 from gateway.api.access import authorize, bearer_token, parse_last_event_id, take_stream_slot
 from gateway.api.deps import gateway_state
@@ -38,8 +45,11 @@ def ws_message(item: StreamItem) -> dict | None:
     return None  # heartbeats: WebSocket has its own ping frames
 
 
-def _refusal(websocket: WebSocket, exc: AuthError | Problem):
+def _refusal(websocket: WebSocket, exc: AuthError | KeysUnavailable | Problem):
     """The same problem+json as the HTTP routes, as the handshake's HTTP answer."""
+    if isinstance(exc, KeysUnavailable):
+        return problem_response(websocket, 503, UNAVAILABLE_SLUG, UNAVAILABLE_TITLE, unavailable_detail("token-issuer"),
+                                dependency="token-issuer", headers={"Retry-After": str(RETRY_AFTER_S)})
     if isinstance(exc, Problem):
         return problem_response(websocket, exc.status, exc.type_slug, exc.title, exc.detail, **exc.extra)
     if exc.status == 401:
@@ -59,7 +69,7 @@ async def centre_ws(
         principal, centre = authorize(websocket.app.state.runtime.verifier, gw.directory, token, centre_id)
         after = parse_last_event_id(last_event_id)
         release = take_stream_slot(gw, principal)
-    except (AuthError, Problem) as exc:
+    except (AuthError, KeysUnavailable, Problem) as exc:
         await websocket.send_denial_response(_refusal(websocket, exc))
         return
 

@@ -24,7 +24,7 @@ import asyncpg
 import orjson
 from aiokafka import ConsumerRecord
 
-from linkduty_shared.contracts.notifications import NOTIFICATION_TYPE, AlarmNotification
+from linkduty_shared.contracts.notifications import NOTIFICATION_TYPE, AlarmNotification, notification_from_data
 from linkduty_shared.events.envelope import Envelope
 from linkduty_shared.messaging.consumer import ConsumerRunner
 
@@ -96,7 +96,7 @@ class FeedWriter:
             lost = asyncio.Event()
             conn.add_termination_listener(lambda _: lost.set())
             self.runner = ConsumerRunner(
-                bootstrap=self._settings.kafka_bootstrap, group_id=self._settings.service_name,
+                bootstrap=self._settings.kafka, group_id=self._settings.service_name,
                 topics=[self._settings.notifications_topic], handler=lambda e, r: self._append(conn, e, r),
                 batch_handler=lambda batch: self._append_batch(conn, batch),
                 # a poll is published to the hub at once: it must fit in a console's queue
@@ -125,8 +125,9 @@ class FeedWriter:
         await self._append_batch(conn, [(envelope, record)])
 
     async def _append_batch(self, conn: asyncpg.Connection, batch: list[tuple[Envelope, ConsumerRecord]]) -> None:
-        notifications = [(n, envelope.data) for n, envelope in
-                         ((self._notification(envelope), envelope) for envelope, _ in batch) if n is not None]
+        # What is stored and shown is the validated notification, re-serialized: never the
+        # record's bytes as they came.
+        notifications = [(n, n.to_data()) for n in map(self._notification, (e for e, _ in batch)) if n is not None]
         if not notifications:
             return
         columns = ([n.centre_id for n, _ in notifications], [n.notification_id for n, _ in notifications],
@@ -152,4 +153,4 @@ class FeedWriter:
             return None
         if envelope.dataversion != 1:
             raise UnsupportedNotification(f"{envelope.type} dataversion {envelope.dataversion}")
-        return AlarmNotification.from_data(envelope.data)
+        return notification_from_data(envelope.data)

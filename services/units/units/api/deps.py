@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from linkduty_shared.api.deps import require_scopes
 from linkduty_shared.api.problems import Problem
 from linkduty_shared.auth import Principal
 
@@ -21,6 +22,10 @@ async def units_settings(request: Request) -> UnitsSettings:
 
 Service = Annotated[UnitsService, Depends(units_service)]
 Settings = Annotated[UnitsSettings, Depends(units_settings)]
+# The callers of the units API, by the scope their token must hold.
+Reader = Annotated[Principal, require_scopes("units:read")]
+Operator = Annotated[Principal, require_scopes("units:operate")]
+Registrar = Annotated[Principal, require_scopes("units:register")]
 
 
 def can_see(principal: Principal, within: list[str] | tuple[str, ...]) -> bool:

@@ -3,24 +3,21 @@ order (acknowledge with an ETA, or decline), recall a unit, keep the on-scene lo
 
 from __future__ import annotations
 
-from typing import Annotated
 
 from fastapi import APIRouter, Response
 
-from linkduty_shared.api.deps import Authenticated, Context, require_scopes
+from linkduty_shared.api.deps import Authenticated, Context
 from linkduty_shared.application import AggregateNotFound
-from linkduty_shared.api.etag import etag
+from linkduty_shared.api.answers import versioned
 from linkduty_shared.auth import Principal
 
-from units.api.deps import Service
+from units.api.deps import Operator, Reader, Service
 from units.api.schemas import AcknowledgeIn, DeclineIn, LogEntryIn
 from units.api.units import require_speaks_for
 from units.application import operation_id
 from units.domain.dispatch import Dispatch
 
 router = APIRouter(prefix="/v1/dispatches", tags=["dispatch"])
-Reader = Annotated[Principal, require_scopes("units:read")]
-Operator = Annotated[Principal, require_scopes("units:operate")]
 
 
 def dispatch_view(dispatch: Dispatch) -> dict:
@@ -47,8 +44,7 @@ async def visible_dispatch(service, principal: Principal, alarm_id: str, unit_id
 
 
 def _answer(dispatch: Dispatch, response: Response) -> dict:
-    response.headers["ETag"] = etag(dispatch.version)
-    return dispatch_view(dispatch)
+    return versioned(response, dispatch_view(dispatch), dispatch.version)
 
 
 @router.get("/{alarm_id}", summary="The dispatch for an alarm: its orders and their state")
@@ -83,10 +79,10 @@ async def stand_down(alarm_id: str, unit_id: str, body: DeclineIn, response: Res
 async def read_operation(alarm_id: str, response: Response, service: Service, principal: Reader) -> dict:
     await visible_dispatch(service, principal, alarm_id)
     operation = await service.operations.get(operation_id(alarm_id))
-    response.headers["ETag"] = etag(operation.version)
-    return {"alarm_id": alarm_id, "on_scene": operation.on_scene,
-            "commander": dict(zip(("unit_id", "role"), operation.commander)) if operation.commander else None,
-            "log": operation.entries, "closed": operation.closed, "version": operation.version}
+    return versioned(response, {
+        "alarm_id": alarm_id, "on_scene": operation.on_scene,
+        "commander": dict(zip(("unit_id", "role"), operation.commander)) if operation.commander else None,
+        "log": operation.entries, "closed": operation.closed, "version": operation.version}, operation.version)
 
 
 @router.post("/{alarm_id}/operation/log", status_code=201, summary="Add an entry to the on-scene log")
@@ -95,5 +91,5 @@ async def log_entry(alarm_id: str, body: LogEntryIn, response: Response, service
     await visible_dispatch(service, principal, alarm_id)
     operation = await service.operations.execute(operation_id(alarm_id),
                                                  lambda op: op.log(body.entry, by=ctx.actor or "unknown"), ctx)
-    response.headers["ETag"] = etag(operation.version)
-    return {"alarm_id": alarm_id, "log": operation.entries, "version": operation.version}
+    return versioned(response, {"alarm_id": alarm_id, "log": operation.entries, "version": operation.version},
+                     operation.version)

@@ -13,12 +13,13 @@ from typing import Annotated, Literal, Self
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from linkduty_shared.api.deps import Context, require_scopes
-from linkduty_shared.api.etag import etag, parse_if_match
+from linkduty_shared.api.deps import Context
+from linkduty_shared.api.answers import json_row, versioned
+from linkduty_shared.api.etag import parse_if_match
 from linkduty_shared.api.problems import Problem
 from linkduty_shared.auth import Principal
 
-from units.api.deps import require_visible
+from units.api.deps import Operator, Reader, require_visible
 from units.domain.patrol import HAZARD_KINDS, JointPatrol
 from units.domain.roster import StandbyRoster, roster_id
 from units.domain.training import JointTraining
@@ -26,8 +27,6 @@ from units.projections.joint_records import list_patrols, list_trainings
 from units.records import JointRecords
 
 router = APIRouter(tags=["joint records"])
-Reader = Annotated[Principal, require_scopes("units:read")]
-Operator = Annotated[Principal, require_scopes("units:operate")]
 IfMatch = Annotated[str | None, Header()]
 Id = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")]
 Division = Annotated[str, Field(min_length=1, max_length=40)]
@@ -146,15 +145,7 @@ def training_view(t: JointTraining) -> dict:
 
 
 def _row(r) -> dict:
-    return {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in dict(r).items() if k != "within"}
-
-
-def _answer(view: dict, version: int, response: Response, status: int = 200, location: str | None = None) -> dict:
-    response.status_code = status
-    response.headers["ETag"] = etag(version)
-    if location:
-        response.headers["Location"] = location
-    return view
+    return json_row(r, leave_out=("within",))
 
 
 # ---- 联勤: rosters -------------------------------------------------------------------------
@@ -173,7 +164,7 @@ async def read_roster(unit_id: str, response: Response, records: Records, princi
     force = await _visible_force(records, principal, unit_id)
     roster = await records.rosters.load(roster_id(unit_id))
     now = records.clock()
-    return _answer(roster_view(roster, unit_id, force["division_code"], since or now, now), roster.version, response)
+    return versioned(response, roster_view(roster, unit_id, force["division_code"], since or now, now), roster.version)
 
 
 async def _schedule(unit_id: str, shift_id: str, body: ShiftIn, response: Response, records: JointRecords,
@@ -183,8 +174,9 @@ async def _schedule(unit_id: str, shift_id: str, body: ShiftIn, response: Respon
     roster = await records.schedule_shift(force, shift_id, body.start, body.end, body.members, ctx,
                                           parse_if_match(if_match))
     now = records.clock()
-    return _answer(roster_view(roster, unit_id, force["division_code"], now, now), roster.version, response,
-                   201 if roster.version > before else 200, f"/v1/units/{unit_id}/roster/shifts/{shift_id}")
+    return versioned(response, roster_view(roster, unit_id, force["division_code"], now, now), roster.version,
+                     status=201 if roster.version > before else 200,
+                     location=f"/v1/units/{unit_id}/roster/shifts/{shift_id}")
 
 
 @router.post("/v1/units/{unit_id}/roster/shifts", status_code=201, summary="Schedule a shift (id chosen here unless given)")
@@ -208,7 +200,7 @@ async def cancel_shift(unit_id: str, shift_id: str, response: Response, records:
     force = await _visible_force(records, principal, unit_id)
     roster = await records.cancel_shift(unit_id, shift_id, reason, ctx, parse_if_match(if_match))
     now = records.clock()
-    return _answer(roster_view(roster, unit_id, force["division_code"], now, now), roster.version, response)
+    return versioned(response, roster_view(roster, unit_id, force["division_code"], now, now), roster.version)
 
 
 # ---- 联防: patrols -------------------------------------------------------------------------
@@ -224,7 +216,7 @@ async def plan_patrol(body: PatrolIn, response: Response, records: Records, prin
     require_visible(principal, records.chain(body.division_code), f"division {body.division_code}")
     patrol = await records.plan_patrol(body.division_code, body.forces, body.planned_start, body.planned_end, ctx,
                                        principal)
-    return _answer(patrol_view(patrol), patrol.version, response, 201, f"/v1/patrols/{patrol.id}")
+    return versioned(response, patrol_view(patrol), patrol.version, status=201, location=f"/v1/patrols/{patrol.id}")
 
 
 @router.get("/v1/patrols", summary="Joint patrols inside the caller's jurisdiction (or one division of it)")
@@ -240,7 +232,7 @@ async def patrols(records: Records, principal: Reader, division: str | None = No
 @router.get("/v1/patrols/{patrol_id}")
 async def read_patrol(patrol_id: str, response: Response, records: Records, principal: Reader) -> dict:
     patrol = await _visible_patrol(records, principal, patrol_id)
-    return _answer(patrol_view(patrol), patrol.version, response)
+    return versioned(response, patrol_view(patrol), patrol.version)
 
 
 @router.post("/v1/patrols/{patrol_id}/start", summary="The patrol sets out (409 unless planned)")
@@ -249,7 +241,7 @@ async def start_patrol(patrol_id: str, response: Response, records: Records, pri
     await _visible_patrol(records, principal, patrol_id)
     patrol = await records.patrols.execute(patrol_id, lambda p: p.start(records.clock()), ctx,
                                            expected_version=parse_if_match(if_match))
-    return _answer(patrol_view(patrol), patrol.version, response)
+    return versioned(response, patrol_view(patrol), patrol.version)
 
 
 @router.post("/v1/patrols/{patrol_id}/findings", status_code=201, summary="Log a finding (409 unless started)")
@@ -259,7 +251,7 @@ async def log_finding(patrol_id: str, body: FindingIn, response: Response, recor
     patrol = await _visible_patrol(records, principal, patrol_id)
     patrol = await records.log_finding(patrol, body.text, body.hazard_kind, body.lat, body.lon, ctx,
                                        parse_if_match(if_match))
-    return _answer(patrol_view(patrol), patrol.version, response, 201)
+    return versioned(response, patrol_view(patrol), patrol.version, status=201)
 
 
 @router.post("/v1/patrols/{patrol_id}/complete", summary="The patrol is done (409 unless started)")
@@ -268,7 +260,7 @@ async def complete_patrol(patrol_id: str, body: SummaryIn, response: Response, r
     await _visible_patrol(records, principal, patrol_id)
     patrol = await records.patrols.execute(patrol_id, lambda p: p.complete(body.summary, records.clock()), ctx,
                                            expected_version=parse_if_match(if_match))
-    return _answer(patrol_view(patrol), patrol.version, response)
+    return versioned(response, patrol_view(patrol), patrol.version)
 
 
 # ---- 联训: trainings -----------------------------------------------------------------------
@@ -283,7 +275,7 @@ async def _act_on_training(training_id: str, decide, records: JointRecords, prin
                            if_match: str | None, response: Response) -> dict:
     await _visible_training(records, principal, training_id)
     training = await records.trainings.execute(training_id, decide, ctx, expected_version=parse_if_match(if_match))
-    return _answer(training_view(training), training.version, response)
+    return versioned(response, training_view(training), training.version)
 
 
 @router.post("/v1/trainings", status_code=201, summary="Schedule a joint training (联训)")
@@ -291,7 +283,8 @@ async def schedule_training(body: TrainingIn, response: Response, records: Recor
                             ctx: Context) -> dict:
     require_visible(principal, records.chain(body.division_code), f"division {body.division_code}")
     training = await records.schedule_training(body.topic, body.division_code, body.at, body.forces, ctx, principal)
-    return _answer(training_view(training), training.version, response, 201, f"/v1/trainings/{training.id}")
+    return versioned(response, training_view(training), training.version, status=201,
+                     location=f"/v1/trainings/{training.id}")
 
 
 @router.get("/v1/trainings", summary="Joint trainings inside the caller's jurisdiction (or one division of it)")
@@ -307,7 +300,7 @@ async def trainings(records: Records, principal: Reader, division: str | None = 
 @router.get("/v1/trainings/{training_id}")
 async def read_training(training_id: str, response: Response, records: Records, principal: Reader) -> dict:
     training = await _visible_training(records, principal, training_id)
-    return _answer(training_view(training), training.version, response)
+    return versioned(response, training_view(training), training.version)
 
 
 @router.post("/v1/trainings/{training_id}/attendance", summary="Record (or correct) a force's attendance")

@@ -9,15 +9,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from linkduty_shared.api.deps import require_scopes
 from linkduty_shared.api.problems import Problem
 from linkduty_shared.auth import Principal
 
+from units.api.deps import Reader
 from units.analytics.response_times import Measure, Targets, UnitTimeline, report
 from units.projections.response_intervals import alarm_timelines, timelines
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
-Reader = Annotated[Principal, require_scopes("units:read")]
 MAX_PERIOD = dt.timedelta(days=366)
 Seconds = Annotated[float | None, Query(gt=0, le=86_400)]
 

@@ -6,19 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from linkduty_shared.api.deps import Authenticated, Context, require_scopes
-from linkduty_shared.api.etag import etag
+from linkduty_shared.api.deps import Authenticated, Context
+from linkduty_shared.api.answers import versioned
 from linkduty_shared.api.problems import Problem
 from linkduty_shared.auth import Principal
 
-from units.api.deps import Service, require_visible
+from units.api.deps import Reader, Registrar, Service, require_visible
 from units.api.schemas import ForceKind, RegisterUnitIn, StatusIn, board_view, unit_view
 from units.projections.dispatch_orders import orders_for_unit
 from units.projections.unit_board import list_units, unit_row
 
 router = APIRouter(prefix="/v1/units", tags=["units"])
-Reader = Annotated[Principal, require_scopes("units:read")]
-Registrar = Annotated[Principal, require_scopes("units:register")]
 
 
 async def visible_unit(service, principal: Principal, unit_id: str):
@@ -60,9 +58,7 @@ async def register(body: RegisterUnitIn, response: Response, service: Service, p
     if unit.exists:
         raise Problem(409, "already-registered", "Unit already registered", f"unit {body.unit_id} exists")
     unit = await service.register(body.unit_id, ctx, **body.model_dump(exclude={"unit_id"}))
-    response.headers["ETag"] = etag(unit.version)
-    response.headers["Location"] = f"/v1/units/{unit.id}"
-    return unit_view(unit)
+    return versioned(response, unit_view(unit), unit.version, location=f"/v1/units/{unit.id}")
 
 
 @router.get("/{unit_id}", summary="A unit, its status and its latest dispatch orders")
@@ -73,10 +69,9 @@ async def read_unit(unit_id: str, response: Response, service: Service, principa
     unit = await service.units.get(unit_id)
     async with service.store.pool.acquire() as conn:
         orders = await orders_for_unit(conn, unit_id)
-    response.headers["ETag"] = etag(unit.version)
-    return {**unit_view(unit), "orders": [
+    return versioned(response, {**unit_view(unit), "orders": [
         {"alarm_id": o["alarm_id"], "role": o["role"], "status": o["status"], "issued_at": o["issued_at"].isoformat(),
-         "answer_by": o["answer_by"].isoformat(), "eta_s": o["eta_s"]} for o in orders]}
+         "answer_by": o["answer_by"].isoformat(), "eta_s": o["eta_s"]} for o in orders]}, unit.version)
 
 
 @router.post("/{unit_id}/status", summary="Report a unit's status (from its app, or a centre for it)")
@@ -85,5 +80,4 @@ async def report_status(unit_id: str, body: StatusIn, response: Response, servic
     """409 for a transition the state machine does not allow (e.g. on scene before being dispatched)."""
     await require_speaks_for(service, principal, unit_id)
     unit = await service.report_status(unit_id, body.status, ctx, reason=body.reason, eta_s=body.eta_s)
-    response.headers["ETag"] = etag(unit.version)
-    return unit_view(unit)
+    return versioned(response, unit_view(unit), unit.version)
