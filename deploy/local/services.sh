@@ -17,11 +17,11 @@ source "$STATE/stack.env"
 
 log() { printf 'services: %s\n' "$*" >&2; }
 
-# name | port (0: no HTTP) | database | module and arguments
+# name | port (0: no HTTP) | database (-: none) | module and arguments
 SERVICES=(
   "alarms|8101|linkduty_alarms|alarms.main"
   "units|8102|linkduty_units|units.main"
-  "linkage|0|linkduty_linkage|linkage.main worker"
+  "linkage|0|-|linkage.main worker"
   "gateway|8104|linkduty_gateway|gateway.main"
 )
 
@@ -39,10 +39,12 @@ start() {
   if running "$name"; then log "$name: already running (pid $(cat "$RUN/$name.pid"))"; return; fi
   if ! "$PY" -c "import ${module%% *}"; then log "$name: does not import (see above)"; exit 1; fi
   [ "$port" != 0 ] || rm -f "$STATE/linkage/heartbeat"  # the last run's must not vouch for this one
+  local dsn=()
+  [ "$db" = - ] || dsn=(LINKDUTY_PG_DSN="${LINKDUTY_PG_DSN%/}/$db")
   # shellcheck disable=SC2086
   env LINKDUTY_KAFKA_BOOTSTRAP="$LINKDUTY_KAFKA_BOOTSTRAP" \
       LINKDUTY_TOPIC_REPLICATION_FACTOR="${LINKDUTY_TOPIC_REPLICATION_FACTOR:-1}" \
-      LINKDUTY_PG_DSN="${LINKDUTY_PG_DSN%/}/$db" \
+      "${dsn[@]}" \
       LINKDUTY_AUTH_JWKS_FILE="$STATE/auth/jwks.json" \
       LINKDUTY_DATA_DIR="$STATE/linkage" \
       LINKDUTY_GROUP_INSTANCE_ID="$name-local-0" \

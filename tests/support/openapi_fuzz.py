@@ -57,3 +57,13 @@ def fuzz(schema, headers: dict[str, str], *, max_examples: int = 20) -> list[str
                 assert mode is GenerationMode.NEGATIVE, operation.label
     print(f"answers by status: {dict(sorted(answered.items()))}")  # shown with -s, and on failure
     return sorted(failures.values())
+
+
+def assert_every_answer_is_documented_and_no_5xx(app, headers: dict[str, str]) -> None:
+    """The whole check for one service's app: its lifespan started and stopped around the run."""
+    schema = load(app)
+    try:
+        failures = fuzz(schema, headers)
+    finally:
+        stop_apps()
+    assert not failures, "\n".join(failures)
