@@ -6,9 +6,9 @@ client's stored answer). The key row is claimed before the request runs: a concu
 gets 409 while the first is in flight; the same key with a different request (method, path,
 query, Content-Type or body) gets 422.
 
-Only the outcomes of running the command are stored (2xx, and the 409/412 a state gives): a
-request refused by authentication, authorization, validation or a limit, or failed by the server,
-leaves nothing, and its retry runs again (a stored 403 had been replayed for 24 h to a client that
+Only an accepted command's answer is stored (2xx, 3xx): a request refused by authentication,
+authorization, validation, a limit or the state (a 409: a concurrent update three times over is
+one; retried it may succeed), or failed by the server, leaves nothing, and its retry runs again (a stored 403 had been replayed for 24 h to a client that
 had got the scope since). A stored answer is replayed only to a token with every right the first
 one had (scopes, jurisdiction, centre): a token of the same client with fewer gets 403, never the
 stored body.
@@ -41,11 +41,8 @@ MAX_KEY_LENGTH = 255
 # most this long. Requests take milliseconds; none runs this long.
 STALE_CLAIM_S = 15
 KEEP_ANSWERS = "24 hours"  # how long a retry can still get the first answer
-STORED_STATUSES = frozenset({409, 412})  # besides 2xx and 3xx: what the state decided
-
-
 def _stored(status: int) -> bool:
-    return 200 <= status < 400 or status in STORED_STATUSES
+    return 200 <= status < 400
 
 
 def rights(principal: Principal) -> dict:
@@ -114,38 +111,40 @@ class IdempotencyMiddleware:
         content_type = dict(scope["headers"]).get(b"content-type", b"")
         request_hash = hashlib.sha256(b"\0".join([scope["method"].encode(), scope["path"].encode(),
                                                    scope["query_string"], content_type, body])).digest()
-        async with pool.acquire() as conn:
-            claimed = await conn.fetchval(
-                """INSERT INTO idempotency_keys (client_id, key, request_hash) VALUES ($1, $2, $3)
-                   ON CONFLICT (client_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, created_at = now()
-                   WHERE idempotency_keys.completed_at IS NULL
-                     AND idempotency_keys.created_at < now() - make_interval(secs => $4)
-                   RETURNING true""",
-                client_id, key_text, request_hash, STALE_CLAIM_S,
-            )
-            if not claimed:
-                row = await conn.fetchrow(
+        while True:
+            async with pool.acquire() as conn:
+                claimed = await conn.fetchval(
+                    """INSERT INTO idempotency_keys (client_id, key, request_hash) VALUES ($1, $2, $3)
+                       ON CONFLICT (client_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, created_at = now()
+                       WHERE idempotency_keys.completed_at IS NULL
+                         AND idempotency_keys.created_at < now() - make_interval(secs => $4)
+                       RETURNING true""",
+                    client_id, key_text, request_hash, STALE_CLAIM_S,
+                )
+                row = None if claimed else await conn.fetchrow(
                     "SELECT request_hash, status, headers, body, completed_at, rights FROM idempotency_keys"
                     " WHERE client_id = $1 AND key = $2",
                     client_id, key_text,
                 )
-                if row is None:  # the first request's answer was not stored, just now: run this one
-                    return await self._claim_or_replay(scope, receive, body, send, pool, principal, key_text)
-                if row["request_hash"] != request_hash:
-                    return await send_problem(send, 422, "idempotency-key-reused",
-                                              "Idempotency-Key reused for a different request",
-                                              "use a new key for a new request")
-                if row["completed_at"] is None:
-                    return await send_problem(send, 409, "request-in-progress",
-                                              "A request with this Idempotency-Key is in progress",
-                                              "retry after it completes", headers=[(b"retry-after", b"1")])
-                if row["rights"] is not None and not holds(principal, row["rights"]):  # None: stored before rights were
-                    return await send_problem(send, 403, "idempotency-key-other-rights",
-                                              "This Idempotency-Key was answered to a token with more rights",
-                                              "the stored answer is replayed only to a token with every scope, "
-                                              "jurisdiction and centre of the first")
-                stored = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in row["headers"]]
-                return await _send_response(send, row["status"], stored + [(b"idempotent-replayed", b"true")], row["body"])
+            if claimed or row is not None:
+                break
+            # the first request's claim was dropped (not stored) between the two: claim again
+        if row is not None:
+            if row["request_hash"] != request_hash:
+                return await send_problem(send, 422, "idempotency-key-reused",
+                                          "Idempotency-Key reused for a different request",
+                                          "use a new key for a new request")
+            if row["completed_at"] is None:
+                return await send_problem(send, 409, "request-in-progress",
+                                          "A request with this Idempotency-Key is in progress",
+                                          "retry after it completes", headers=[(b"retry-after", b"1")])
+            if row["rights"] is not None and not holds(principal, row["rights"]):  # None: stored before rights were
+                return await send_problem(send, 403, "idempotency-key-other-rights",
+                                          "This Idempotency-Key was answered to a token with more rights",
+                                          "the stored answer is replayed only to a token with every scope, "
+                                          "jurisdiction and centre of the first")
+            stored = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in row["headers"]]
+            return await _send_response(send, row["status"], stored + [(b"idempotent-replayed", b"true")], row["body"])
 
         await self._run_and_store(scope, receive, send, pool, principal, key_text)
 

@@ -66,8 +66,8 @@ class BodyLimitMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if media_type in (b"application/json", b"") and _JSON_NUL.search(body):
-            return await self._nul(send, scope, "the body")
+        if media_type.decode("latin-1") not in XML_MEDIA_TYPES and (_JSON_NUL.search(body) or b"%00" in body):
+            return await self._nul(send, scope, "the body")  # any JSON (application/*+json too), or a form
         await self.app(scope, replay_body(body, receive), send)
 
     @staticmethod

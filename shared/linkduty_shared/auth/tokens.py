@@ -114,19 +114,22 @@ class TokenVerifier:
             return
         async with httpx.AsyncClient() as client:
             while True:
+                attempted_at = time.monotonic()
                 try:
                     await self.fetch_keys(client)
-                    wait = REFRESH_S
+                    wait, floor = REFRESH_S, self._min_refetch_s
                 except (httpx.HTTPError, ValueError, JoseError) as exc:
                     log.warning("JWKS %s could not be fetched (%s); retrying in %.0f s", self._jwks_url,
                                 type(exc).__name__, RETRY_FETCH_S)
-                    wait = RETRY_FETCH_S
+                    wait = floor = RETRY_FETCH_S
                 self._refetch.clear()
                 try:
                     await asyncio.wait_for(self._refetch.wait(), wait)
-                    await asyncio.sleep(max(0.0, self._min_refetch_s - (time.monotonic() - self._loaded_at)))
                 except TimeoutError:
-                    pass
+                    continue
+                # asked for sooner (an unknown key id, or no keys yet): not before `floor` since the
+                # last attempt, so tokens with random key ids cannot make it hammer the issuer
+                await asyncio.sleep(max(0.0, floor - (time.monotonic() - attempted_at)))
 
     def verify(self, token: str) -> Principal:
         """The token's principal; a token verified before is answered from a small cache until it
@@ -163,12 +166,14 @@ class TokenVerifier:
         # bad signature: every check after this compares strings.
         if not (isinstance(jurisdiction, list) and all(isinstance(code, str) for code in jurisdiction)):
             raise AuthError(401, "invalid token: jurisdiction must be a list of division codes")
-        for name in ("sub", "scope", "agency", "centre"):
-            if not isinstance(claims.get(name, ""), str):
+        if not isinstance(claims.get("sub"), str):
+            raise AuthError(401, "invalid token: sub must be a string")
+        for name in ("scope", "agency", "centre"):
+            if claims.get(name) is not None and not isinstance(claims[name], str):  # absent or null: none
                 raise AuthError(401, f"invalid token: {name} must be a string")
         principal = Principal(
             client_id=claims["sub"],
-            scopes=frozenset(claims.get("scope", "").split()),
+            scopes=frozenset((claims.get("scope") or "").split()),
             jurisdiction=tuple(jurisdiction),
             agency=claims.get("agency"),
             centre=claims.get("centre"),

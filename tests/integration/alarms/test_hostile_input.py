@@ -91,6 +91,14 @@ async def test_an_escaped_backslash_before_u0000_is_text_not_a_nul(client, token
     assert r.status_code == 201 and r.json()["description"] == "C:\\u0000 路径"
 
 
+@pytest.mark.parametrize("content_type", ["application/vnd.linkduty+json", "application/x-www-form-urlencoded"])
+async def test_a_nul_in_any_json_or_form_body_is_a_400(client, token, content_type):
+    """FastAPI parses application/<anything>+json as JSON too; a form decodes %00 to NUL."""
+    body = b'{"reason": "a\\u0000b"}' if content_type.endswith("json") else b"reason=a%00b"
+    r = await client.post("/v1/alarms", content=body, headers={**token(), "content-type": content_type})
+    assert r.status_code == 400 and r.json()["type"].endswith("/nul-character"), r.text
+
+
 @pytest.mark.parametrize("path", ["/v1/alarms/abc%00def", "/v1/alarms?limit=5%00", "/v1/alarms?open=%00"])
 async def test_a_nul_in_the_path_or_query_is_a_400(client, token, path):
     r = await client.get(path, headers=token())

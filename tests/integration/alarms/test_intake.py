@@ -236,3 +236,16 @@ async def test_a_call_links_only_to_an_alarm_its_reporter_may_see(client, token,
     citywide = await client.post("/v1/alarms", json=call(*there), headers=token())
     assert citywide.status_code == 200 and citywide.json()["linked"] is True
     assert citywide.json()["alarm_id"] in (first["alarm_id"], own.json()["alarm_id"])  # the nearest open one
+
+
+async def test_a_grid_worker_s_second_call_joins_its_first(client, token, city):
+    """A grid worker's token names its grid: duplicates are matched (and alarms listed) by grid too."""
+    lat, lon, _ = a_point(city, 44)
+    grid = city.resolve(lat, lon).grid.code
+    worker = token("alarms:report", "alarms:read", jurisdiction=[grid])
+    first = (await client.post("/v1/alarms", json=call(lat, lon), headers=worker)).json()
+    second = await client.post("/v1/alarms", json=call(lat, lon), headers=worker)
+    assert second.status_code == 200 and second.json()["linked"] is True
+    assert second.json()["alarm_id"] == first["alarm_id"]
+    listed = (await client.get("/v1/alarms", headers=worker)).json()["alarms"]
+    assert [a["alarm_id"] for a in listed] == [first["alarm_id"]]

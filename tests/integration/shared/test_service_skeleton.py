@@ -250,3 +250,13 @@ async def test_a_service_without_an_event_store_gets_no_event_tables_and_no_rela
         tables = {r["tablename"] for r in await runtime.pool.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1",
                                                                    schema)}
     assert "idempotency_keys" in tables and not {"events", "outbox"} & tables
+
+
+async def test_a_409_is_not_stored_so_a_retry_with_the_key_runs_again(client, auth):
+    """A 409 may be a concurrent update lost three times over: stored, it would refuse the retry for 24 h."""
+    await client.post("/v1/tallies", json={"id": "t9", "title": "x"}, headers=auth)
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    for _ in range(2):
+        again = await client.post("/v1/tallies", json={"id": "t9", "title": "x"}, headers={**auth, **key})
+        assert_problem(again, 409, "illegal-transition")
+        assert "idempotent-replayed" not in again.headers

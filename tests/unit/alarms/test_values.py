@@ -26,6 +26,8 @@ def test_a_time_past_the_skew_is_refused_naming_the_field():
     ("报警人身份证33010519800101123X", "报警人身份证**************123X"),
     ("+86 138 1234 5678 楼下", "*********5678 楼下"),
     ("3幢1502室，2026年起火，共12人", "3幢1502室，2026年起火，共12人"),  # rooms, years, counts stay
+    ("3号楼 12-2-1203室，2024-05-01 14:30起火", "3号楼 12-2-1203室，2024-05-01 14:30起火"),  # what dispatch needs
+    ("tel13812345678", "tel*******5678"),  # letters around a number do not hide it
 ])
 def test_phone_and_id_numbers_in_free_text_show_at_most_their_last_four_digits(text, scrubbed):
     assert scrub_personal_numbers(text) == scrubbed

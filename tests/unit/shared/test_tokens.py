@@ -54,3 +54,14 @@ def test_a_signed_token_with_a_jurisdiction_that_is_not_codes_is_refused(issuer,
 def test_a_signed_token_with_a_centre_that_is_not_a_string_is_refused(issuer, verifier):
     with pytest.raises(AuthError, match="centre must be a string"):
         verifier.verify(issuer.issue("c", ["alarms:read"], centre=330105))
+
+
+def test_optional_claims_sent_as_null_are_absent(issuer, verifier):
+    """An external issuer may send "centre": null; that is no centre, not a bad token."""
+    from joserfc import jwt as joserfc_jwt  # the local issuer leaves such claims out: sign one by hand
+    import time as _time
+    claims = {"iss": issuer.issuer, "sub": "c", "aud": "linkduty", "exp": int(_time.time()) + 60,
+              "scope": "alarms:read", "jurisdiction": [], "centre": None, "agency": None}
+    token = joserfc_jwt.encode({"alg": "ES256", "kid": issuer._key.kid}, claims, issuer._key)
+    p = verifier.verify(token)
+    assert (p.centre, p.agency, p.scopes) == (None, None, frozenset({"alarms:read"}))

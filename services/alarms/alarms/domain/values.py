@@ -91,21 +91,22 @@ def mask_phone(phone: str | None) -> str | None:
     return mask_digits(digits)
 
 
-# A phone number (mobile, landline with its area code, +86 in front) or a resident ID number (15 or
-# 18 characters, the last one may be X) written into free text: seven or more digits, with the
-# spaces, dashes and brackets people type between them.
-_PERSONAL_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?:\+?86[ -]?)?\(?\d(?:[\d \-()]{5,22})\d[Xx]?(?![0-9A-Za-z])")
+# The shapes of personal numbers written into free text, and only those (a room "12-2-1203", a
+# date "2024-05-01 14:30" stay as written: dispatch needs them): a mobile number (+86 in front,
+# spaces or dashes between its groups), a landline with its area code, a resident ID number
+# (18 characters, the last one may be X; or the old 15 digits).
+_PERSONAL_NUMBER = re.compile(
+    r"(?<!\d)(?:"
+    r"(?:\+?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}"  # mobile
+    r"|0\d{2,3}[ -]?\d{3,4}[ -]?\d{4}"  # landline with area code
+    r"|\d{17}[\dXx]|\d{15}"  # resident ID
+    r")(?![\dXx])"
+)
 
 
 def scrub_personal_numbers(text: str) -> str:
     """`text` with every phone or ID number in it masked (mask_digits); the rest as written."""
-    def mask(match: re.Match) -> str:
-        digits = "".join(c for c in match.group() if c.isdigit() or c in "Xx")
-        if sum(c.isdigit() for c in digits) < 7:
-            return match.group()  # a room number, a year, a count: not a personal number
-        return mask_digits(digits)
-
-    return _PERSONAL_NUMBER.sub(mask, text)
+    return _PERSONAL_NUMBER.sub(lambda m: mask_digits("".join(c for c in m.group() if c.isdigit() or c in "Xx")), text)
 
 
 class TimeInTheFuture(DomainError):

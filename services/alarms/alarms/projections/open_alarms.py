@@ -42,6 +42,8 @@ class OpenAlarms(Projection):
     );
     CREATE INDEX IF NOT EXISTS alarm_list_open_recent ON alarm_list (last_call_at) WHERE status IN ('reported', 'verified');
     CREATE INDEX IF NOT EXISTS alarm_list_community ON alarm_list (community, received_at DESC);
+    -- a grid worker's token names its grid: its calls are matched and its list read by it
+    ALTER TABLE alarm_list ADD COLUMN IF NOT EXISTS grid text;
     """
 
     async def apply(self, conn: asyncpg.Connection, event: Envelope) -> None:
@@ -50,10 +52,13 @@ class OpenAlarms(Projection):
             case "AlarmReported":
                 j = d["jurisdiction"]
                 await conn.execute(
-                    """INSERT INTO alarm_list VALUES ($1, 'reported', $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, 1, $11)
+                    """INSERT INTO alarm_list (alarm_id, status, kind, severity, lat, lon, community, street, district,
+                                              city, received_at, last_call_at, calls, version, grid)
+                       VALUES ($1, 'reported', $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, 1, $11, $12)
                        ON CONFLICT (alarm_id) DO NOTHING""",
                     alarm_id, d["kind"], d["severity"], d["location"]["lat"], d["location"]["lon"],
                     j["community"], j["street"], j["district"], j["city"], dt.datetime.fromisoformat(d["received_at"]), version,
+                    j.get("grid"),
                 )
             case "CallLinked":
                 await conn.execute(
@@ -97,8 +102,8 @@ async def find_duplicate(
            WHERE status = ANY($1::text[]) AND kind = ANY($2::text[])
              AND last_call_at >= $3 AND received_at <= $4
              AND lat BETWEEN $5 AND $6 AND lon BETWEEN $7 AND $8
-             AND (community = ANY($9::text[]) OR street = ANY($9::text[]) OR district = ANY($9::text[])
-                  OR city = ANY($9::text[]))""",
+             AND (grid = ANY($9::text[]) OR community = ANY($9::text[]) OR street = ANY($9::text[])
+                  OR district = ANY($9::text[]) OR city = ANY($9::text[]))""",
         [s.value for s in OPEN_STATUSES], list(compatible_kinds(kind)), received_at - window,
         received_at + window, lat - dlat, lat + dlat, lon - dlon, lon + dlon, within,
     )
@@ -108,11 +113,11 @@ async def find_duplicate(
 
 
 async def list_alarms(conn: asyncpg.Connection, *, within: list[str], open_only: bool, limit: int) -> list[asyncpg.Record]:
-    """Alarms inside any of the divisions `within` (city, district, street or community codes)."""
+    """Alarms inside any of the divisions `within` (city, district, street, community or grid codes)."""
     return await conn.fetch(
         """SELECT * FROM alarm_list
-           WHERE (community = ANY($1::text[]) OR street = ANY($1::text[]) OR district = ANY($1::text[])
-                  OR city = ANY($1::text[]))
+           WHERE (grid = ANY($1::text[]) OR community = ANY($1::text[]) OR street = ANY($1::text[])
+                  OR district = ANY($1::text[]) OR city = ANY($1::text[]))
              AND (NOT $2 OR status = ANY($3::text[]))
            ORDER BY received_at DESC LIMIT $4""",
         within, open_only, [s.value for s in OPEN_STATUSES], limit,
