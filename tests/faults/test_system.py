@@ -46,6 +46,10 @@ def service_logs(since: dict) -> str:
 @pytest.mark.parametrize("part", SINGLE_NODE_PARTS)
 async def test_a_part_killed_under_load_loses_no_alarm_on_any_console(running_system, part):
     logged_before = log_sizes()
-    verdict = await run_fault(part, "kill", rate=10, seconds=20, fault_at=6, down_s=4, quiet_s=5, grace_s=120)
+    # A broker or database killed after the whole suite holds every test's topics and groups: its
+    # restart recovers them all before the last partition is led again (a linkage commit waited
+    # 96 s on it here). Nothing may be lost; it may take longer to arrive.
+    grace_s = 300 if part in ("kafka", "postgres") else 120
+    verdict = await run_fault(part, "kill", rate=10, seconds=20, fault_at=6, down_s=4, quiet_s=5, grace_s=grace_s)
     counts = (verdict["lost"], verdict["duplicated"], verdict["misrouted"], verdict["reordered"], verdict["unacknowledged"])
     assert verdict["accepted"] == verdict["calls"] and counts == (0, 0, 0, 0, 0), f"{verdict}\n{service_logs(logged_before)}"
