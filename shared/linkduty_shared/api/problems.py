@@ -99,10 +99,22 @@ _STATUS_SLUGS = {
 }
 
 
+def refusal_response(request, exc: Problem | AuthError | KeysUnavailable) -> JSONResponse:
+    """The problem document of a refusal, for an HTTP route or a WebSocket handshake alike."""
+    if isinstance(exc, KeysUnavailable):
+        return _unavailable(request, "token-issuer", exc)
+    if isinstance(exc, Problem):
+        return problem_response(request, exc.status, exc.type_slug, exc.title, exc.detail, **exc.extra)
+    if exc.status == 401:
+        return problem_response(request, 401, "unauthorized", "Missing or invalid access token", exc.detail,
+                                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    return problem_response(request, 403, "forbidden", "Not allowed", exc.detail)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(request, exc.status, exc.type_slug, exc.title, exc.detail, **exc.extra)
+        return refusal_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -110,16 +122,11 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AuthError)
     async def _auth(request: Request, exc: AuthError) -> JSONResponse:
-        if exc.status == 401:
-            return problem_response(
-                request, 401, "unauthorized", "Missing or invalid access token", exc.detail,
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-            )
-        return problem_response(request, 403, "forbidden", "Not allowed", exc.detail)
+        return refusal_response(request, exc)
 
     @app.exception_handler(KeysUnavailable)
     async def _keys(request: Request, exc: KeysUnavailable) -> JSONResponse:
-        return _unavailable(request, "token-issuer", exc)
+        return refusal_response(request, exc)
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
@@ -170,6 +177,6 @@ def log_unavailable(method: str, path: str, dependency: str, exc: BaseException)
 
 
 def _unavailable(request: Request, dependency: str, exc: BaseException) -> JSONResponse:
-    log_unavailable(request.method, request.url.path, dependency, exc)
+    log_unavailable(getattr(request, "method", "WEBSOCKET"), request.url.path, dependency, exc)
     return problem_response(request, 503, UNAVAILABLE_SLUG, UNAVAILABLE_TITLE, unavailable_detail(dependency),
                             dependency=dependency, headers={"Retry-After": str(RETRY_AFTER_S)})

@@ -20,8 +20,7 @@ Service = Annotated[AlarmsService, Depends(alarms_service)]
 
 def can_see(principal: Principal, jurisdiction: dict) -> bool:
     """A caller sees an alarm whose chain contains one of the divisions of its jurisdiction claim."""
-    chain = set(jurisdiction.values())
-    return any(code in chain for code in principal.jurisdiction)
+    return principal.may_see(tuple(jurisdiction.values()))
 
 
 def require_visible(principal: Principal, alarm: Alarm) -> None:

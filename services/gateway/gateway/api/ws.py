@@ -10,14 +10,7 @@ import anyio
 import orjson
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
-from linkduty_shared.api.problems import (
-    RETRY_AFTER_S,
-    UNAVAILABLE_SLUG,
-    UNAVAILABLE_TITLE,
-    Problem,
-    problem_response,
-    unavailable_detail,
-)
+from linkduty_shared.api.problems import Problem, refusal_response
 from linkduty_shared.auth import AuthError, KeysUnavailable
 
 from gateway.api.access import authorize, bearer_token, parse_last_event_id, take_stream_slot
@@ -45,19 +38,6 @@ def ws_message(item: StreamItem) -> dict | None:
     return None  # heartbeats: WebSocket has its own ping frames
 
 
-def _refusal(websocket: WebSocket, exc: AuthError | KeysUnavailable | Problem):
-    """The same problem+json as the HTTP routes, as the handshake's HTTP answer."""
-    if isinstance(exc, KeysUnavailable):
-        return problem_response(websocket, 503, UNAVAILABLE_SLUG, UNAVAILABLE_TITLE, unavailable_detail("token-issuer"),
-                                dependency="token-issuer", headers={"Retry-After": str(RETRY_AFTER_S)})
-    if isinstance(exc, Problem):
-        return problem_response(websocket, exc.status, exc.type_slug, exc.title, exc.detail, **exc.extra)
-    if exc.status == 401:
-        return problem_response(websocket, 401, "unauthorized", "Missing or invalid access token", exc.detail,
-                                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-    return problem_response(websocket, 403, "forbidden", "Not allowed", exc.detail)
-
-
 @router.websocket("/v1/centres/{centre_id}/ws")
 async def centre_ws(
     websocket: WebSocket, centre_id: str, access_token: Annotated[str | None, Query()] = None,
@@ -70,7 +50,7 @@ async def centre_ws(
         after = parse_last_event_id(last_event_id)
         release = take_stream_slot(gw, principal)
     except (AuthError, KeysUnavailable, Problem) as exc:
-        await websocket.send_denial_response(_refusal(websocket, exc))
+        await websocket.send_denial_response(refusal_response(websocket, exc))
         return
 
     async def send_item(item: StreamItem) -> None:
