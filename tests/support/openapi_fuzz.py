@@ -14,9 +14,10 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.python import asgi
-from schemathesis.specs.openapi.checks import status_code_conformance
+from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
-CHECKS = [not_a_server_error, status_code_conformance]
+# Every answer: no 5xx, a status the operation documents, and a body its documented schema accepts.
+CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 
 
 def load(app) -> schemathesis.BaseSchema:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from linkduty_shared.api.deps import Context, require_scopes
 from linkduty_shared.api.etag import etag, parse_if_match
-from linkduty_shared.application import EventSourcedRepository
+from linkduty_shared.application import EventSourcedRepository, UnitOfWork
 from linkduty_shared.domain import Aggregate, DomainEvent, IllegalTransition, InvariantViolated, event
 from linkduty_shared.events.upcasting import upcasters
 
@@ -88,9 +88,13 @@ def tally_router(topic: str) -> APIRouter:
     def repo(request_app) -> EventSourcedRepository[Tally]:
         return EventSourcedRepository(request_app.state.runtime.store, Tally, source="/linkduty/tests", topic=topic)
 
+    def unit_of_work(request_app) -> UnitOfWork:
+        return UnitOfWork(request_app.state.runtime.store)
+
     @router.post("", status_code=201, dependencies=[require_scopes("tallies:write")])
     async def open_tally(body: OpenTally, request: Request, response: Response, ctx: Context) -> dict:
-        tally = await repo(request.app).execute(body.id, lambda t: t.open(body.title), ctx)
+        tally = await unit_of_work(request.app).execute(repo(request.app), body.id, lambda t: t.open(body.title), ctx,
+                                                        must_exist=False)
         response.headers["ETag"] = etag(tally.version)
         return {"id": tally.id, "version": tally.version, "total": tally.total}
 
@@ -99,10 +103,9 @@ def tally_router(topic: str) -> APIRouter:
         tally_id: str, body: Increment, request: Request, response: Response, ctx: Context,
         if_match: Annotated[str | None, Header()] = None,
     ) -> dict:
-        r = repo(request.app)
-        await r.get(tally_id)
-        tally = await r.execute(tally_id, lambda t: t.increment(body.by, body.reason), ctx,
-                                expected_version=parse_if_match(if_match))
+        tally = await unit_of_work(request.app).execute(repo(request.app), tally_id,
+                                                        lambda t: t.increment(body.by, body.reason), ctx,
+                                                        expected_version=parse_if_match(if_match))
         response.headers["ETag"] = etag(tally.version)
         return {"id": tally.id, "version": tally.version, "total": tally.total}
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from linkduty_shared.api.problems import Problem
 from linkduty_shared.cap import CapAlert, CapArea, CapCircle, CapInfo
 
-from alarms.application import ReportAlarm
+from alarms.application.commands import ReportAlarm
+from alarms.application.errors import CapNotActedOn
 from alarms.domain.alarm import Alarm
 from alarms.domain.values import Status, scrub_personal_numbers
 
@@ -30,7 +30,7 @@ def cap_ref(alert: CapAlert) -> dict:
 def _info(alert: CapAlert) -> CapInfo:
     info = alert.info_for("zh")
     if info is None:
-        raise Problem(422, "cap-without-info", "CAP alert has no <info>", f"{alert.msg_type} needs an <info> block")
+        raise CapNotActedOn("cap-without-info", "CAP alert has no <info>", f"{alert.msg_type} needs an <info> block")
     return info
 
 
@@ -46,7 +46,7 @@ def report_from_cap(alert: CapAlert) -> ReportAlarm:
     info = _info(alert)
     point = alert.first_point()
     if point is None:
-        raise Problem(422, "cap-without-location", "CAP alert has no circle or polygon",
+        raise CapNotActedOn("cap-without-location", "CAP alert has no circle or polygon",
                       "an alarm needs a point: give an <area> with a <circle> or <polygon>")
     area_desc = next((a.area_desc for a in info.areas), None)
     return ReportAlarm(

@@ -14,7 +14,6 @@ from linkduty_shared.contracts.units import UNIT_ARRIVED_EVENT
 from linkduty_shared.events.envelope import Envelope
 
 from alarms.application import AlarmsService
-from alarms.domain.alarm import Alarm
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +25,7 @@ def escalation_handler(service: AlarmsService):
         data = command.data
         ctx = CommandContext(actor="linkage", correlation_id=command.correlationid, causation_id=command.id)
         try:
-            await service.repo.execute(data["alarm_id"], lambda a: a.escalate(data["from_level"], data["reason"]), ctx,
-                                       must_exist=True)
+            await service.escalate(data["alarm_id"], data["from_level"], data["reason"], ctx)
         except AggregateNotFound:
             log.warning("escalation for unknown alarm %s ignored", data["alarm_id"])
 
@@ -71,12 +69,10 @@ def arrival_handler(service: AlarmsService):
         arrival = UnitArrival.from_envelope(envelope)
         ctx = CommandContext(actor="units", correlation_id=envelope.correlationid, causation_id=envelope.id)
 
-        def decide(alarm: Alarm) -> None:
-            alarm.record_arrival(unit_id=arrival.unit_id, force_kind=arrival.force_kind, role=arrival.role,
-                                 arrived_at=arrival.at)
-
         try:
-            alarm = await service.repo.execute(arrival.alarm_id, decide, ctx, must_exist=True)
+            alarm = await service.record_arrival(arrival.alarm_id, unit_id=arrival.unit_id,
+                                                 force_kind=arrival.force_kind, role=arrival.role,
+                                                 arrived_at=arrival.at, ctx=ctx)
         except AggregateNotFound:
             log.warning("arrival of unit %s at unknown alarm %s ignored", arrival.unit_id, arrival.alarm_id)
             return

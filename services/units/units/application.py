@@ -11,11 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 import asyncpg
 
-from linkduty_shared.application import CommandContext, EventSourcedRepository
+from linkduty_shared.application import CommandContext, EventSourcedRepository, Transaction, UnitOfWork
 from linkduty_shared.domain import IllegalTransition
 from linkduty_shared.eventstore import ConcurrencyConflict, EventStore
 from linkduty_shared.jurisdictions import Directory
@@ -36,7 +35,6 @@ from units.projections.unit_board import UnitBoard, busy_units, registered_force
 
 log = logging.getLogger(__name__)
 SOURCE = "/linkduty/units"
-T = TypeVar("T")
 
 
 def utcnow() -> dt.datetime:
@@ -64,6 +62,7 @@ class UnitsService:
         self.answer_within, self.clock = answer_within, clock
         self.units = EventSourcedRepository(store, Unit, source=SOURCE, topic=topic,
                                             inline_projections=(UnitBoard(directory),))
+        self.uow = UnitOfWork(store)
         self.dispatches = EventSourcedRepository(store, Dispatch, source=SOURCE, topic=topic,
                                                  inline_projections=(DispatchOrders(), ResponseIntervals()))
         # Keyed by the alarm id, like the dispatch, so consumers see both on the alarm's partition.
@@ -79,16 +78,16 @@ class UnitsService:
         them registered)."""
         ctx = CommandContext(actor="units-registry")
 
-        async def work(conn: asyncpg.Connection) -> int:
-            known = {r["unit_id"] for r in await conn.fetch("SELECT unit_id FROM unit_board")}
+        async def work(tx: Transaction) -> int:
+            known = {r["unit_id"] for r in await tx.conn.fetch("SELECT unit_id FROM unit_board")}
             missing = [f for f in self.directory.forces() if f.id not in known]
             for force in missing:
                 unit = self._new_unit(force.id, force_kind=force.kind, name=force.name,
                                       division_code=force.division_code, lat=force.lat, lon=force.lon)
-                await self.units.save(unit, ctx, conn=conn)
+                await tx.save(self.units, unit)
             return len(missing)
 
-        added = await self._transact(work)
+        added = await self.uow.run(work, ctx)
         await self.refresh_forces()
         return added
 
@@ -104,7 +103,8 @@ class UnitsService:
 
     async def register(self, unit_id: str, ctx: CommandContext, **facts) -> Unit:
         unit = self._new_unit(unit_id, **facts)
-        await self.units.save(unit, ctx)  # a unit registered twice is a ConcurrencyConflict (409)
+        # a unit registered twice is a ConcurrencyConflict (409): not retried, it would only conflict again
+        await self.uow.run(lambda tx: tx.save(self.units, unit), ctx, retry=False)
         await self.refresh_forces()
         return unit
 
@@ -112,21 +112,6 @@ class UnitsService:
         """Rebuild the planner's force index from the registry (units registered elsewhere too)."""
         async with self.store.pool.acquire() as conn:
             self.forces = ForceIndex(await registered_forces(conn))
-
-    # ---- transactions ----------------------------------------------------------------------
-
-    async def _transact(self, work: Callable[[asyncpg.Connection], Awaitable[T]], attempts: int = 4) -> T:
-        """Run `work` in one transaction; on a concurrent change, again on fresh state."""
-        for attempt in range(1, attempts + 1):
-            try:
-                async with self.store.pool.acquire() as conn, conn.transaction():
-                    result = await work(conn)
-                self.store.committed()
-                return result
-            except ConcurrencyConflict:
-                if attempt == attempts:
-                    raise
-        raise AssertionError("unreachable")
 
     async def _availability(self, conn: asyncpg.Connection, now: dt.datetime) -> Availability:
         return Availability(await busy_units(conn), await roster_at(conn, now))
@@ -137,24 +122,24 @@ class UnitsService:
                              changes: dict | None = None) -> Dispatch:
         """Plan for the alarm and order the units of the plan (a first plan needs `facts`; a
         later one, after an escalation or a change of kind or severity, fills what is missing)."""
-        async def work(conn: asyncpg.Connection) -> Dispatch:
-            dispatch = await self.dispatches.load(alarm_id, conn=conn)
+        async def work(tx: Transaction) -> Dispatch:
+            dispatch = await tx.load(self.dispatches, alarm_id)
             if dispatch.ended or (not dispatch.exists and facts is None):
                 return dispatch  # ended, or a change to an alarm this service never planned for
             if dispatch.exists and trigger == "AlarmReported":
                 return dispatch  # a redelivered AlarmReported: planned already
             alarm = {**(dispatch.alarm or facts), **(changes or {})}
-            await self._plan_and_order(conn, dispatch, alarm, trigger, ctx)
-            await self.dispatches.save(dispatch, ctx, conn=conn)
+            await self._plan_and_order(tx, dispatch, alarm, trigger, ctx)
+            await tx.save(self.dispatches, dispatch)
             return dispatch
-        return await self._transact(work)
+        return await self.uow.run(work, ctx)
 
-    async def _plan_and_order(self, conn: asyncpg.Connection, dispatch: Dispatch, alarm: dict, trigger: str,
+    async def _plan_and_order(self, tx: Transaction, dispatch: Dispatch, alarm: dict, trigger: str,
                               ctx: CommandContext, replaces: str | None = None) -> DispatchPlan:
         """Record a plan for what is missing on `dispatch` and dispatch its units; the caller
         saves `dispatch` in the same transaction."""
         now = self.clock()
-        availability = await self._availability(conn, now)
+        availability = await self._availability(tx.conn, now)
         plan = plan_dispatch(dispatch.facts(alarm), self.forces, availability, self.run_cards, now, self.speed,
                              assigned=dispatch.assigned(), excluded=dispatch.excluded())
         if (dispatch.exists and not plan.assignments and alarm == dispatch.alarm
@@ -164,12 +149,12 @@ class UnitsService:
             return plan
         dispatch.record_plan(alarm, plan, trigger=trigger, now=now, answer_within=self.answer_within, replaces=replaces)
         for assignment in plan.assignments:
-            unit = await self.units.load(assignment.force_id, conn=conn)
+            unit = await tx.load(self.units, assignment.force_id)
             if unit.status != Status.AVAILABLE:
                 # sent elsewhere since the availability read: plan again on fresh state
                 raise ConcurrencyConflict(unit.id, unit.version)
             unit.dispatch(dispatch.id, by=ctx.actor or "units")
-            await self.units.save(unit, ctx, conn=conn)
+            await tx.save(self.units, unit)
         self._suggest_move_ups(dispatch, plan, availability, now)
         return plan
 
@@ -186,52 +171,52 @@ class UnitsService:
 
     async def end_dispatch(self, alarm_id: str, reason: str, ctx: CommandContext) -> list[str]:
         """The alarm ended: recall every unit not yet on scene. Returns those recalled."""
-        async def work(conn: asyncpg.Connection) -> list[str]:
-            dispatch = await self.dispatches.load(alarm_id, conn=conn)
+        async def work(tx: Transaction) -> list[str]:
+            dispatch = await tx.load(self.dispatches, alarm_id)
             if not dispatch.exists:
                 return []
             recalled = dispatch.end(reason=reason, at=self.clock())
             for unit_id in recalled:
-                await self._free_unit(conn, unit_id, alarm_id, reason, ctx)
-            await self.dispatches.save(dispatch, ctx, conn=conn)
+                await self._free_unit(tx, unit_id, alarm_id, reason, ctx)
+            await tx.save(self.dispatches, dispatch)
             return recalled
-        return await self._transact(work)
+        return await self.uow.run(work, ctx)
 
-    async def _free_unit(self, conn: asyncpg.Connection, unit_id: str, alarm_id: str, reason: str,
+    async def _free_unit(self, tx: Transaction, unit_id: str, alarm_id: str, reason: str,
                          ctx: CommandContext) -> None:
-        unit = await self.units.load(unit_id, conn=conn)
+        unit = await tx.load(self.units, unit_id)
         if unit.alarm_id == alarm_id and unit.status in (Status.DISPATCHED, Status.EN_ROUTE):
             unit.stand_down(reason)
-            await self.units.save(unit, ctx, conn=conn)
+            await tx.save(self.units, unit)
 
     async def _change_dispatch(self, alarm_id: str, ctx: CommandContext,
-                               change: Callable[[asyncpg.Connection, Dispatch], Awaitable[None]]) -> Dispatch:
+                               change: Callable[[Transaction, Dispatch], Awaitable[None]]) -> Dispatch:
         """Load the alarm's dispatch (404 if none), apply `change`, save: one transaction, retried."""
-        async def work(conn: asyncpg.Connection) -> Dispatch:
-            dispatch = await self.dispatches.get(alarm_id, conn=conn)
-            await change(conn, dispatch)
-            await self.dispatches.save(dispatch, ctx, conn=conn)
+        async def work(tx: Transaction) -> Dispatch:
+            dispatch = await tx.get(self.dispatches, alarm_id)
+            await change(tx, dispatch)
+            await tx.save(self.dispatches, dispatch)
             return dispatch
-        return await self._transact(work)
+        return await self.uow.run(work, ctx)
 
     async def acknowledge(self, alarm_id: str, unit_id: str, eta_s: int, ctx: CommandContext) -> Dispatch:
-        async def change(conn: asyncpg.Connection, dispatch: Dispatch) -> None:
+        async def change(tx: Transaction, dispatch: Dispatch) -> None:
             dispatch.acknowledge(unit_id, eta_s=eta_s, by=ctx.actor or unit_id, at=self.clock())
         return await self._change_dispatch(alarm_id, ctx, change)
 
     async def decline(self, alarm_id: str, unit_id: str, reason: str, ctx: CommandContext) -> Dispatch:
         """The unit cannot go: it is free again, and the next candidate is ordered in its place."""
-        async def change(conn: asyncpg.Connection, dispatch: Dispatch) -> None:
+        async def change(tx: Transaction, dispatch: Dispatch) -> None:
             dispatch.decline(unit_id, reason=reason, by=ctx.actor or unit_id, at=self.clock())
-            await self._free_unit(conn, unit_id, alarm_id, f"declined: {reason}", ctx)
-            await self._plan_and_order(conn, dispatch, dispatch.alarm, "DispatchOrderDeclined", ctx, replaces=unit_id)
+            await self._free_unit(tx, unit_id, alarm_id, f"declined: {reason}", ctx)
+            await self._plan_and_order(tx, dispatch, dispatch.alarm, "DispatchOrderDeclined", ctx, replaces=unit_id)
         return await self._change_dispatch(alarm_id, ctx, change)
 
     async def recall(self, alarm_id: str, unit_id: str, reason: str, ctx: CommandContext) -> Dispatch:
         """A centre recalls one unit before it arrives (others sufficed): no replacement is sent."""
-        async def change(conn: asyncpg.Connection, dispatch: Dispatch) -> None:
+        async def change(tx: Transaction, dispatch: Dispatch) -> None:
             dispatch.stand_down(unit_id, reason=reason, at=self.clock())
-            await self._free_unit(conn, unit_id, alarm_id, f"recalled: {reason}", ctx)
+            await self._free_unit(tx, unit_id, alarm_id, f"recalled: {reason}", ctx)
         return await self._change_dispatch(alarm_id, ctx, change)
 
     async def reassign_unanswered(self, limit: int = 100) -> int:
@@ -242,18 +227,18 @@ class UnitsService:
             overdue = await overdue_orders(conn, now, limit)
         passed_over, ctx = 0, CommandContext(actor="units-order-sweep")
         for alarm_id, unit_id in overdue:
-            async def work(conn: asyncpg.Connection, alarm_id=alarm_id, unit_id=unit_id) -> bool:
-                dispatch = await self.dispatches.get(alarm_id, conn=conn)
+            async def work(tx: Transaction, alarm_id=alarm_id, unit_id=unit_id) -> bool:
+                dispatch = await tx.get(self.dispatches, alarm_id)
                 if not dispatch.expire(unit_id, now=self.clock()):
                     return False  # answered meanwhile
-                await self._free_unit(conn, unit_id, alarm_id, "no answer to the dispatch order", ctx)
+                await self._free_unit(tx, unit_id, alarm_id, "no answer to the dispatch order", ctx)
                 if not dispatch.ended:
-                    await self._plan_and_order(conn, dispatch, dispatch.alarm, "DispatchOrderUnanswered", ctx,
+                    await self._plan_and_order(tx, dispatch, dispatch.alarm, "DispatchOrderUnanswered", ctx,
                                                replaces=unit_id)
-                await self.dispatches.save(dispatch, ctx, conn=conn)
+                await tx.save(self.dispatches, dispatch)
                 return True
             try:
-                passed_over += await self._transact(work)
+                passed_over += await self.uow.run(work, ctx)
             except Exception:  # one broken dispatch must not stop the sweep for the others
                 log.exception("passing over unanswered order of %s for alarm %s failed", unit_id, alarm_id)
         return passed_over
@@ -264,8 +249,8 @@ class UnitsService:
                             eta_s: int | None = None) -> Unit:
         """A status from the unit's app or a centre. On a call-out it also moves the unit's order
         (and, on arrival, the joint operation), in the same transaction."""
-        async def work(conn: asyncpg.Connection) -> Unit:
-            unit = await self.units.get(unit_id, conn=conn)
+        async def work(tx: Transaction) -> Unit:
+            unit = await tx.get(self.units, unit_id)
             alarm_id, now = unit.alarm_id, self.clock()
             match status:
                 case Status.EN_ROUTE:
@@ -280,31 +265,31 @@ class UnitsService:
                     unit.take_out_of_service(reason or "reported out of service")
                 case _:
                     raise IllegalTransition(f"a unit cannot report itself {status}: that status is given by dispatch")
-            await self.units.save(unit, ctx, conn=conn)
+            await tx.save(self.units, unit)
             if alarm_id and status in (Status.EN_ROUTE, Status.ON_SCENE, Status.RETURNING, Status.OUT_OF_SERVICE):
-                await self._follow_order(conn, alarm_id, unit, status, now, ctx, reason)
+                await self._follow_order(tx, alarm_id, unit, status, now, ctx, reason)
             return unit
-        return await self._transact(work)
+        return await self.uow.run(work, ctx)
 
-    async def _follow_order(self, conn: asyncpg.Connection, alarm_id: str, unit: Unit, status: str, now: dt.datetime,
+    async def _follow_order(self, tx: Transaction, alarm_id: str, unit: Unit, status: str, now: dt.datetime,
                             ctx: CommandContext, reason: str | None) -> None:
-        dispatch = await self.dispatches.load(alarm_id, conn=conn)
+        dispatch = await tx.load(self.dispatches, alarm_id)
         if unit.id not in dispatch.orders:
             return  # dispatched by hand, outside a plan
         if status == Status.EN_ROUTE:
             dispatch.unit_en_route(unit.id, at=now)
         elif status == Status.ON_SCENE:
             dispatch.unit_arrived(unit.id, at=now)
-            operation = await self.operations.load(operation_id(alarm_id), conn=conn)
+            operation = await tx.load(self.operations, operation_id(alarm_id))
             if not operation.exists:
                 operation.open(alarm_id)
             operation.unit_arrived(unit.id, dispatch.orders[unit.id].role, now.isoformat())
-            await self.operations.save(operation, ctx, conn=conn)
+            await tx.save(self.operations, operation)
         elif status == Status.RETURNING:
             dispatch.unit_left_scene(unit.id, at=now)
         else:  # out of service on the way (a breakdown): its order ends and a replacement goes
             dispatch.stand_down(unit.id, reason=f"out of service: {reason or 'no reason given'}", at=now)
             if not dispatch.ended:
-                await self._plan_and_order(conn, dispatch, dispatch.alarm, "DispatchOrderStoodDown", ctx,
+                await self._plan_and_order(tx, dispatch, dispatch.alarm, "DispatchOrderStoodDown", ctx,
                                            replaces=unit.id)
-        await self.dispatches.save(dispatch, ctx, conn=conn)
+        await tx.save(self.dispatches, dispatch)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import asyncpg
 
 from linkduty_shared.api.problems import Problem
-from linkduty_shared.application import CommandContext, EventSourcedRepository
+from linkduty_shared.application import CommandContext, EventSourcedRepository, UnitOfWork
 from linkduty_shared.auth import Principal
 from linkduty_shared.eventstore import EventStore
 from linkduty_shared.jurisdictions import Directory, OutsideJurisdiction
@@ -43,6 +43,7 @@ class JointRecords:
                                               inline_projections=(JointPatrols(directory),))
         self.trainings = EventSourcedRepository(store, JointTraining, source=SOURCE, topic=topic,
                                                 inline_projections=(JointTrainings(directory),))
+        self.uow = UnitOfWork(store)
 
     # ---- lookups ---------------------------------------------------------------------------
 
@@ -76,15 +77,15 @@ class JointRecords:
 
     async def schedule_shift(self, force: asyncpg.Record, shift_id: str, start: dt.datetime, end: dt.datetime,
                              members: int, ctx: CommandContext, expected_version: int | None = None) -> StandbyRoster:
-        return await self.rosters.execute(
-            roster_id(force["unit_id"]),
+        return await self.uow.execute(
+            self.rosters, roster_id(force["unit_id"]),
             lambda r: r.schedule(force["unit_id"], force["division_code"], shift_id, start, end, members),
-            ctx, expected_version=expected_version)
+            ctx, expected_version=expected_version, must_exist=False)  # the first shift opens the roster
 
     async def cancel_shift(self, force_id: str, shift_id: str, reason: str, ctx: CommandContext,
                            expected_version: int | None = None) -> StandbyRoster:
-        return await self.rosters.execute(roster_id(force_id), lambda r: r.cancel(shift_id, reason), ctx,
-                                          expected_version=expected_version)
+        return await self.uow.execute(self.rosters, roster_id(force_id), lambda r: r.cancel(shift_id, reason), ctx,
+                                      expected_version=expected_version)
 
     # ---- 联防: joint patrols -----------------------------------------------------------------
 
@@ -94,16 +95,16 @@ class JointRecords:
         await self.require_forces(forces, principal)
         patrol = JointPatrol(str(uuid.uuid4()))
         patrol.plan(division_code, forces, start, end)
-        await self.patrols.save(patrol, ctx)
+        await self.uow.run(lambda tx: tx.save(self.patrols, patrol), ctx, retry=False)
         return patrol
 
     async def log_finding(self, patrol: JointPatrol, text: str, hazard_kind: str, lat: float | None,
                           lon: float | None, ctx: CommandContext, expected_version: int | None = None) -> JointPatrol:
         if lat is not None and lon is not None:
             self._require_inside(patrol.division_code, lat, lon)
-        return await self.patrols.execute(
-            patrol.id, lambda p: p.log_finding(text, hazard_kind, self.clock(), lat, lon), ctx,
-            expected_version=expected_version)
+        return await self.uow.execute(self.patrols, patrol.id,
+                                      lambda p: p.log_finding(text, hazard_kind, self.clock(), lat, lon), ctx,
+                                      expected_version=expected_version)
 
     def _require_inside(self, division_code: str, lat: float, lon: float) -> None:
         try:
@@ -122,5 +123,5 @@ class JointRecords:
         await self.require_forces(forces, principal)
         training = JointTraining(str(uuid.uuid4()))
         training.schedule(topic, division_code, at, forces)
-        await self.trainings.save(training, ctx)
+        await self.uow.run(lambda tx: tx.save(self.trainings, training), ctx, retry=False)
         return training

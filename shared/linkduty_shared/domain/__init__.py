@@ -1,7 +1,7 @@
 """Building blocks for pure domain code: events, aggregates, domain errors. No I/O here."""
 
 from linkduty_shared.domain.aggregate import Aggregate
-from linkduty_shared.domain.errors import DomainError, IllegalTransition, InvariantViolated
+from linkduty_shared.domain.errors import DomainError, IllegalTransition, InvariantViolated, NotPermitted
 from linkduty_shared.domain.event import DomainEvent, event
 
-__all__ = ["Aggregate", "DomainError", "DomainEvent", "IllegalTransition", "InvariantViolated", "event"]
+__all__ = ["Aggregate", "DomainError", "DomainEvent", "IllegalTransition", "InvariantViolated", "NotPermitted", "event"]

@@ -19,3 +19,11 @@ class IllegalTransition(DomainError):
 
     type_slug = "illegal-transition"
     status = 409
+
+
+class NotPermitted(DomainError):
+    """The caller may not do this (a rule about who asks, not about the aggregate's state)."""
+
+    type_slug = "forbidden"
+    status = 403
+    title = "Not allowed"

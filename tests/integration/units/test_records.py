@@ -87,11 +87,11 @@ async def test_the_read_models_rebuilt_from_the_store_match_the_inline_ones(reco
     await pool.execute("INSERT INTO unit_board VALUES ('squad-a', '', '{330102000000}'), ('team-b', '', '{330102000000}')")
     district = Principal("district-console", frozenset(), ("330102000000",))
     patrol = await records.plan_patrol("330102001001", ["squad-a", "team-b"], hours(1), hours(3), CTX, district)
-    await records.patrols.execute(patrol.id, lambda p: p.start(hours(1)), CTX)
+    await records.uow.execute(records.patrols, patrol.id, lambda p: p.start(hours(1)), CTX)
     training = await records.schedule_training("hose lay", "330102001000", hours(48), ["squad-a", "team-b"], CTX,
                                                district)
-    await records.trainings.execute(training.id, lambda t: t.record_attendance("squad-a", 5), CTX)
-    await records.trainings.execute(training.id, lambda t: t.record_attendance("squad-a", 4), CTX)
+    await records.uow.execute(records.trainings, training.id, lambda t: t.record_attendance("squad-a", 5), CTX)
+    await records.uow.execute(records.trainings, training.id, lambda t: t.record_attendance("squad-a", 4), CTX)
 
     queries = ("SELECT * FROM duty_shifts ORDER BY shift_id", "SELECT * FROM duty_rosters",
                "SELECT * FROM joint_patrols", "SELECT * FROM joint_trainings")

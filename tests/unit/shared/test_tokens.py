@@ -27,9 +27,10 @@ def test_claims_become_the_principal(issuer, verifier):
 
 
 def test_a_cached_token_still_expires(issuer, verifier):
-    token = issuer.issue("c", ["x"], ttl_s=1)
+    # exp is in whole seconds: a 1 s token issued at x.99 was already expired when verified
+    token = issuer.issue("c", ["x"], ttl_s=2)
     assert verifier.verify(token).client_id == "c"
-    time.sleep(1.1)
+    time.sleep(2.1)
     with pytest.raises(AuthError) as refused:
         verifier.verify(token)
     assert refused.value.status == 401

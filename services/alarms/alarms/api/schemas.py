@@ -42,6 +42,92 @@ class Outcome(BaseModel):
     outcome: str = Field(min_length=1, max_length=1000)
 
 
+class PlaceOut(BaseModel):
+    lat: float
+    lon: float
+    address: str | None = None
+
+
+class CallOut(BaseModel):
+    call_id: str
+    source: str
+    received_at: str
+    caller: str | None = Field(description="the caller's number, masked (the last four digits at most)")
+    location: PlaceOut
+
+
+class ForceOnSceneOut(BaseModel):
+    unit_id: str
+    force_kind: str
+    role: str
+    arrived_at: str
+
+
+class CapRefOut(BaseModel):
+    identifier: str
+    sender: str
+    sent: str
+
+
+class AlarmOut(BaseModel):
+    """An alarm as consoles and partners read it: the caller's number only masked, free text scrubbed
+    of phone and ID numbers."""
+
+    alarm_id: str
+    version: int
+    status: str
+    kind: str
+    severity: str
+    description: str
+    source: str
+    received_at: str
+    location: PlaceOut
+    jurisdiction: dict[str, str] = Field(description="division codes by level (grid … city)")
+    jurisdiction_names: dict[str, str]
+    calls: list[CallOut]
+    call_count: int
+    acknowledged: dict[str, str] = Field(description="the centre that acknowledged, by level")
+    escalation_level: str
+    cap: CapRefOut | None
+    split_from: str | None
+    forces_on_scene: list[ForceOnSceneOut]
+    first_arrival_at: str | None
+
+
+class ReportedOut(AlarmOut):
+    linked: bool = Field(description="true: the call joined this open alarm as a further call (200)")
+    call_id: str
+
+
+class AcknowledgedOut(AlarmOut):
+    acknowledged_by: str
+    level: str
+
+
+class AlarmSummary(BaseModel):
+    """An alarm as the list shows it (the `alarm_list` read model)."""
+
+    alarm_id: str
+    status: str
+    kind: str
+    severity: str
+    lat: float
+    lon: float
+    grid: str | None
+    community: str
+    street: str
+    district: str
+    city: str
+    received_at: str
+    last_call_at: str
+    calls: int
+    version: int
+
+
+class AlarmList(BaseModel):
+    alarms: list[AlarmSummary]
+
+
 def alarm_view(alarm: Alarm, names: dict[str, str] | None = None) -> dict:
     """An alarm as consoles and partners read it: the caller's number only masked."""
     return {

@@ -116,10 +116,15 @@ class Alarm(Aggregate):
 
     # ---- commands ------------------------------------------------------------------------
 
-    def report(self, **facts) -> None:
+    def report(self, *, call_id: str, source: str, received_at: str, kind: str, severity: str, description: str,
+               location: dict, jurisdiction: dict, caller_masked: str | None, caller_ref: str | None,
+               free_text_ref: str | None = None, cap: dict | None = None, split_from: str | None = None) -> None:
         if self.exists:
             raise IllegalTransition(f"alarm {self.id} already exists")
-        self._record(AlarmReported(alarm_id=self.id, **facts))
+        self._record(AlarmReported(alarm_id=self.id, call_id=call_id, source=source, received_at=received_at,
+                                   kind=kind, severity=severity, description=description, location=location,
+                                   jurisdiction=jurisdiction, caller_masked=caller_masked, caller_ref=caller_ref,
+                                   free_text_ref=free_text_ref, cap=cap, split_from=split_from))
 
     def link_call(self, *, call_id: str, source: str, received_at: str, location: dict, description: str,
                   distance_m: float, caller_masked: str | None, caller_ref: str | None,

@@ -89,7 +89,8 @@ async def read_operation(alarm_id: str, response: Response, service: Service, pr
 async def log_entry(alarm_id: str, body: LogEntryIn, response: Response, service: Service, principal: Operator,
                     ctx: Context) -> dict:
     await visible_dispatch(service, principal, alarm_id)
-    operation = await service.operations.execute(operation_id(alarm_id),
-                                                 lambda op: op.log(body.entry, by=ctx.actor or "unknown"), ctx)
+    operation = await service.uow.execute(service.operations, operation_id(alarm_id),
+                                          lambda op: op.log(body.entry, by=ctx.actor or "unknown"), ctx,
+                                          must_exist=False)
     return versioned(response, {"alarm_id": alarm_id, "log": operation.entries, "version": operation.version},
                      operation.version)

@@ -239,8 +239,8 @@ async def read_patrol(patrol_id: str, response: Response, records: Records, prin
 async def start_patrol(patrol_id: str, response: Response, records: Records, principal: Operator, ctx: Context,
                        if_match: IfMatch = None) -> dict:
     await _visible_patrol(records, principal, patrol_id)
-    patrol = await records.patrols.execute(patrol_id, lambda p: p.start(records.clock()), ctx,
-                                           expected_version=parse_if_match(if_match))
+    patrol = await records.uow.execute(records.patrols, patrol_id, lambda p: p.start(records.clock()), ctx,
+                                       expected_version=parse_if_match(if_match))
     return versioned(response, patrol_view(patrol), patrol.version)
 
 
@@ -258,8 +258,8 @@ async def log_finding(patrol_id: str, body: FindingIn, response: Response, recor
 async def complete_patrol(patrol_id: str, body: SummaryIn, response: Response, records: Records,
                           principal: Operator, ctx: Context, if_match: IfMatch = None) -> dict:
     await _visible_patrol(records, principal, patrol_id)
-    patrol = await records.patrols.execute(patrol_id, lambda p: p.complete(body.summary, records.clock()), ctx,
-                                           expected_version=parse_if_match(if_match))
+    patrol = await records.uow.execute(records.patrols, patrol_id, lambda p: p.complete(body.summary, records.clock()),
+                                       ctx, expected_version=parse_if_match(if_match))
     return versioned(response, patrol_view(patrol), patrol.version)
 
 
@@ -274,7 +274,8 @@ async def _visible_training(records: JointRecords, principal: Principal, trainin
 async def _act_on_training(training_id: str, decide, records: JointRecords, principal: Principal, ctx,
                            if_match: str | None, response: Response) -> dict:
     await _visible_training(records, principal, training_id)
-    training = await records.trainings.execute(training_id, decide, ctx, expected_version=parse_if_match(if_match))
+    training = await records.uow.execute(records.trainings, training_id, decide, ctx,
+                                         expected_version=parse_if_match(if_match))
     return versioned(response, training_view(training), training.version)
 
 

@@ -1,9 +1,6 @@
-"""The application layer every service reuses: load an aggregate → decide → append (+ outbox).
-
-`EventSourcedRepository` turns stored rows into domain events (upcasting old schema versions)
+"""`EventSourcedRepository` turns stored rows into domain events (upcasting old schema versions)
 and pending domain events into stored rows with the command's context (actor, agency,
-correlation, causation, trace) in their metadata.
-"""
+correlation, causation, trace) in their metadata. Writes go through `UnitOfWork`."""
 
 from __future__ import annotations
 
@@ -14,10 +11,11 @@ from typing import Generic, TypeVar
 
 import asyncpg
 
+from linkduty_shared.auth.tokens import Principal
 from linkduty_shared.domain.aggregate import Aggregate
 from linkduty_shared.domain.event import DomainEvent, event_class
 from linkduty_shared.events.upcasting import Upcasters, upcasters
-from linkduty_shared.eventstore.store import ConcurrencyConflict, EventStore, NewEvent, StoredEvent
+from linkduty_shared.eventstore.store import EventStore, NewEvent, StoredEvent
 from linkduty_shared.projections.base import Projection
 from linkduty_shared.telemetry import current_trace_context
 
@@ -82,8 +80,11 @@ class EventSourcedRepository(Generic[A]):
         topic: str | None,
         inline_projections: Sequence[Projection] = (),
         partition_key: Callable[[A], str] | None = None,
+        chain: Callable[[A], Sequence[str]] | None = None,
     ) -> None:
         self._store = store
+        # The divisions an aggregate lies in (its own and those above): who may see it.
+        self._chain = chain
         # The Kafka key of the aggregate's events: its id unless it must share another stream's
         # partition (e.g. a record about an alarm keyed by the alarm id).
         self._partition_key = partition_key
@@ -106,26 +107,25 @@ class EventSourcedRepository(Generic[A]):
             stored = []  # another aggregate's stream (a unit's id asked for as a dispatch): not one of ours
         return self._cls.rehydrate(aggregate_id, (to_domain_event(s) for s in stored))
 
-    async def get(self, aggregate_id: str, **kwargs) -> A:
+    async def get(self, aggregate_id: str, *, visible_to: Principal | None = None, **kwargs) -> A:
+        """The aggregate, or AggregateNotFound if it never existed or lies outside the
+        jurisdiction of `visible_to` (None: a service's own actor, which sees everything). Outside
+        is a 404 like unknown, not a 403: a record's existence is not the caller's to know."""
         aggregate = await self.load(aggregate_id, **kwargs)
-        if not aggregate.exists:
+        if not aggregate.exists or not self.visible(aggregate, visible_to):
             raise AggregateNotFound(aggregate_id)
         return aggregate
 
-    async def save(self, aggregate: A, context: CommandContext, *, conn: asyncpg.Connection | None = None) -> list[StoredEvent]:
-        """Append the aggregate's pending events at its loaded version (conflict if it moved).
+    def visible(self, aggregate: A, principal: Principal | None) -> bool:
+        if principal is None:
+            return True
+        if self._chain is None:
+            raise TypeError(f"{self._cls.__name__} has no division chain: give its repository `chain=`")
+        return principal.may_see(tuple(self._chain(aggregate)))
 
-        Inside the caller's transaction with `conn` (the caller then calls `store.committed()`
-        after its commit); otherwise in a transaction of its own.
-        """
-        if conn is None:
-            async with self._store.pool.acquire() as own, own.transaction():
-                stored = await self._save(aggregate, context, own)
-            self._store.committed()
-            return stored
-        return await self._save(aggregate, context, conn)
-
-    async def _save(self, aggregate: A, context: CommandContext, conn: asyncpg.Connection) -> list[StoredEvent]:
+    async def append(self, aggregate: A, context: CommandContext, conn: asyncpg.Connection) -> list[StoredEvent]:
+        """Append the aggregate's pending events at its loaded version (a ConcurrencyConflict if
+        it moved), inside the caller's transaction: `UnitOfWork` is the one caller."""
         metadata = context.metadata(self._source)
         new = [
             NewEvent(event_type=e.event_type, schema_version=e.schema_version, data=e.to_data(), metadata=metadata)
@@ -143,37 +143,3 @@ class EventSourcedRepository(Generic[A]):
         aggregate.version += len(stored)
         aggregate.pending.clear()
         return stored
-
-    async def execute(
-        self,
-        aggregate_id: str,
-        decide: Callable[[A], object],
-        context: CommandContext,
-        *,
-        expected_version: int | None = None,
-        attempts: int = 3,
-        must_exist: bool = False,
-    ) -> A:
-        """Load, run `decide` (which records events on the aggregate), and append.
-
-        With `expected_version` (from If-Match) a moved aggregate is a PreconditionFailed; without
-        it a concurrent append is retried on fresh state, since `decide` re-checks invariants.
-        With `must_exist`, an id with no events is AggregateNotFound rather than an empty
-        aggregate handed to `decide` (which may create it).
-        """
-        for attempt in range(1, attempts + 1):
-            aggregate = await self.load(aggregate_id)
-            if must_exist and not aggregate.exists:
-                raise AggregateNotFound(aggregate_id)
-            if expected_version is not None and aggregate.version != expected_version:
-                raise PreconditionFailed(expected_version, aggregate.version)
-            decide(aggregate)
-            if not aggregate.pending:
-                return aggregate  # nothing to record (an idempotent no-op)
-            try:
-                await self.save(aggregate, context)
-                return aggregate
-            except ConcurrencyConflict:
-                if expected_version is not None or attempt == attempts:
-                    raise
-        raise AssertionError("unreachable")
