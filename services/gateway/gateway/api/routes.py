@@ -11,6 +11,7 @@ from linkduty_shared.api.openapi import problem_responses
 
 from gateway.api.access import authorize, bearer_token, parse_last_event_id, take_stream_slot
 from gateway.api.deps import gateway_state
+from gateway.api.schemas import Board
 from gateway.api.sse import EventStreamResponse
 from gateway.asyncapi import AsyncApi
 from gateway.feed.tables import read_board
@@ -48,7 +49,8 @@ async def centre_stream(
     return EventStreamResponse(stream, farewell_timeout_s=gw.settings.farewell_timeout_s)
 
 
-@router.get("/v1/centres/{centre_id}/alarms", summary="The centre's alarm board and the stream position it reflects")
+@router.get("/v1/centres/{centre_id}/alarms", response_model=Board,
+            summary="The centre's alarm board and the stream position it reflects")
 async def centre_alarms(
     request: Request, centre_id: str, authorization: Authorization = None, access_token: AccessToken = None,
     include_closed: bool = False,
