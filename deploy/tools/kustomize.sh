@@ -20,9 +20,9 @@ if [[ ! -x $BIN ]]; then
     command -v go >/dev/null || { echo "kustomize: go is needed once to build kustomize $VERSION (not found)" >&2; exit 1; }
     echo "kustomize: building $VERSION with go install (once; about a minute)" >&2
     tmp=$(mktemp -d "$DIR/build.XXXXXX")
+    trap 'rm -rf "$tmp"' EXIT
     GOBIN=$tmp go install "sigs.k8s.io/kustomize/kustomize/v5@$VERSION" >&2
     mv "$tmp/kustomize" "$BIN"
-    rmdir "$tmp"
   fi
 fi
 echo "$BIN"
