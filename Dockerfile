@@ -31,6 +31,9 @@ RUN uv sync --frozen --no-dev --no-editable
 FROM python:3.11-slim
 RUN groupadd --gid 10001 linkduty \
  && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin linkduty
+# Where a service writes besides /tmp, owned by its user: a named volume mounted there
+# (docker-compose.yml: auth) starts with this owner. k8s mounts emptyDirs there instead.
+RUN install -d -o 10001 -g 10001 /var/lib/linkduty /var/lib/linkduty/auth /var/lib/linkduty/linkage
 COPY --from=build /app/.venv /app/.venv
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -5,15 +5,13 @@ kubernetes-validate ships, so no cluster and no network are needed. Operator res
 (Strimzi, CloudNativePG, KEDA) have no schema there: they are checked against the rest of the
 repository instead, above all the KafkaTopics against topics.toml.
 
-Overlays are built by `build()` below, a small subset of kustomize (resources, namespace,
-images, JSON 6902 patches with a target): anything else in a kustomization.yaml fails the test
-rather than being ignored. When kubectl is on PATH, its own `kubectl kustomize` must agree.
+Every kustomization is rendered by kustomize itself, the version deploy/tools/kustomize.sh pins
+(it builds it once with `go install` into .state/). When kubectl is on PATH, its own
+`kubectl kustomize` must agree.
 """
 
 from __future__ import annotations
 
-import copy
-import json
 import re
 import shutil
 import subprocess
@@ -26,7 +24,7 @@ import yaml
 from alarms.config import AlarmsSettings
 from gateway.config import GatewaySettings
 from linkage.config import LinkageSettings
-from linkduty_shared.config import ServiceSettings
+from linkduty_shared.config import HttpServiceSettings, ServiceSettings
 from linkduty_shared.messaging.topics import configured_topics
 from units.config import UnitsSettings
 
@@ -43,13 +41,14 @@ SERVICES = {
     "gateway": ("gateway.main", 8104, "linkduty_gateway"),
     "linkage": ("linkage.main", None, None),
 }
-# Consumer group and topic each service's autoscaling follows.
+# Consumer group and topic whose lag each service's autoscaling follows ...
 LAG = {
     "alarms": ("alarms", "linkage.commands"),
     "units": ("units", "alarms.events"),
-    "gateway": ("gateway", "linkage.notifications"),
     "linkage": ("linkduty-linkage", "alarms.events"),
 }
+# ... or CPU: the gateway's one feed writer consumes, so its lag cannot fall with more replicas.
+CPU = {"gateway"}
 # Operator kinds allowed (no schema in kubernetes-validate): anything else must be built in.
 CUSTOM_KINDS = {
     ("kafka.strimzi.io/v1beta2", "Kafka"),
@@ -60,8 +59,9 @@ CUSTOM_KINDS = {
     ("postgresql.cnpg.io/v1", "Cluster"),
     ("keda.sh/v1alpha1", "ScaledObject"),
 }
-CLUSTER_SCOPED = {"Namespace"}
-SUPPORTED_KUSTOMIZATION_KEYS = {"apiVersion", "kind", "namespace", "resources", "images", "patches"}
+# What a component's resources carry until the LinkDutyService's values replace it.
+PLACEHOLDERS = re.compile(r"\b(SERVICE|GROUP|TOPIC)\b")
+LOCAL_CONFIG = "config.kubernetes.io/local-config"
 
 
 # --- loading and building ---------------------------------------------------------------------
@@ -78,53 +78,25 @@ def manifest_files() -> list[Path]:
     return sorted(p for p in K8S.rglob("*.yaml") if p.name != "kustomization.yaml")
 
 
-def _apply_json6902(doc: dict, ops: list[dict]) -> None:
-    for op in ops:
-        assert op["op"] in ("replace", "add"), f"unsupported patch op {op}"
-        *parents, leaf = [p.replace("~1", "/").replace("~0", "~") for p in op["path"].lstrip("/").split("/")]
-        node = doc
-        for p in parents:
-            node = node[int(p)] if isinstance(node, list) else node[p]
-        if isinstance(node, list):
-            node[int(leaf)] = op["value"]
-        else:
-            if op["op"] == "replace":
-                assert leaf in node, f"patch replaces a missing field {op['path']} in {kn(doc)}"
-            node[leaf] = op["value"]
+def is_local_config(doc: dict) -> bool:
+    return doc["metadata"].get("annotations", {}).get(LOCAL_CONFIG) == "true"
 
 
-def _matches(target: dict, doc: dict) -> bool:
-    group = doc["apiVersion"].rpartition("/")[0]
-    return ((target.get("kind") in (None, doc["kind"]))
-            and (target.get("name") in (None, doc["metadata"]["name"]))
-            and (target.get("group") in (None, group)))
+def _kustomize() -> str:
+    done = subprocess.run([ROOT / "deploy/tools/kustomize.sh"], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.fail(f"deploy/tools/kustomize.sh could not provide kustomize:\n{done.stderr}", pytrace=False)
+    return done.stdout.strip()
+
+
+KUSTOMIZE = _kustomize()
 
 
 def build(directory: Path) -> list[dict]:
-    """The resources `kubectl kustomize <directory>` would print (for the features used here)."""
-    kustomization = yaml.safe_load((directory / "kustomization.yaml").read_text())
-    unknown = set(kustomization) - SUPPORTED_KUSTOMIZATION_KEYS
-    assert not unknown, f"{directory}: build() does not implement {sorted(unknown)}"
-    docs: list[dict] = []
-    for entry in kustomization.get("resources", []):
-        path = (directory / entry).resolve()
-        docs += build(path) if path.is_dir() else [copy.deepcopy(d) for d in load_docs(path)]
-    for patch in kustomization.get("patches", []):
-        assert set(patch) == {"target", "patch"}, f"{directory}: only inline patches with a target: {patch}"
-        hits = [d for d in docs if _matches(patch["target"], d)]
-        assert hits, f"{directory}: patch target {patch['target']} matches nothing"
-        for d in hits:
-            _apply_json6902(d, yaml.safe_load(patch["patch"]))
-    for image in kustomization.get("images", []):
-        for d in docs:
-            for c in _pod_spec(d).get("containers", []) if d["kind"] == "Deployment" else []:
-                if c["image"].split(":")[0] == image["name"]:
-                    c["image"] = f"{image.get('newName', image['name'])}:{image['newTag']}"
-    if "namespace" in kustomization:
-        for d in docs:
-            if d["kind"] not in CLUSTER_SCOPED:
-                d["metadata"]["namespace"] = kustomization["namespace"]
-    return docs
+    """The resources `kustomize build <directory>` prints."""
+    done = subprocess.run([KUSTOMIZE, "build", str(directory)], capture_output=True, text=True)
+    assert done.returncode == 0, f"kustomize build {directory.relative_to(ROOT)}:\n{done.stderr}"
+    return [d for d in yaml.safe_load_all(done.stdout) if d]
 
 
 def kn(doc: dict) -> str:
@@ -160,26 +132,67 @@ def full(overlay: str) -> list[dict]:
 
 # --- kustomizations and files -----------------------------------------------------------------
 
+COMPONENTS = K8S / "components"
+
+
 @pytest.mark.parametrize("kustomization", kustomization_files(), ids=lambda p: str(p.relative_to(K8S)))
 def test_kustomization_lists_existing_files(kustomization):
     spec = yaml.safe_load(kustomization.read_text())
-    assert spec["kind"] == "Kustomization"
+    if kustomization.parent.parent == COMPONENTS:
+        assert (spec["apiVersion"], spec["kind"]) == ("kustomize.config.k8s.io/v1alpha1", "Component")
+    else:
+        assert (spec["apiVersion"], spec["kind"]) == ("kustomize.config.k8s.io/v1beta1", "Kustomization")
     for entry in spec.get("resources", []):
         path = kustomization.parent / entry
         assert path.is_file() or (path / "kustomization.yaml").is_file(), f"{kustomization}: {entry} does not exist"
+    for entry in spec.get("components", []):
+        path = (kustomization.parent / entry).resolve()
+        assert path.parent == COMPONENTS and (path / "kustomization.yaml").is_file(), f"{kustomization}: {entry}"
 
 
-def test_every_manifest_is_listed_by_a_kustomization():
-    listed = set()
+def test_every_manifest_and_component_is_used():
+    listed, used = set(), set()
     for kustomization in kustomization_files():
         spec = yaml.safe_load(kustomization.read_text())
         listed |= {(kustomization.parent / e).resolve() for e in spec.get("resources", [])}
+        used |= {(kustomization.parent / e).resolve() for e in spec.get("components", [])}
     orphans = [str(p.relative_to(K8S)) for p in manifest_files() if p.resolve() not in listed]
     assert not orphans, f"manifests no kustomization lists: {orphans}"
-    for overlay in OVERLAYS:  # and every manifest ends up in every environment
+    unused = [p.name for p in COMPONENTS.iterdir() if p.resolve() not in used]
+    assert not unused, f"components no kustomization uses: {unused}"
+    for overlay in OVERLAYS:  # and every manifest ends up in every environment, but local config
         names = {kn(d) for d in full(overlay)}
         for path in manifest_files():
-            assert {kn(d) for d in load_docs(path)} <= names, f"{path} is not in overlays/{overlay}"
+            if path.is_relative_to(COMPONENTS):  # named SERVICE until made a service's (below)
+                continue
+            docs = load_docs(path)
+            assert {kn(d) for d in docs if not is_local_config(d)} <= names, f"{path} is not in overlays/{overlay}"
+            assert not {kn(d) for d in docs if is_local_config(d)} & names, f"{path} is local config"
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_components_leave_no_placeholder(target):
+    rendered = yaml.safe_dump_all(BUILT[target])
+    assert not PLACEHOLDERS.findall(rendered), f"{target}: a component's placeholder was not replaced"
+
+
+def test_each_service_is_made_from_its_values():
+    """k8s/base/<service>/values.yaml (a LinkDutyService) is what the components make the
+    service's resources of: its name, module, port and the lag it scales on."""
+    deployments, scaled = by_kind(BUILT["base"], "Deployment"), by_kind(BUILT["base"], "ScaledObject")
+    values = {d["metadata"]["name"]: d for p in (K8S / "base").glob("*/values.yaml") for d in load_docs(p)}
+    assert set(values) == set(SERVICES)
+    for name, value in values.items():
+        assert value["kind"] == "LinkDutyService" and is_local_config(value), name
+        spec, container = value["spec"], container_of(deployments[name])
+        if "module" in spec:  # an HTTP service (components/http-service)
+            assert container["command"] == ["python", "-m", spec["module"]]
+            assert container["ports"] == [{"name": "http", "containerPort": spec["port"], "protocol": "TCP"}]
+        (trigger,) = scaled[name]["spec"]["triggers"]
+        if "lag" in spec:
+            assert (trigger["metadata"]["consumerGroup"], trigger["metadata"]["topic"]) == (spec["lag"]["consumerGroup"], spec["lag"]["topic"])
+        else:
+            assert trigger["type"] == "cpu", name
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not on PATH")
@@ -294,7 +307,7 @@ def test_deployments(overlay):
             assert get["path"] == path and ports.get(get["port"], get["port"]) == port, f"{name}: {probe}"
         assert env["LINKDUTY_HOST"]["value"] == "0.0.0.0"
         # a Kafka outage must not stop intake (the outbox holds what is appended meanwhile)
-        assert json.loads(env["LINKDUTY_READY_REQUIRES"]["value"]) == ["postgres"]  # pydantic-settings reads JSON
+        assert ready_requires(env["LINKDUTY_READY_REQUIRES"]["value"]) == ("postgres",), name
         assert env["LINKDUTY_PORT"]["value"] == str(port)
         # The DSN comes from the Secret CloudNativePG writes for the service's own cluster.
         ref = env["LINKDUTY_PG_DSN"]["valueFrom"]["secretKeyRef"]
@@ -304,6 +317,24 @@ def test_deployments(overlay):
         assert cluster["spec"]["instances"] == 3
         (service,) = [s for s in services.values() if s["spec"]["selector"].items() <= labels.items()]
         assert [ports.get(p["targetPort"], p["targetPort"]) for p in service["spec"]["ports"]] == [port]
+
+
+READY_CHECKS = {"postgres", "kafka"}  # what Runtime.ready() checks and /readyz reports
+
+
+def ready_requires(value: str) -> tuple[str, ...]:
+    """LINKDUTY_READY_REQUIRES as a service reads it (pydantic-settings: a JSON list)."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LINKDUTY_READY_REQUIRES", value)
+        required = HttpServiceSettings().ready_requires
+    assert set(required) <= READY_CHECKS, f"/readyz has no check {set(required) - READY_CHECKS}"
+    return required
+
+
+def test_ready_requires_names_only_checks_readyz_makes():
+    assert set(HttpServiceSettings.model_fields["ready_requires"].default) == READY_CHECKS
+    with pytest.raises(AssertionError):
+        ready_requires('["postgres", "redis"]')
 
 
 def test_linkage_partitions_match_its_topics():
@@ -408,6 +439,7 @@ def test_only_linkage_writes_notifications_and_commands_and_keda_only_describes(
     keda = users["keda"]
     assert {op for a in keda["spec"]["authorization"]["acls"] for op in a["operations"]} == {"Describe"}
     assert _acls(keda, "group", "Describe") == {group for group, _ in LAG.values()}
+    assert _acls(keda, "topic", "Describe") == {topic for _, topic in LAG.values()}
 
 
 # --- autoscaling ------------------------------------------------------------------------------
@@ -420,19 +452,25 @@ def test_scaled_objects(overlay):
     (kafka,) = by_kind(docs, "Kafka").values()
     bootstrap = f"{kafka['metadata']['name']}-kafka-bootstrap.{kafka['metadata']['namespace']}.svc:9093"
     scaled = by_kind(docs, "ScaledObject")
-    assert {s["spec"]["scaleTargetRef"]["name"] for s in scaled.values()} == set(deployments)
+    assert {s["spec"]["scaleTargetRef"]["name"] for s in scaled.values()} == set(deployments) == set(LAG) | CPU
     for obj in scaled.values():
         target = obj["spec"]["scaleTargetRef"]
-        assert target.get("kind", "Deployment") == "Deployment" and target["name"] in deployments
+        name = target["name"]
+        assert target.get("kind", "Deployment") == "Deployment" and name in deployments
+        assert 2 <= obj["spec"]["minReplicaCount"] <= obj["spec"]["maxReplicaCount"]
         (trigger,) = obj["spec"]["triggers"]
         meta = trigger["metadata"]
+        assert all(isinstance(v, str) for v in meta.values()), "KEDA trigger metadata values are strings"
+        if name in CPU:  # a percentage of the container's CPU request, which it must have
+            assert (trigger["type"], trigger["metricType"]) == ("cpu", "Utilization"), kn(obj)
+            assert 0 < int(meta["value"]) <= 100
+            assert container_of(deployments[name])["resources"]["requests"]["cpu"]
+            continue
         assert trigger["type"] == "kafka"
-        assert (meta["consumerGroup"], meta["topic"]) == LAG[target["name"]]
+        assert (meta["consumerGroup"], meta["topic"]) == LAG[name]
         assert meta["topic"] in topics, f"{kn(obj)}: no KafkaTopic {meta['topic']}"
         assert meta["bootstrapServers"] == bootstrap
         assert (meta["sasl"], meta["tls"], trigger["authenticationRef"]["name"]) == ("scram_sha512", "enable", "kafka-keda")
-        assert all(isinstance(v, str) for v in meta.values()), "KEDA trigger metadata values are strings"
-        assert 2 <= obj["spec"]["minReplicaCount"] <= obj["spec"]["maxReplicaCount"]
         assert obj["spec"]["maxReplicaCount"] <= topics[meta["topic"]]["spec"]["partitions"]
 
 
