@@ -8,6 +8,7 @@ Kafka topics, so tests never see each other's rows or records.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import re
 import subprocess
@@ -18,7 +19,8 @@ import asyncpg
 import pytest
 
 from linkduty_shared.db import create_pool, migrate
-from linkduty_shared.messaging.topics import TopicSpec, dlq_topic, ensure_topics
+from linkduty_shared.messaging.topics import TopicSpec, dlq_topic
+from tests.support.kafka import delete_made_topics, made_anything, make_topics
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE = Path(os.environ.get("LINKDUTY_STATE", ROOT / ".state"))
@@ -80,11 +82,19 @@ async def pool(schema_dsn):
 async def topic(kafka_bootstrap) -> str:
     """A fresh 3-partition topic (and its DLQ) for one test."""
     name = f"test.{uuid.uuid4().hex[:10]}.events"
-    await ensure_topics(
-        kafka_bootstrap,
-        [TopicSpec(name, 3, 1, 3_600_000), TopicSpec(dlq_topic(name), 1, 1, 3_600_000)],
-    )
+    await make_topics(kafka_bootstrap, [TopicSpec(name, 3, 1, 3_600_000), TopicSpec(dlq_topic(name), 1, 1, 3_600_000)])
     return name
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _delete_the_modules_topics(request):
+    """After each module, the topics its tests made (`make_topics`, `remember_app`) are deleted.
+    Synchronous, on a thread of its own: the session's event loop is left alone."""
+    yield
+    if made_anything():
+        bootstrap = request.getfixturevalue("kafka_bootstrap")
+        with concurrent.futures.ThreadPoolExecutor(1) as thread:
+            thread.submit(asyncio.run, delete_made_topics(bootstrap)).result(timeout=60)
 
 
 async def eventually(predicate, *, timeout: float = 30.0, interval: float = 0.1, what="condition"):

@@ -17,7 +17,8 @@ from alarms.bootstrap import build_app
 from alarms.config import AlarmsSettings
 from linkduty_shared.auth.issuer import LocalIssuer
 from linkduty_shared.jurisdictions import load_demo_city
-from linkduty_shared.messaging.topics import TopicSpec, dlq_topic, ensure_topics
+from linkduty_shared.messaging.topics import TopicSpec, dlq_topic
+from tests.support.kafka import make_topics, remember_app
 from tests.conftest import ROOT
 
 PARTITIONS = 6
@@ -32,8 +33,8 @@ async def create_topics(kafka_bootstrap: str) -> dict[str, str]:
     """A run's own topics (and their DLQs): role → name."""
     run = uuid.uuid4().hex[:8]
     names = {k: f"e2e.{run}.{k}" for k in ("alarms", "units", "commands", "notifications")}
-    await ensure_topics(kafka_bootstrap, [s for n in names.values() for s in
-                                          (TopicSpec(n, PARTITIONS, 1, 3_600_000), TopicSpec(dlq_topic(n), 1, 1, 3_600_000))])
+    await make_topics(kafka_bootstrap, [s for n in names.values() for s in
+                                        (TopicSpec(n, PARTITIONS, 1, 3_600_000), TopicSpec(dlq_topic(n), 1, 1, 3_600_000))])
     return names
 
 
@@ -46,6 +47,7 @@ def start_linkage(kafka_bootstrap: str, topics: dict[str, str], workdir, *, app_
                   timeout_scale: float = 1 / 30, settings: dict[str, str] | None = None) -> subprocess.Popen:
     """The linkage app as its own process, acknowledgement timeouts scaled (1/30: community 2 s);
     `settings`: more LINKDUTY_* environment variables."""
+    remember_app(app_id)
     env = {
         **os.environ,
         "LINKDUTY_KAFKA_BOOTSTRAP": kafka_bootstrap,

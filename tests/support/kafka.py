@@ -42,3 +42,46 @@ async def group_lag(bootstrap: str, group: str, topic: str) -> dict[int, int]:
     finally:
         await probe.stop()
         await admin.close()
+
+
+# ---- the suite's own topics, deleted after each test module ---------------------------------
+# A broker that keeps every topic the suite made recovers all of them on each restart: the fault
+# tests, last in the suite, restarted a broker holding a few thousand and waited minutes for it.
+
+_made_topics: set[str] = set()
+_app_ids: set[str] = set()  # Faust apps started by tests: their changelog and leader topics go too
+
+
+async def make_topics(bootstrap: str, specs) -> None:
+    """`ensure_topics` for a test's own topics, remembered for `delete_made_topics`."""
+    from linkduty_shared.messaging.topics import ensure_topics
+
+    _made_topics.update(spec.name for spec in specs)
+    await ensure_topics(bootstrap, list(specs))
+
+
+def remember_app(app_id: str) -> None:
+    _app_ids.add(app_id)
+
+
+def made_anything() -> bool:
+    return bool(_made_topics or _app_ids)
+
+
+async def delete_made_topics(bootstrap: str) -> int:
+    """Delete what `make_topics` made and the topics of remembered Faust apps; returns how many."""
+    if not (_made_topics or _app_ids):
+        return 0
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        doomed = sorted((_made_topics & existing)
+                        | {t for t in existing for app in _app_ids if t.startswith(f"{app}-")})
+        if doomed:
+            await admin.delete_topics(doomed, timeout_ms=30_000)
+        _made_topics.clear()
+        _app_ids.clear()
+        return len(doomed)
+    finally:
+        await admin.close()

@@ -10,7 +10,8 @@ import pytest
 
 from alarms.bootstrap import build_app
 from alarms.config import AlarmsSettings
-from linkduty_shared.messaging.topics import TopicSpec, dlq_topic, ensure_topics
+from linkduty_shared.messaging.topics import TopicSpec, dlq_topic
+from tests.support.kafka import make_topics
 
 
 @pytest.fixture
@@ -18,9 +19,9 @@ async def alarm_topics(kafka_bootstrap) -> dict[str, str]:
     run = uuid.uuid4().hex[:8]
     names = {"events": f"test.{run}.alarms.events", "commands": f"test.{run}.linkage.commands",
              "units": f"test.{run}.units.events"}
-    await ensure_topics(kafka_bootstrap, [spec for name in names.values()
-                                          for spec in (TopicSpec(name, 3, 1, 3_600_000),
-                                                       TopicSpec(dlq_topic(name), 1, 1, 3_600_000))])
+    await make_topics(kafka_bootstrap, [spec for name in names.values()
+                                        for spec in (TopicSpec(name, 3, 1, 3_600_000),
+                                                     TopicSpec(dlq_topic(name), 1, 1, 3_600_000))])
     return names
 
 

@@ -11,7 +11,8 @@ import pytest
 
 from linkduty_shared.events.envelope import Envelope, envelope_to_kafka
 from linkduty_shared.messaging.kafka import reliable_producer
-from linkduty_shared.messaging.topics import TopicSpec, dlq_topic, ensure_topics
+from linkduty_shared.messaging.topics import TopicSpec, dlq_topic
+from tests.support.kafka import make_topics
 from units.bootstrap import build_app
 from units.config import UnitsSettings
 
@@ -20,9 +21,9 @@ from units.config import UnitsSettings
 async def units_topics(kafka_bootstrap) -> dict[str, str]:
     run = uuid.uuid4().hex[:8]
     names = {"events": f"test.{run}.units.events", "alarms": f"test.{run}.alarms.events"}
-    await ensure_topics(kafka_bootstrap, [spec for name in names.values()
-                                          for spec in (TopicSpec(name, 3, 1, 3_600_000),
-                                                       TopicSpec(dlq_topic(name), 1, 1, 3_600_000))])
+    await make_topics(kafka_bootstrap, [spec for name in names.values()
+                                        for spec in (TopicSpec(name, 3, 1, 3_600_000),
+                                                     TopicSpec(dlq_topic(name), 1, 1, 3_600_000))])
     return names
 
 
