@@ -269,6 +269,9 @@ async def test_a_poison_units_record_goes_to_the_dlq_and_routing_goes_on(alarms,
     assert len(dead) == 2 and errors[b"\xff not an event"].startswith(b"EnvelopeError: not a CloudEvent")
     assert errors[envelope_to_kafka(nameless).value].endswith(b"names no alarm (no data.alarm_id, no key)")
     assert all(dict(d.headers)["dlq_topic"] == topics["units"].encode() for d in dead)
+    # one never parsed, one parsed and found to break the units contract at its first attempt
+    assert {d.value: dict(d.headers)["dlq_attempts"] for d in dead} == {b"\xff not an event": b"0",
+                                                                       envelope_to_kafka(nameless).value: b"1"}
 
 
 @pytest.mark.parametrize("level", [0, 3])  # the community's console and the city's

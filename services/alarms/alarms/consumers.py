@@ -10,6 +10,7 @@ import logging
 from aiokafka import ConsumerRecord
 
 from linkduty_shared.application import AggregateNotFound, CommandContext
+from linkduty_shared.contracts.commands import ESCALATE_ALARM_TYPE, escalate_alarm_from_data
 from linkduty_shared.contracts.units import UNIT_ARRIVED_EVENT
 from linkduty_shared.events.envelope import Envelope
 
@@ -20,14 +21,14 @@ log = logging.getLogger(__name__)
 
 def escalation_handler(service: AlarmsService):
     async def handle(command: Envelope, record: ConsumerRecord) -> None:
-        if command.event_name != "EscalateAlarm":
+        if command.type != ESCALATE_ALARM_TYPE:
             return  # commands for other services
-        data = command.data
+        escalation = escalate_alarm_from_data(command.data)  # ContractViolation: the runner dead-letters it at once
         ctx = CommandContext(actor="linkage", correlation_id=command.correlationid, causation_id=command.id)
         try:
-            await service.escalate(data["alarm_id"], data["from_level"], data["reason"], ctx)
+            await service.escalate(escalation.alarm_id, escalation.from_level, escalation.reason, ctx)
         except AggregateNotFound:
-            log.warning("escalation for unknown alarm %s ignored", data["alarm_id"])
+            log.warning("escalation for unknown alarm %s ignored", escalation.alarm_id)
 
     return handle
 

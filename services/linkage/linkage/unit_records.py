@@ -32,9 +32,12 @@ def alarm_id_of(envelope: Envelope, key: bytes | None) -> str:
     return alarm_id
 
 
-def parked_record(envelope: Envelope, parked_at: float) -> dict[str, Any]:
-    """A record as the parking table keeps it (JSON: the envelope's fields, time as ISO 8601)."""
-    return {"envelope": {**dataclasses.asdict(envelope), "time": envelope.time.isoformat()}, "parked_at": parked_at}
+def parked_record(envelope: Envelope, parked_at: float, offset: int | None = None) -> dict[str, Any]:
+    """A record as the parking table keeps it (JSON: the envelope's fields, time as ISO 8601, and
+    the offset it was read at, for its DLQ headers should it fail; records parked before offsets
+    were kept have none)."""
+    return {"envelope": {**dataclasses.asdict(envelope), "time": envelope.time.isoformat()}, "parked_at": parked_at,
+            "offset": offset}
 
 
 def unparked(record: dict[str, Any]) -> Envelope:
@@ -42,15 +45,16 @@ def unparked(record: dict[str, Any]) -> Envelope:
     return Envelope(**{**fields, "time": dt.datetime.fromisoformat(fields["time"])})
 
 
-def park(records: list[dict[str, Any]], envelope: Envelope, now: float, *,
-         limit: int) -> tuple[list[dict[str, Any]], int]:
-    """`records` with `envelope` added, and how many of the oldest were dropped to stay within `limit`.
+def park(records: list[dict[str, Any]], envelope: Envelope, now: float, *, limit: int,
+         offset: int | None = None) -> tuple[list[dict[str, Any]], int]:
+    """`records` with `envelope` (read at `offset`) added, and how many of the oldest were dropped
+    to stay within `limit`.
 
     A redelivered record (same event id) is parked once.
     """
     if any(r["envelope"]["id"] == envelope.id for r in records):
         return records, 0
-    kept = [*records, parked_record(envelope, now)]
+    kept = [*records, parked_record(envelope, now, offset)]
     return kept[-limit:], max(0, len(kept) - limit)
 
 

@@ -15,6 +15,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import NamedTuple, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from opentelemetry import trace
@@ -160,29 +161,15 @@ class ConsumerRunner:
         await self._process_parsed(envelope, record)
 
     async def _process_parsed(self, envelope: Envelope, record: ConsumerRecord) -> None:
-        attempt = 0
-        backoff = self._retry_backoff_s
         with tracer.start_as_current_span(
             f"consume {record.topic}", context=context_from_headers(record.headers), kind=trace.SpanKind.CONSUMER
         ):
-            while True:
-                attempt += 1
-                try:
-                    await self._handler(envelope, record)
-                    self.processed += 1
-                    return
-                except OUTAGE_ERRORS as exc:  # the world is down, not this message: retried without limit
-                    log.warning("consumer %s: transient failure (%s); retrying", self._group_id, exc)
-                    attempt -= 1  # outages do not use up the poison budget
-                except ContractViolation as exc:  # poison for certain: no retry makes it valid
-                    await self._dead_letter(record, exc, attempts=attempt)
-                    return
-                except Exception as exc:
-                    if attempt >= self._max_attempts:
-                        await self._dead_letter(record, exc, attempts=attempt)
-                        return
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+            failure = await handle_with_retries(lambda: self._handler(envelope, record), name=self._group_id,
+                                                max_attempts=self._max_attempts, backoff_s=self._retry_backoff_s)
+            if failure is None:
+                self.processed += 1
+            else:
+                await self._dead_letter(record, failure.error, attempts=failure.attempts)
 
     async def _dead_letter(self, record: ConsumerRecord, error: BaseException, *, attempts: int) -> None:
         log.error(
@@ -203,7 +190,61 @@ async def _commit_owned(consumer: AIOKafkaConsumer, pending: dict[TopicPartition
         await consumer.commit(owned)
 
 
-def dlq_headers(record: ConsumerRecord, error: BaseException, attempts: int, *,
+class Failure(NamedTuple):
+    """A record given up on: the last error, after this many attempts (for the DLQ headers)."""
+
+    error: BaseException
+    attempts: int
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether `error` means PostgreSQL (or the network, or a deadline) is down, not the record."""
+    return isinstance(error, OUTAGE_ERRORS)
+
+
+# Poison for certain: no retry makes the record valid.
+POISON_ERRORS: tuple[type[BaseException], ...] = (ContractViolation, EnvelopeError)
+
+
+async def handle_with_retries(handle: Callable[[], Awaitable[None]], *, name: str, max_attempts: int,
+                              backoff_s: float, outage: Callable[[BaseException], bool] = is_outage) -> Failure | None:
+    """Run `handle` (one record's handling) until it returns (None), or until the record counts as
+    poison (its Failure, for the DLQ). The consumer runner's policy, for every consumer:
+
+    - an outage (`outage(error)`) is the world being down, not this record: it is retried without
+      limit and uses up no attempt, so an outage sends nothing to the DLQ;
+    - a ContractViolation or EnvelopeError is poison at once (a retry cannot make it valid);
+    - any other error is retried, up to `max_attempts` attempts in all.
+
+    Retries back off from `backoff_s`, doubling up to 5 s. `handle` must be safe to run again
+    (consumers de-duplicate by event id anyway).
+    """
+    attempt = 0
+    backoff = backoff_s
+    while True:
+        attempt += 1
+        try:
+            await handle()
+            return None
+        except Exception as exc:
+            if outage(exc):
+                log.warning("consumer %s: transient failure (%s: %s); retrying", name, type(exc).__name__, exc)
+                attempt -= 1
+            elif isinstance(exc, POISON_ERRORS) or attempt >= max_attempts:
+                return Failure(exc, attempt)
+        await asyncio.sleep(backoff)
+        backoff = min(backoff * 2, 5.0)
+
+
+class RecordOrigin(Protocol):
+    """Where a record was read: an aiokafka ConsumerRecord, a Faust Message, or the like."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+def dlq_headers(record: RecordOrigin, error: BaseException, attempts: int, *,
                 consumer: str) -> list[tuple[str, bytes]]:
     """Why and where a record failed. `consumer` (the consumer group) tells apart the dead
     letters of the several groups that read one topic and share its `.dlq`."""

@@ -16,6 +16,7 @@ import ssl
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 from aiokafka.helpers import create_ssl_context
 
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SSL")
@@ -71,3 +72,10 @@ def reliable_producer(kafka: Kafka, *, client_id: str = "linkduty", linger_ms: i
         request_timeout_ms=10_000,
         retry_backoff_ms=100,
     )
+
+
+def is_kafka_outage(error: BaseException) -> bool:
+    """Whether a Kafka client's error means the cluster is unreachable or not ready (no connection,
+    no leader, not enough replicas, a timeout), not that the request was bad: aiokafka marks those
+    `retriable`, except its own KafkaTimeoutError (metadata or buffer space not there in time)."""
+    return isinstance(error, KafkaTimeoutError) or (isinstance(error, KafkaError) and error.retriable)

@@ -1,0 +1,145 @@
+"""What linkage does with one record, pure: given the record and the entries the tables hold for its
+alarm (plain dicts), which notifications to send and which entries to keep. There is no Faust,
+Kafka or clock here: the agents (`linkage.agents`) and timers (`linkage.timers`) read the tables,
+pass the time in, and write and send what comes back.
+
+The tables' entries. Their changelogs hold these, so the shapes must stay readable across releases:
+- `alarm-routes-v2`: alarm id → {"summary": AlarmSummary fields, "notified": {centre id: reason}},
+  plus "closed_at" (epoch seconds) and "partition" once the alarm is closed (the timer that
+  forgets it writes there);
+- `ack-deadlines`: alarm id → {"level": the level that must acknowledge, "due": epoch seconds};
+- `parked-alarm-records`: alarm id → {"partition": int, "records": [unit_records.parked_record(…), …]}.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any, Final
+
+from linkduty_shared.contracts.alarms import CHAIN_LEVELS, CLOSED_STATUSES, levels_from
+from linkduty_shared.contracts.commands import EscalateAlarm
+from linkduty_shared.contracts.notifications import AlarmNotification, AlarmSummary, notification_id
+from linkduty_shared.events.envelope import Envelope
+from linkduty_shared.jurisdictions import Directory
+
+from linkage.routing import Rule, recipients
+from linkage.summary import fold
+from linkage.unit_records import park
+
+KEEP: Final = "keep"  # a deadline the event leaves as it is
+
+
+@dataclasses.dataclass(frozen=True)
+class AlarmEventRouted:
+    entry: dict[str, Any]  # the alarm's `alarm-routes-v2` entry after the event
+    notifications: list[Envelope]  # one per centre of its audience; key = subject = the centre id
+    deadline: dict[str, Any] | None | str  # its `ack-deadlines` entry after the event: None = none, or KEEP
+
+
+@dataclasses.dataclass(frozen=True)
+class UnitRecordRouted:
+    notifications: list[Envelope]  # none while its alarm is unknown
+    waiting: dict[str, Any] | None = None  # its alarm's `parked-alarm-records` entry, when the record was parked
+    dropped: int = 0  # the oldest parked records dropped to make room for it
+
+
+def summary_of(entry: Mapping[str, Any]) -> AlarmSummary:
+    return AlarmSummary(**entry["summary"])
+
+
+@dataclasses.dataclass(frozen=True)
+class Router:
+    directory: Directory
+    rules: tuple[Rule, ...]
+    ack_timeouts_s: Mapping[str, float]  # per level, as linkage waits them (scaled)
+    parked_per_alarm: int
+
+    def alarm_event(self, entry: Mapping[str, Any] | None, envelope: Envelope, *, partition: int,
+                    now: dt.datetime) -> AlarmEventRouted | None:
+        """The alarm's event folded into its entry, and told to every centre that must see it;
+        None for an event that came before the alarm's AlarmReported (nothing to do).
+
+        A redelivered event leaves the summary as it is, and its notifications go out again
+        under the same ids, which the gateway drops.
+        """
+        previous = summary_of(entry) if entry else None
+        summary = fold(previous, envelope.subject, envelope.event_name, envelope.data, envelope.streamversion or 0)
+        if summary is None:
+            return None
+        # Every centre told about the alarm once keeps hearing about it: a major fire downgraded to
+        # moderate must still close on the neighbouring streets' boards.
+        audience = {**(entry["notified"] if entry else {}), **recipients(self.directory, summary, self.rules)}
+        kept: dict[str, Any] = {"summary": dataclasses.asdict(summary), "notified": audience}
+        if summary.status in CLOSED_STATUSES:
+            # kept a while for the records that follow (units recalled); the partition is for the
+            # timer that forgets it
+            kept |= {"closed_at": now.timestamp(), "partition": partition}
+        return AlarmEventRouted(kept, self.notifications(envelope, summary, audience, now=now),
+                                self.deadline(summary, envelope))
+
+    def deadline(self, summary: AlarmSummary, envelope: Envelope) -> dict[str, Any] | None | str:
+        """The alarm's acknowledgement deadline after `envelope`: {"level", "due"}, None (there is
+        none: it is closed, acknowledged at its level or above, or at the top level, with nobody
+        above to escalate to), or KEEP. Due times are absolute and come from the events, so a
+        restart neither loses nor extends them."""
+        level = summary.escalation_level
+        if (summary.status in CLOSED_STATUSES or any(lvl in summary.acknowledged for lvl in levels_from(level))
+                or level == CHAIN_LEVELS[-1]):
+            return None
+        if envelope.event_name in ("AlarmReported", "AlarmEscalated"):
+            return {"level": level, "due": envelope.time.timestamp() + self.ack_timeouts_s[level]}
+        return KEEP
+
+    def unit_record(self, entry: Mapping[str, Any] | None, waiting: Mapping[str, Any] | None, envelope: Envelope, *,
+                    partition: int, offset: int, now: dt.datetime) -> UnitRecordRouted:
+        """A dispatch or joint-operation record about the alarm of `entry`. It goes to every
+        centre told about that alarm, with the summary unchanged. While the alarm is unknown
+        (the record overtook its AlarmReported, or came after the closed alarm was forgotten), the
+        record is parked in `waiting`."""
+        if entry is None:
+            waiting = waiting or {"partition": partition, "records": []}
+            records, dropped = park(waiting["records"], envelope, now.timestamp(), limit=self.parked_per_alarm,
+                                    offset=offset)
+            return UnitRecordRouted([], {**waiting, "records": records}, dropped)
+        return UnitRecordRouted(self.notifications(envelope, summary_of(entry), entry["notified"], now=now))
+
+    def notifications(self, envelope: Envelope, summary: AlarmSummary, audience: Mapping[str, str], *,
+                      now: dt.datetime) -> list[Envelope]:
+        """One notification about `envelope` (an alarm event or a units record) per centre of `audience`."""
+        routed_at = now.isoformat()
+        return [
+            AlarmNotification(
+                notification_id=notification_id(envelope.id, centre_id), centre_id=centre_id, reason=reason,
+                event_id=envelope.id, event_type=envelope.event_name, event_data=envelope.data,
+                occurred_at=envelope.time.isoformat(), routed_at=routed_at, alarm=summary,
+                open=summary.status not in CLOSED_STATUSES,
+            ).envelope(traceparent=envelope.traceparent, correlationid=envelope.correlationid)
+            for centre_id, reason in audience.items()
+        ]
+
+    def escalation(self, alarm_id: str, level: str) -> EscalateAlarm:
+        return EscalateAlarm(alarm_id, level, f"not acknowledged at {level} level within "
+                                              f"{self.ack_timeouts_s[level]:.0f} s")
+
+
+def due_escalations(deadlines: Mapping[str, Mapping[str, Any]], asked: Mapping[str, float], *, now: float,
+                    retry_s: float) -> tuple[list[tuple[str, str]], float]:
+    """The alarms to escalate now, as (alarm id, level), and the earliest time another can be due.
+
+    An alarm is due once its deadline has passed, and again `retry_s` after each time it was
+    `asked` for (epoch seconds): its escalation may not have taken effect yet."""
+    due, next_due = [], now + retry_s
+    for alarm_id, deadline in deadlines.items():
+        retry_at = asked.get(alarm_id, 0) + retry_s
+        if deadline["due"] > now or now < retry_at:
+            next_due = min(next_due, max(deadline["due"], retry_at))
+        else:
+            due.append((alarm_id, deadline["level"]))
+    return due, next_due
+
+
+def closed_before(entry: Mapping[str, Any] | None, cutoff: float) -> bool:
+    """Whether an `alarm-routes-v2` entry is of an alarm closed before `cutoff` (epoch seconds)."""
+    return entry is not None and entry.get("closed_at", cutoff + 1) <= cutoff

@@ -1,0 +1,189 @@
+"""The router, pure: records in, table entries (plain dicts) and notifications out, no Faust."""
+
+import datetime as dt
+import json
+import uuid
+
+import pytest
+
+from linkage.router import KEEP, Router, closed_before, due_escalations
+from linkage.routing import DEFAULT_RULES, RoutingConfig
+from linkduty_shared.contracts.notifications import AlarmNotification, notification_id, notification_from_data
+from linkduty_shared.events.envelope import Envelope
+from linkduty_shared.jurisdictions import Level, load_demo_city
+
+T0 = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
+TIMEOUTS = {"community": 60.0, "street": 60.0, "district": 120.0, "city": 300.0}
+TRACE = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+@pytest.fixture(scope="module")
+def city():
+    return load_demo_city()
+
+
+@pytest.fixture(scope="module")
+def router(city):
+    return Router(city, RoutingConfig.load(DEFAULT_RULES).rules, TIMEOUTS, parked_per_alarm=3)
+
+
+def alarm_event(name: str, version: int, data: dict, *, at: dt.datetime = T0, alarm_id: str = "a1") -> Envelope:
+    return Envelope(id=str(uuid.uuid4()), source="/linkduty/alarm", type=f"linkduty.alarm.{name}", subject=alarm_id,
+                    time=at, data=data, streamversion=version, traceparent=TRACE, correlationid="corr-1")
+
+
+def reported(city, *, index: int = 0, severity: str = "moderate", kind: str = "fire"):
+    community = city.divisions(level=Level.COMMUNITY)[index]
+    chain = city.resolve(community.lat, community.lon)
+    data = {"kind": kind, "severity": severity, "description": "楼道起火", "received_at": T0.isoformat(),
+            "location": {"lat": community.lat, "lon": community.lon, "address": None},
+            "jurisdiction": {level: getattr(chain, level).code for level in ("grid", "community", "street", "district",
+                                                                             "city")}}
+    return alarm_event("AlarmReported", 1, data), chain
+
+
+def told(notifications: list[Envelope]) -> dict[str, AlarmNotification]:
+    """centre id → its notification, read back as the gateway reads it."""
+    return {n.subject: notification_from_data(n.data) for n in notifications}
+
+
+def test_a_reported_alarm_goes_to_its_community_street_district_and_city_centres(router, city):
+    event, chain = reported(city)
+    routed = router.alarm_event(None, event, partition=2, now=T0 + dt.timedelta(seconds=1))
+    community, street, district, town = chain.centre_ids()
+    assert routed.entry["notified"] == {community: "jurisdiction", street: "jurisdiction",
+                                        district: "jurisdiction", town: "jurisdiction"}
+    assert "closed_at" not in routed.entry
+    assert routed.entry["summary"] == {
+        "alarm_id": "a1", "status": "reported", "kind": "fire", "severity": "moderate", "description": "楼道起火",
+        "received_at": T0.isoformat(), "location": event.data["location"], "jurisdiction": event.data["jurisdiction"],
+        "call_count": 1, "acknowledged": {}, "escalation_level": "community", "version": 1}
+    sent = told(routed.notifications)
+    assert set(sent) == {community, street, district, town}
+    for centre_id, n in sent.items():
+        assert n.notification_id == notification_id(event.id, centre_id) and n.reason == "jurisdiction"
+        assert (n.event_id, n.event_type, n.event_data, n.open) == (event.id, "AlarmReported", event.data, True)
+        assert n.routed_at == (T0 + dt.timedelta(seconds=1)).isoformat() and n.occurred_at == T0.isoformat()
+    assert all(n.traceparent == TRACE and n.correlationid == "corr-1" and n.causationid == event.id
+               for n in routed.notifications)
+    json.dumps(routed.entry)  # a table entry is plain JSON (the changelog holds it)
+
+
+def test_the_alarm_s_community_must_acknowledge_within_its_timeout(router, city):
+    event, _ = reported(city)
+    routed = router.alarm_event(None, event, partition=0, now=T0)
+    assert routed.deadline == {"level": "community", "due": T0.timestamp() + 60}
+
+
+def test_a_major_fire_also_reaches_the_neighbouring_streets_and_they_keep_hearing_after_a_downgrade(router, city):
+    event, chain = reported(city, severity="major")
+    routed = router.alarm_event(None, event, partition=0, now=T0)
+    neighbours = {city.centre_of(s.code).id for s in city.neighbours(chain.street.code)}
+    assert neighbours and {routed.entry["notified"][c] for c in neighbours} == {"rule:major-fire-neighbouring-streets"}
+    downgraded = router.alarm_event(routed.entry, alarm_event("AlarmUpdated", 2, {"changes": {"severity": "moderate"}}),
+                                    partition=0, now=T0)
+    assert downgraded.entry["summary"]["severity"] == "moderate"
+    assert downgraded.entry["notified"] == routed.entry["notified"]
+    assert set(told(downgraded.notifications)) == set(chain.centre_ids()) | neighbours
+
+
+def test_an_escalated_alarm_waits_for_the_next_level(router, city):
+    event, _ = reported(city)
+    entry = router.alarm_event(None, event, partition=0, now=T0).entry
+    at = T0 + dt.timedelta(seconds=61)
+    escalated = alarm_event("AlarmEscalated", 2, {"from_level": "community", "to_level": "street", "reason": "r"}, at=at)
+    routed = router.alarm_event(entry, escalated, partition=0, now=at)
+    assert routed.entry["summary"]["escalation_level"] == "street"
+    assert routed.deadline == {"level": "street", "due": at.timestamp() + 60}
+    assert all(n.alarm.escalation_level == "street" for n in told(routed.notifications).values())
+
+
+@pytest.mark.parametrize("events, deadline", [
+    ([("CallLinked", {})], KEEP),
+    ([("AlarmAcknowledged", {"level": "community", "centre_id": "c"})], None),
+    ([("AlarmAcknowledged", {"level": "district", "centre_id": "c"})], None),  # above it counts too
+    ([("AlarmEscalated", {"from_level": "community", "to_level": "street"}),
+      ("AlarmAcknowledged", {"level": "community", "centre_id": "c"})], KEEP),  # below it does not
+    ([("AlarmEscalated", {"from_level": "community", "to_level": "street"}),
+      ("AlarmEscalated", {"from_level": "street", "to_level": "district"}),
+      ("AlarmEscalated", {"from_level": "district", "to_level": "city"})], None),  # nobody above the city
+    ([("AlarmMarkedFalse", {})], None),
+    ([("AlarmVerified", {})], KEEP),
+])
+def test_what_becomes_of_the_deadline(router, city, events, deadline):
+    event, _ = reported(city)
+    routed = router.alarm_event(None, event, partition=0, now=T0)
+    for version, (name, data) in enumerate(events, start=2):
+        routed = router.alarm_event(routed.entry, alarm_event(name, version, data), partition=0, now=T0)
+    assert routed.deadline == deadline
+
+
+def test_a_closed_alarm_is_kept_marked_closed_and_its_centres_are_told_it_is_no_longer_open(router, city):
+    event, chain = reported(city)
+    entry = router.alarm_event(None, event, partition=4, now=T0).entry
+    closed = router.alarm_event(entry, alarm_event("AlarmCancelled", 2, {"by": "x", "reason": "r"}), partition=4,
+                                now=T0 + dt.timedelta(seconds=5))
+    assert (closed.entry["closed_at"], closed.entry["partition"]) == ((T0 + dt.timedelta(seconds=5)).timestamp(), 4)
+    assert closed.deadline is None
+    assert {c: n.open for c, n in told(closed.notifications).items()} == dict.fromkeys(chain.centre_ids(), False)
+    assert closed_before(closed.entry, T0.timestamp() + 5) and not closed_before(closed.entry, T0.timestamp() + 4)
+    assert not closed_before(entry, T0.timestamp() + 1e9) and not closed_before(None, 0)
+
+
+def test_an_event_before_its_alarm_s_report_is_left_alone_and_a_redelivery_changes_nothing(router, city):
+    assert router.alarm_event(None, alarm_event("CallLinked", 2, {}), partition=0, now=T0) is None
+    event, _ = reported(city)
+    first = router.alarm_event(None, event, partition=0, now=T0)
+    linked = router.alarm_event(first.entry, alarm_event("CallLinked", 2, {}), partition=0, now=T0)
+    again = router.alarm_event(linked.entry, event, partition=0, now=T0 + dt.timedelta(seconds=9))
+    assert again.entry == linked.entry and again.entry["summary"]["call_count"] == 2
+    # the same notification ids as the first time: the gateway drops the repeats
+    assert [n.id for n in again.notifications] == [n.id for n in first.notifications]
+
+
+def unit_record(name: str = "DispatchOrderAcknowledged", event_id: str | None = None) -> Envelope:
+    return Envelope(id=event_id or str(uuid.uuid4()), source="/linkduty/units", type=f"linkduty.dispatch.{name}",
+                    subject="a1", time=T0, data={"alarm_id": "a1", "unit_id": "u1"}, streamversion=2)
+
+
+def test_a_units_record_of_a_known_alarm_goes_to_every_centre_told_with_the_summary_unchanged(router, city):
+    event, chain = reported(city, severity="major")
+    entry = router.alarm_event(None, event, partition=1, now=T0).entry
+    record = unit_record()
+    routed = router.unit_record(entry, None, record, partition=1, offset=17, now=T0)
+    assert routed.waiting is None and routed.dropped == 0
+    sent = told(routed.notifications)
+    assert {c: n.reason for c, n in sent.items()} == entry["notified"] and set(chain.centre_ids()) < set(sent)
+    assert all(n.alarm.__dict__ == entry["summary"] and n.event_data == record.data and n.event_id == record.id
+               and n.event_type == "DispatchOrderAcknowledged" for n in sent.values())
+
+
+def test_a_units_record_of_an_unknown_alarm_is_parked_with_where_it_was_read_bounded(router):
+    first = router.unit_record(None, None, unit_record(event_id="e1"), partition=5, offset=40, now=T0)
+    assert first.notifications == [] and first.dropped == 0
+    assert first.waiting == {"partition": 5, "records": [
+        {"envelope": {**unit_record(event_id="e1").__dict__, "time": T0.isoformat()}, "parked_at": T0.timestamp(),
+         "offset": 40}]}
+    waiting = first.waiting
+    for offset, event_id in ((41, "e2"), (42, "e3"), (43, "e4")):
+        routed = router.unit_record(None, waiting, unit_record(event_id=event_id), partition=5, offset=offset, now=T0)
+        waiting = routed.waiting
+    assert routed.dropped == 1  # three kept per alarm here
+    assert [(r["envelope"]["id"], r["offset"]) for r in waiting["records"]] == [("e2", 41), ("e3", 42), ("e4", 43)]
+    json.dumps(waiting)
+
+
+def test_overdue_deadlines_are_escalated_and_asked_again_only_after_the_retry_interval():
+    deadlines = {"late": {"level": "community", "due": 100.0}, "later": {"level": "street", "due": 130.0},
+                 "asked": {"level": "district", "due": 90.0}}
+    due, next_due = due_escalations(deadlines, {"asked": 105.0}, now=110.0, retry_s=10.0)
+    assert due == [("late", "community")] and next_due == 115.0  # "asked" may be asked again at 115
+    due, next_due = due_escalations(deadlines, {"asked": 105.0, "late": 110.0}, now=115.0, retry_s=10.0)
+    assert due == [("asked", "district")] and next_due == 120.0
+    assert due_escalations({}, {}, now=0.0, retry_s=10.0) == ([], 10.0)
+
+
+def test_an_escalation_names_its_level_and_the_time_it_waited(router):
+    command = router.escalation("a1", "district")
+    assert (command.alarm_id, command.from_level) == ("a1", "district")
+    assert command.reason == "not acknowledged at district level within 120 s"
