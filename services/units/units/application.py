@@ -19,7 +19,7 @@ from linkduty_shared.domain import IllegalTransition
 from linkduty_shared.eventstore import ConcurrencyConflict, EventStore
 from linkduty_shared.jurisdictions import Directory
 
-from units.domain.availability import Availability, UnitStatus
+from units.domain.availability import Availability, PlanningStatus
 from units.domain.dispatch import Dispatch
 from units.domain.forces import ForceIndex
 from units.domain.joint_operation import JointOperation
@@ -162,7 +162,7 @@ class UnitsService:
         leaving = [a.force_id for a in plan.assignments if a.force_kind == STATION]
         if not leaving:
             return
-        after = Availability({**before.statuses, **{f: UnitStatus.DISPATCHED for f in leaving}}, before.roster)
+        after = Availability({**before.statuses, **{f: PlanningStatus.DISPATCHED for f in leaving}}, before.roster)
         for station_id in leaving:
             move = suggest_move_up(station_id, self.forces, after, now, self.speed)
             if move is not None:

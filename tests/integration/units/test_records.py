@@ -15,7 +15,7 @@ from linkduty_shared.eventstore import EventStore
 from linkduty_shared.jurisdictions import load_demo_city
 from linkduty_shared.projections import StoreProjectionRunner
 
-from units.domain.availability import Availability, DutyWindow, UnitStatus
+from units.domain.availability import Availability, DutyWindow, PlanningStatus
 from units.projections.duty_shifts import DutyShifts, on_duty_now, roster_at
 from units.projections.joint_records import JointPatrols, JointTrainings
 from units.records import RECORDS_DDL, JointRecords
@@ -63,12 +63,12 @@ async def test_roster_at_gives_the_planner_on_and_off_duty_forces(records, pool)
     assert later.windows["squad-a"] == (DutyWindow(hours(20), hours(30)),)  # the ended shift is gone
 
     availability = Availability({}, roster)
-    assert availability.status("squad-a", NOW) == UnitStatus.AVAILABLE  # inside its shift
-    assert availability.status("squad-a", hours(10)) == UnitStatus.OFF_DUTY  # between shifts
-    assert availability.status("squad-a", hours(21)) == UnitStatus.AVAILABLE
-    assert availability.status("squad-b", NOW) == UnitStatus.OFF_DUTY
-    assert availability.status("squad-c", NOW) == UnitStatus.OFF_DUTY
-    assert availability.status("fs-without-roster", NOW) == UnitStatus.AVAILABLE  # no roster: always on duty
+    assert availability.status("squad-a", NOW) == PlanningStatus.AVAILABLE  # inside its shift
+    assert availability.status("squad-a", hours(10)) == PlanningStatus.OFF_DUTY  # between shifts
+    assert availability.status("squad-a", hours(21)) == PlanningStatus.AVAILABLE
+    assert availability.status("squad-b", NOW) == PlanningStatus.OFF_DUTY
+    assert availability.status("squad-c", NOW) == PlanningStatus.OFF_DUTY
+    assert availability.status("fs-without-roster", NOW) == PlanningStatus.AVAILABLE  # no roster: always on duty
 
 
 async def test_an_overlapping_shift_is_refused_and_nothing_is_written(records, pool):
@@ -162,9 +162,9 @@ async def test_a_roster_reaches_the_planners_availability(client, token, service
                      json={"start": iso(now + dt.timedelta(hours=2)), "end": iso(now + dt.timedelta(hours=4)), "members": 3})
     async with service.store.pool.acquire() as conn:
         availability = await service._availability(conn, now)
-    assert availability.status(SQUAD, now) == UnitStatus.OFF_DUTY
-    assert availability.status(SQUAD, now + dt.timedelta(hours=3)) == UnitStatus.AVAILABLE
-    assert availability.status(STATION, now) == UnitStatus.AVAILABLE
+    assert availability.status(SQUAD, now) == PlanningStatus.OFF_DUTY
+    assert availability.status(SQUAD, now + dt.timedelta(hours=3)) == PlanningStatus.AVAILABLE
+    assert availability.status(STATION, now) == PlanningStatus.AVAILABLE
 
 
 async def test_a_joint_patrol_lifecycle(client, token, city):
