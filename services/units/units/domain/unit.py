@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import tomllib
+from collections.abc import Sequence
 from enum import StrEnum
 from importlib.resources import files
 
@@ -89,10 +90,13 @@ class Unit(Aggregate):
             case UnitTakenOutOfService():
                 self.status, self.alarm_id = Status.OUT_OF_SERVICE, None
 
-    def register(self, **facts) -> None:
+    def register(self, *, force_kind: str, name: str, division_code: str, lat: float, lon: float,
+                 appliances: Sequence[str] = (), members: int = 0, capabilities: Sequence[str] = ()) -> None:
         if self.exists:
             raise IllegalTransition(f"unit {self.id} is already registered")
-        self._record(UnitRegistered(unit_id=self.id, **facts))
+        self._record(UnitRegistered(unit_id=self.id, force_kind=force_kind, name=name, division_code=division_code,
+                                    lat=lat, lon=lon, appliances=list(appliances), members=members,
+                                    capabilities=list(capabilities)))
 
     def dispatch(self, alarm_id: str, by: str) -> None:
         self._require("dispatch")
