@@ -26,7 +26,7 @@ from datetime import datetime, timedelta, timezone
 
 from bench.common import save, summarize_us
 from linkduty_shared.jurisdictions import Directory, Force, Level, load_demo_city
-from units.domain.availability import Availability, DutyRoster, DutyWindow, UnitStatus
+from units.domain.availability import Availability, DutyRoster, DutyWindow, PlanningStatus
 from units.domain.forces import ForceIndex
 from units.domain.planner import AlarmFacts, plan_dispatch
 from units.domain.run_cards import default_run_cards
@@ -67,9 +67,9 @@ def busy_availability(directory: Directory, share: float) -> Availability:
     for force in directory.forces():
         draw = rng.random()
         if draw < share / 3:
-            statuses[force.id] = UnitStatus.DISPATCHED
+            statuses[force.id] = PlanningStatus.DISPATCHED
         elif draw < 2 * share / 3:
-            statuses[force.id] = UnitStatus.OUT_OF_SERVICE
+            statuses[force.id] = PlanningStatus.OUT_OF_SERVICE
         elif draw < share:
             roster[force.id] = off_shift
     return Availability(statuses, DutyRoster(roster))

@@ -12,15 +12,14 @@ from linkduty_shared.jurisdictions import load_city
 from linkduty_shared.messaging.consumer import ConsumerRunner
 from linkduty_shared.runtime import Runtime, every
 
-from units.api import dispatches, records, reports, units
-from units.application import UnitsService
+from units.api import dispatches, patrols, reports, rosters, trainings, units
+from units.application import RECORDS_DDL, Dispatcher, JointRecords, Registry
 from units.config import UnitsSettings
 from units.consumers import alarm_events_handler
 from units.domain.run_cards import default_run_cards, parse_run_cards
 from units.projections.dispatch_orders import DispatchOrders
 from units.projections.response_intervals import ResponseIntervals
 from units.projections.unit_board import UnitBoard
-from units.records import RECORDS_DDL, JointRecords
 
 FORCE_INDEX_REFRESH_S = 60.0  # units registered through another replica reach this one's planner
 
@@ -32,26 +31,27 @@ def build_app(settings: UnitsSettings | None = None) -> FastAPI:
                  if settings.run_cards_path else default_run_cards())
 
     async def on_start(runtime: Runtime) -> None:
-        service = UnitsService(runtime.store, city, topic=settings.events_topic, run_cards=run_cards,
-                               answer_within=dt.timedelta(seconds=settings.answer_within_s))
-        await service.register_directory_forces()
-        app.state.units = service
+        registry = Registry(runtime.store, city, topic=settings.events_topic)
+        await registry.register_directory_forces()
+        dispatcher = Dispatcher(runtime.store, registry, topic=settings.events_topic, run_cards=run_cards,
+                                answer_within=dt.timedelta(seconds=settings.answer_within_s))
+        app.state.registry, app.state.dispatcher = registry, dispatcher
         app.state.records = JointRecords(runtime.store, city, topic=settings.events_topic)
         app.state.settings = settings
         runner = ConsumerRunner(bootstrap=settings.kafka, group_id=settings.service_name,
                                 topics=[settings.alarms_topic], handler=alarm_events_handler(
-                                    service, max_alarm_age=dt.timedelta(seconds=settings.dispatch_max_alarm_age_s)),
+                                    dispatcher, max_alarm_age=dt.timedelta(seconds=settings.dispatch_max_alarm_age_s)),
                                 max_attempts=settings.consumer_max_attempts,
                                 retry_backoff_s=settings.consumer_retry_backoff_s)
         app.state.alarm_consumer = runner
         runtime.background("alarms.events consumer", runner.run)
         runtime.background("unanswered order sweep",
-                           lambda: every(settings.order_sweep_interval_s, service.reassign_unanswered))
-        runtime.background("force index refresh", lambda: every(FORCE_INDEX_REFRESH_S, service.refresh_forces))
+                           lambda: every(settings.order_sweep_interval_s, dispatcher.reassign_unanswered))
+        runtime.background("force index refresh", lambda: every(FORCE_INDEX_REFRESH_S, registry.refresh_forces))
 
     app = create_app(
         settings, title="LinkDuty units",
-        routers=[units.router, dispatches.router, records.router, reports.router],
+        routers=[units.router, dispatches.router, rosters.router, patrols.router, trainings.router, reports.router],
         schema_sql=(UnitBoard.ddl, DispatchOrders.ddl, ResponseIntervals.ddl, *RECORDS_DDL), on_start=on_start,
     )
     return app

@@ -130,7 +130,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return problem_response(request, exc.status, exc.type_slug, exc.title, str(exc))
+        return problem_response(request, exc.status, exc.type_slug, exc.title, str(exc),
+                                **getattr(exc, "extra", {}))
 
     @app.exception_handler(AggregateNotFound)
     async def _not_found(request: Request, exc: AggregateNotFound) -> JSONResponse:

@@ -1,12 +1,23 @@
 """Errors domain code raises; the API layer maps each to a problem+json answer in one place."""
 
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
 
 class DomainError(Exception):
-    """A command was refused by the domain. `type_slug` names the problem type."""
+    """A command was refused by the domain. `type_slug` names the problem type; `extra` holds
+    members the problem document carries beside `detail` (e.g. which of the named forces are
+    unknown), for clients that act on them."""
 
     type_slug = "domain-error"
     status = 422
     title = "Command refused"
+
+    def __init__(self, *args: object, extra: Mapping[str, Any] | None = None) -> None:
+        super().__init__(*args)
+        self.extra = dict(extra or {})
 
 
 class InvariantViolated(DomainError):

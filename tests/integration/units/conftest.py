@@ -51,8 +51,13 @@ async def units_app(units_settings):
 
 
 @pytest.fixture
-def service(units_app):
-    return units_app.state.units
+def registry(units_app):
+    return units_app.state.registry
+
+
+@pytest.fixture
+def dispatcher(units_app):
+    return units_app.state.dispatcher
 
 
 @pytest.fixture

@@ -101,7 +101,7 @@ async def test_an_alarm_sends_the_nearest_station_and_its_street_and_community_t
         await consumer.stop()
 
 
-async def test_a_redelivered_alarm_reported_plans_nothing_more(client, token, city, place, publish_alarm_event, service):
+async def test_a_redelivered_alarm_reported_plans_nothing_more(client, token, city, place, publish_alarm_event, dispatcher):
     alarm_id = await report(publish_alarm_event, city, place)
     await orders(client, token, alarm_id, 3)
     _, _, chain = place
@@ -109,19 +109,19 @@ async def test_a_redelivered_alarm_reported_plans_nothing_more(client, token, ci
     await publish_alarm_event(alarm_id, "AlarmReported", data, 1)
     await publish_alarm_event(alarm_id, "CallLinked", {"call_id": "c2"}, 2)  # a later event: the first is behind us
     await asyncio.sleep(1.0)
-    dispatch = await service.dispatches.get(alarm_id)
+    dispatch = await dispatcher.dispatches.get(alarm_id)
     assert dispatch.plans == 1 and len(dispatch.orders) == 3
 
 
 async def test_an_out_of_service_station_is_passed_over_and_the_plan_says_why(
-        client, token, city, place, publish_alarm_event, service):
+        client, token, city, place, publish_alarm_event, dispatcher):
     lat, lon, _ = place
     nearest, second = stations_by_distance(city, lat, lon)[:2]
     assert (await status(client, token, nearest, "out_of_service", reason="pump failure")).status_code == 200
     alarm_id = await report(publish_alarm_event, city, place)
     found = await orders(client, token, alarm_id, 3)
     assert by_role(found, "main") == [second]
-    events = await service.store.load(alarm_id)
+    events = await dispatcher.store.load(alarm_id)
     plan = next(e for e in events if e.event_type == "DispatchPlanned").data
     assert {"force_id": nearest, "role": "main", "why": "out of service"} in plan["skipped"]
 
@@ -147,7 +147,7 @@ async def test_a_decline_orders_the_next_station_and_frees_the_one_that_declined
 
 @pytest.mark.parametrize("answer_within_s", [1.5])
 async def test_an_order_not_answered_in_time_goes_to_the_next_candidate(
-        client, token, city, place, publish_alarm_event, service, answer_within_s):
+        client, token, city, place, publish_alarm_event, dispatcher, answer_within_s):
     lat, lon, _ = place
     nearest, second = stations_by_distance(city, lat, lon)[:2]
     alarm_id = await report(publish_alarm_event, city, place)
@@ -161,7 +161,7 @@ async def test_an_order_not_answered_in_time_goes_to_the_next_candidate(
     r = await client.post(f"/v1/dispatches/{alarm_id}/orders/{second}/acknowledge", json={"eta_s": 300},
                           headers=token("units:report", client=second))
     assert r.status_code == 200
-    events = [e for e in await service.store.load(alarm_id)]
+    events = [e for e in await dispatcher.store.load(alarm_id)]
     replacement = [e for e in events if e.event_type == "DispatchOrderIssued" and e.data["unit_id"] == second][0]
     assert replacement.data["replaces"] == nearest
     assert any(e.event_type == "DispatchOrderUnanswered" and e.data["unit_id"] == nearest for e in events)
@@ -169,7 +169,7 @@ async def test_an_order_not_answered_in_time_goes_to_the_next_candidate(
 
 
 async def test_the_squad_takes_command_and_hands_it_to_the_station_on_arrival(
-        client, token, city, place, publish_alarm_event, service):
+        client, token, city, place, publish_alarm_event, dispatcher):
     alarm_id = await report(publish_alarm_event, city, place)
     found = await orders(client, token, alarm_id, 3)
     (station,), (squad,) = by_role(found, "main"), by_role(found, "auxiliary_2")
@@ -179,7 +179,7 @@ async def test_the_squad_takes_command_and_hands_it_to_the_station_on_arrival(
     operation = (await client.get(f"/v1/dispatches/{alarm_id}/operation", headers=token())).json()
     assert operation["commander"] == {"unit_id": station, "role": "main"}
     assert operation["on_scene"] == {squad: "auxiliary_2", station: "main"}
-    names = [e.event_type for e in await service.store.load(f"{alarm_id}/operation")]
+    names = [e.event_type for e in await dispatcher.store.load(f"{alarm_id}/operation")]
     assert names == ["JointOperationOpened", "UnitJoinedOperation", "CommandTaken", "UnitJoinedOperation",
                      "CommandHandedOver"]
     dispatch = (await client.get(f"/v1/dispatches/{alarm_id}", headers=token())).json()
@@ -221,7 +221,7 @@ async def test_only_the_unit_itself_or_a_centre_over_it_may_report_its_status(cl
 
 
 async def test_a_cancelled_alarm_recalls_every_unit_not_yet_on_scene(
-        client, token, city, place, publish_alarm_event, service):
+        client, token, city, place, publish_alarm_event, dispatcher):
     alarm_id = await report(publish_alarm_event, city, place)
     found = await orders(client, token, alarm_id, 3)
     (squad,) = by_role(found, "auxiliary_2")
@@ -240,7 +240,7 @@ async def test_a_cancelled_alarm_recalls_every_unit_not_yet_on_scene(
 
 
 async def test_the_last_available_station_of_a_district_leaving_suggests_a_move_up(
-        client, token, city, place, publish_alarm_event, service):
+        client, token, city, place, publish_alarm_event, dispatcher):
     lat, lon, chain = place
     nearest = stations_by_distance(city, lat, lon)[0]
     district = next(f for f in city.forces("fire_rescue_station") if f.id == nearest).division_code
@@ -248,7 +248,7 @@ async def test_the_last_available_station_of_a_district_leaving_suggests_a_move_
         assert (await status(client, token, other, "out_of_service", reason="drill")).status_code == 200
     alarm_id = await report(publish_alarm_event, city, place)
     await orders(client, token, alarm_id, 3)
-    events = await service.store.load(alarm_id)
+    events = await dispatcher.store.load(alarm_id)
     (move,) = [e.data for e in events if e.event_type == "MoveUpSuggested"]
     assert move["station_id"] == nearest and move["area_code"] == district
     cover = next(f for f in city.forces("fire_rescue_station") if f.id == move["cover_from"])
@@ -256,7 +256,7 @@ async def test_the_last_available_station_of_a_district_leaving_suggests_a_move_
 
 
 async def test_a_squad_off_duty_by_its_roster_is_passed_over_for_the_nearest_micro_fire_station(
-        client, token, city, place, publish_alarm_event, service):
+        client, token, city, place, publish_alarm_event, dispatcher):
     lat, lon, chain = place
     squad = covering(city, "community_squad", chain.community.code)
     tomorrow = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
@@ -267,7 +267,7 @@ async def test_a_squad_off_duty_by_its_roster_is_passed_over_for_the_nearest_mic
     found = await orders(client, token, alarm_id, 3)
     micro = sorted(city.forces("micro_fire_station"), key=lambda f: (distance(lat, lon, f.lat, f.lon), f.id))[0]
     assert by_role(found, "auxiliary_2") == [micro.id]
-    plan = next(e for e in await service.store.load(alarm_id) if e.event_type == "DispatchPlanned").data
+    plan = next(e for e in await dispatcher.store.load(alarm_id) if e.event_type == "DispatchPlanned").data
     assert {"force_id": squad, "role": "auxiliary_2", "why": "off duty"} in plan["skipped"]
 
 
@@ -284,7 +284,7 @@ async def test_a_severity_raised_to_major_adds_the_second_station_and_keeps_the_
 
 
 async def test_an_alarm_recorded_long_ago_is_not_dispatched_but_a_call_from_a_backlog_is(
-        client, token, city, place, publish_alarm_event, service, units_app):
+        client, token, city, place, publish_alarm_event, dispatcher, units_app):
     """The rule reads LinkDuty's clock (when the alarm was recorded), not the caller's: an old
     record read again plans nothing; a call the intake took two hours ago and sends only now, after
     its outage, is planned like any other."""
@@ -297,17 +297,17 @@ async def test_an_alarm_recorded_long_ago_is_not_dispatched_but_a_call_from_a_ba
     await publish_alarm_event(backlog, "AlarmReported", {"alarm_id": backlog, **taken_late}, 1)
     await orders(client, token, backlog, 3)
     await eventually(lambda: units_app.state.alarm_consumer.processed >= 2, what="both alarms consumed")
-    assert not (await service.dispatches.load(old)).exists
+    assert not (await dispatcher.dispatches.load(old)).exists
 
 
 async def test_an_escalation_that_finds_nothing_new_records_no_new_plan(client, token, city, place,
-                                                                       publish_alarm_event, service, units_app):
+                                                                       publish_alarm_event, dispatcher, units_app):
     alarm_id = await report(publish_alarm_event, city, place)
     await orders(client, token, alarm_id, 3)
     await publish_alarm_event(alarm_id, "AlarmEscalated", {"from_level": "community", "to_level": "street",
                                                           "reason": "not acknowledged"}, 2)
     await eventually(lambda: units_app.state.alarm_consumer.processed >= 2, what="the escalation consumed")
-    assert (await service.dispatches.get(alarm_id)).plans == 1  # the card was full: nothing to add, nothing to say
+    assert (await dispatcher.dispatches.get(alarm_id)).plans == 1  # the card was full: nothing to add, nothing to say
 
 
 async def test_another_aggregates_id_read_as_a_dispatch_is_a_404(client, token):
@@ -331,3 +331,25 @@ async def test_a_unit_answering_a_dispatch_it_has_no_order_in_gets_the_404_of_no
         assert r.status_code == 404, r.text
         answers.append({k: v.replace(target, "<alarm>") for k, v in r.json().items() if isinstance(v, str)})
     assert answers[0] == answers[1]
+
+
+async def test_a_centre_recalls_a_unit_before_it_arrives_and_no_replacement_is_sent(
+        client, token, city, place, publish_alarm_event):
+    lat, lon, chain = place
+    alarm_id = await report(publish_alarm_event, city, place)
+    found = await orders(client, token, alarm_id, 3)
+    (team,), (squad,) = by_role(found, "auxiliary_1"), by_role(found, "auxiliary_2")
+    outside = next(d.code for d in city.divisions(Level.DISTRICT) if d.code != chain.district.code)
+    r = await client.post(f"/v1/dispatches/{alarm_id}/orders/{team}/stand-down", json={"reason": "squad suffices"},
+                          headers=token(jurisdiction=[outside]))
+    assert r.status_code == 404  # a dispatch outside the caller's jurisdiction is not there for it
+    r = await client.post(f"/v1/dispatches/{alarm_id}/orders/{team}/stand-down", json={"reason": "squad suffices"},
+                          headers=token(jurisdiction=[chain.street.code]))
+    assert r.status_code == 200, r.text
+    states = {o["unit_id"]: (o["status"], o["why_ended"]) for o in r.json()["orders"]}
+    assert states[team] == ("stood_down", "squad suffices") and len(states) == 3
+    assert (await client.get(f"/v1/units/{team}", headers=token())).json()["status"] == "available"
+    assert (await status(client, token, squad, "on_scene")).status_code == 200
+    late = await client.post(f"/v1/dispatches/{alarm_id}/orders/{squad}/stand-down", json={"reason": "x"},
+                             headers=token())
+    assert late.status_code == 409  # on scene: it reports returning instead

@@ -178,6 +178,9 @@ async def test_the_report_endpoint_answers_for_a_division_inside_the_claim(clien
                          headers=auth)
     assert r.status_code == 200, r.text
     body = r.json()
+    assert (body["division"], body["kind"]) == (a["street"], "fire")
+    assert body["period"] == {"from": dt.datetime.fromisoformat(DAY["from"]).isoformat(),
+                              "to": dt.datetime.fromisoformat(DAY["to"]).isoformat()}
     assert (body["alarms"], body["orders"], body["responses"]) == (10, 22, 20)
     assert body["processing"] == {"count": 10, "p90_s": 70, "target_s": 60, "within_target": 0.7,
                                   "meets_target": False}

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from units.domain.availability import Availability, DutyRoster, DutyWindow, UnitStatus
+from units.domain.availability import Availability, DutyRoster, DutyWindow, PlanningStatus
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 
@@ -19,11 +19,11 @@ def test_roster_windows_are_half_open_and_unlisted_forces_are_on_duty():
 
 def test_status_wins_over_roster_and_roster_over_available():
     roster = DutyRoster({"a": (), "b": ()})  # listed with no window: never on duty
-    availability = Availability({"a": UnitStatus.DISPATCHED, "c": "out_of_service"}, roster)
-    assert availability.status("a", T0) is UnitStatus.DISPATCHED
-    assert availability.status("b", T0) is UnitStatus.OFF_DUTY
-    assert availability.status("c", T0) is UnitStatus.OUT_OF_SERVICE
-    assert availability.status("d", T0) is UnitStatus.AVAILABLE
+    availability = Availability({"a": PlanningStatus.DISPATCHED, "c": "out_of_service"}, roster)
+    assert availability.status("a", T0) is PlanningStatus.DISPATCHED
+    assert availability.status("b", T0) is PlanningStatus.OFF_DUTY
+    assert availability.status("c", T0) is PlanningStatus.OUT_OF_SERVICE
+    assert availability.status("d", T0) is PlanningStatus.AVAILABLE
 
 
 def test_windows_need_aware_times_in_order():

@@ -7,15 +7,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from linkduty_shared.domain import IllegalTransition, InvariantViolated
-from units.domain.dispatch import (
-    Dispatch,
+from units.domain.dispatch import Dispatch, OrderStatus
+from units.domain.events import (
     DispatchedUnitArrived,
     DispatchEnded,
     DispatchOrderIssued,
     DispatchOrderStoodDown,
     DispatchOrderUnanswered,
     DispatchPlanned,
-    OrderStatus,
 )
 from units.domain.planner import Assignment, DispatchPlan, Skip
 

@@ -3,14 +3,14 @@
 import pytest
 
 from linkduty_shared.domain import IllegalTransition, InvariantViolated
-from units.domain.joint_operation import (
+from units.domain.events import (
     CommandHandedOver,
     CommandTaken,
-    JointOperation,
     JointOperationClosed,
     JointOperationOpened,
     UnitJoinedOperation,
 )
+from units.domain.joint_operation import JointOperation
 
 
 def given(*events) -> JointOperation:

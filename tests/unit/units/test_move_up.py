@@ -4,7 +4,7 @@ nearest neighbour whose own area stays covered."""
 from datetime import datetime, timezone
 
 from linkduty_shared.jurisdictions import Force
-from units.domain.availability import Availability, UnitStatus
+from units.domain.availability import Availability, PlanningStatus
 from units.domain.forces import ForceIndex
 from units.domain.move_up import suggest_move_up
 
@@ -21,7 +21,7 @@ INDEX = ForceIndex([station("a1", "A", 30.00), station("a2", "A", 30.01), statio
 
 
 def busy(*ids: str) -> Availability:
-    return Availability({i: UnitStatus.DISPATCHED for i in ids})
+    return Availability({i: PlanningStatus.DISPATCHED for i in ids})
 
 
 def test_no_suggestion_while_the_area_keeps_an_available_station():

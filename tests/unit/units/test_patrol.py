@@ -5,7 +5,8 @@ import datetime as dt
 import pytest
 
 from linkduty_shared.domain import IllegalTransition, InvariantViolated
-from units.domain.patrol import JointPatrol, PatrolCompleted, PatrolFindingLogged, PatrolPlanned, PatrolStarted
+from units.domain.events import PatrolCompleted, PatrolFindingLogged, PatrolPlanned, PatrolStarted
+from units.domain.patrol import JointPatrol
 
 T0 = dt.datetime(2026, 3, 2, 19, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 PLANNED = PatrolPlanned(division_code="c-1", forces=["station-1", "squad-7"], planned_start=T0.isoformat(),

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from linkduty_shared.jurisdictions import Force, Level, load_demo_city
-from units.domain.availability import Availability, DutyRoster, DutyWindow, UnitStatus
+from units.domain.availability import Availability, DutyRoster, DutyWindow, PlanningStatus
 from units.domain.forces import ForceIndex
 from units.domain.planner import AlarmFacts, Skip, plan_dispatch
 from units.domain.run_cards import default_run_cards
@@ -85,22 +85,22 @@ def test_an_off_duty_station_is_skipped_and_the_next_one_chosen():
 
 
 def test_dispatched_and_out_of_service_stations_are_skipped_with_why():
-    p = plan(alarm(severity="major"), statuses={"fs-1km": UnitStatus.DISPATCHED, "fs-2km": UnitStatus.OUT_OF_SERVICE})
+    p = plan(alarm(severity="major"), statuses={"fs-1km": PlanningStatus.DISPATCHED, "fs-2km": PlanningStatus.OUT_OF_SERVICE})
     assert ids(p, "main") == ["fs-3km", "fs-4km"]
     assert [(s.force_id, s.why) for s in p.skipped] == [("fs-1km", "already dispatched"), ("fs-2km", "out of service")]
     assert p.shortfall == ()
 
 
 def test_not_enough_stations_is_a_shortfall():
-    busy = {"fs-1km": UnitStatus.DISPATCHED, "fs-2km": UnitStatus.DISPATCHED}
-    p = plan(alarm(severity="extreme"), statuses=busy | {"fs-3km": UnitStatus.OUT_OF_SERVICE})
+    busy = {"fs-1km": PlanningStatus.DISPATCHED, "fs-2km": PlanningStatus.DISPATCHED}
+    p = plan(alarm(severity="extreme"), statuses=busy | {"fs-3km": PlanningStatus.OUT_OF_SERVICE})
     assert ids(p, "main") == ["fs-4km"]
     assert p.shortfall == ("main: run card fire.extreme calls for 3 fire-rescue station(s), 1 available",)
     assert len(p.skipped) == 3
 
 
 def test_an_unavailable_community_squad_falls_back_to_the_nearest_micro_fire_station():
-    p = plan(statuses={"squad-C": UnitStatus.DISPATCHED, "mfs-F-1km": UnitStatus.OUT_OF_SERVICE})
+    p = plan(statuses={"squad-C": PlanningStatus.DISPATCHED, "mfs-F-1km": PlanningStatus.OUT_OF_SERVICE})
     aux2 = p.for_role("auxiliary_2")
     assert [a.force_id for a in aux2] == ["mfs-G-2km"]  # the nearest available, of another community
     assert aux2[0].force_kind == "micro_fire_station"
@@ -116,7 +116,7 @@ def test_a_community_without_a_squad_falls_back_too_and_says_so():
 
 
 def test_an_unavailable_street_team_is_skipped_and_no_other_streets_team_is_sent():
-    p = plan(statuses={"team-S": UnitStatus.OUT_OF_SERVICE})
+    p = plan(statuses={"team-S": PlanningStatus.OUT_OF_SERVICE})
     assert ids(p, "auxiliary_1") == []
     assert ("team-S", "auxiliary_1", "out of service") in [(s.force_id, s.role, s.why) for s in p.skipped]
     assert p.shortfall == ("auxiliary_1: no street team available for street S",)
@@ -189,7 +189,7 @@ def test_demo_city_off_duty_nearest_station_gives_way_to_the_brute_force_second(
 
 def test_planning_again_keeps_the_forces_already_sent_and_adds_only_what_is_missing():
     p = plan(alarm(severity="major"), assigned={"fs-1km": "main", "team-S": "auxiliary_1"},
-             statuses={"fs-1km": UnitStatus.DISPATCHED, "team-S": UnitStatus.DISPATCHED})
+             statuses={"fs-1km": PlanningStatus.DISPATCHED, "team-S": PlanningStatus.DISPATCHED})
     assert ids(p, "main") == ["fs-2km"] and ids(p, "auxiliary_1") == [] and ids(p, "auxiliary_2") == ["squad-C"]
     assert "2 of 2" in p.for_role("main")[0].reason
     assert all(s.force_id not in ("fs-1km", "team-S") for s in p.skipped)  # sent, not passed over
@@ -208,7 +208,7 @@ def test_a_force_that_declined_is_passed_over_with_its_reason():
 
 def test_a_micro_fire_station_too_far_away_is_not_sent_in_place_of_the_squad():
     far = alarm(lat=north(-20))  # 20 km south: every micro fire station is 20+ km away
-    p = plan(far, statuses={"squad-C": UnitStatus.DISPATCHED})
+    p = plan(far, statuses={"squad-C": PlanningStatus.DISPATCHED})
     assert ids(p, "auxiliary_2") == []
     assert any(line.startswith("auxiliary_2:") and "600 s" in line for line in p.shortfall)
 
@@ -216,7 +216,7 @@ def test_a_micro_fire_station_too_far_away_is_not_sent_in_place_of_the_squad():
 def test_a_plan_names_five_passed_over_forces_per_role_and_counts_the_rest():
     stations = [force(f"fs-{i:02d}", "fire_rescue_station", "D", i) for i in range(1, 10)]
     index = ForceIndex(stations)
-    busy = {f.id: UnitStatus.DISPATCHED for f in stations[:7]} | {"fs-08": UnitStatus.OUT_OF_SERVICE}
+    busy = {f.id: PlanningStatus.DISPATCHED for f in stations[:7]} | {"fs-08": PlanningStatus.OUT_OF_SERVICE}
     p = plan_dispatch(alarm(), index, Availability(busy), CARDS, NOW)
     assert ids(p, "main") == ["fs-09"]
     main_skips = [s for s in p.skipped if s.role == "main"]

@@ -5,7 +5,8 @@ import datetime as dt
 import pytest
 
 from linkduty_shared.domain import IllegalTransition, InvariantViolated
-from units.domain.roster import ShiftCancelled, ShiftScheduled, StandbyRoster, UnknownShift, roster_id
+from units.domain.events import ShiftCancelled, ShiftScheduled
+from units.domain.roster import StandbyRoster, UnknownShift, roster_id
 
 CST = dt.timezone(dt.timedelta(hours=8))
 DAY = dt.datetime(2026, 3, 2, tzinfo=CST)

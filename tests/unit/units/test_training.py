@@ -5,13 +5,13 @@ import datetime as dt
 import pytest
 
 from linkduty_shared.domain import IllegalTransition, InvariantViolated
-from units.domain.training import (
-    JointTraining,
+from units.domain.events import (
     TrainingAttendanceRecorded,
     TrainingCancelled,
     TrainingCompleted,
     TrainingScheduled,
 )
+from units.domain.training import JointTraining
 
 AT = dt.datetime(2026, 3, 5, 14, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 SCHEDULED = TrainingScheduled(topic="high-rise hose lay", division_code="s-1", at=AT.isoformat(),

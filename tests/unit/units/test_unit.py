@@ -3,9 +3,7 @@
 import pytest
 
 from linkduty_shared.domain import IllegalTransition
-from units.domain.unit import (
-    Status,
-    Unit,
+from units.domain.events import (
     UnitArrived,
     UnitDispatched,
     UnitEnRoute,
@@ -15,6 +13,7 @@ from units.domain.unit import (
     UnitStoodDown,
     UnitTakenOutOfService,
 )
+from units.domain.unit import Status, Unit
 
 REGISTERED = UnitRegistered(unit_id="u1", force_kind="fire_rescue_station", name="西湖消防救援站",
                             division_code="330102000000", lat=30.27, lon=120.15)

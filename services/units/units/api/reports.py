@@ -9,10 +9,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from linkduty_shared.api.openapi import problem_responses
 from linkduty_shared.api.problems import Problem
 from linkduty_shared.auth import Principal
 
 from units.api.deps import Reader
+from units.api.schemas import AlarmResponseTimesOut, ResponseTimesOut
 from units.analytics.response_times import Measure, Targets, UnitTimeline, report
 from units.projections.response_intervals import alarm_timelines, timelines
 
@@ -23,7 +25,7 @@ Seconds = Annotated[float | None, Query(gt=0, le=86_400)]
 
 def _division_visible(request: Request, principal: Principal, code: str) -> None:
     """404 for a division the city does not have, 403 for one outside the caller's claim."""
-    directory = request.app.state.units.directory
+    directory = request.app.state.registry.directory
     try:
         lineage = directory.lineage(code)
     except KeyError:
@@ -45,14 +47,16 @@ def _measure(m: Measure) -> dict:
     return {**dataclasses.asdict(m), "meets_target": m.meets_target}
 
 
-@router.get("/response-times", summary="90th-percentile response intervals of a division over a period")
+@router.get("/response-times", summary="90th-percentile response intervals of a division over a period",
+            response_model=ResponseTimesOut, responses=problem_responses(404))
 async def response_times(
     request: Request, principal: Reader, division: str,
     start: Annotated[dt.datetime, Query(alias="from")], end: Annotated[dt.datetime, Query(alias="to")],
     kind: str | None = None, target_processing_p90_s: Seconds = None, target_turnout_fire_s: Seconds = None,
     target_travel_first_engine_s: Seconds = None,
 ) -> dict:
-    """Alarms received in [from, to) inside `division`; `kind` narrows to one alarm kind."""
+    """Alarms received in [from, to) inside `division`; `kind` narrows to one alarm kind. 404 for a
+    division the city does not have, 403 for one outside the caller's jurisdiction."""
     _period(start, end)
     _division_visible(request, principal, division)
     settings = request.app.state.settings
@@ -85,7 +89,8 @@ def _unit(t: UnitTimeline) -> dict:
     }
 
 
-@router.get("/response-times/alarms/{alarm_id}", summary="Each unit's response intervals for one alarm")
+@router.get("/response-times/alarms/{alarm_id}", summary="Each unit's response intervals for one alarm",
+            response_model=AlarmResponseTimesOut)
 async def alarm_response_times(alarm_id: str, request: Request, principal: Reader) -> dict:
     async with request.app.state.runtime.pool.acquire() as conn:
         within, units = await alarm_timelines(conn, alarm_id)

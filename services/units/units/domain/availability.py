@@ -14,7 +14,11 @@ from types import MappingProxyType
 from typing import Mapping
 
 
-class UnitStatus(StrEnum):
+class PlanningStatus(StrEnum):
+    """What the planner needs to know of a force at a moment: can it be sent, and if not, why. Not
+    the unit's own status (`unit.Status`, six stages of a call-out): every stage from dispatched to
+    returning is DISPATCHED here, and OFF_DUTY comes from the roster, not from the unit."""
+
     AVAILABLE = "available"
     DISPATCHED = "dispatched"
     OUT_OF_SERVICE = "out_of_service"
@@ -23,9 +27,9 @@ class UnitStatus(StrEnum):
 
 # How a plan explains a force it passed over.
 WHY_NOT = MappingProxyType({
-    UnitStatus.DISPATCHED: "already dispatched",
-    UnitStatus.OUT_OF_SERVICE: "out of service",
-    UnitStatus.OFF_DUTY: "off duty",
+    PlanningStatus.DISPATCHED: "already dispatched",
+    PlanningStatus.OUT_OF_SERVICE: "out of service",
+    PlanningStatus.OFF_DUTY: "off duty",
 })
 
 
@@ -61,12 +65,12 @@ class DutyRoster:
 class Availability:
     """The status of every force at a moment: `statuses` holds the non-available ones only."""
 
-    statuses: Mapping[str, UnitStatus] = field(default_factory=lambda: MappingProxyType({}))
+    statuses: Mapping[str, PlanningStatus] = field(default_factory=lambda: MappingProxyType({}))
     roster: DutyRoster = field(default_factory=DutyRoster)
 
-    def status(self, force_id: str, moment: datetime) -> UnitStatus:
+    def status(self, force_id: str, moment: datetime) -> PlanningStatus:
         # A unit on another incident is busy whatever the roster says, so its status comes first.
-        status = UnitStatus(self.statuses.get(force_id, UnitStatus.AVAILABLE))
-        if status == UnitStatus.AVAILABLE and not self.roster.on_duty(force_id, moment):
-            return UnitStatus.OFF_DUTY
+        status = PlanningStatus(self.statuses.get(force_id, PlanningStatus.AVAILABLE))
+        if status == PlanningStatus.AVAILABLE and not self.roster.on_duty(force_id, moment):
+            return PlanningStatus.OFF_DUTY
         return status

@@ -20,8 +20,21 @@ import dataclasses
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from linkduty_shared.domain import Aggregate, DomainEvent, IllegalTransition, InvariantViolated, event
+from linkduty_shared.domain import Aggregate, DomainEvent, IllegalTransition, InvariantViolated
 
+from units.domain.events import (
+    DispatchEnded,
+    DispatchOrderAcknowledged,
+    DispatchOrderDeclined,
+    DispatchOrderIssued,
+    DispatchOrderStoodDown,
+    DispatchOrderUnanswered,
+    DispatchPlanned,
+    DispatchedUnitArrived,
+    DispatchedUnitEnRoute,
+    DispatchedUnitLeftScene,
+    MoveUpSuggested,
+)
 from units.domain.planner import AlarmFacts, DispatchPlan, Role
 
 
@@ -38,111 +51,6 @@ class OrderStatus(StrEnum):
 
 ACTIVE = frozenset({OrderStatus.ISSUED, OrderStatus.ACKNOWLEDGED, OrderStatus.EN_ROUTE, OrderStatus.ON_SCENE})
 NOT_YET_THERE = frozenset({OrderStatus.ISSUED, OrderStatus.ACKNOWLEDGED, OrderStatus.EN_ROUTE})
-
-
-@event("DispatchPlanned")
-class DispatchPlanned(DomainEvent):
-    alarm_id: str
-    trigger: str  # what asked for the plan: AlarmReported, AlarmEscalated, AlarmUpdated, DispatchOrderDeclined, …
-    run_card: str
-    alarm: dict  # the facts planned on: kind, severity, lat, lon, community_code, street_code, received_at, jurisdiction
-    assignments: list  # [{force_id, force_kind, role, eta_s, reason, units}]
-    skipped: list  # [{force_id, role, why}]
-    shortfall: list  # [str]
-
-
-@event("DispatchOrderIssued")
-class DispatchOrderIssued(DomainEvent):
-    alarm_id: str
-    unit_id: str
-    force_kind: str
-    role: str
-    estimated_eta_s: int
-    reason: str
-    appliances: list  # unit types the run card asks of a station ([] for auxiliaries)
-    issued_at: str
-    answer_by: str  # ISO 8601: no answer by then and the order goes to the next candidate
-    replaces: str | None = None  # the unit this order stands in for (declined or unanswered)
-
-
-@event("DispatchOrderAcknowledged")
-class DispatchOrderAcknowledged(DomainEvent):
-    alarm_id: str
-    unit_id: str
-    eta_s: int
-    by: str
-    at: str
-
-
-@event("DispatchOrderDeclined")
-class DispatchOrderDeclined(DomainEvent):
-    alarm_id: str
-    unit_id: str
-    reason: str
-    by: str
-    at: str
-
-
-@event("DispatchOrderUnanswered")
-class DispatchOrderUnanswered(DomainEvent):
-    alarm_id: str
-    unit_id: str
-    answer_by: str
-    at: str
-
-
-@event("DispatchOrderStoodDown")
-class DispatchOrderStoodDown(DomainEvent):
-    alarm_id: str
-    unit_id: str
-    reason: str
-    at: str
-
-
-@event("DispatchedUnitEnRoute")
-class DispatchedUnitEnRoute(DomainEvent):
-    alarm_id: str
-    unit_id: str
-    at: str
-
-
-@event("DispatchedUnitArrived")
-class DispatchedUnitArrived(DomainEvent):
-    alarm_id: str
-    unit_id: str
-    force_kind: str
-    role: str
-    at: str
-
-
-@event("DispatchedUnitLeftScene")
-class DispatchedUnitLeftScene(DomainEvent):
-    """The unit is returning: no longer at the alarm."""
-
-    alarm_id: str
-    unit_id: str
-    at: str
-
-
-@event("DispatchEnded")
-class DispatchEnded(DomainEvent):
-    """The alarm ended (cancelled, false alarm, closed): no more plans or orders."""
-
-    alarm_id: str
-    reason: str
-    at: str
-
-
-@event("MoveUpSuggested")
-class MoveUpSuggested(DomainEvent):
-    """A suggestion to the district centre, not a move: cover `area_code` from `cover_from`."""
-
-    alarm_id: str
-    station_id: str  # the station that left with its last available appliance
-    area_code: str
-    cover_from: str
-    eta_s: int  # estimated travel of cover_from to the empty station
-    reason: str
 
 
 @dataclasses.dataclass

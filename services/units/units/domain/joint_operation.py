@@ -7,51 +7,18 @@ that handover is an event of its own (`CommandHandedOver`), visible to every cen
 
 from __future__ import annotations
 
-from linkduty_shared.domain import Aggregate, DomainEvent, IllegalTransition, InvariantViolated, event
+from linkduty_shared.domain import Aggregate, DomainEvent, IllegalTransition, InvariantViolated
+
+from units.domain.events import (
+    CommandHandedOver,
+    CommandTaken,
+    JointOperationClosed,
+    JointOperationOpened,
+    OperationLogged,
+    UnitJoinedOperation,
+)
 
 MAIN = "main"
-
-
-@event("JointOperationOpened")
-class JointOperationOpened(DomainEvent):
-    alarm_id: str
-
-
-@event("UnitJoinedOperation")
-class UnitJoinedOperation(DomainEvent):
-    unit_id: str
-    role: str  # main | auxiliary_1 | auxiliary_2
-    at: str  # ISO 8601 time of arrival
-    alarm_id: str = ""  # the operation's alarm (also the Kafka key)
-
-
-@event("CommandTaken")
-class CommandTaken(DomainEvent):
-    unit_id: str
-    role: str
-    alarm_id: str = ""  # the operation's alarm (also the Kafka key)
-
-
-@event("CommandHandedOver")
-class CommandHandedOver(DomainEvent):
-    from_unit: str
-    from_role: str
-    to_unit: str
-    to_role: str
-    alarm_id: str = ""  # the operation's alarm (also the Kafka key)
-
-
-@event("OperationLogged")
-class OperationLogged(DomainEvent):
-    entry: str
-    by: str
-    alarm_id: str = ""  # the operation's alarm (also the Kafka key)
-
-
-@event("JointOperationClosed")
-class JointOperationClosed(DomainEvent):
-    by: str
-    alarm_id: str = ""  # the operation's alarm (also the Kafka key)
 
 
 class JointOperation(Aggregate):

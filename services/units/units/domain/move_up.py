@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from units.domain.availability import Availability, UnitStatus
+from units.domain.availability import Availability, PlanningStatus
 from units.domain.forces import ForceIndex
 from units.domain.planner import STATION
 from units.domain.travel import DEFAULT_SPEED_MODEL, SpeedModel
@@ -33,7 +33,7 @@ def suggest_move_up(station_id: str, forces: ForceIndex, availability: Availabil
     leaving = forces.force(station_id)
 
     def available(force_id: str) -> bool:
-        return availability.status(force_id, now) == UnitStatus.AVAILABLE
+        return availability.status(force_id, now) == PlanningStatus.AVAILABLE
 
     if any(available(s.id) for s in forces.covering(STATION, leaving.division_code) if s.id != station_id):
         return None

@@ -12,7 +12,14 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from linkduty_shared.domain import Aggregate, DomainEvent, IllegalTransition, InvariantViolated, event
+from linkduty_shared.domain import Aggregate, DomainEvent, IllegalTransition, InvariantViolated
+
+from units.domain.events import (
+    PatrolCompleted,
+    PatrolFindingLogged,
+    PatrolPlanned,
+    PatrolStarted,
+)
 
 # What a patrol finds most (GLOSSARY.md "Hazards"); anything else is `other`, described in the text.
 HAZARD_KINDS = frozenset({
@@ -33,34 +40,6 @@ def _require_aware(**times: datetime) -> None:
     for name, value in times.items():
         if value.tzinfo is None:
             raise InvariantViolated(f"{name} needs a UTC offset (e.g. 2026-03-01T08:00:00+08:00)")
-
-
-@event("PatrolPlanned")
-class PatrolPlanned(DomainEvent):
-    division_code: str
-    forces: list
-    planned_start: str  # ISO 8601
-    planned_end: str
-
-
-@event("PatrolStarted")
-class PatrolStarted(DomainEvent):
-    at: str
-
-
-@event("PatrolFindingLogged")
-class PatrolFindingLogged(DomainEvent):
-    text: str
-    hazard_kind: str
-    at: str
-    lat: float | None = None
-    lon: float | None = None
-
-
-@event("PatrolCompleted")
-class PatrolCompleted(DomainEvent):
-    summary: str
-    at: str
 
 
 class JointPatrol(Aggregate):

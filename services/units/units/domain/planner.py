@@ -25,7 +25,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Literal, Mapping
 
-from units.domain.availability import WHY_NOT, Availability, UnitStatus
+from units.domain.availability import WHY_NOT, Availability, PlanningStatus
 from units.domain.forces import ForceIndex
 from units.domain.run_cards import RunCard, RunCards
 from units.domain.travel import DEFAULT_SPEED_MODEL, SpeedModel
@@ -140,7 +140,7 @@ class _PlanBuilder:
             self._skip(force_id, role, self.excluded[force_id])
             return False
         status = self.availability.status(force_id, self.now)
-        if status == UnitStatus.AVAILABLE:
+        if status == PlanningStatus.AVAILABLE:
             return True
         self._skip(force_id, role, WHY_NOT[status])
         return False

@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from linkduty_shared.domain import Aggregate, DomainError, DomainEvent, IllegalTransition, InvariantViolated, event
+from linkduty_shared.domain import Aggregate, DomainError, DomainEvent, IllegalTransition, InvariantViolated
+
+from units.domain.events import ShiftCancelled, ShiftScheduled
 
 
 def roster_id(force_id: str) -> str:
@@ -20,22 +22,6 @@ def roster_id(force_id: str) -> str:
 class UnknownShift(DomainError):
     type_slug = "not-found"
     status = 404
-
-
-@event("ShiftScheduled")
-class ShiftScheduled(DomainEvent):
-    force_id: str
-    division_code: str  # the division the force covers: who may see the roster
-    shift_id: str
-    start: str  # ISO 8601, timezone-aware
-    end: str
-    members: int  # members on duty: counted, never named
-
-
-@event("ShiftCancelled")
-class ShiftCancelled(DomainEvent):
-    shift_id: str
-    reason: str = ""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -11,32 +11,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from linkduty_shared.domain import Aggregate, DomainEvent, IllegalTransition, InvariantViolated, event
+from linkduty_shared.domain import Aggregate, DomainEvent, IllegalTransition, InvariantViolated
 
-
-@event("TrainingScheduled")
-class TrainingScheduled(DomainEvent):
-    topic: str
-    division_code: str
-    at: str  # ISO 8601
-    forces: list  # force ids invited
-
-
-@event("TrainingAttendanceRecorded")
-class TrainingAttendanceRecorded(DomainEvent):
-    force_id: str
-    present: int  # members present: counted, never named
-    corrects: int | None = None  # the count this record replaces
-
-
-@event("TrainingCompleted")
-class TrainingCompleted(DomainEvent):
-    summary: str = ""
-
-
-@event("TrainingCancelled")
-class TrainingCancelled(DomainEvent):
-    reason: str
+from units.domain.events import (
+    TrainingAttendanceRecorded,
+    TrainingCancelled,
+    TrainingCompleted,
+    TrainingScheduled,
+)
 
 
 class JointTraining(Aggregate):

@@ -10,13 +10,24 @@ Status can come from the unit's app or from a centre; an illegal transition is r
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import tomllib
+from collections.abc import Sequence
 from enum import StrEnum
 from importlib.resources import files
 
-from linkduty_shared.domain import Aggregate, DomainEvent, IllegalTransition, event
+from linkduty_shared.domain import Aggregate, DomainEvent, IllegalTransition
+
+from units.domain.events import (
+    UnitArrived,
+    UnitDispatched,
+    UnitEnRoute,
+    UnitRegistered,
+    UnitReturnedToService,
+    UnitReturning,
+    UnitStoodDown,
+    UnitTakenOutOfService,
+)
 
 
 class Status(StrEnum):
@@ -26,59 +37,6 @@ class Status(StrEnum):
     ON_SCENE = "on_scene"
     RETURNING = "returning"
     OUT_OF_SERVICE = "out_of_service"
-
-
-@event("UnitRegistered")
-class UnitRegistered(DomainEvent):
-    unit_id: str
-    force_kind: str  # fire_rescue_station | street_team | community_squad | micro_fire_station | civil_rescue_team
-    name: str
-    division_code: str  # the jurisdiction it covers
-    lat: float  # home location (its base)
-    lon: float
-    appliances: list = dataclasses.field(default_factory=list)  # unit types it can send, e.g. engine, ladder
-    members: int = 0  # crew on strength: counted, never named
-    capabilities: list = dataclasses.field(default_factory=list)
-
-
-@event("UnitDispatched")
-class UnitDispatched(DomainEvent):
-    alarm_id: str
-    by: str
-
-
-@event("UnitEnRoute")
-class UnitEnRoute(DomainEvent):
-    alarm_id: str
-    eta_s: int | None = None
-
-
-@event("UnitArrived")
-class UnitArrived(DomainEvent):
-    alarm_id: str
-
-
-@event("UnitReturning")
-class UnitReturning(DomainEvent):
-    alarm_id: str
-
-
-@event("UnitStoodDown")
-class UnitStoodDown(DomainEvent):
-    """Called back before arriving (the alarm was false, or others sufficed)."""
-
-    alarm_id: str
-    reason: str
-
-
-@event("UnitReturnedToService")
-class UnitReturnedToService(DomainEvent):
-    """归队: back at base (or back in service) and available again."""
-
-
-@event("UnitTakenOutOfService")
-class UnitTakenOutOfService(DomainEvent):
-    reason: str
 
 
 FORCE_KINDS = ("fire_rescue_station", "street_team", "community_squad", "micro_fire_station", "civil_rescue_team")
@@ -132,10 +90,13 @@ class Unit(Aggregate):
             case UnitTakenOutOfService():
                 self.status, self.alarm_id = Status.OUT_OF_SERVICE, None
 
-    def register(self, **facts) -> None:
+    def register(self, *, force_kind: str, name: str, division_code: str, lat: float, lon: float,
+                 appliances: Sequence[str] = (), members: int = 0, capabilities: Sequence[str] = ()) -> None:
         if self.exists:
             raise IllegalTransition(f"unit {self.id} is already registered")
-        self._record(UnitRegistered(unit_id=self.id, **facts))
+        self._record(UnitRegistered(unit_id=self.id, force_kind=force_kind, name=name, division_code=division_code,
+                                    lat=lat, lon=lon, appliances=list(appliances), members=members,
+                                    capabilities=list(capabilities)))
 
     def dispatch(self, alarm_id: str, by: str) -> None:
         self._require("dispatch")

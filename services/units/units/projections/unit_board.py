@@ -10,7 +10,7 @@ from linkduty_shared.events.envelope import Envelope
 from linkduty_shared.jurisdictions import Directory, Force
 from linkduty_shared.projections import Projection
 
-from units.domain.availability import UnitStatus
+from units.domain.availability import PlanningStatus
 
 # Unit events → the status they leave the unit in.
 STATUS_AFTER = {
@@ -19,7 +19,7 @@ STATUS_AFTER = {
     "UnitReturnedToService": "available", "UnitTakenOutOfService": "out_of_service",
 }
 # What a plan needs to know of a status: only available units are sent.
-_PLANNING_STATUS = {"out_of_service": UnitStatus.OUT_OF_SERVICE}
+_PLANNING_STATUS = {"out_of_service": PlanningStatus.OUT_OF_SERVICE}
 
 
 class UnitBoard(Projection):
@@ -73,10 +73,10 @@ class UnitBoard(Projection):
         await conn.execute("TRUNCATE unit_board")
 
 
-async def busy_units(conn: asyncpg.Connection) -> dict[str, UnitStatus]:
+async def busy_units(conn: asyncpg.Connection) -> dict[str, PlanningStatus]:
     """Every unit a plan may not send, with why (dispatched covers every stage of a call-out)."""
     rows = await conn.fetch("SELECT unit_id, status FROM unit_board WHERE status <> 'available'")
-    return {r["unit_id"]: _PLANNING_STATUS.get(r["status"], UnitStatus.DISPATCHED) for r in rows}
+    return {r["unit_id"]: _PLANNING_STATUS.get(r["status"], PlanningStatus.DISPATCHED) for r in rows}
 
 
 async def registered_forces(conn: asyncpg.Connection) -> list[Force]:

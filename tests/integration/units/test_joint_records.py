@@ -15,10 +15,10 @@ from linkduty_shared.eventstore import EventStore
 from linkduty_shared.jurisdictions import load_demo_city
 from linkduty_shared.projections import StoreProjectionRunner
 
-from units.domain.availability import Availability, DutyWindow, UnitStatus
+from units.domain.availability import Availability, DutyWindow, PlanningStatus
 from units.projections.duty_shifts import DutyShifts, on_duty_now, roster_at
 from units.projections.joint_records import JointPatrols, JointTrainings
-from units.records import RECORDS_DDL, JointRecords
+from units.application import RECORDS_DDL, JointRecords
 
 CST = dt.timezone(dt.timedelta(hours=8))
 NOW = dt.datetime(2026, 3, 2, 12, tzinfo=CST)
@@ -33,21 +33,26 @@ def hours(h: float) -> dt.datetime:
 @pytest.fixture
 async def records(pool) -> JointRecords:
     await migrate(pool, *RECORDS_DDL)
+    # The registry's board, as far as the joint records read it: which forces exist, and where.
+    await pool.execute("CREATE TABLE unit_board (unit_id text, division_code text, within text[])")
+    await pool.execute("INSERT INTO unit_board SELECT unit_id, '330102001001', '{330102001001,330102001000,330102000000}'"
+                       " FROM unnest($1::text[]) AS unit_id", ["squad-a", "squad-b", "squad-c", "team-b"])
     return JointRecords(EventStore(pool), load_demo_city(), topic=None)
 
 
-def force(unit_id: str, division_code: str = "330102001001") -> dict:
-    return {"unit_id": unit_id, "division_code": division_code}
+async def schedule(records: JointRecords, force_id: str, shift_id: str, start: dt.datetime, end: dt.datetime,
+                   members: int):
+    return await records.schedule_shift(force_id, shift_id, CTX, start=start, end=end, members=members)
 
 
 # ---- the roster the planner reads ---------------------------------------------------------
 
 async def test_roster_at_gives_the_planner_on_and_off_duty_forces(records, pool):
-    await records.schedule_shift(force("squad-a"), "day", hours(-4), hours(6), 5, CTX)
-    await records.schedule_shift(force("squad-a"), "next-day", hours(20), hours(30), 5, CTX)
-    await records.schedule_shift(force("squad-b"), "yesterday", hours(-30), hours(-20), 3, CTX)
-    await records.schedule_shift(force("squad-c"), "cancelled", hours(-1), hours(1), 3, CTX)
-    await records.cancel_shift("squad-c", "cancelled", "crew at a drill", CTX)
+    await schedule(records, "squad-a", "day", hours(-4), hours(6), 5)
+    await schedule(records, "squad-a", "next-day", hours(20), hours(30), 5)
+    await schedule(records, "squad-b", "yesterday", hours(-30), hours(-20), 3)
+    await schedule(records, "squad-c", "cancelled", hours(-1), hours(1), 3)
+    await records.cancel_shift("squad-c", "cancelled", CTX, reason="crew at a drill")
 
     async with pool.acquire() as conn:
         roster = await roster_at(conn, NOW)
@@ -63,35 +68,34 @@ async def test_roster_at_gives_the_planner_on_and_off_duty_forces(records, pool)
     assert later.windows["squad-a"] == (DutyWindow(hours(20), hours(30)),)  # the ended shift is gone
 
     availability = Availability({}, roster)
-    assert availability.status("squad-a", NOW) == UnitStatus.AVAILABLE  # inside its shift
-    assert availability.status("squad-a", hours(10)) == UnitStatus.OFF_DUTY  # between shifts
-    assert availability.status("squad-a", hours(21)) == UnitStatus.AVAILABLE
-    assert availability.status("squad-b", NOW) == UnitStatus.OFF_DUTY
-    assert availability.status("squad-c", NOW) == UnitStatus.OFF_DUTY
-    assert availability.status("fs-without-roster", NOW) == UnitStatus.AVAILABLE  # no roster: always on duty
+    assert availability.status("squad-a", NOW) == PlanningStatus.AVAILABLE  # inside its shift
+    assert availability.status("squad-a", hours(10)) == PlanningStatus.OFF_DUTY  # between shifts
+    assert availability.status("squad-a", hours(21)) == PlanningStatus.AVAILABLE
+    assert availability.status("squad-b", NOW) == PlanningStatus.OFF_DUTY
+    assert availability.status("squad-c", NOW) == PlanningStatus.OFF_DUTY
+    assert availability.status("fs-without-roster", NOW) == PlanningStatus.AVAILABLE  # no roster: always on duty
 
 
 async def test_an_overlapping_shift_is_refused_and_nothing_is_written(records, pool):
-    await records.schedule_shift(force("squad-a"), "s1", hours(0), hours(12), 4, CTX)
+    await schedule(records, "squad-a", "s1", hours(0), hours(12), 4)
     with pytest.raises(InvariantViolated, match="overlaps shift s1"):
-        await records.schedule_shift(force("squad-a"), "s2", hours(11), hours(14), 4, CTX)
+        await schedule(records, "squad-a", "s2", hours(11), hours(14), 4)
     assert await pool.fetchval("SELECT count(*) FROM duty_shifts") == 1
     assert await pool.fetchval("SELECT count(*) FROM events WHERE stream_id = 'squad-a/roster'") == 1
 
 
 async def test_the_read_models_rebuilt_from_the_store_match_the_inline_ones(records, pool):
-    await records.schedule_shift(force("squad-a"), "s1", hours(0), hours(12), 4, CTX)
-    await records.schedule_shift(force("squad-a"), "s2", hours(12), hours(24), 4, CTX)
-    await records.cancel_shift("squad-a", "s1", "", CTX)
-    await pool.execute("CREATE TABLE unit_board (unit_id text, division_code text, within text[])")
-    await pool.execute("INSERT INTO unit_board VALUES ('squad-a', '', '{330102000000}'), ('team-b', '', '{330102000000}')")
+    await schedule(records, "squad-a", "s1", hours(0), hours(12), 4)
+    await schedule(records, "squad-a", "s2", hours(12), hours(24), 4)
+    await records.cancel_shift("squad-a", "s1", CTX)
     district = Principal("district-console", frozenset(), ("330102000000",))
-    patrol = await records.plan_patrol("330102001001", ["squad-a", "team-b"], hours(1), hours(3), CTX, district)
-    await records.uow.execute(records.patrols, patrol.id, lambda p: p.start(hours(1)), CTX)
-    training = await records.schedule_training("hose lay", "330102001000", hours(48), ["squad-a", "team-b"], CTX,
-                                               district)
-    await records.uow.execute(records.trainings, training.id, lambda t: t.record_attendance("squad-a", 5), CTX)
-    await records.uow.execute(records.trainings, training.id, lambda t: t.record_attendance("squad-a", 4), CTX)
+    patrol = await records.plan_patrol(CTX, district, division_code="330102001001", forces=["squad-a", "team-b"],
+                                       start=hours(1), end=hours(3))
+    await records.start_patrol(patrol.id, CTX, district)
+    training = await records.schedule_training(CTX, district, topic="hose lay", division_code="330102001000",
+                                               at=hours(48), forces=["squad-a", "team-b"])
+    await records.record_attendance(training.id, CTX, district, force_id="squad-a", present=5)
+    await records.record_attendance(training.id, CTX, district, force_id="squad-a", present=4)
 
     queries = ("SELECT * FROM duty_shifts ORDER BY shift_id", "SELECT * FROM duty_rosters",
                "SELECT * FROM joint_patrols", "SELECT * FROM joint_trainings")
@@ -156,15 +160,15 @@ async def test_a_roster_through_the_api(client, token):
     assert (await client.get(url, headers=token("units:operate"))).status_code == 403
 
 
-async def test_a_roster_reaches_the_planners_availability(client, token, service):
+async def test_a_roster_reaches_the_planners_availability(client, token, dispatcher):
     now = dt.datetime.now(dt.UTC)
     await client.put(f"/v1/units/{SQUAD}/roster/shifts/later", headers=token(),
                      json={"start": iso(now + dt.timedelta(hours=2)), "end": iso(now + dt.timedelta(hours=4)), "members": 3})
-    async with service.store.pool.acquire() as conn:
-        availability = await service._availability(conn, now)
-    assert availability.status(SQUAD, now) == UnitStatus.OFF_DUTY
-    assert availability.status(SQUAD, now + dt.timedelta(hours=3)) == UnitStatus.AVAILABLE
-    assert availability.status(STATION, now) == UnitStatus.AVAILABLE
+    async with dispatcher.store.pool.acquire() as conn:
+        availability = await dispatcher._availability(conn, now)
+    assert availability.status(SQUAD, now) == PlanningStatus.OFF_DUTY
+    assert availability.status(SQUAD, now + dt.timedelta(hours=3)) == PlanningStatus.AVAILABLE
+    assert availability.status(STATION, now) == PlanningStatus.AVAILABLE
 
 
 async def test_a_joint_patrol_lifecycle(client, token, city):
