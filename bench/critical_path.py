@@ -44,7 +44,6 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_fi
 from bench.common import save, stack_env, summarize_ms
 from linkduty_shared.auth.issuer import LocalIssuer
 from linkduty_shared.contracts.alarms import CHAIN_LEVELS
-from linkduty_shared.events import envelope_from_kafka
 from linkduty_shared.jurisdictions import Level, load_demo_city
 from linkduty_shared.messaging.kafka import reliable_producer
 from linkduty_shared.messaging.topics import TopicSpec, ensure_topics

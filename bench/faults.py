@@ -53,7 +53,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from bench.common import ROOT, save, stack_env
 from linkduty_shared.auth.issuer import LocalIssuer
 from linkduty_shared.contracts.alarms import CHAIN_LEVELS
-from linkduty_shared.jurisdictions import Directory, Level, load_demo_city
+from linkduty_shared.jurisdictions import Directory, load_demo_city
 
 ALARMS_URL = "http://127.0.0.1:8101"
 GATEWAY_URL = "http://127.0.0.1:8104"

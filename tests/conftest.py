@@ -87,14 +87,13 @@ async def topic(kafka_bootstrap) -> str:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _delete_the_modules_topics(request):
+def _delete_the_modules_topics():
     """After each module, the topics its tests made (`make_topics`, `remember_app`) are deleted.
     Synchronous, on a thread of its own: the session's event loop is left alone."""
     yield
     if made_anything():
-        bootstrap = request.getfixturevalue("kafka_bootstrap")
         with concurrent.futures.ThreadPoolExecutor(1) as thread:
-            thread.submit(asyncio.run, delete_made_topics(bootstrap)).result(timeout=60)
+            thread.submit(asyncio.run, delete_made_topics()).result(timeout=60)
 
 
 async def eventually(predicate, *, timeout: float = 30.0, interval: float = 0.1, what="condition"):

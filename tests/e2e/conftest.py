@@ -47,7 +47,7 @@ def start_linkage(kafka_bootstrap: str, topics: dict[str, str], workdir, *, app_
                   timeout_scale: float = 1 / 30, settings: dict[str, str] | None = None) -> subprocess.Popen:
     """The linkage app as its own process, acknowledgement timeouts scaled (1/30: community 2 s);
     `settings`: more LINKDUTY_* environment variables."""
-    remember_app(app_id)
+    remember_app(app_id, kafka_bootstrap)
     env = {
         **os.environ,
         "LINKDUTY_KAFKA_BOOTSTRAP": kafka_bootstrap,

@@ -50,17 +50,20 @@ async def group_lag(bootstrap: str, group: str, topic: str) -> dict[int, int]:
 
 _made_topics: set[str] = set()
 _app_ids: set[str] = set()  # Faust apps started by tests: their changelog and leader topics go too
+_bootstrap: list[str] = []  # the broker they were made on
 
 
 async def make_topics(bootstrap: str, specs) -> None:
     """`ensure_topics` for a test's own topics, remembered for `delete_made_topics`."""
     from linkduty_shared.messaging.topics import ensure_topics
 
+    _bootstrap[:] = [bootstrap]
     _made_topics.update(spec.name for spec in specs)
     await ensure_topics(bootstrap, list(specs))
 
 
-def remember_app(app_id: str) -> None:
+def remember_app(app_id: str, bootstrap: str) -> None:
+    _bootstrap[:] = [bootstrap]
     _app_ids.add(app_id)
 
 
@@ -68,11 +71,11 @@ def made_anything() -> bool:
     return bool(_made_topics or _app_ids)
 
 
-async def delete_made_topics(bootstrap: str) -> int:
+async def delete_made_topics() -> int:
     """Delete what `make_topics` made and the topics of remembered Faust apps; returns how many."""
     if not (_made_topics or _app_ids):
         return 0
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=_bootstrap[0])
     await admin.start()
     try:
         existing = set(await admin.list_topics())
