@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 
 from linkduty_shared.cap import CapAlert, CapArea, CapCircle, CapInfo
+from linkduty_shared.domain.personal_data import scrub_personal_numbers
 
 from alarms.application.commands import ReportAlarm
 from alarms.application.errors import CapNotActedOn
 from alarms.domain.alarm import Alarm
-from alarms.domain.values import Status, scrub_personal_numbers
+from alarms.domain.values import Status
 
 _KIND_BY_CATEGORY = {"Fire": "fire", "Rescue": "rescue", "CBRNE": "hazmat", "Health": "medical"}
 _SEVERITY_FROM_CAP = {"Extreme": "extreme", "Severe": "major", "Moderate": "moderate", "Minor": "minor",

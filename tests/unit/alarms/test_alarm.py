@@ -18,7 +18,6 @@ from alarms.domain.events import (
     CallSplit,
     ForceArrivedOnScene,
 )
-from alarms.domain.values import mask_phone
 from linkduty_shared.domain import IllegalTransition, InvariantViolated
 
 CHAIN = {"grid": "g", "community": "C", "street": "S", "district": "D", "city": "X"}
@@ -162,11 +161,3 @@ def test_an_arrival_at_a_controlled_alarm_is_still_recorded():
 def test_an_arrival_with_an_unknown_role_or_no_offset_is_refused(role, arrived_at):
     with pytest.raises(InvariantViolated):
         given(reported()).record_arrival(unit_id="u1", force_kind="fire_station", role=role, arrived_at=arrived_at)
-
-
-@pytest.mark.parametrize("phone, masked", [
-    ("13812345678", "*******5678"), ("+86 138-1234-5678", "*******5678"), ("110", "**0"), ("1234", "**34"),
-    (None, None),
-])
-def test_phone_numbers_are_masked(phone, masked):
-    assert mask_phone(phone) == masked

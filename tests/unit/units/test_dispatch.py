@@ -122,3 +122,9 @@ def test_a_unit_leaves_the_scene_only_once_there_and_then_no_longer_counts_towar
     dispatch.unit_arrived("fs-1", at=NOW)
     dispatch.unit_left_scene("fs-1", at=NOW + timedelta(minutes=30))
     assert dispatch.orders["fs-1"].status == OrderStatus.LEFT_SCENE and "fs-1" not in dispatch.assigned()
+
+
+def test_a_phone_number_typed_into_a_decline_reason_is_recorded_masked():
+    dispatch = planned()
+    dispatch.decline("fs-1", reason="车辆故障，联系队长13812345678", by="fs-1", at=NOW)
+    assert dispatch.pending[0].reason == "车辆故障，联系队长*******5678"

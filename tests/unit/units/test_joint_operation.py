@@ -52,3 +52,9 @@ def test_a_closed_operation_takes_no_more_and_logs_need_text():
         op.unit_arrived("station-1", "main", "08:10")
     with pytest.raises(InvariantViolated):
         given().log("  ", by="station-1")
+
+
+def test_a_phone_number_typed_into_the_on_scene_log_is_recorded_masked():
+    op = given()
+    op.log("被困人员家属电话 138 1234 5678，3幢1502室", by="station-1")
+    assert op.pending[-1].entry == "被困人员家属电话 *******5678，3幢1502室"

@@ -75,3 +75,9 @@ def test_a_finding_is_refused(text, kind, lat, lon, why):
     patrol = given(PLANNED, STARTED)
     with pytest.raises(InvariantViolated, match=why):
         patrol.log_finding(text, kind, T0, lat, lon)
+
+
+def test_a_phone_number_typed_into_the_summary_is_recorded_masked():
+    patrol = given(PLANNED, STARTED)
+    patrol.complete("已通知房东 0571-8765 4321", T0)
+    assert patrol.pending[-1].summary == "已通知房东 ********4321"  # (a finding with one is refused)

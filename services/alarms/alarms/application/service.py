@@ -12,6 +12,7 @@ from collections.abc import Callable
 from linkduty_shared.application import CommandContext, EventSourcedRepository, Transaction, UnitOfWork
 from linkduty_shared.auth import Principal
 from linkduty_shared.cap import CapAlert
+from linkduty_shared.domain.personal_data import mask_phone, scrub_personal_numbers
 from linkduty_shared.contracts.alarms import CHAIN_LEVELS
 from linkduty_shared.eventstore import EventStore
 from linkduty_shared.jurisdictions import Chain, Directory, OutsideJurisdiction
@@ -31,7 +32,7 @@ from alarms.application.errors import (
 )
 from alarms.cap_mapping import cap_ref, changes_from_cap, report_from_cap
 from alarms.domain.alarm import Alarm
-from alarms.domain.values import mask_phone, refuse_future, scrub_personal_numbers
+from alarms.domain.values import refuse_future
 from alarms.projections.cap_messages import CapMessages, alarm_for_references, known_message
 from alarms.projections.open_alarms import OpenAlarms, find_duplicate
 

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from linkduty_shared.domain import Aggregate, DomainEvent, IllegalTransition, InvariantViolated
+from linkduty_shared.domain.personal_data import scrub_personal_numbers
 
 from units.domain.events import (
     DispatchEnded,
@@ -173,7 +174,8 @@ class Dispatch(Aggregate):
         self._require(order, {OrderStatus.ISSUED, OrderStatus.ACKNOWLEDGED}, "decline")
         if not reason.strip():
             raise InvariantViolated("a unit declining an order must say why")
-        self._record(DispatchOrderDeclined(alarm_id=self.id, unit_id=unit_id, reason=reason, by=by, at=at.isoformat()))
+        self._record(DispatchOrderDeclined(alarm_id=self.id, unit_id=unit_id, reason=scrub_personal_numbers(reason),
+                                           by=by, at=at.isoformat()))
 
     def expire(self, unit_id: str, *, now: datetime) -> bool:
         """Mark an order unanswered if it still is past its answer-by time; False if it was answered."""
@@ -203,7 +205,8 @@ class Dispatch(Aggregate):
     def stand_down(self, unit_id: str, *, reason: str, at: datetime) -> None:
         """A centre recalls one unit before it reaches the scene."""
         self._require(self.order(unit_id), NOT_YET_THERE, "stand down")
-        self._record(DispatchOrderStoodDown(alarm_id=self.id, unit_id=unit_id, reason=reason, at=at.isoformat()))
+        self._record(DispatchOrderStoodDown(alarm_id=self.id, unit_id=unit_id, reason=scrub_personal_numbers(reason),
+                                            at=at.isoformat()))
 
     def end(self, *, reason: str, at: datetime) -> list[str]:
         """The alarm ended: recall every unit not yet on scene and plan no more. Returns those
@@ -212,8 +215,9 @@ class Dispatch(Aggregate):
             return []
         units = [o.unit_id for o in self.orders.values() if o.status in NOT_YET_THERE]
         for unit in units:
-            self._record(DispatchOrderStoodDown(alarm_id=self.id, unit_id=unit, reason=reason, at=at.isoformat()))
-        self._record(DispatchEnded(alarm_id=self.id, reason=reason, at=at.isoformat()))
+            self._record(DispatchOrderStoodDown(alarm_id=self.id, unit_id=unit, reason=scrub_personal_numbers(reason),
+                                                at=at.isoformat()))
+        self._record(DispatchEnded(alarm_id=self.id, reason=scrub_personal_numbers(reason), at=at.isoformat()))
         return units
 
     def suggest_move_up(self, *, station_id: str, area_code: str, cover_from: str, eta_s: int, reason: str) -> None:

@@ -8,6 +8,7 @@ that handover is an event of its own (`CommandHandedOver`), visible to every cen
 from __future__ import annotations
 
 from linkduty_shared.domain import Aggregate, DomainEvent, IllegalTransition, InvariantViolated
+from linkduty_shared.domain.personal_data import scrub_personal_numbers
 
 from units.domain.events import (
     CommandHandedOver,
@@ -68,7 +69,7 @@ class JointOperation(Aggregate):
         self._require_open()
         if not entry.strip():
             raise InvariantViolated("an on-scene log entry needs text")
-        self._record(OperationLogged(entry=entry, by=by, alarm_id=self.alarm_id))
+        self._record(OperationLogged(entry=scrub_personal_numbers(entry), by=by, alarm_id=self.alarm_id))
 
     def close(self, by: str) -> None:
         self._require_open()

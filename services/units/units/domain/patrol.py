@@ -13,6 +13,7 @@ import re
 from datetime import datetime
 
 from linkduty_shared.domain import Aggregate, DomainEvent, IllegalTransition, InvariantViolated
+from linkduty_shared.domain.personal_data import scrub_personal_numbers
 
 from units.domain.events import (
     PatrolCompleted,
@@ -98,14 +99,15 @@ class JointPatrol(Aggregate):
             raise InvariantViolated(f"unknown hazard kind {hazard_kind!r}; one of {', '.join(sorted(HAZARD_KINDS))}")
         if (lat is None) != (lon is None):
             raise InvariantViolated("a finding's location needs both lat and lon, or neither")
-        self._record(PatrolFindingLogged(text=text.strip(), hazard_kind=hazard_kind, at=at.isoformat(), lat=lat, lon=lon))
+        self._record(PatrolFindingLogged(text=scrub_personal_numbers(text.strip()),
+                                         hazard_kind=hazard_kind, at=at.isoformat(), lat=lat, lon=lon))
 
     def complete(self, summary: str, at: datetime) -> None:
         _require_aware(at=at)
         self._require("started", "complete")
         if not summary.strip():
             raise InvariantViolated("a completed patrol needs a summary")
-        self._record(PatrolCompleted(summary=summary.strip(), at=at.isoformat()))
+        self._record(PatrolCompleted(summary=scrub_personal_numbers(summary.strip()), at=at.isoformat()))
 
     def _require(self, status: str, action: str) -> None:
         if self.status != status:

@@ -11,6 +11,7 @@ import dataclasses
 from datetime import datetime
 
 from linkduty_shared.domain import Aggregate, DomainError, DomainEvent, IllegalTransition, InvariantViolated
+from linkduty_shared.domain.personal_data import scrub_personal_numbers
 
 from units.domain.events import ShiftCancelled, ShiftScheduled
 
@@ -86,7 +87,7 @@ class StandbyRoster(Aggregate):
             return
         if shift_id not in self.shifts:
             raise UnknownShift(f"{self.force_id or self.id} has no shift {shift_id}")
-        self._record(ShiftCancelled(shift_id=shift_id, reason=reason))
+        self._record(ShiftCancelled(shift_id=shift_id, reason=scrub_personal_numbers(reason)))
 
     def upcoming(self, moment: datetime) -> list[Shift]:
         """Shifts not ended by `moment`, in order."""

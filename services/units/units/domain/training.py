@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from linkduty_shared.domain import Aggregate, DomainEvent, IllegalTransition, InvariantViolated
+from linkduty_shared.domain.personal_data import scrub_personal_numbers
 
 from units.domain.events import (
     TrainingAttendanceRecorded,
@@ -57,7 +58,8 @@ class JointTraining(Aggregate):
         forces = list(dict.fromkeys(forces))
         if not forces:
             raise InvariantViolated("a joint training invites at least one force")
-        self._record(TrainingScheduled(topic=topic.strip(), division_code=division_code, at=at.isoformat(), forces=forces))
+        self._record(TrainingScheduled(topic=scrub_personal_numbers(topic.strip()),
+                                       division_code=division_code, at=at.isoformat(), forces=forces))
 
     def record_attendance(self, force_id: str, present: int) -> None:
         """Record (or correct) how many of a force's members were present; the same count again is a no-op."""
@@ -75,13 +77,13 @@ class JointTraining(Aggregate):
         self._require_scheduled("complete")
         if not self.attendance:
             raise InvariantViolated(f"training {self.id} has no attendance recorded: record it, or cancel the training")
-        self._record(TrainingCompleted(summary=summary.strip()))
+        self._record(TrainingCompleted(summary=scrub_personal_numbers(summary.strip())))
 
     def cancel(self, reason: str) -> None:
         self._require_scheduled("cancel")
         if not reason.strip():
             raise InvariantViolated("a cancellation needs a reason")
-        self._record(TrainingCancelled(reason=reason.strip()))
+        self._record(TrainingCancelled(reason=scrub_personal_numbers(reason.strip())))
 
     @property
     def present(self) -> int:

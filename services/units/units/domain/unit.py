@@ -17,6 +17,7 @@ from enum import StrEnum
 from importlib.resources import files
 
 from linkduty_shared.domain import Aggregate, DomainEvent, IllegalTransition
+from linkduty_shared.domain.personal_data import scrub_personal_numbers
 
 from units.domain.events import (
     UnitArrived,
@@ -116,7 +117,7 @@ class Unit(Aggregate):
 
     def stand_down(self, reason: str) -> None:
         self._require("stand_down")
-        self._record(UnitStoodDown(alarm_id=self.alarm_id, reason=reason))
+        self._record(UnitStoodDown(alarm_id=self.alarm_id, reason=scrub_personal_numbers(reason)))
 
     def return_to_service(self) -> None:
         self._require("return_to_service")
@@ -124,7 +125,7 @@ class Unit(Aggregate):
 
     def take_out_of_service(self, reason: str) -> None:
         self._require("take_out_of_service")
-        self._record(UnitTakenOutOfService(reason=reason))
+        self._record(UnitTakenOutOfService(reason=scrub_personal_numbers(reason)))
 
     def _require(self, command: str) -> None:
         if self.status not in _ALLOWED[command]:
