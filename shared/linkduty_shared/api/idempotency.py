@@ -59,13 +59,13 @@ def holds(principal: Principal, first: dict) -> bool:
             and first["centre"] in (None, principal.centre))
 
 
-_PURGE = bounded_delete("idempotency_keys", f"created_at < now() - interval '{KEEP_ANSWERS}'", "created_at", "$1")
+PURGE_EXPIRED = bounded_delete("idempotency_keys", f"created_at < now() - interval '{KEEP_ANSWERS}'", "created_at", "$1")
 
 
 async def purge_expired_keys(pool, *, batch: int = 2000) -> int:
     """Forget answers older than KEEP_ANSWERS, `batch` rows per statement (retention.py; the
     runtime runs it): the table is on the intake's hot path and would otherwise grow with every POST."""
-    return await purge_in_batches(pool, "expired Idempotency-Key answers", _PURGE, batch=batch)
+    return await purge_in_batches(pool, "expired Idempotency-Key answers", PURGE_EXPIRED, batch=batch)
 
 
 async def _send_response(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:

@@ -27,7 +27,7 @@ async def apply_once(conn: asyncpg.Connection, projection: Projection, event: En
     return bool(first_time)
 
 
-_PURGE_PROCESSED = bounded_delete("processed_events", "processed_at < now() - make_interval(secs => $1)",
+PURGE_PROCESSED = bounded_delete("processed_events", "processed_at < now() - make_interval(secs => $1)",
                                   "processed_at", "$2")
 
 
@@ -37,7 +37,7 @@ async def purge_processed_events(pool: asyncpg.Pool, keep: dt.timedelta, *, batc
     (the topics' retention, a DLQ's for a replay, plus a segment, since Kafka deletes whole ones),
     nothing can deliver it again. A store-fed projection never reads behind its checkpoint, and
     its rebuild drops its rows anyway."""
-    return await purge_in_batches(pool, "processed_events rows", _PURGE_PROCESSED, keep.total_seconds(), batch=batch)
+    return await purge_in_batches(pool, "processed_events rows", PURGE_PROCESSED, keep.total_seconds(), batch=batch)
 
 
 class KafkaProjectionHandler:

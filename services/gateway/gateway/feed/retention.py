@@ -21,7 +21,7 @@ from linkduty_shared.retention import bounded_delete, purge_in_batches
 
 _HORIZON = "(SELECT coalesce(max(through_seq), 0) FROM centre_feed_purged)"
 
-_PURGE_FEED = f"""
+PURGE_FEED = f"""
 WITH page AS (
     SELECT seq, created_at FROM centre_feed WHERE seq > {_HORIZON} ORDER BY seq LIMIT $2
 ), cut AS (  -- the page's rows before its first one to keep
@@ -37,12 +37,12 @@ WITH page AS (
 SELECT count(*) FROM gone
 """
 
-_PURGE_BOARDS = bounded_delete("centre_alarms", f"NOT open AND last_seq <= {_HORIZON}", "last_seq", "$1")
+PURGE_BOARDS = bounded_delete("centre_alarms", f"NOT open AND last_seq <= {_HORIZON}", "last_seq", "$1")
 
 
 async def purge_feed(pool: asyncpg.Pool, keep: dt.timedelta, *, batch: int = 2000) -> tuple[int, int]:
     """Purge notifications older than `keep`, then the closed alarms they were the last of:
     (feed rows, board rows) deleted."""
-    rows = await purge_in_batches(pool, "feed notifications", _PURGE_FEED, keep.total_seconds(), batch=batch)
-    boards = await purge_in_batches(pool, "closed alarms' board rows", _PURGE_BOARDS, batch=batch)
+    rows = await purge_in_batches(pool, "feed notifications", PURGE_FEED, keep.total_seconds(), batch=batch)
+    boards = await purge_in_batches(pool, "closed alarms' board rows", PURGE_BOARDS, batch=batch)
     return rows, boards
