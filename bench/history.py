@@ -19,6 +19,11 @@ shared machine hits both alike:
   (c) stream resume: the gateway's backlog read (tables.centre_page) after a Last-Event-ID ten
       notifications behind a centre's head;
   (d) snapshot: the city centre's board (tables.read_board), whose history is every alarm.
+Before measuring: a CHECKPOINT (the load's dirty pages written, not flushed under the
+measurement), and the indexes the intake writes to read once into memory (pg_prewarm), as a store
+that has served a year of calls holds them; --cold skips that. Measured cold right after the load,
+the intake waited on disk for some 25 index pages a call (1.5× at p50): random-keyed indexes (alarm
+ids, PII refs) are hot all over, so the memory they need grows with history (linkduty_shared.ids).
 Each figure year / empty; the target is ≤ 1.2× at p99 for (a), (b), (c) and (d). Then the
 retention purges run on the year store for a bounded time each (the first run on a store that
 never purged): rows per batch and batch times; a resume from a purged id must get a resync.
@@ -157,6 +162,18 @@ async def recent_activity(store: Store, city: Directory) -> None:
                 store.recent.setdefault(by_id[r["notification_id"]], []).append(r["seq"])
 
 
+async def prewarm(store: Store) -> int:
+    """Read the indexes the intake writes to (and alarm_list) into the OS cache; returns MB read."""
+    async with store.alarms.acquire() as conn:
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        blocks = await conn.fetchval(
+            """SELECT coalesce(sum(pg_prewarm(c.oid, 'read')), 0) FROM pg_class c
+               WHERE c.oid IN (SELECT indexrelid FROM pg_index
+                               WHERE indrelid = ANY('{events,alarm_list,pii_keys,pii_values,outbox,cap_messages}'::regclass[]))
+                  OR c.oid = 'alarm_list'::regclass""")
+    return blocks * 8 // 1024
+
+
 # ---- measurements ----------------------------------------------------------------------------
 
 async def measure_round(store: Store, city: Directory, args, rng_seed: int) -> None:
@@ -279,6 +296,10 @@ async def main(args) -> dict:
         say(f"  loaded in {load['total_s']:.0f} s ({', '.join(f'{k} {v}' for k, v in load['sizes'].items())})")
         for store in stores:
             await recent_activity(store, city)
+        await admin.execute("CHECKPOINT")  # the whole cluster's dirty pages, written now rather than under the measurement
+        if not args.cold:
+            for store in stores:
+                load.setdefault("prewarmed_mb", {})[store.name] = await prewarm(store)
         gc.collect()
         gc.freeze()  # the city directory: out of the collector's sight, as in the services
         for store in stores:  # warm-up: pools, prepared statements, caches
@@ -342,6 +363,7 @@ def cli(argv: list[str] | None = None) -> None:
     parser.add_argument("--resumes", type=int, default=5000, help="stream resumes per store")
     parser.add_argument("--rounds", type=int, default=10, help="the measurements alternate between the stores this often")
     parser.add_argument("--purge-seconds", type=float, default=20.0, help="how long each table's purge may run")
+    parser.add_argument("--cold", action="store_true", help="measure without reading the intake's indexes in first")
     parser.add_argument("--keep", action="store_true", help="keep the databases (drop them yourself)")
     args = parser.parse_args(argv)
     asyncio.run(_cancellable(main(args)))

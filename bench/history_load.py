@@ -4,7 +4,8 @@ Everything is generated in SQL (generate_series, INSERT … SELECT), a chunk of 
 into tables whose indexes are dropped first and built again after the load (one sort each instead
 of millions of random index inserts), then VACUUM ANALYZE: the state autovacuum would leave a
 year-old store in. Row contents are compact but of the real shapes; ids are md5s of the alarm's
-number, so the alarm i of alarm_list, of the event store and of the feed is one alarm.
+number, so the alarm i of alarm_list, of the event store and of the feed is one alarm; event ids
+are time-ordered as the store makes them (linkduty_shared.ids).
 
 Alarm i (1…n) is received at `start + (i - ½)·year/n`; it lies in grid (i·7919 mod grids) of the
 demo city (7919 is prime: every grid gets its share), ten events long, closed (a tenth false
@@ -97,11 +98,14 @@ CROSS JOIN LATERAL (SELECT $3::timestamptz + (i - 0.5) * $4::interval AS at) t
 _EVENTS = """
 INSERT INTO events (stream_id, stream_type, version, event_id, event_type, schema_version, data, metadata,
                     occurred_at, recorded_at)
-SELECT md5('alarm' || i)::uuid::text, 'alarm', e.v, gen_random_uuid(), e.event_type, 1, $5::jsonb, $6::jsonb,
-       t.at + e.v * interval '4 minutes', t.at + e.v * interval '4 minutes'
+SELECT md5('alarm' || i)::uuid::text, 'alarm', e.v, x.event_id, e.event_type, 1, $5::jsonb, $6::jsonb, x.at, x.at
 FROM generate_series($1::int, $2::int) i
 CROSS JOIN LATERAL (SELECT $3::timestamptz + (i - 0.5) * $4::interval AS at) t
 CROSS JOIN unnest($7::text[]) WITH ORDINALITY AS e(event_type, v)
+CROSS JOIN LATERAL (SELECT t.at + e.v * interval '4 minutes' AS at, md5(i || '/' || e.v) AS h) r
+CROSS JOIN LATERAL (  -- time-ordered, as linkduty_shared.ids makes them: milliseconds, 7, random, variant 8, random
+    SELECT r.at, (lpad(to_hex((extract(epoch FROM r.at) * 1000)::bigint), 12, '0') || '7' || substr(r.h, 1, 3)
+                  || '8' || substr(r.h, 4, 15))::uuid AS event_id) x
 """
 
 _PII_KEYS = """

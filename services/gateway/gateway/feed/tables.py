@@ -133,6 +133,10 @@ async def head(pool: asyncpg.Pool) -> int:
         return await conn.fetchval("SELECT coalesce(max(seq), 0) FROM centre_feed")
 
 
+# The centre's newest row, or its newest purged one when none is kept: resuming from 0 then would
+# get a resync, and its snapshot the same position, for ever.
+_BOARD_SEQ = """SELECT greatest((SELECT max(seq) FROM centre_feed WHERE centre_id = $1),
+                                (SELECT through_seq FROM centre_feed_purged WHERE centre_id = $1), 0)"""
 _OPEN_BOARD = "SELECT summary, open FROM centre_alarms WHERE centre_id = $1 AND open ORDER BY last_seq"
 _WHOLE_BOARD = "SELECT summary, open FROM centre_alarms WHERE centre_id = $1 ORDER BY last_seq"
 
@@ -144,5 +148,5 @@ async def read_board(pool: asyncpg.Pool, centre_id: str, *, open_only: bool = Tr
         # Two texts, not `open OR NOT $2`: a generic plan can use the open rows' partial index
         # only for a literal `open`, and without it read every alarm the centre ever had.
         alarms = await conn.fetch(_OPEN_BOARD if open_only else _WHOLE_BOARD, centre_id)
-        seq = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM centre_feed WHERE centre_id = $1", centre_id)
+        seq = await conn.fetchval(_BOARD_SEQ, centre_id)
     return Board(centre_id, seq, [{**r["summary"], "open": r["open"]} for r in alarms])
