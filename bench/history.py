@@ -10,8 +10,8 @@ the services' schemas from their own migrate; dropped at the end, on failure too
   the PII vault, processed_events, Idempotency-Key answers, and the gateway's feed (20 rows an
   alarm) with its centres' boards.
 Both stores then get the same recent activity (30 notifications per centre through the feed
-writer's statement) and the same measurements, interleaved round by round so that drift on a
-shared machine hits both alike:
+writer's statement) and the same measurements, paired sample by sample (each one on both stores
+in turn), so that what else the machine does at a moment weighs on both alike:
   (a) 119 intake: AlarmsService.report() in-process, built as the alarms bootstrap builds it
       (street lock, PII vault, duplicate search, append + outbox, inline projections);
   (b) find_duplicate alone, on one connection of a service pool (force_generic_plan): one
@@ -36,6 +36,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import gc
+import os
 import random
 import signal
 import time
@@ -176,34 +177,50 @@ async def prewarm(store: Store) -> int:
 
 # ---- measurements ----------------------------------------------------------------------------
 
-async def measure_round(store: Store, city: Directory, args, rng_seed: int) -> None:
-    rng = random.Random(rng_seed)  # the same calls, points and centres in both stores
-    for _ in range(args.calls // args.rounds):
-        cmd = call(city, rng, dt.datetime.now(dt.UTC))
-        started = time.perf_counter()
-        await store.service.report(cmd, CTX)
-        store.sample("intake", time.perf_counter() - started)
-    async with store.alarms.acquire() as conn:
-        for _ in range(args.searches // args.rounds):
-            grid = rng.choice(city.divisions(Level.GRID))
+async def paired(stores: list[Store], what: str, count: int, op) -> None:
+    """`op(store, i)` on both stores, sample by sample (which goes first alternates): whatever else
+    the machine does at a moment weighs on both stores' samples alike."""
+    for i in range(count):
+        for store in (stores if i % 2 == 0 else stores[::-1]):
             started = time.perf_counter()
-            await find_duplicate(conn, kind="fire", lat=grid.lat, lon=grid.lon, received_at=dt.datetime.now(dt.UTC),
-                                 radius_m=300.0, window=dt.timedelta(minutes=15), within=[city.city.code])
-            store.sample("find_duplicate", time.perf_counter() - started)
-    centres = sorted(store.recent)
-    for _ in range(args.resumes // args.rounds):
-        centre = rng.choice(centres)
-        after = store.recent[centre][-BEHIND - 1]
-        started = time.perf_counter()
-        page = await centre_page(store.gateway, centre, after)
-        store.sample("resume", time.perf_counter() - started)
-        assert page.resync is None and len(page.rows) == BEHIND, (store.name, centre, page)
+            await op(store, i)
+            store.sample(what, time.perf_counter() - started)
+
+
+async def measure(stores: list[Store], city: Directory, args) -> None:
+    """(b), (c), (d), then (a): the duplicate search first sees the open alarms of history (the
+    handful), not the thousands of open ones the measured calls leave in its window."""
+    grids = city.divisions(Level.GRID)
+    searched = [random.Random(i).choice(grids) for i in range(args.searches)]
+    conns = {store.name: await store.alarms.acquire() for store in stores}  # one connection: one prepared statement
+    try:
+        async def search(store: Store, i: int) -> None:
+            await find_duplicate(conns[store.name], kind="fire", lat=searched[i].lat, lon=searched[i].lon,
+                                 received_at=dt.datetime.now(dt.UTC), radius_m=300.0, window=dt.timedelta(minutes=15),
+                                 within=[city.city.code])
+        await paired(stores, "find_duplicate", args.searches, search)
+    finally:
+        for store in stores:
+            await store.alarms.release(conns[store.name])
+
+    centres = sorted(stores[0].recent)
+    resumed = [random.Random(i).choice(centres) for i in range(args.resumes)]
+
+    async def resume(store: Store, i: int) -> None:
+        page = await centre_page(store.gateway, resumed[i], store.recent[resumed[i]][-BEHIND - 1])
+        assert page.resync is None and len(page.rows) == BEHIND, (store.name, resumed[i], page)
+    await paired(stores, "resume", args.resumes, resume)
+
     city_centre = city.centre_of(city.city.code).id
-    for _ in range(max(1, args.resumes // args.rounds // 10)):
-        started = time.perf_counter()
+
+    async def snapshot(store: Store, i: int) -> None:
         board = await read_board(store.gateway, city_centre)
-        store.sample("snapshot", time.perf_counter() - started)
-    assert len(board.alarms) == RECENT_PER_CENTRE, len(board.alarms)
+        assert len(board.alarms) == RECENT_PER_CENTRE, len(board.alarms)
+    await paired(stores, "snapshot", max(1, args.resumes // 10), snapshot)
+
+    async def intake(store: Store, i: int) -> None:
+        await store.service.report(call(city, random.Random(i), dt.datetime.now(dt.UTC)), CTX)  # the same calls
+    await paired(stores, "intake", args.calls, intake)
 
 
 async def explain(store: Store, city: Directory) -> list[str]:
@@ -280,6 +297,7 @@ async def main(args) -> dict:
     city = load_demo_city()
     admin = await asyncpg.connect(f"{base}/postgres")
     created: list[str] = []
+    loadavg = os.getloadavg()  # the machine is shared: what else ran
     try:
         for store in stores:
             for db in (store.alarms_db, store.gateway_db):
@@ -299,18 +317,17 @@ async def main(args) -> dict:
         await admin.execute("CHECKPOINT")  # the whole cluster's dirty pages, written now rather than under the measurement
         if not args.cold:
             for store in stores:
-                load.setdefault("prewarmed_mb", {})[store.name] = await prewarm(store)
+                load.setdefault("prewarmed_mb", {})[store.name] = int(await prewarm(store))
         gc.collect()
         gc.freeze()  # the city directory: out of the collector's sight, as in the services
-        for store in stores:  # warm-up: pools, prepared statements, caches
-            await measure_round(store, city, argparse.Namespace(**{**vars(args), "rounds": 1, "calls": 10,
-                                                                   "searches": 50, "resumes": 50}), 0)
+        warm_up = argparse.Namespace(calls=10, searches=50, resumes=50)  # pools, prepared statements, caches
+        await measure(stores, city, warm_up)
+        for store in stores:
             store.samples.clear()
-        for r in range(args.rounds):
-            for store in (stores if r % 2 == 0 else stores[::-1]):
-                await measure_round(store, city, args, 1000 + r)
-        result = {"scale": vars(args), "load": load, "figures": figures(empty, year),
-                  "find_duplicate_plan_year": await explain(year, city)}
+        plan = await explain(year, city)
+        await measure(stores, city, args)
+        result = {"scale": vars(args), "load": load, "loadavg_at_start": loadavg, "figures": figures(empty, year),
+                  "find_duplicate_plan_year": plan}
         report(result)
         result["retention_year"] = await retention(year, city, args)
         report_retention(result["retention_year"])
@@ -358,10 +375,9 @@ def cli(argv: list[str] | None = None) -> None:
     parser.add_argument("--feed", type=int, default=20_000_000)
     parser.add_argument("--processed", type=int, default=5_000_000)
     parser.add_argument("--keys", type=int, default=1_000_000)
-    parser.add_argument("--calls", type=int, default=2000, help="119 calls per store")
-    parser.add_argument("--searches", type=int, default=5000, help="duplicate searches per store")
-    parser.add_argument("--resumes", type=int, default=5000, help="stream resumes per store")
-    parser.add_argument("--rounds", type=int, default=10, help="the measurements alternate between the stores this often")
+    parser.add_argument("--calls", type=int, default=3000, help="119 calls per store")
+    parser.add_argument("--searches", type=int, default=10000, help="duplicate searches per store")
+    parser.add_argument("--resumes", type=int, default=10000, help="stream resumes per store")
     parser.add_argument("--purge-seconds", type=float, default=20.0, help="how long each table's purge may run")
     parser.add_argument("--cold", action="store_true", help="measure without reading the intake's indexes in first")
     parser.add_argument("--keep", action="store_true", help="keep the databases (drop them yourself)")
