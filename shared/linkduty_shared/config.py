@@ -41,6 +41,15 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = 3
     consumer_retry_backoff_s: float = 0.05
 
+    # Retention (linkduty_shared.retention): every `retention_interval_s` the runtime purges expired
+    # Idempotency-Key answers (after 24 h) and processed_events dedup rows (after
+    # `processed_events_keep_days`), `retention_batch_size` rows per DELETE.
+    retention_interval_s: float = 300.0
+    retention_batch_size: int = 2000
+    # Past the longest a record can come again: topics keep 7 days, a DLQ 30 (replayable), and a
+    # record may outlive retention.ms by a segment (segment.ms, 7 days) — messaging/topics.toml.
+    processed_events_keep_days: float = 37.0
+
     otel_exporter: str = "none"  # "none" | "console"
     directory_path: str | None = None  # a city's dataset (GeoJSON); the demo city when unset
 

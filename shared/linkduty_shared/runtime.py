@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -22,6 +23,7 @@ from linkduty_shared.db import create_pool, migrate
 from linkduty_shared.eventstore.store import EventStore
 from linkduty_shared.messaging.kafka import reliable_producer
 from linkduty_shared.outbox.relay import OutboxRelay
+from linkduty_shared.projections.runners import purge_processed_events
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +86,17 @@ class Runtime:
         if relay is not None:
             runtime.background("outbox relay", relay.run)
         runtime.background("token issuer keys", verifier.keep_keys_fresh)
-        runtime.background("idempotency key purge", lambda: every(3600, lambda: purge_expired_keys(pool)))
+        runtime.background("retention", lambda: every(settings.retention_interval_s,
+                                                      lambda: runtime.purge_expired(event_store=event_store)))
         return runtime
+
+    async def purge_expired(self, *, event_store: bool) -> None:
+        """One retention run (linkduty_shared.retention): what expired goes, in bounded batches."""
+        batch = self.settings.retention_batch_size
+        await purge_expired_keys(self.pool, batch=batch)
+        if event_store:
+            await purge_processed_events(self.pool, dt.timedelta(days=self.settings.processed_events_keep_days),
+                                         batch=batch)
 
     def background(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
         self.tasks.append(asyncio.create_task(supervise(name, loop), name=name))

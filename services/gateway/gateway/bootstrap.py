@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi import FastAPI
 
 from linkduty_shared.api.app import create_app
 from linkduty_shared.jurisdictions import load_city
-from linkduty_shared.runtime import Runtime
+from linkduty_shared.runtime import Runtime, every
 
 from gateway.api import routes, ws
 from gateway.asyncapi import AsyncApi
 from gateway.config import GatewaySettings
 from gateway.fanout import Hub
+from gateway.feed.retention import purge_feed
 from gateway.feed.tables import DDL
 from gateway.feed.tail import FeedTail
 from gateway.feed.writer import FeedWriter
@@ -33,6 +36,13 @@ def build_app(settings: GatewaySettings | None = None) -> FastAPI:
                                          StreamQuota(settings.max_streams_per_client))
         runtime.background("feed tail", tail.run)
         runtime.background("feed writer", writer.run)
+
+        async def purge_if_writer() -> None:  # one replica purges: the one that writes
+            if writer.is_leader:
+                await purge_feed(runtime.pool, dt.timedelta(days=settings.feed_keep_days),
+                                 batch=settings.retention_batch_size)
+
+        runtime.background("feed retention", lambda: every(settings.retention_interval_s, purge_if_writer))
 
     app = create_app(settings, title="LinkDuty console gateway", routers=[routes.router, ws.router],
                      schema_sql=(DDL,), on_start=on_start, event_store=False)  # it keeps a feed, no events

@@ -22,3 +22,7 @@ class GatewaySettings(HttpServiceSettings):
     # A follower replica (not the writer) reads new feed rows when the writer NOTIFYs, and at
     # least this often as the safety net.
     feed_poll_interval_s: float = 1.0
+    # The feed keeps this many days of notifications (feed/retention.py; purged every
+    # retention_interval_s, retention_batch_size rows a batch). A console resuming from an id
+    # older than that gets `resync` and a snapshot instead of a backlog it can no longer have.
+    feed_keep_days: float = 7.0

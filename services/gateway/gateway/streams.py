@@ -4,6 +4,9 @@
   Most of a long backlog is read before subscribing, so the live queue does not fill while the
   client downloads it; the rest is read after subscribing, so that nothing committed in between
   is missed, and live items the backlog already had (seq <= last sent) are dropped.
+- Resync: a page of that backlog finds rows of the centre after N purged (the feed keeps
+  `feed_keep_days`, feed/retention.py), or N is no id of this feed: a `resync` item, then the
+  stream goes on as a snapshot stream does.
 - Snapshot: subscribe, then read the open alarms and the feed position they reflect in one
   snapshot (tables.read_board), then live items after that position.
 - Neither: live from now.
@@ -22,7 +25,7 @@ from collections.abc import AsyncIterator, Callable
 import asyncpg
 
 from gateway.fanout import Hub, Subscription
-from gateway.feed.tables import PAGE_SIZE, Board, FeedItem, centre_rows_after, read_board
+from gateway.feed.tables import PAGE_SIZE, Board, FeedItem, Resync, centre_page, read_board
 
 
 class Heartbeat:
@@ -30,7 +33,7 @@ class Heartbeat:
 
 
 HEARTBEAT = Heartbeat()
-StreamItem = FeedItem | Board | Heartbeat
+StreamItem = FeedItem | Board | Resync | Heartbeat
 
 
 class TooManyStreams(Exception):
@@ -98,35 +101,45 @@ class CentreStream:
         self._subscription = self._hub.subscribe(self.centre_id, self.overflowed)
         return self._subscription
 
-    async def _backlog(self, after: int) -> AsyncIterator[FeedItem]:
-        """The centre's rows after `after`, committed by the time the last page was read."""
+    async def _backlog(self, after: int) -> AsyncIterator[FeedItem | Resync]:
+        """The centre's rows after `after`, committed by the time the last page was read; or,
+        from the page that found some gone, a Resync (and nothing more)."""
         while True:
-            rows = await centre_rows_after(self._pool, self.centre_id, after)
-            for row in rows:
-                yield row
-            if len(rows) < PAGE_SIZE:
+            page = await centre_page(self._pool, self.centre_id, after)
+            if page.resync is not None:
+                yield page.resync
                 return
-            after = rows[-1].seq
+            for row in page.rows:
+                yield row
+            if len(page.rows) < PAGE_SIZE:
+                return
+            after = page.rows[-1].seq
 
     async def items(self) -> AsyncIterator[StreamItem]:
         """Never ends by itself; raises fanout.TooFarBehind when the client fell too far behind."""
         last: int | None = None
-        if self._snapshot:
-            subscription = self._subscription or self._subscribe()
+        resync: Resync | None = None
+        if self._after is not None:
+            last = self._after
+            for subscribed_first in (False, True):  # most of a long backlog before subscribing, the rest after
+                if subscribed_first:
+                    self._subscribe()
+                async for item in self._backlog(last):
+                    if isinstance(item, Resync):
+                        resync = item  # the backlog's last item
+                    else:
+                        last = item.seq
+                        yield item
+                if resync is not None:
+                    yield resync
+                    break
+        if self._snapshot or resync is not None:
+            if self._subscription is None:  # before the board: nothing committed after it is missed
+                self._subscribe()
             board = await read_board(self._pool, self.centre_id)
             last = board.seq
             yield board
-        elif self._after is not None:
-            last = self._after
-            async for row in self._backlog(last):
-                last = row.seq
-                yield row
-            subscription = self._subscribe()
-            async for row in self._backlog(last):
-                last = row.seq
-                yield row
-        else:
-            subscription = self._subscription or self._subscribe()
+        subscription = self._subscription or self._subscribe()
         while True:
             item = await subscription.next(self._heartbeat_s)
             if item is None:

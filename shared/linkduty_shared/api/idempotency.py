@@ -32,6 +32,7 @@ from linkduty_shared.api.problems import (
 from linkduty_shared.api.limits import replay_body
 from linkduty_shared.auth.tokens import AuthError, KeysUnavailable, Principal
 from linkduty_shared.db import OUTAGE_ERRORS
+from linkduty_shared.retention import bounded_delete, purge_in_batches
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ MAX_KEY_LENGTH = 255
 # most this long. Requests take milliseconds; none runs this long.
 STALE_CLAIM_S = 15
 KEEP_ANSWERS = "24 hours"  # how long a retry can still get the first answer
+
+
 def _stored(status: int) -> bool:
     return 200 <= status < 400
 
@@ -56,11 +59,13 @@ def holds(principal: Principal, first: dict) -> bool:
             and first["centre"] in (None, principal.centre))
 
 
-async def purge_expired_keys(pool) -> None:
-    """Forget answers older than KEEP_ANSWERS (run hourly by the runtime): the table is on the
-    intake's hot path and would otherwise grow with every POST."""
-    async with pool.acquire() as conn:
-        await conn.execute(f"DELETE FROM idempotency_keys WHERE created_at < now() - interval '{KEEP_ANSWERS}'")
+PURGE_EXPIRED = bounded_delete("idempotency_keys", f"created_at < now() - interval '{KEEP_ANSWERS}'", "created_at", "$1")
+
+
+async def purge_expired_keys(pool, *, batch: int = 2000) -> int:
+    """Forget answers older than KEEP_ANSWERS, `batch` rows per statement (retention.py; the
+    runtime runs it): the table is on the intake's hot path and would otherwise grow with every POST."""
+    return await purge_in_batches(pool, "expired Idempotency-Key answers", PURGE_EXPIRED, batch=batch)
 
 
 async def _send_response(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
@@ -114,10 +119,12 @@ class IdempotencyMiddleware:
         while True:
             async with pool.acquire() as conn:
                 claimed = await conn.fetchval(
-                    """INSERT INTO idempotency_keys (client_id, key, request_hash) VALUES ($1, $2, $3)
-                       ON CONFLICT (client_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, created_at = now()
-                       WHERE idempotency_keys.completed_at IS NULL
-                         AND idempotency_keys.created_at < now() - make_interval(secs => $4)
+                    f"""INSERT INTO idempotency_keys (client_id, key, request_hash) VALUES ($1, $2, $3)
+                       ON CONFLICT (client_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, created_at = now(),
+                           status = NULL, headers = NULL, body = NULL, completed_at = NULL, rights = NULL
+                       WHERE (idempotency_keys.completed_at IS NULL
+                              AND idempotency_keys.created_at < now() - make_interval(secs => $4))
+                          OR idempotency_keys.created_at < now() - interval '{KEEP_ANSWERS}'
                        RETURNING true""",
                     client_id, key_text, request_hash, STALE_CLAIM_S,
                 )

@@ -12,3 +12,5 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
 );
 -- The rights of the token that got the answer: a retry replays it only to a token holding them all.
 ALTER TABLE idempotency_keys ADD COLUMN IF NOT EXISTS rights jsonb;
+-- The retention purge finds expired answers by their age (linkduty_shared.retention).
+CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys (created_at);

@@ -24,6 +24,7 @@ import asyncpg
 import orjson
 
 from linkduty_shared.events.envelope import CONTEXT_EXTENSIONS, Envelope
+from linkduty_shared.ids import time_ordered_uuid
 
 
 class ConcurrencyConflict(Exception):
@@ -62,7 +63,7 @@ class NewEvent:
     data: dict[str, Any]
     schema_version: int = 1
     metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
-    event_id: uuid.UUID = dataclasses.field(default_factory=uuid.uuid4)
+    event_id: uuid.UUID = dataclasses.field(default_factory=time_ordered_uuid)  # events_event_id grows at its end
     occurred_at: dt.datetime = dataclasses.field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 

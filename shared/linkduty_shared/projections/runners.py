@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 
 import asyncpg
@@ -9,6 +10,7 @@ from aiokafka import ConsumerRecord
 from linkduty_shared.events.envelope import Envelope
 from linkduty_shared.eventstore.store import EventStore, Position
 from linkduty_shared.projections.base import Projection
+from linkduty_shared.retention import bounded_delete, purge_in_batches
 
 
 async def apply_once(conn: asyncpg.Connection, projection: Projection, event: Envelope) -> bool:
@@ -23,6 +25,19 @@ async def apply_once(conn: asyncpg.Connection, projection: Projection, event: En
     if first_time:
         await projection.apply(conn, event)
     return bool(first_time)
+
+
+PURGE_PROCESSED = bounded_delete("processed_events", "processed_at < now() - make_interval(secs => $1)",
+                                  "processed_at", "$2")
+
+
+async def purge_processed_events(pool: asyncpg.Pool, keep: dt.timedelta, *, batch: int = 2000) -> int:
+    """Drop dedup rows older than `keep` (the runtime runs it; retention.py). An event processed
+    before then was produced before then: with `keep` past the longest a record stays in Kafka
+    (the topics' retention, a DLQ's for a replay, plus a segment, since Kafka deletes whole ones),
+    nothing can deliver it again. A store-fed projection never reads behind its checkpoint, and
+    its rebuild drops its rows anyway."""
+    return await purge_in_batches(pool, "processed_events rows", PURGE_PROCESSED, keep.total_seconds(), batch=batch)
 
 
 class KafkaProjectionHandler:

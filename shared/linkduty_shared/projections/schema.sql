@@ -7,6 +7,8 @@ CREATE TABLE IF NOT EXISTS processed_events (
     processed_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (consumer, event_id)
 );
+-- Dedup rows older than Kafka can redeliver go (projections/runners.py, purge_processed_events).
+CREATE INDEX IF NOT EXISTS processed_events_processed_at ON processed_events (processed_at);
 CREATE TABLE IF NOT EXISTS projection_checkpoints (
     projection text PRIMARY KEY,
     position   text NOT NULL,

@@ -25,7 +25,8 @@ Authorization = Annotated[str | None, Header()]
 _SSE_DOC = {
     200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
           "description": "SSE: `id` = feed seq, `event` = the alarm event type, `data` = the AlarmNotification "
-                         "(see /asyncapi.yaml); `event: snapshot` first with ?snapshot=true; `event: overflow` last "
+                         "(see /asyncapi.yaml); `event: snapshot` first with ?snapshot=true; `event: resync` (no id) "
+                         "then `event: snapshot` first when the Last-Event-ID is older than the feed keeps; `event: overflow` last "
                          "when the client fell too far behind, `event: token-expired` last when the token it was "
                          "opened with expired (resume with a new token and Last-Event-ID)"},
 }

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from gateway.api.pump import Ended, pump
-from gateway.feed.tables import Board, FeedItem
+from gateway.feed.tables import Board, FeedItem, Resync
 from gateway.streams import CentreStream, StreamItem
 
 RETRY_MS = 2000  # how soon an EventSource reconnects (it then sends Last-Event-ID itself)
@@ -47,6 +47,8 @@ def sse_frame(item: StreamItem) -> bytes:
     if isinstance(item, Board):
         return sse_event(orjson.dumps({"centre_id": item.centre_id, "alarms": item.alarms}).decode(),
                          event="snapshot", id=item.seq)
+    if isinstance(item, Resync):  # no id: the snapshot right after it carries the position
+        return sse_event(orjson.dumps(item.to_data()).decode(), event="resync")
     return HEARTBEAT_FRAME
 
 

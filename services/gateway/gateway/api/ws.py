@@ -1,5 +1,5 @@
 """The centre stream over WebSocket: JSON messages `{"id", "type", "data"}`, the same start
-(?last_event_id= or ?snapshot=true) and the same overflow rule as the SSE stream."""
+(?last_event_id= or ?snapshot=true), the same resync and the same overflow rule as the SSE stream."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from linkduty_shared.auth import AuthError, KeysUnavailable
 from gateway.api.access import authorize, bearer_token, parse_last_event_id, take_stream_slot
 from gateway.api.deps import gateway_state
 from gateway.api.pump import ClientGone, Ended, pump
-from gateway.feed.tables import Board, FeedItem
+from gateway.feed.tables import Board, FeedItem, Resync
 from gateway.streams import CentreStream, StreamItem
 
 router = APIRouter(tags=["console streams"])
@@ -35,6 +35,8 @@ def ws_message(item: StreamItem) -> dict | None:
         return {"id": item.seq, "type": item.event_type, "data": item.notification}
     if isinstance(item, Board):
         return {"id": item.seq, "type": "snapshot", "data": {"centre_id": item.centre_id, "alarms": item.alarms}}
+    if isinstance(item, Resync):
+        return {"type": "resync", **item.to_data()}
     return None  # heartbeats: WebSocket has its own ping frames
 
 

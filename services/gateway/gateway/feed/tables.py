@@ -31,6 +31,15 @@ CREATE TABLE IF NOT EXISTS centre_alarms (
     PRIMARY KEY (centre_id, alarm_id)
 );
 CREATE INDEX IF NOT EXISTS centre_alarms_open ON centre_alarms (centre_id, last_seq) WHERE open;
+-- Retention (feed/retention.py): the feed keeps `feed_keep_days`, purged from its oldest row on,
+-- so what is left is always every row from some seq on. through_seq: a centre's newest purged
+-- row, so that a stream resuming before it knows it missed something (streams.py, Resync).
+CREATE TABLE IF NOT EXISTS centre_feed_purged (
+    centre_id   text PRIMARY KEY,
+    through_seq bigint NOT NULL
+);
+-- closed alarms whose last notification is purged leave the board (retention.py)
+CREATE INDEX IF NOT EXISTS centre_alarms_closed ON centre_alarms (last_seq) WHERE NOT open;
 """
 
 # The writer's NOTIFY channel: follower replicas wake on it to read the rows just committed.
@@ -45,6 +54,34 @@ class FeedItem:
     centre_id: str
     event_type: str
     notification: dict[str, Any]  # AlarmNotification.to_data()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Resync:
+    """A stream cannot go on after the client's last id: notifications of the centre after it are
+    no longer kept (`cause` "purged"), or the feed never gave that id out ("unknown": another or
+    a rebuilt database). The client must replace what it shows with the snapshot that follows."""
+
+    centre_id: str
+    last_event_id: int
+    cause: str
+
+    @property
+    def reason(self) -> str:
+        missed = (f"notifications after {self.last_event_id} are no longer kept" if self.cause == "purged"
+                  else f"{self.last_event_id} is not an id this stream has given out")
+        return f"{missed}: replace what you show with the snapshot that follows"
+
+    def to_data(self) -> dict[str, Any]:
+        return {"reason": self.reason, "cause": self.cause, "last_event_id": self.last_event_id}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Page:
+    """A page of a centre's feed after an id, or the Resync that replaces it."""
+
+    rows: list[FeedItem]
+    resync: Resync | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -63,13 +100,26 @@ def _item(row: asyncpg.Record) -> FeedItem:
     return FeedItem(row["seq"], row["centre_id"], row["event_type"], row["payload"])
 
 
-async def centre_rows_after(pool: asyncpg.Pool, centre_id: str, after: int, limit: int = PAGE_SIZE) -> list[FeedItem]:
+# One statement, so one snapshot: the page, the centre's newest purged row and the last seq given
+# out. A purge that commits after the page was read took nothing the page missed; one that
+# committed before it shows in `purged`.
+_PAGE = f"""
+SELECT p.purged, p.issued, f.*
+FROM (SELECT coalesce((SELECT through_seq FROM centre_feed_purged WHERE centre_id = $1), 0) AS purged,
+             coalesce(pg_sequence_last_value(pg_get_serial_sequence('centre_feed', 'seq')::regclass), 0) AS issued) p
+LEFT JOIN LATERAL (SELECT {_COLUMNS} FROM centre_feed WHERE centre_id = $1 AND seq > $2 ORDER BY seq LIMIT $3) f ON true
+"""
+
+
+async def centre_page(pool: asyncpg.Pool, centre_id: str, after: int, limit: int = PAGE_SIZE) -> Page:
+    """The centre's rows after `after` (at most `limit`), or a Resync if some are gone or `after`
+    is no id of this feed."""
     async with pool.acquire() as conn:
-        rows = await conn.fetch(
-            f"SELECT {_COLUMNS} FROM centre_feed WHERE centre_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-            centre_id, after, limit,
-        )
-    return [_item(r) for r in rows]
+        rows = await conn.fetch(_PAGE, centre_id, after, limit)
+    purged, issued = rows[0]["purged"], rows[0]["issued"]
+    if after < purged or after > issued:
+        return Page([], Resync(centre_id, after, "purged" if after < purged else "unknown"))
+    return Page([_item(r) for r in rows if r["seq"] is not None])
 
 
 async def all_rows_after(pool: asyncpg.Pool, after: int, limit: int = PAGE_SIZE) -> list[FeedItem]:
@@ -83,13 +133,20 @@ async def head(pool: asyncpg.Pool) -> int:
         return await conn.fetchval("SELECT coalesce(max(seq), 0) FROM centre_feed")
 
 
+# The centre's newest row, or its newest purged one when none is kept: resuming from 0 then would
+# get a resync, and its snapshot the same position, for ever.
+_BOARD_SEQ = """SELECT greatest((SELECT max(seq) FROM centre_feed WHERE centre_id = $1),
+                                (SELECT through_seq FROM centre_feed_purged WHERE centre_id = $1), 0)"""
+_OPEN_BOARD = "SELECT summary, open FROM centre_alarms WHERE centre_id = $1 AND open ORDER BY last_seq"
+_WHOLE_BOARD = "SELECT summary, open FROM centre_alarms WHERE centre_id = $1 ORDER BY last_seq"
+
+
 async def read_board(pool: asyncpg.Pool, centre_id: str, *, open_only: bool = True) -> Board:
     """The board and the feed position it reflects, read in one snapshot (REPEATABLE READ), so
     that resuming after `seq` neither repeats nor misses a change."""
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        alarms = await conn.fetch(
-            "SELECT summary, open FROM centre_alarms WHERE centre_id = $1 AND (open OR NOT $2) ORDER BY last_seq",
-            centre_id, open_only,
-        )
-        seq = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM centre_feed WHERE centre_id = $1", centre_id)
+        # Two texts, not `open OR NOT $2`: a generic plan can use the open rows' partial index
+        # only for a literal `open`, and without it read every alarm the centre ever had.
+        alarms = await conn.fetch(_OPEN_BOARD if open_only else _WHOLE_BOARD, centre_id)
+        seq = await conn.fetchval(_BOARD_SEQ, centre_id)
     return Board(centre_id, seq, [{**r["summary"], "open": r["open"]} for r in alarms])
