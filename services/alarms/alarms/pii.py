@@ -16,6 +16,8 @@ import uuid
 import asyncpg
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from linkduty_shared.ids import time_ordered_uuid
+
 DDL = """
 CREATE TABLE IF NOT EXISTS pii_keys (
     ref        uuid PRIMARY KEY,
@@ -32,7 +34,7 @@ CREATE TABLE IF NOT EXISTS pii_values (
 
 async def store(conn: asyncpg.Connection, secret: str) -> str:
     """Encrypt and store a phone number or a text (in the caller's transaction); returns its reference."""
-    ref = uuid.uuid4()
+    ref = time_ordered_uuid()  # pii_keys' index grows at its end, not all over
     key = AESGCM.generate_key(bit_length=256)
     nonce = os.urandom(12)
     ciphertext = AESGCM(key).encrypt(nonce, secret.encode(), ref.bytes)

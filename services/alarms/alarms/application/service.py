@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from collections.abc import Callable
 
 from linkduty_shared.application import CommandContext, EventSourcedRepository, Transaction, UnitOfWork
@@ -15,6 +14,7 @@ from linkduty_shared.cap import CapAlert
 from linkduty_shared.domain.personal_data import mask_phone, scrub_personal_numbers
 from linkduty_shared.contracts.alarms import CHAIN_LEVELS
 from linkduty_shared.eventstore import EventStore
+from linkduty_shared.ids import time_ordered_uuid
 from linkduty_shared.jurisdictions import Chain, Directory, OutsideJurisdiction
 
 from alarms import pii
@@ -89,7 +89,7 @@ class AlarmsService:
             raise OutsideYourJurisdiction(
                 f"{chain.community.name} ({chain.community.code}) is not in your jurisdiction claim")
         within = list(principal.jurisdiction) if principal is not None else [self.directory.city.code]
-        call_id = cmd.call_id or str(uuid.uuid4())
+        call_id = cmd.call_id or str(time_ordered_uuid())
         return await self.uow.run(lambda tx: self._take_call(tx, cmd, chain, call_id, within), ctx)
 
     async def _take_call(self, tx: Transaction, cmd: ReportAlarm, chain: Chain, call_id: str,
@@ -115,7 +115,7 @@ class AlarmsService:
                             location=location, description=description, distance_m=match[1], cap=cmd.cap,
                             caller_masked=caller_masked, caller_ref=caller_ref, free_text_ref=free_text_ref)
         else:
-            alarm = Alarm(str(uuid.uuid4()))
+            alarm = Alarm(str(time_ordered_uuid()))
             alarm.report(call_id=call_id, source=cmd.source, received_at=cmd.received_at.isoformat(),
                          kind=cmd.kind, severity=cmd.severity, description=description, location=location,
                          jurisdiction=chain_codes(chain), cap=cmd.cap, caller_masked=caller_masked,
@@ -190,7 +190,7 @@ class AlarmsService:
         """Split a wrongly merged call out into an alarm of its own (two streams, one transaction)."""
         async def work(tx: Transaction) -> Alarm:
             original = await tx.get(self.repo, alarm_id)
-            new_alarm = Alarm(str(uuid.uuid4()))
+            new_alarm = Alarm(str(time_ordered_uuid()))
             call = original.split_call(call_id, new_alarm.id, by=ctx.actor or "unknown")
             chain = self.resolve(call.location["lat"], call.location["lon"])
             new_alarm.report(call_id=call.call_id, source=call.source, received_at=call.received_at,
