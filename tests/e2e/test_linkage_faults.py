@@ -11,12 +11,12 @@ from linkduty_shared.contracts.commands import escalate_alarm_from_data
 from linkduty_shared.events import envelope_from_kafka
 from linkduty_shared.jurisdictions import Level
 from linkduty_shared.messaging.consumer import replay_dead_letters
-from linkduty_shared.messaging.topics import TopicSpec, dlq_topic, ensure_topics
+from linkduty_shared.messaging.topics import TopicSpec, dlq_topic
 from tests.conftest import eventually, loud_lines
 from tests.e2e.conftest import PARTITIONS, create_topics, start_linkage, stop
 from tests.e2e.test_critical_path import NotificationReader, report
 from tests.e2e.test_dispatch_routing import alarm_reported, produce
-from tests.support.kafka import read_topic
+from tests.support.kafka import make_topics, read_topic
 
 
 async def test_a_poison_event_goes_to_the_dlq_and_routing_goes_on(alarms, token, city, topics, kafka_bootstrap):
@@ -72,7 +72,7 @@ async def test_an_escalation_kafka_refuses_is_sent_again_not_lost(city, kafka_bo
         await eventually(refused, timeout=30, what="the escalation refused")
         await asyncio.sleep(3)  # a tick or two more
         assert worker.poll() is None, "\n".join(loud_lines(log))
-        await ensure_topics(kafka_bootstrap, [TopicSpec(topics["commands"], PARTITIONS, 1, 3_600_000)])
+        await make_topics(kafka_bootstrap, [TopicSpec(topics["commands"], PARTITIONS, 1, 3_600_000)])
         commands = await read_topic(kafka_bootstrap, topics["commands"], until_count=1, timeout=60)
     finally:
         stop(worker)

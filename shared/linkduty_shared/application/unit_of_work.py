@@ -85,10 +85,12 @@ class UnitOfWork:
         PreconditionFailed and nothing is retried. `must_exist=False` hands `decide` an empty
         aggregate for an unknown id (a command that creates it)."""
         async def work(tx: Transaction) -> A:
-            if must_exist or principal is not None:
+            if must_exist:
                 aggregate = await tx.get(repo, aggregate_id)
-            else:
+            else:  # created if missing; one that exists must still be the principal's to see
                 aggregate = await tx.load(repo, aggregate_id)
+                if aggregate.exists and not repo.visible(aggregate, principal):
+                    raise AggregateNotFound(aggregate_id)
             if expected_version is not None and aggregate.version != expected_version:
                 raise PreconditionFailed(expected_version, aggregate.version)
             decide(aggregate)

@@ -121,3 +121,34 @@ async def test_only_the_original_sender_with_operate_scope_may_update_or_cancel(
     forged = cancel.replace(b"<sender>partner@hz119.example.cn</sender>", b"<sender>other@example.cn</sender>")
     assert_problem(await client.post("/v1/alarms", content=forged, headers={**token(), **CAP}), 403,
                    "not-the-original-sender")
+
+
+async def test_an_update_of_a_foreign_alarm_is_answered_as_one_of_an_unknown_alert(client, token, place, city):
+    """Before, a district-A partner's Cancel naming an alert behind district B's alarm got a 404
+    (or a 422 of another kind) where an unknown one got 422: it learned the alert existed."""
+    lat, lon = place
+    assert (await client.post("/v1/alarms", content=cap_xml("HZ-20", "Alert", lat=lat, lon=lon),
+                              headers={**token(), **CAP})).status_code == 201
+    here = city.resolve(lat, lon).district.code
+    elsewhere = next(d.code for d in city.divisions(level=Level.DISTRICT) if d.code != here)
+    for identifier in ("HZ-20", "HZ-NEVER-SENT"):
+        cancel = cap_xml(f"{identifier}-C", "Cancel", lat=lat, lon=lon, sent="2099-01-01T00:00:00+08:00",
+                         references=f"partner@hz119.example.cn,{identifier},2026-11-23T08:15:30+08:00")
+        answer = await client.post("/v1/alarms", content=cancel, headers={**token(jurisdiction=[elsewhere]), **CAP})
+        assert_problem(answer, 422, "unknown-referenced-alert")
+
+
+async def test_an_update_naming_another_senders_alert_is_refused_on_an_alarm_opened_by_a_call(client, token, place):
+    """The alarm came from a 119 call (no CAP sender of its own) and the partner's alert joined it:
+    before, anyone naming that alert could cancel the alarm."""
+    lat, lon = place
+    opened = (await client.post("/v1/alarms", json={"source": "119", "kind": "fire", "location": {"lat": lat, "lon": lon},
+                                                    "received_at": "2026-11-23T08:15:00+08:00"},
+                                headers=token())).json()
+    joined = await client.post("/v1/alarms", content=cap_xml("HZ-30", "Alert", lat=lat, lon=lon), headers={**token(), **CAP})
+    assert joined.status_code == 200 and joined.json()["alarm_id"] == opened["alarm_id"]
+    ref = "partner@hz119.example.cn,HZ-30,2026-11-23T08:15:30+08:00"
+    forged = cap_xml("HZ-31", "Cancel", lat=lat, lon=lon, references=ref).replace(
+        b"<sender>partner@hz119.example.cn</sender>", b"<sender>other@example.cn</sender>")
+    assert_problem(await client.post("/v1/alarms", content=forged, headers={**token(), **CAP}), 403,
+                   "not-the-original-sender")

@@ -8,7 +8,13 @@ import datetime as dt
 import json
 from collections.abc import Callable
 
-from linkduty_shared.application import CommandContext, EventSourcedRepository, Transaction, UnitOfWork
+from linkduty_shared.application import (
+    AggregateNotFound,
+    CommandContext,
+    EventSourcedRepository,
+    Transaction,
+    UnitOfWork,
+)
 from linkduty_shared.auth import Principal
 from linkduty_shared.cap import CapAlert
 from linkduty_shared.domain.personal_data import mask_phone, scrub_personal_numbers
@@ -103,14 +109,16 @@ class AlarmsService:
         description = scrub_personal_numbers(cmd.description)
         address = scrub_personal_numbers(cmd.address) if cmd.address else cmd.address
         location = {"lat": cmd.lat, "lon": cmd.lon, "address": address}
+        match = await find_duplicate(conn, kind=cmd.kind, lat=cmd.lat, lon=cmd.lon, received_at=cmd.received_at,
+                                     radius_m=self.duplicate_radius_m, window=self.duplicate_window, within=within)
+        alarm = await tx.load(self.repo, match[0]) if match is not None else None
+        if alarm is not None and call_id in alarm.calls:
+            return Reported(alarm, call_id, linked=True)  # the same call resent: taken in already, nothing stored
         caller_masked = mask_phone(cmd.caller_phone)
         caller_ref = await pii.store(conn, cmd.caller_phone) if cmd.caller_phone else None
         free_text_ref = None if (description, address) == (cmd.description, cmd.address) else await pii.store(
             conn, json.dumps({"description": cmd.description, "address": cmd.address}, ensure_ascii=False))
-        match = await find_duplicate(conn, kind=cmd.kind, lat=cmd.lat, lon=cmd.lon, received_at=cmd.received_at,
-                                     radius_m=self.duplicate_radius_m, window=self.duplicate_window, within=within)
-        if match is not None:
-            alarm = await tx.load(self.repo, match[0])
+        if alarm is not None:
             alarm.link_call(call_id=call_id, source=cmd.source, received_at=cmd.received_at.isoformat(),
                             location=location, description=description, distance_m=match[1], cap=cmd.cap,
                             caller_masked=caller_masked, caller_ref=caller_ref, free_text_ref=free_text_ref)
@@ -138,23 +146,28 @@ class AlarmsService:
         if alert.msg_type not in ("Update", "Cancel"):
             raise CapNotActedOn("cap-msgtype-not-accepted", "This CAP message type is not acted on",
                                 f"CAP {alert.msg_type} messages are not acted on: send Alert, Update or Cancel")
+        refs = ", ".join(f"{r.sender}/{r.identifier}" for r in alert.references)
         if target is None:
-            refs = ", ".join(f"{r.sender}/{r.identifier}" for r in alert.references)
             raise UnknownReferencedAlert(f"no alarm was made from {refs}")
-        principal.require("alarms:operate")  # changing an alarm is more than reporting one
-        refuse_future(alert.sent, self.clock(), "sent")
         ref = cap_ref(alert)
-        changes = changes_from_cap(alert) if alert.msg_type == "Update" else None
 
         def decide(alarm: Alarm) -> None:
-            if alarm.cap and alarm.cap["sender"] != alert.sender:
-                raise NotTheOriginalSender(f"the alarm came from {alarm.cap['sender']}")
-            if changes is not None:
-                alarm.update(changes, by=alert.sender, cap=ref)
+            # Here, after the unit of work found the alarm inside the caller's jurisdiction: one
+            # outside it is answered as an unknown one, before any check could tell them apart.
+            if any(r.sender != alert.sender for r in alert.references) or (
+                    alarm.cap and alarm.cap["sender"] != alert.sender):
+                raise NotTheOriginalSender(f"{alert.sender} may update or cancel only its own alerts, not {refs}")
+            principal.require("alarms:operate")  # changing an alarm is more than reporting one
+            refuse_future(alert.sent, self.clock(), "sent")
+            if alert.msg_type == "Update":
+                alarm.update(changes_from_cap(alert), by=alert.sender, cap=ref)
             else:
                 alarm.cancel(by=alert.sender, reason=alert.note or "cancelled by CAP", cap=ref)
 
-        return await self.uow.execute(self.repo, target, decide, ctx, principal=principal)
+        try:
+            return await self.uow.execute(self.repo, target, decide, ctx, principal=principal)
+        except AggregateNotFound:
+            raise UnknownReferencedAlert(f"no alarm was made from {refs}") from None
 
     # ---- the alarm's lifecycle -----------------------------------------------------------------
 

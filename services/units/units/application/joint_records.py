@@ -29,7 +29,7 @@ from linkduty_shared.eventstore import EventStore
 from linkduty_shared.jurisdictions import Directory, OutsideJurisdiction
 
 from units.application.errors import FindingOutsidePatrolArea, UnknownForce
-from units.application.registry import SOURCE, require_division, utcnow
+from units.application.registry import SOURCE, known_lineage, require_division, utcnow
 from units.domain.patrol import JointPatrol
 from units.domain.roster import StandbyRoster, roster_id
 from units.domain.training import JointTraining
@@ -55,7 +55,7 @@ class JointRecords:
         self.store, self.directory, self.clock = store, directory, clock
 
         def chain(record: StandbyRoster | JointPatrol | JointTraining) -> list[str]:
-            return directory.lineage(record.division_code)
+            return known_lineage(directory, record.division_code)
 
         # A roster is seen by whoever sees its force (checked on the force, which exists before
         # its roster does); its own division is the force's.

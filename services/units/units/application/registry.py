@@ -40,6 +40,16 @@ def division_chain(directory: Directory, division_code: str) -> list[str]:
         raise UnknownDivision(f"{division_code} is no division of {directory.city.name}") from None
 
 
+def known_lineage(directory: Directory, division_code: str) -> list[str]:
+    """A stored record's chain for the visibility check: none (seen by nobody but the service's own
+    actor, so a 404) when the directory no longer has its division (a dataset update retired it),
+    rather than an error on every read of it."""
+    try:
+        return directory.lineage(division_code)
+    except KeyError:
+        return []
+
+
 def require_division(directory: Directory, division_code: str, principal: Principal | None) -> list[str]:
     """The division's chain, if the division exists and lies inside the caller's jurisdiction: a
     division outside it is not found, like a record in it."""
@@ -68,7 +78,7 @@ class Registry:
         self.store, self.directory = store, directory
         self.units = EventSourcedRepository(store, Unit, source=SOURCE, topic=topic,
                                             inline_projections=(UnitBoard(directory),),
-                                            chain=lambda unit: directory.lineage(unit.registration.division_code))
+                                            chain=lambda unit: known_lineage(directory, unit.registration.division_code))
         self.uow = UnitOfWork(store)
         self.forces = ForceIndex(())  # the planner's index of the registered forces (refresh_forces)
 
