@@ -19,6 +19,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 import faust
@@ -68,6 +69,10 @@ class Routing:
         self._topics = topics
         self._escalations = escalations
         self.one_at_a_time = asyncio.Lock()  # fair (FIFO): an alarm event waits for one units record at most
+        # When the record being handled was taken up (monotonic), None between records: a record
+        # retried for minutes (an outage that does not end, a PartitionsMismatch that is not stale
+        # metadata) holds every agent, and the heartbeat stops vouching for the worker (stuck_for).
+        self.busy_since: float | None = None
         # The last offset this worker handled, per topic partition. Faust hands a worker records it
         # has already handled. Once its tables are recovered (at start, after a rebalance), it
         # resumes the partitions and only then seeks them to their committed offsets, so what it
@@ -100,12 +105,22 @@ class Routing:
         except EnvelopeError as exc:
             failure: Failure | None = Failure(exc, 0)  # as the consumer runner counts it: never handled
         else:
-            failure = await handle_with_retries(
-                lambda: self._route(envelope, message), name=self._settings.app_id, outage=is_transient,
-                max_attempts=self._settings.consumer_max_attempts, backoff_s=self._settings.consumer_retry_backoff_s)
+            self.busy_since = time.monotonic()
+            try:
+                failure = await handle_with_retries(
+                    lambda: self._route(envelope, message), name=self._settings.app_id, outage=is_transient,
+                    max_attempts=self._settings.consumer_max_attempts,
+                    backoff_s=self._settings.consumer_retry_backoff_s)
+            finally:
+                self.busy_since = None
         if failure is not None:
             await self._dead_letter(message, message.key, message.value, message.headers or [], failure)
         self.handled[partition] = message.offset
+
+    def stuck_for(self, now: float | None = None) -> float:
+        """Seconds the record in hand has been handled (retried) so far; 0 between records."""
+        since = self.busy_since
+        return 0.0 if since is None else (time.monotonic() if now is None else now) - since
 
     async def _route(self, envelope: Envelope, message: faust.types.Message) -> None:
         if message.topic == self._settings.alarms_topic:

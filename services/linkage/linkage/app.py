@@ -117,6 +117,7 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
                     {level: s * settings.ack_timeout_scale for level, s in routing.ack_timeouts_s.items()},
                     settings.parked_per_alarm)
     escalations = timers.Escalations()
-    agents.register(app, topics, agents.Routing(settings, router, tables, topics, escalations))
-    timers.register(app, settings, timers.Timers(settings, router, tables, topics, escalations))
+    routing_agents = agents.Routing(settings, router, tables, topics, escalations)
+    agents.register(app, topics, routing_agents)
+    timers.register(app, settings, timers.Timers(settings, router, tables, topics, escalations), routing_agents.stuck_for)
     return app

@@ -27,3 +27,4 @@ class LinkageSettings(ServiceSettings):
     parked_per_alarm: int = 200  # parked units records kept per alarm (the oldest go first)
     data_dir: str = ".state/linkage"
     heartbeat_max_age_s: float = 30.0  # linkage.health: older than this, the worker counts as stuck
+    stuck_after_s: float = 300.0  # one record retried longer than this: the heartbeat stops (a restart)

@@ -17,6 +17,7 @@ import collections
 import datetime as dt
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import faust
@@ -138,7 +139,7 @@ def write_from_timer(table: faust.Table, partition: int, key: str, value: dict |
         table.data[key] = value
 
 
-def register(app: faust.App, settings: LinkageSettings, timers: Timers) -> None:
+def register(app: faust.App, settings: LinkageSettings, timers: Timers, stuck_for: Callable[[], float]) -> None:
     @app.timer(interval=settings.timer_interval_s)
     async def escalate_overdue_alarms():
         await timers.escalate_overdue_alarms()
@@ -160,4 +161,8 @@ def register(app: faust.App, settings: LinkageSettings, timers: Timers) -> None:
 
     @app.timer(interval=settings.timer_interval_s)
     async def beat_heartbeat():
-        beat(heartbeat)  # read by the liveness probe (linkage.health)
+        # Read by the liveness probe (linkage.health). Not while one record has been retried past
+        # stuck_after_s: routing is stalled behind it, and a restart (fresh metadata, a new
+        # assignment) is the way out that a probe can take.
+        if stuck_for() < settings.stuck_after_s:
+            beat(heartbeat)

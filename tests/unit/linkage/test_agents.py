@@ -1,6 +1,7 @@
 """The agents' and timers' work, without Faust running: tables as plain dicts, and topics that record
 what is sent to them (and can fail, as a Kafka that is down fails)."""
 
+import asyncio
 import dataclasses
 import datetime as dt
 import time
@@ -266,3 +267,18 @@ def test_which_errors_are_outages():
     assert is_transient(failed_send(KafkaConnectionError())) and is_transient(OSError()) and is_transient(TimeoutError())
     assert not is_transient(failed_send(ValueError())) and not is_transient(ProducerSendError("no transaction producer"))
     assert not is_transient(ValueError()) and not is_transient(ContractViolation("x")) and not is_transient(KeyError("k"))
+
+
+async def test_a_record_retried_without_end_shows_as_stuck_for_the_heartbeat_and_not_after(city):
+    """A PartitionsMismatch that is not stale metadata is retried forever and holds every agent:
+    stuck_for (which stops the liveness heartbeat past stuck_after_s) must see it."""
+    routing, _, _, _ = make(city, notifications=Sent(*[PartitionsMismatch("6 vs 12 partitions")] * 10_000))
+    assert routing.stuck_for() == 0.0
+    reported, _ = alarm_reported(city)
+    task = asyncio.create_task(routing.route(message(ALARMS, 0, 0, reported)))
+    await asyncio.sleep(0.3)
+    assert routing.stuck_for() >= 0.25 and not task.done()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert routing.stuck_for() == 0.0
