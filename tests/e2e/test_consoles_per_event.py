@@ -49,7 +49,7 @@ async def everything_on(bootstrap: str, topic: str) -> list:
 
 
 async def test_linkage_sends_one_record_per_event_keyed_by_its_alarm_and_listing_its_centres(
-        alarms, consoles, token, city, topics, kafka_bootstrap):
+        alarms, consoles, token, city, topics, kafka_bootstrap):  # noqa: F811 (the imported fixture)
     community = city.divisions(level=Level.COMMUNITY)[190]
     chain = city.resolve(community.lat, community.lon)
     body = {"source": "119", "kind": "fire", "location": {"lat": community.lat, "lon": community.lon}}
