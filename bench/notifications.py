@@ -501,6 +501,9 @@ def figures(shape: str, alarms: list[str], load: Load, consoles: Consoles, windo
                           "bytes_per_record": round(size / records) if records else None},
         "changelog_records_per_alarm": round(changelog / n, 2),
         "console_latency": summarize_ms(latencies),
+        # from the notifications' own times (wall clock): alarm event → routed by linkage → on screen
+        "stages": {"event_to_routed": summarize_ms([r - o for a, o, r, _ in consoles.stages if a in measured]),
+                   "routed_to_screen": summarize_ms([w - r for a, _, r, w in consoles.stages if a in measured])},
         "lost": len(expected - delivered),
         "duplicated": sum(k - 1 for k in seen.values() if k > 1),
         "valid": not (broker_restarted or crashed or lag or lost_backends),
@@ -513,7 +516,7 @@ def figures(shape: str, alarms: list[str], load: Load, consoles: Consoles, windo
 # ---- the report ---------------------------------------------------------------------------
 
 def report_run(r: dict) -> None:
-    c, n, lat = r["cpu_ms_per_alarm"], r["notifications"], r["console_latency"]
+    c, n, lat, st = r["cpu_ms_per_alarm"], r["notifications"], r["console_latency"], r["stages"]
     print(f"  {r['shape']:10s} {r['alarms']} alarms in {r['window_s']} s, {r['centres_per_record']} centres/record;"
           f" CPU ms/alarm: linkage {c.get('linkage', float('nan')):.2f}  gateway {c.get('gateway', float('nan')):.2f}"
           f"  kafka {c.get('kafka', float('nan')):.2f} (raw {r['kafka_cpu_s']['raw']} s, quiet"
@@ -522,7 +525,9 @@ def report_run(r: dict) -> None:
     print(f"  {'':10s} topic: {n['records_per_alarm']} records, {n['bytes_per_alarm']} B/alarm"
           f" ({n['bytes_per_record']} B/record, {n['disk_bytes_per_alarm']} B/alarm on disk);"
           f" changelog {r['changelog_records_per_alarm']} records/alarm; console p50 {lat['p50_ms']} p99 {lat['p99_ms']}"
-          f" max {lat['max_ms']} ms (n={lat['count']}); lost {r['lost']}, duplicated {r['duplicated']}"
+          f" max {lat['max_ms']} ms (n={lat['count']}; event → routed p50 {st['event_to_routed']['p50_ms']} p99"
+          f" {st['event_to_routed']['p99_ms']}, routed → screen p50 {st['routed_to_screen']['p50_ms']} p99"
+          f" {st['routed_to_screen']['p99_ms']}); lost {r['lost']}, duplicated {r['duplicated']}"
           + ("" if r["valid"] else f"; NOT VALID: {', '.join(r['problems'])}"), flush=True)
 
 
