@@ -110,7 +110,8 @@ class FeedWriter:
                 bootstrap=self._settings.kafka, group_id=self._settings.service_name,
                 topics=[self._settings.notifications_topic], handler=lambda e, r: self._append(conn, e, r),
                 batch_handler=lambda batch: self._append_batch(conn, batch),
-                # a poll is published to the hub at once: it must fit in a console's queue
+                # a poll is published to the hub at once: it must fit in a console's queue (a
+                # per-event record gives each of its centres one row, as a per-centre one does)
                 max_records=max(1, self._settings.subscriber_queue_size // 2),
                 max_attempts=self._settings.consumer_max_attempts, retry_backoff_s=self._settings.consumer_retry_backoff_s,
             )
