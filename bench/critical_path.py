@@ -126,6 +126,10 @@ class Consoles:
         self.arrivals: list[tuple[str, str, int, str, float]] = []
         self.stages: list[tuple[str, float, float, float]] = []  # (alarm, event occurred, routed, on screen), wall clock
 
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self._procs]
+
     async def __aenter__(self):
         for p in self._procs:
             p.start()

@@ -421,7 +421,8 @@ async def measure(shape: str, *, rate: float, seconds: float, warmup_s: float, b
                 await first
                 await load.at_rate(rate, warmup_s)  # not counted: caches, buffers, the first of everything
                 await wait_until_drained(bootstrap, groups=groups)
-                pids = {"linkage": run.linkage.pid, "gateway": run.gateway.pid, "kafka": kafka_pid}
+                pids = {"linkage": run.linkage.pid, "gateway": run.gateway.pid, "kafka": kafka_pid,
+                        "bench": os.getpid(), "consoles": consoles.pids[0]}  # the last two: the harness's share
                 meter = Meter({k: v for k, v in pids.items() if v}, bench_dsn(), run.pg_application)
                 quiet_from = await meter.snapshot()
                 await asyncio.sleep(baseline_s)
@@ -487,10 +488,12 @@ def figures(shape: str, alarms: list[str], load: Load, consoles: Consoles, windo
            "kafka": None if kafka_net != kafka_net else kafka_net, "postgres": window["postgres"]}
     per_alarm_ms = {k: round(v / n * 1000, 3) for k, v in cpu.items() if v is not None}
     per_alarm_ms["total"] = round(sum(per_alarm_ms.values()), 3)
+    harness = {k: round(window[k] / n * 1000, 3) for k in ("bench", "consoles") if k in window}
     return {
         "shape": shape, "alarms": n, "window_s": round(window["seconds"], 1),
         "centres_per_record": round(statistics.fmean(len(load.audience[a]) for a in alarms), 2),
         "cpu_ms_per_alarm": per_alarm_ms,
+        "harness_cpu_ms_per_alarm": harness,  # the load generator and the consoles, not counted in the total
         "kafka_cpu_s": {"raw": round(kafka_raw, 2), "quiet_rate_per_s": round(kafka_baseline_rate, 3),
                         "net": round(kafka_net, 2)},
         "idle_cpu_per_s": {k: round(quiet[k] / quiet["seconds"], 3) for k in ("linkage", "gateway", "postgres")
@@ -517,11 +520,13 @@ def figures(shape: str, alarms: list[str], load: Load, consoles: Consoles, windo
 
 def report_run(r: dict) -> None:
     c, n, lat, st = r["cpu_ms_per_alarm"], r["notifications"], r["console_latency"], r["stages"]
+    h = r["harness_cpu_ms_per_alarm"]
     print(f"  {r['shape']:10s} {r['alarms']} alarms in {r['window_s']} s, {r['centres_per_record']} centres/record;"
           f" CPU ms/alarm: linkage {c.get('linkage', float('nan')):.2f}  gateway {c.get('gateway', float('nan')):.2f}"
           f"  kafka {c.get('kafka', float('nan')):.2f} (raw {r['kafka_cpu_s']['raw']} s, quiet"
           f" {r['kafka_cpu_s']['quiet_rate_per_s']} s/s)  postgres {c['postgres']:.2f}  total {c['total']:.2f};"
-          f" machine busy {r['machine_busy_share']:.0%}", flush=True)
+          f" machine busy {r['machine_busy_share']:.0%} (the bench's load {h.get('bench', float('nan')):.2f}, consoles"
+          f" {h.get('consoles', float('nan')):.2f} ms/alarm)", flush=True)
     print(f"  {'':10s} topic: {n['records_per_alarm']} records, {n['bytes_per_alarm']} B/alarm"
           f" ({n['bytes_per_record']} B/record, {n['disk_bytes_per_alarm']} B/alarm on disk);"
           f" changelog {r['changelog_records_per_alarm']} records/alarm; console p50 {lat['p50_ms']} p99 {lat['p99_ms']}"
