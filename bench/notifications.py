@@ -57,6 +57,7 @@ import httpx
 import uvloop
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from bench.common import ROOT, bench_dsn, save, stack_env, summarize_ms
 from bench.critical_path import Consoles, wait_until_drained
@@ -76,6 +77,7 @@ MAJOR_SHARE = 0.2
 CHAIN_S = (0.3, 0.8, 1.5)  # when an alarm's plan, acknowledged orders and acknowledgement follow its report
 ROUTED_PER_ALARM = 6  # records per alarm that linkage routes to the consoles (see the module)
 TRACE = "00-{}-{}-01"
+RUN_ATTEMPTS = 3  # a run that fails (the broker restarted under it, say) is run again, this many times in all
 
 
 # ---- CPU from /proc ------------------------------------------------------------------------
@@ -127,7 +129,8 @@ def topic_disk_bytes(log_dir: Path | None, topic: str) -> int | None:
 
 
 class Meter:
-    """CPU of the measured processes between `start()` and `stop()`."""
+    """CPU seconds of the measured processes (and the gateway's PostgreSQL backends) between two
+    `snapshot()`s, by `spent()`."""
 
     def __init__(self, pids: dict[str, int], pg_dsn: str, pg_application: str) -> None:
         self._pids = pids
@@ -233,23 +236,32 @@ async def components(shape: str, bootstrap: str, issuer: LocalIssuer):
                 proc.wait(30)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        await _delete_topics(bootstrap, [*topics.values(), *map(dlq_topic, topics.values())], prefix=f"{app_id}-")
         await admin.execute(f"DROP SCHEMA {name} CASCADE")
         await admin.close()
+        await _delete_topics(bootstrap, [*topics.values(), *map(dlq_topic, topics.values())], prefix=f"{app_id}-")
         if done:
             shutil.rmtree(workdir, ignore_errors=True)  # kept when the run failed: its logs
 
 
-async def _delete_topics(bootstrap: str, names: list[str], *, prefix: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        doomed = sorted((set(names) & existing) | {t for t in existing if t.startswith(prefix)})
-        if doomed:
-            await admin.delete_topics(doomed, timeout_ms=30_000)
-    finally:
-        await admin.close()
+async def _delete_topics(bootstrap: str, names: list[str], *, prefix: str, attempts: int = 12) -> None:
+    """Delete the run's topics and its app's (changelogs), waiting out a broker that is down (others
+    restart it) rather than leaving them behind."""
+    for attempt in range(attempts):
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        try:
+            await admin.start()
+            existing = set(await admin.list_topics())
+            doomed = sorted((set(names) & existing) | {t for t in existing if t.startswith(prefix)})
+            if doomed:
+                await admin.delete_topics(doomed, timeout_ms=30_000)
+            return
+        except KafkaError as exc:
+            if attempt == attempts - 1:
+                print(f"  could not delete the run's topics ({exc!r}): {', '.join(names)} and {prefix}*", flush=True)
+                return
+            await asyncio.sleep(10)
+        finally:
+            await admin.close()
 
 
 async def wait_ready(run: Run, timeout_s: float = 90.0) -> None:
@@ -583,9 +595,20 @@ async def main(args) -> dict:
     runs = []
     for i in range(args.runs):
         for shape in shapes:
-            r = await measure(shape, rate=args.rate, seconds=args.seconds, warmup_s=args.warmup,
-                              baseline_s=args.baseline, city=city, issuer=issuer, bootstrap=bootstrap,
-                              seed=args.seed + i)
+            for attempt in range(1, RUN_ATTEMPTS + 1):
+                try:
+                    r = await measure(shape, rate=args.rate, seconds=args.seconds, warmup_s=args.warmup,
+                                      baseline_s=args.baseline, city=city, issuer=issuer, bootstrap=bootstrap,
+                                      seed=args.seed + i)
+                    if r["valid"] or attempt == RUN_ATTEMPTS:
+                        break
+                    print(f"  {shape} run not valid ({', '.join(r['problems'])}), attempt {attempt} of {RUN_ATTEMPTS}",
+                          flush=True)
+                except (KafkaError, OSError, TimeoutError, RuntimeError) as exc:  # others restart the broker
+                    print(f"  {shape} run failed ({exc!r}), attempt {attempt} of {RUN_ATTEMPTS}", flush=True)
+                    if attempt == RUN_ATTEMPTS:
+                        raise
+                    await asyncio.sleep(30)
             report_run(r)
             runs.append(r)
     shutil.rmtree(keys, ignore_errors=True)
