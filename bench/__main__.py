@@ -1,9 +1,9 @@
-"""`python -m bench [eventstore|jurisdictions|critical_path|dispatch|history|faults] [options]`: run the
-named benchmark (default: all but history and faults, with their default options)."""
+"""`python -m bench [eventstore|jurisdictions|critical_path|dispatch|history|notifications|faults] [options]`:
+run the named benchmark (default: all but history, notifications and faults, with their default options)."""
 
 import sys
 
-from bench import critical_path, dispatch, eventstore, faults, history, jurisdictions
+from bench import critical_path, dispatch, eventstore, faults, history, jurisdictions, notifications
 
 BENCHMARKS = {
     "eventstore": eventstore.cli,
@@ -11,9 +11,10 @@ BENCHMARKS = {
     "critical_path": critical_path.cli,
     "dispatch": dispatch.cli,
     "history": history.cli,  # loads a year of history (about 15 minutes, 40 GB): only when named
+    "notifications": notifications.cli,  # both shapes, 3 runs each: a quarter of an hour, only when named
     "faults": faults.cli,  # kills the running system's parts: only when named
 }
-ONLY_WHEN_NAMED = {"history", "faults"}
+ONLY_WHEN_NAMED = {"history", "notifications", "faults"}
 
 if __name__ == "__main__":
     args = sys.argv[1:]

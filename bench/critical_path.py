@@ -59,7 +59,7 @@ def _ts(iso: str) -> float:
     return dt.datetime.fromisoformat(iso).timestamp()
 
 
-async def _follow_streams(tokens: dict[str, str], stop, out) -> None:
+async def _follow_streams(tokens: dict[str, str], stop, out, url: str = GATEWAY_URL) -> None:
     """One console per centre (SSE), each with its own token (the gateway holds a client to a few
     streams); every notification read is recorded with its arrival time."""
     centre_ids = list(tokens)
@@ -70,7 +70,7 @@ async def _follow_streams(tokens: dict[str, str], stop, out) -> None:
     async def follow(centre_id: str) -> None:
         headers = {"Authorization": f"Bearer {tokens[centre_id]}", "Accept": "text/event-stream"}
         try:
-            async with client.stream("GET", f"{GATEWAY_URL}/v1/centres/{centre_id}/stream", headers=headers) as r:
+            async with client.stream("GET", f"{url}/v1/centres/{centre_id}/stream", headers=headers) as r:
                 if r.status_code != 200:
                     errors.append(f"{centre_id}: HTTP {r.status_code}")
                     return
@@ -103,27 +103,31 @@ async def _follow_streams(tokens: dict[str, str], stop, out) -> None:
     out.put(("arrivals", arrivals, stages))
 
 
-def _console_process(tokens: dict[str, str], stop, out) -> None:
-    uvloop.run(_follow_streams(tokens, stop, out))
+def _console_process(tokens: dict[str, str], stop, out, url: str) -> None:
+    uvloop.run(_follow_streams(tokens, stop, out, url))
 
 
 class Consoles:
     """The consoles in worker processes of their own, so that reading 400+ streams does not share
     an event loop (or a core's time slice) with the load generator."""
 
-    def __init__(self, tokens: dict[str, str], processes: int = 2) -> None:
-        """`tokens`: each centre's console token."""
+    def __init__(self, tokens: dict[str, str], processes: int = 2, url: str = GATEWAY_URL) -> None:
+        """`tokens`: each centre's console token; `url`: the gateway's."""
         ctx = multiprocessing.get_context("spawn")
         self._stop = ctx.Event()
         self._out = ctx.Queue()
         centre_ids = list(tokens)
         self._procs = [ctx.Process(target=_console_process, args=({c: tokens[c] for c in centre_ids[i::processes]},
-                                                                   self._stop, self._out))
+                                                                   self._stop, self._out, url))
                        for i in range(processes)]
         self.connected = 0
         self.errors: list[str] = []
         self.arrivals: list[tuple[str, str, int, str, float]] = []
         self.stages: list[tuple[str, float, float, float]] = []  # (alarm, event occurred, routed, on screen), wall clock
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self._procs]
 
     async def __aenter__(self):
         for p in self._procs:
@@ -223,8 +227,8 @@ class KafkaObserver:
 SERVICE_GROUPS = ("linkduty-linkage", "gateway", "units", "alarms", "alarms-arrivals")
 
 
-async def wait_until_drained(bootstrap: str, timeout_s: float = 180.0) -> int:
-    """Wait until SERVICE_GROUPS have no lag; returns the lag left (0 unless `timeout_s` passed)."""
+async def wait_until_drained(bootstrap: str, timeout_s: float = 180.0, groups: tuple[str, ...] = SERVICE_GROUPS) -> int:
+    """Wait until `groups` have no lag; returns the lag left (0 unless `timeout_s` passed)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     probe = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await admin.start()
@@ -233,7 +237,7 @@ async def wait_until_drained(bootstrap: str, timeout_s: float = 180.0) -> int:
         deadline = time.monotonic() + timeout_s
         while True:
             committed = {}
-            for group in SERVICE_GROUPS:
+            for group in groups:
                 committed |= {(group, tp): m.offset for tp, m in (await admin.list_consumer_group_offsets(group)).items()}
             ends = await probe.end_offsets(list({tp for _, tp in committed}))
             lag = sum(max(0, ends[tp] - offset) for (_, tp), offset in committed.items() if offset >= 0)

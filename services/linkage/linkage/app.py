@@ -4,8 +4,9 @@
 
 - An alarm event (`alarms.events`) is folded into the alarm's summary (table `alarm-routes-v2`,
   with every centre told so far). One notification goes to `linkage.notifications` (key = centre
-  id) for each centre that must see it, and the alarm's acknowledgement deadline is kept (table
-  `ack-deadlines`).
+  id) for each centre that must see it, or, with `notifications_shape = "per_event"`, one record
+  listing them (key = alarm id; contracts/notifications.py), and the alarm's acknowledgement
+  deadline is kept (table `ack-deadlines`).
 - A dispatch or joint-operation record (`units.events`, `contracts/units.py`) goes to every centre
   told about its alarm, with the alarm's summary as it is (its version and deadlines unchanged).
   A record can overtake its alarm's AlarmReported, because the topics are consumed independently.
@@ -115,7 +116,7 @@ def create_app(settings: LinkageSettings, directory: Directory, routing: Routing
     )
     router = Router(directory, routing.rules,
                     {level: s * settings.ack_timeout_scale for level, s in routing.ack_timeouts_s.items()},
-                    settings.parked_per_alarm)
+                    settings.parked_per_alarm, shape=settings.notifications_shape)
     escalations = timers.Escalations()
     routing_agents = agents.Routing(settings, router, tables, topics, escalations)
     agents.register(app, topics, routing_agents)

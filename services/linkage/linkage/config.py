@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from linkduty_shared.config import ServiceSettings
 
 
@@ -9,6 +11,10 @@ class LinkageSettings(ServiceSettings):
     alarms_topic: str = "alarms.events"
     units_topic: str = "units.events"  # its dispatch and joint-operation records are routed too
     notifications_topic: str = "linkage.notifications"
+    # What goes to notifications_topic (contracts/notifications.py): "per_centre", one
+    # AlarmNotification per centre (key = centre id), or "per_event", one AlarmRouted per event
+    # listing its centres (key = alarm id), which the gateway fans out. The gateway reads both.
+    notifications_shape: Literal["per_centre", "per_event"] = "per_centre"
     commands_topic: str = "linkage.commands"
     # Static group membership (KIP-345), unique per worker: a worker restarted under the same id
     # gets its partitions back at once, without waiting out the session of the one that died.

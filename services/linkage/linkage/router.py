@@ -20,7 +20,13 @@ from typing import Any, Final
 
 from linkduty_shared.contracts.alarms import CHAIN_LEVELS, CLOSED_STATUSES, levels_from
 from linkduty_shared.contracts.commands import EscalateAlarm
-from linkduty_shared.contracts.notifications import AlarmNotification, AlarmSummary, notification_id
+from linkduty_shared.contracts.notifications import (
+    AlarmNotification,
+    AlarmRouted,
+    AlarmSummary,
+    RoutedCentre,
+    notification_id,
+)
 from linkduty_shared.events.envelope import Envelope
 from linkduty_shared.jurisdictions import Directory
 
@@ -29,12 +35,14 @@ from linkage.summary import fold
 from linkage.unit_records import park
 
 KEEP: Final = "keep"  # a deadline the event leaves as it is
+PER_CENTRE: Final = "per_centre"  # the notifications' shapes (LinkageSettings.notifications_shape)
+PER_EVENT: Final = "per_event"
 
 
 @dataclasses.dataclass(frozen=True)
 class AlarmEventRouted:
     entry: dict[str, Any]  # the alarm's `alarm-routes-v2` entry after the event
-    notifications: list[Envelope]  # one per centre of its audience; key = subject = the centre id
+    notifications: list[Envelope]  # what goes to linkage.notifications (Router.notifications); key = subject
     deadline: dict[str, Any] | None | str  # its `ack-deadlines` entry after the event: None = none, or KEEP
 
 
@@ -55,6 +63,7 @@ class Router:
     rules: tuple[Rule, ...]
     ack_timeouts_s: Mapping[str, float]  # per level, as linkage waits them (scaled)
     parked_per_alarm: int
+    shape: str = dataclasses.field(default=PER_CENTRE, kw_only=True)  # PER_CENTRE | PER_EVENT
 
     def alarm_event(self, entry: Mapping[str, Any] | None, envelope: Envelope, *, partition: int,
                     now: dt.datetime) -> AlarmEventRouted | None:
@@ -107,8 +116,20 @@ class Router:
 
     def notifications(self, envelope: Envelope, summary: AlarmSummary, audience: Mapping[str, str], *,
                       now: dt.datetime) -> list[Envelope]:
-        """One notification about `envelope` (an alarm event or a units record) per centre of `audience`."""
+        """What `envelope` (an alarm event or a units record) sends to the centres of `audience`:
+        one AlarmNotification per centre (PER_CENTRE; key = subject = the centre id), or one
+        AlarmRouted listing them (PER_EVENT; key = subject = the alarm id), which the gateway fans
+        out into the same notifications."""
         routed_at = now.isoformat()
+        if self.shape == PER_EVENT:
+            if not audience:
+                return []
+            return [AlarmRouted(
+                centres=tuple(RoutedCentre(centre_id, reason) for centre_id, reason in audience.items()),
+                event_id=envelope.id, event_type=envelope.event_name, event_data=envelope.data,
+                occurred_at=envelope.time.isoformat(), routed_at=routed_at, alarm=summary,
+                open=summary.status not in CLOSED_STATUSES,
+            ).envelope(traceparent=envelope.traceparent, correlationid=envelope.correlationid)]
         return [
             AlarmNotification(
                 notification_id=notification_id(envelope.id, centre_id), centre_id=centre_id, reason=reason,

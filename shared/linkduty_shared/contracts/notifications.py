@@ -1,10 +1,18 @@
-"""`linkage.notifications`: one record per operations centre that must see an alarm event.
+"""`linkage.notifications`: what the operations centres must see of an alarm event, in one of two
+shapes (the linkage setting `notifications_shape`; the gateway reads both, even mixed on the topic).
 
-Kafka key = centre id, so one centre's notifications stay in order on one partition. The value
-is a CloudEvent (binary mode) of type `linkduty.linkage.AlarmNotification`, `dataversion` 1,
-whose data is `AlarmNotification.to_data()`. Consumers (the console gateway) de-duplicate by
-`notification_id`, which is derived from (event id, centre id) and so is the same when the
-linkage app re-sends after a restart.
+- per centre (the default): one record per centre. Kafka key = centre id, so one centre's
+  notifications stay in order on one partition. CloudEvent (binary mode) of type
+  `linkduty.linkage.AlarmNotification`, `dataversion` 1, data `AlarmNotification.to_data()`.
+- per event: one record per alarm event (or units record about an alarm) listing its centres,
+  each with its reason. Kafka key = alarm id, so one alarm's records stay in order on one
+  partition. CloudEvent of type `linkduty.linkage.AlarmRouted`, `dataversion` 1, data
+  `AlarmRouted.to_data()`. The gateway fans it out (`AlarmRouted.notifications()`) into exactly
+  the AlarmNotifications the per-centre shape would have sent.
+
+Consumers (the console gateway) de-duplicate by `notification_id`, which is derived from (event
+id, centre id) in both shapes, and so is the same when the linkage app re-sends after a restart,
+whichever shape it sent.
 """
 
 from __future__ import annotations
@@ -20,12 +28,18 @@ from linkduty_shared.contracts import ContractViolation
 from linkduty_shared.events.envelope import Envelope
 
 NOTIFICATION_TYPE = "linkduty.linkage.AlarmNotification"
+ROUTED_TYPE = "linkduty.linkage.AlarmRouted"
 NOTIFICATION_SOURCE = "/linkduty/linkage"
 _NAMESPACE = uuid.UUID("6f1c1f0e-4a43-4f59-9a8e-1e6a1d2c7b10")
 
 
 def notification_id(event_id: str, centre_id: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{event_id}/{centre_id}"))
+
+
+def routed_id(event_id: str) -> str:
+    """The CloudEvent id of an AlarmRouted record: one per event, the same when re-sent."""
+    return str(uuid.uuid5(_NAMESPACE, f"{event_id}/routed"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,7 +91,56 @@ class AlarmNotification:
         )
 
 
+@dataclasses.dataclass(frozen=True)
+class RoutedCentre:
+    centre_id: str
+    reason: str  # as AlarmNotification.reason
+
+
+@dataclasses.dataclass(frozen=True)
+class AlarmRouted:
+    """One alarm event (or units record about an alarm) and every centre that must see it: the
+    AlarmNotification fields, with the centre's own (id, reason) listed once per centre."""
+
+    centres: tuple[RoutedCentre, ...]  # chain first, as linkage chose them; never empty, no centre twice
+    event_id: str
+    event_type: str
+    event_data: dict[str, Any]
+    occurred_at: str
+    routed_at: str
+    alarm: AlarmSummary
+    open: bool
+
+    def notifications(self) -> list[AlarmNotification]:
+        """The per-centre notifications this record stands for, in `centres` order: the same
+        notification ids, fields and data as the per-centre shape sends."""
+        return [AlarmNotification(notification_id=notification_id(self.event_id, c.centre_id), centre_id=c.centre_id,
+                                  reason=c.reason, event_id=self.event_id, event_type=self.event_type,
+                                  event_data=self.event_data, occurred_at=self.occurred_at, routed_at=self.routed_at,
+                                  alarm=self.alarm, open=self.open)
+                for c in self.centres]
+
+    def to_data(self) -> dict[str, Any]:
+        # shallow, as AlarmNotification.to_data
+        return {**self.__dict__, "centres": [dict(c.__dict__) for c in self.centres], "alarm": dict(self.alarm.__dict__)}
+
+    def envelope(self, *, traceparent: str | None = None, correlationid: str | None = None) -> Envelope:
+        return Envelope(
+            id=routed_id(self.event_id), source=NOTIFICATION_SOURCE, type=ROUTED_TYPE, subject=self.alarm.alarm_id,
+            time=dt.datetime.fromisoformat(self.routed_at), data=self.to_data(), dataversion=1,
+            traceparent=traceparent, correlationid=correlationid, causationid=self.event_id,
+        )
+
+
 _NOTIFICATION = TypeAdapter(AlarmNotification)
+_ROUTED = TypeAdapter(AlarmRouted)
+
+
+def _violation(contract: str, exc: ValidationError) -> ContractViolation:
+    first = exc.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in first["loc"]) or "data"
+    return ContractViolation(f"breaks the {contract} v1 contract: {where}: {first['msg']}"
+                             f" ({exc.error_count()} error(s))")
 
 
 def notification_from_data(data: Any) -> AlarmNotification:
@@ -87,7 +150,20 @@ def notification_from_data(data: Any) -> AlarmNotification:
     try:
         return _NOTIFICATION.validate_python(data)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in first["loc"]) or "data"
-        raise ContractViolation(f"breaks the {NOTIFICATION_TYPE} v1 contract: {where}: {first['msg']}"
-                                f" ({exc.error_count()} error(s))") from None
+        raise _violation(NOTIFICATION_TYPE, exc) from None
+
+
+def routed_from_data(data: Any) -> AlarmRouted:
+    """The AlarmRouted a record's data holds, checked as `notification_from_data` checks a
+    notification, and with at least one centre, none listed twice; or ContractViolation."""
+    try:
+        routed = _ROUTED.validate_python(data)
+    except ValidationError as exc:
+        raise _violation(ROUTED_TYPE, exc) from None
+    ids = [c.centre_id for c in routed.centres]
+    if not ids:
+        raise ContractViolation(f"breaks the {ROUTED_TYPE} v1 contract: centres: no centre")
+    if len(set(ids)) != len(ids):
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        raise ContractViolation(f"breaks the {ROUTED_TYPE} v1 contract: centres: listed twice: {', '.join(twice)}")
+    return routed

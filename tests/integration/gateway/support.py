@@ -18,7 +18,13 @@ from gateway.bootstrap import build_app
 from gateway.config import GatewaySettings
 from linkduty_shared.api.serving import listening_socket
 from gateway.state import GatewayState
-from linkduty_shared.contracts.notifications import AlarmNotification, AlarmSummary, notification_id
+from linkduty_shared.contracts.notifications import (
+    AlarmNotification,
+    AlarmRouted,
+    AlarmSummary,
+    RoutedCentre,
+    notification_id,
+)
 from linkduty_shared.events import envelope_to_kafka
 from linkduty_shared.jurisdictions import Directory
 from tests.conftest import eventually
@@ -86,6 +92,26 @@ async def publish(producer, topic: str, *notifications: AlarmNotification) -> No
     for n in notifications:
         message = envelope_to_kafka(n.envelope())
         sent.append(await producer.send(topic, value=message.value, key=n.centre_id.encode(),
+                                        headers=list(message.headers.items())))
+    await asyncio.gather(*sent)
+
+
+def routed(per_centre: list[AlarmNotification]) -> AlarmRouted:
+    """The per-event record (linkage's `notifications_shape = "per_event"`) that stands for these
+    notifications of one event, one per centre."""
+    first = per_centre[0]
+    assert all((n.event_id, n.alarm) == (first.event_id, first.alarm) for n in per_centre)
+    return AlarmRouted(centres=tuple(RoutedCentre(n.centre_id, n.reason) for n in per_centre), event_id=first.event_id,
+                       event_type=first.event_type, event_data=first.event_data, occurred_at=first.occurred_at,
+                       routed_at=first.routed_at, alarm=first.alarm, open=first.open)
+
+
+async def publish_routed(producer, topic: str, *records: AlarmRouted) -> None:
+    """Real per-event records on the real topic, as the linkage app writes them (key = alarm id)."""
+    sent = []
+    for r in records:
+        message = envelope_to_kafka(r.envelope())
+        sent.append(await producer.send(topic, value=message.value, key=r.alarm.alarm_id.encode(),
                                         headers=list(message.headers.items())))
     await asyncio.gather(*sent)
 

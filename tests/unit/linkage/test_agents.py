@@ -20,6 +20,7 @@ from linkage.routing import DEFAULT_RULES, RoutingConfig
 from linkage.timers import Escalations, Timers
 from linkduty_shared.contracts import ContractViolation
 from linkduty_shared.contracts.commands import escalate_alarm_from_data
+from linkduty_shared.contracts.notifications import ROUTED_TYPE
 from linkduty_shared.events.envelope import Envelope, envelope_from_kafka, envelope_to_kafka
 from linkduty_shared.jurisdictions import Level, load_demo_city
 from linkduty_shared.messaging.consumer import dlq_headers
@@ -76,9 +77,9 @@ class PoisonFor(Router):
 
 
 def make(city, *, notifications: Sent | None = None, commands: Sent | None = None, summaries: dict | None = None,
-         poison: str = ""):
+         poison: str = "", shape: str = "per_centre"):
     router = PoisonFor(city, RoutingConfig.load(DEFAULT_RULES).rules,
-                       {"community": 60.0, "street": 60.0, "district": 120.0, "city": 300.0}, 200, poison)
+                       {"community": 60.0, "street": 60.0, "district": 120.0, "city": 300.0}, 200, poison, shape=shape)
     topics = Topics(alarm_events=None, unit_records=None, notifications=notifications or Sent(),
                     commands=commands or Sent(), dead_letters={ALARMS: Sent(), UNITS: Sent()})
     tables = Tables(summaries={} if summaries is None else summaries, deadlines={}, parked={})
@@ -146,6 +147,18 @@ async def test_an_alarm_event_reaches_its_four_centres_once_and_sets_its_deadlin
     assert [key for key, _, _ in topics.notifications.records] == [n.subject.encode() for n in topics.notifications.envelopes()]
     assert tables.deadlines == {"a1": {"level": "community", "due": reported.time.timestamp() + 60}}
     assert set(tables.summaries["a1"]["notified"]) == set(centres)
+
+
+async def test_per_event_an_alarm_event_is_one_record_keyed_by_its_alarm_and_its_units_records_too(city):
+    routing, _, tables, topics = make(city, shape="per_event")
+    reported, centres = alarm_reported(city)
+    await routing.route(message(ALARMS, 0, 7, reported))
+    await routing.route(message(UNITS, 0, 3, unit_record()))
+    records = topics.notifications.envelopes()
+    assert [key for key, _, _ in topics.notifications.records] == [b"a1", b"a1"]
+    assert [r.type for r in records] == [ROUTED_TYPE, ROUTED_TYPE]
+    assert [sorted(c["centre_id"] for c in r.data["centres"]) for r in records] == [sorted(centres)] * 2
+    assert tables.deadlines["a1"]["level"] == "community"
 
 
 @pytest.mark.parametrize("outage", [

@@ -6,9 +6,16 @@ import uuid
 
 import pytest
 
-from linkage.router import KEEP, Router, closed_before, due_escalations
+from linkage.router import KEEP, PER_EVENT, Router, closed_before, due_escalations
 from linkage.routing import DEFAULT_RULES, RoutingConfig
-from linkduty_shared.contracts.notifications import AlarmNotification, notification_id, notification_from_data
+from linkduty_shared.contracts.notifications import (
+    ROUTED_TYPE,
+    AlarmNotification,
+    notification_from_data,
+    notification_id,
+    routed_from_data,
+    routed_id,
+)
 from linkduty_shared.events.envelope import Envelope
 from linkduty_shared.jurisdictions import Level, load_demo_city
 
@@ -25,6 +32,12 @@ def city():
 @pytest.fixture(scope="module")
 def router(city):
     return Router(city, RoutingConfig.load(DEFAULT_RULES).rules, TIMEOUTS, parked_per_alarm=3)
+
+
+@pytest.fixture(scope="module")
+def per_event(city):
+    """The router with `notifications_shape = "per_event"`."""
+    return Router(city, RoutingConfig.load(DEFAULT_RULES).rules, TIMEOUTS, parked_per_alarm=3, shape=PER_EVENT)
 
 
 def alarm_event(name: str, version: int, data: dict, *, at: dt.datetime = T0, alarm_id: str = "a1") -> Envelope:
@@ -187,3 +200,46 @@ def test_an_escalation_names_its_level_and_the_time_it_waited(router):
     command = router.escalation("a1", "district")
     assert (command.alarm_id, command.from_level) == ("a1", "district")
     assert command.reason == "not acknowledged at district level within 120 s"
+
+
+# ---- the per-event shape: one AlarmRouted per event, keyed by its alarm, fanned out by the gateway
+
+def fanned_out(records: list[Envelope]) -> dict[str, AlarmNotification]:
+    """centre id → its notification, as the gateway fans the per-event records out."""
+    return {n.centre_id: n for record in records for n in routed_from_data(record.data).notifications()}
+
+
+def test_per_event_an_alarm_event_is_one_record_keyed_by_its_alarm_standing_for_the_same_notifications(
+        router, per_event, city):
+    event, chain = reported(city, severity="major")
+    now = T0 + dt.timedelta(seconds=1)
+    per_centre, routed = router.alarm_event(None, event, partition=2, now=now), per_event.alarm_event(
+        None, event, partition=2, now=now)
+    [record] = routed.notifications
+    assert (record.type, record.subject, record.id, record.causationid) == (ROUTED_TYPE, "a1", routed_id(event.id),
+                                                                            event.id)
+    assert (record.traceparent, record.correlationid) == (TRACE, "corr-1")
+    # what the centres see does not depend on the shape: the same notifications, ids and all
+    assert fanned_out(routed.notifications) == told(per_centre.notifications)
+    assert [c["centre_id"] for c in record.data["centres"]] == list(per_centre.entry["notified"])  # chain first
+    assert {c["centre_id"]: c["reason"] for c in record.data["centres"]} == per_centre.entry["notified"]
+    assert set(chain.centre_ids()) < set(per_centre.entry["notified"])  # and the neighbouring streets
+    # the tables' entries and deadlines do not depend on it either
+    assert (routed.entry, routed.deadline) == (per_centre.entry, per_centre.deadline)
+    json.dumps(record.data)
+
+
+def test_per_event_a_units_record_is_one_record_for_every_centre_told_and_a_redelivery_the_same(per_event, city):
+    event, _ = reported(city)
+    entry = per_event.alarm_event(None, event, partition=1, now=T0).entry
+    record = unit_record()
+    routed = per_event.unit_record(entry, None, record, partition=1, offset=17, now=T0)
+    [sent] = routed.notifications
+    assert (sent.subject, sent.causationid) == ("a1", record.id)  # key = the alarm, not the record's stream
+    notifications = fanned_out(routed.notifications)
+    assert {c: n.reason for c, n in notifications.items()} == entry["notified"]
+    assert all(n.notification_id == notification_id(record.id, c) and n.alarm.__dict__ == entry["summary"]
+               and n.event_type == "DispatchOrderAcknowledged" for c, n in notifications.items())
+    again = per_event.unit_record(entry, None, record, partition=1, offset=17, now=T0 + dt.timedelta(seconds=3))
+    assert [n.id for n in again.notifications] == [sent.id]
+    assert per_event.unit_record(None, None, unit_record(), partition=1, offset=18, now=T0).notifications == []

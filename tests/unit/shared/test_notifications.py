@@ -1,4 +1,5 @@
-"""`linkage.notifications` records: what the linkage app writes is what the gateway reads back."""
+"""`linkage.notifications` records, in both shapes: what the linkage app writes is what the gateway
+reads back."""
 
 import datetime as dt
 
@@ -6,10 +7,15 @@ import pytest
 
 from linkduty_shared.contracts import ContractViolation
 from linkduty_shared.contracts.notifications import (
+    ROUTED_TYPE,
     AlarmNotification,
+    AlarmRouted,
     AlarmSummary,
+    RoutedCentre,
     notification_from_data,
     notification_id,
+    routed_from_data,
+    routed_id,
 )
 from linkduty_shared.events import envelope_from_kafka, envelope_to_kafka
 
@@ -60,3 +66,62 @@ def test_a_notification_is_read_back_as_the_contract_defines_it_extra_fields_dro
 def test_a_notification_breaking_its_contract_says_where(breaks, where):
     with pytest.raises(ContractViolation, match=f"v1 contract: {where}: "):
         notification_from_data(breaks(_notification().to_data()))
+
+
+# ---- the per-event shape: one AlarmRouted per event, listing its centres
+
+def _routed(n: AlarmNotification | None = None) -> AlarmRouted:
+    n = n or _notification()
+    return AlarmRouted(
+        centres=(RoutedCentre("centre-c1", "jurisdiction"), RoutedCentre("centre-s1", "jurisdiction"),
+                 RoutedCentre("centre-s2", "rule:major-fire-neighbouring-streets")),
+        event_id=n.event_id, event_type=n.event_type, event_data=n.event_data, occurred_at=n.occurred_at,
+        routed_at=n.routed_at, alarm=n.alarm, open=n.open,
+    )
+
+
+def test_an_alarm_routed_record_round_trips_keyed_by_its_alarm_with_an_id_of_its_event():
+    routed = _routed()
+    message = envelope_to_kafka(routed.envelope(correlationid="corr-1"))
+    envelope = envelope_from_kafka(list(message.headers.items()), message.key, message.value)
+    assert routed_from_data(envelope.data) == routed
+    assert (message.key, envelope.subject, envelope.type, envelope.dataversion) == (
+        b"alarm-1", "alarm-1", ROUTED_TYPE, 1)
+    assert envelope.causationid == "event-1" and envelope.correlationid == "corr-1"
+    assert envelope.id == routed_id("event-1") == routed.envelope().id  # re-sent: the same id
+
+
+def test_an_alarm_routed_record_stands_for_the_notifications_the_per_centre_shape_sends():
+    n = _notification()
+    routed = _routed(n)
+    fanned = routed.notifications()
+    assert [f.centre_id for f in fanned] == ["centre-c1", "centre-s1", "centre-s2"]
+    assert fanned[1] == n  # the same notification, id and every field, as sent per centre
+    assert [f.notification_id for f in fanned] == [notification_id("event-1", c) for c in
+                                                   ("centre-c1", "centre-s1", "centre-s2")]
+    assert fanned[2].reason == "rule:major-fire-neighbouring-streets"
+    assert {k: v for k, v in fanned[0].to_data().items() if k not in ("notification_id", "centre_id", "reason")} == \
+           {k: v for k, v in n.to_data().items() if k not in ("notification_id", "centre_id", "reason")}
+
+
+def test_an_alarm_routed_record_is_read_back_as_the_contract_defines_it_extra_fields_dropped():
+    routed = _routed()
+    data = routed.to_data()
+    data["centres"][0]["injected"] = "<script>"
+    assert routed_from_data(data | {"injected": "<script>"}) == routed
+    assert set(routed.to_data()) == set(AlarmRouted.__dataclass_fields__)
+
+
+@pytest.mark.parametrize("breaks, where", [
+    (lambda d: d | {"centres": []}, "centres: no centre"),
+    (lambda d: d | {"centres": d["centres"] + d["centres"][:1]}, "centres: listed twice: centre-c1"),
+    (lambda d: d | {"centres": [{"centre_id": 330102, "reason": "jurisdiction"}]}, "centres.0.centre_id: "),
+    (lambda d: d | {"centres": [{"centre_id": "centre-c1"}]}, "centres.0.reason: "),
+    (lambda d: d | {"centres": "centre-c1"}, "centres: "),
+    (lambda d: d | {"alarm": d["alarm"] | {"version": "four"}}, "alarm.version: "),
+    (lambda d: d | {"open": "perhaps"}, "open: "),
+    (lambda d: {k: v for k, v in d.items() if k != "event_id"}, "event_id: "),
+])
+def test_an_alarm_routed_record_breaking_its_contract_says_where(breaks, where):
+    with pytest.raises(ContractViolation, match=f"{ROUTED_TYPE} v1 contract: {where}"):
+        routed_from_data(breaks(_routed().to_data()))

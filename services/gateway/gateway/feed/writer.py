@@ -1,5 +1,10 @@
 """The feed's one writer: consumes linkage.notifications into centre_feed and centre_alarms.
 
+Both shapes of the topic are read (contracts/notifications.py), even mixed: an AlarmNotification
+is one feed row; an AlarmRouted is fanned out here into the rows of its centres, the same rows
+(notification ids, payloads) the per-centre records would have made, so de-duplication and
+replays do not depend on the shape linkage sent.
+
 One writer per database, because seq order must be commit order (tail.py and streams.py rely
 on it). A replica becomes the writer by taking a session advisory lock on its own connection and
 writes only on that connection: if the connection dies, the lock goes with it, so a replica that
@@ -24,7 +29,13 @@ import asyncpg
 import orjson
 from aiokafka import ConsumerRecord
 
-from linkduty_shared.contracts.notifications import NOTIFICATION_TYPE, AlarmNotification, notification_from_data
+from linkduty_shared.contracts.notifications import (
+    NOTIFICATION_TYPE,
+    ROUTED_TYPE,
+    AlarmNotification,
+    notification_from_data,
+    routed_from_data,
+)
 from linkduty_shared.events.envelope import Envelope
 from linkduty_shared.messaging.consumer import ConsumerRunner
 
@@ -99,7 +110,8 @@ class FeedWriter:
                 bootstrap=self._settings.kafka, group_id=self._settings.service_name,
                 topics=[self._settings.notifications_topic], handler=lambda e, r: self._append(conn, e, r),
                 batch_handler=lambda batch: self._append_batch(conn, batch),
-                # a poll is published to the hub at once: it must fit in a console's queue
+                # a poll is published to the hub at once: it must fit in a console's queue (a
+                # per-event record gives each of its centres one row, as a per-centre one does)
                 max_records=max(1, self._settings.subscriber_queue_size // 2),
                 max_attempts=self._settings.consumer_max_attempts, retry_backoff_s=self._settings.consumer_retry_backoff_s,
             )
@@ -127,7 +139,7 @@ class FeedWriter:
     async def _append_batch(self, conn: asyncpg.Connection, batch: list[tuple[Envelope, ConsumerRecord]]) -> None:
         # What is stored and shown is the validated notification, re-serialized: never the
         # record's bytes as they came.
-        notifications = [(n, n.to_data()) for n in map(self._notification, (e for e, _ in batch)) if n is not None]
+        notifications = [(n, n.to_data()) for e, _ in batch for n in self._notifications(e)]
         if not notifications:
             return
         columns = ([n.centre_id for n, _ in notifications], [n.notification_id for n, _ in notifications],
@@ -147,10 +159,13 @@ class FeedWriter:
         self._hub.publish(items)
 
     @staticmethod
-    def _notification(envelope: Envelope) -> AlarmNotification | None:
-        if envelope.type != NOTIFICATION_TYPE:
+    def _notifications(envelope: Envelope) -> list[AlarmNotification]:
+        """The feed rows' notifications of one record: one (per centre), its centres' (per event)."""
+        if envelope.type not in (NOTIFICATION_TYPE, ROUTED_TYPE):
             log.warning("gateway: ignoring %s %s on the notifications topic", envelope.type, envelope.id)
-            return None
+            return []
         if envelope.dataversion != 1:
             raise UnsupportedNotification(f"{envelope.type} dataversion {envelope.dataversion}")
-        return notification_from_data(envelope.data)
+        if envelope.type == ROUTED_TYPE:
+            return routed_from_data(envelope.data).notifications()
+        return [notification_from_data(envelope.data)]
