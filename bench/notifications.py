@@ -592,26 +592,28 @@ async def main(args) -> dict:
     shapes = [s.strip() for s in args.shapes.split(",")]
     print(f"notifications: {', '.join(shapes)} alternating, {args.runs} run(s) each, {args.rate} alarms/s for"
           f" {args.seconds} s (warm-up {args.warmup} s, quiet baseline {args.baseline} s)", flush=True)
-    runs = []
-    for i in range(args.runs):
-        for shape in shapes:
-            for attempt in range(1, RUN_ATTEMPTS + 1):
-                try:
-                    r = await measure(shape, rate=args.rate, seconds=args.seconds, warmup_s=args.warmup,
-                                      baseline_s=args.baseline, city=city, issuer=issuer, bootstrap=bootstrap,
-                                      seed=args.seed + i)
-                    if r["valid"] or attempt == RUN_ATTEMPTS:
-                        break
-                    print(f"  {shape} run not valid ({', '.join(r['problems'])}), attempt {attempt} of {RUN_ATTEMPTS}",
-                          flush=True)
-                except (KafkaError, OSError, TimeoutError, RuntimeError) as exc:  # others restart the broker
-                    print(f"  {shape} run failed ({exc!r}), attempt {attempt} of {RUN_ATTEMPTS}", flush=True)
-                    if attempt == RUN_ATTEMPTS:
-                        raise
-                    await asyncio.sleep(30)
-            report_run(r)
-            runs.append(r)
-    shutil.rmtree(keys, ignore_errors=True)
+    try:
+        runs = []
+        for i in range(args.runs):
+            for shape in shapes:
+                for attempt in range(1, RUN_ATTEMPTS + 1):
+                    try:
+                        r = await measure(shape, rate=args.rate, seconds=args.seconds, warmup_s=args.warmup,
+                                          baseline_s=args.baseline, city=city, issuer=issuer, bootstrap=bootstrap,
+                                          seed=args.seed + i)
+                        if r["valid"] or attempt == RUN_ATTEMPTS:
+                            break
+                        print(f"  {shape} run not valid ({', '.join(r['problems'])}), attempt {attempt} of {RUN_ATTEMPTS}",
+                              flush=True)
+                    except (KafkaError, OSError, TimeoutError, RuntimeError) as exc:  # others restart the broker
+                        print(f"  {shape} run failed ({exc!r}), attempt {attempt} of {RUN_ATTEMPTS}", flush=True)
+                        if attempt == RUN_ATTEMPTS:
+                            raise
+                        await asyncio.sleep(30)
+                report_run(r)
+                runs.append(r)
+    finally:
+        shutil.rmtree(keys, ignore_errors=True)
     result = {"rate": args.rate, "seconds": args.seconds, "runs": runs, "summary": summary(runs)}
     report_summary(result["summary"])
     if args.save:
