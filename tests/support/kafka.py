@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import warnings
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -72,19 +73,24 @@ def made_anything() -> bool:
 
 
 async def delete_made_topics() -> int:
-    """Delete what `make_topics` made and the topics of remembered Faust apps; returns how many."""
-    if not (_made_topics or _app_ids):
+    """Delete what `make_topics` made and the topics of remembered Faust apps; returns how many.
+    Housekeeping, never a test's verdict: a broker that cannot be reached (a fault test restarting
+    it) leaves them for the next broker reset, and nothing is raised."""
+    made, apps = set(_made_topics), set(_app_ids)
+    _made_topics.clear()
+    _app_ids.clear()
+    if not (made or apps):
         return 0
-    admin = AIOKafkaAdminClient(bootstrap_servers=_bootstrap[0])
-    await admin.start()
+    admin = AIOKafkaAdminClient(bootstrap_servers=_bootstrap[0], request_timeout_ms=10_000)
     try:
+        await admin.start()
         existing = set(await admin.list_topics())
-        doomed = sorted((_made_topics & existing)
-                        | {t for t in existing for app in _app_ids if t.startswith(f"{app}-")})
+        doomed = sorted((made & existing) | {t for t in existing for app in apps if t.startswith(f"{app}-")})
         if doomed:
             await admin.delete_topics(doomed, timeout_ms=30_000)
-        _made_topics.clear()
-        _app_ids.clear()
         return len(doomed)
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        warnings.warn(f"test topics not deleted ({type(exc).__name__}: {exc})", stacklevel=1)
+        return 0
     finally:
         await admin.close()
