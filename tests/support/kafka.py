@@ -8,6 +8,8 @@ import warnings
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from linkduty_shared.messaging.topics import ensure_topics
+
 
 async def read_topic(bootstrap: str, topic: str, *, until_count: int, timeout: float = 30.0) -> list[ConsumerRecord]:
     """Every record of `topic` from the start, once `until_count` arrived (or fail at timeout)."""
@@ -56,8 +58,6 @@ _bootstrap: list[str] = []  # the broker they were made on
 
 async def make_topics(bootstrap: str, specs) -> None:
     """`ensure_topics` for a test's own topics, remembered for `delete_made_topics`."""
-    from linkduty_shared.messaging.topics import ensure_topics
-
     _bootstrap[:] = [bootstrap]
     _made_topics.update(spec.name for spec in specs)
     await ensure_topics(bootstrap, list(specs))

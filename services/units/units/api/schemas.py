@@ -162,21 +162,11 @@ class UnitWithOrdersOut(UnitOut):
     orders: list[UnitOrderOut] = Field(description="its latest dispatch orders, newest first")
 
 
-class BoardUnitOut(BaseModel):
-    """A unit as the board (the `unit_board` read model) holds it."""
+class BoardUnitOut(UnitOut):
+    """A unit as the board (the `unit_board` read model) holds it: the same facts, and when its status
+    last changed."""
 
-    unit_id: str
-    force_kind: str
-    name: str
-    division_code: str
-    home: PointOut
-    appliances: list[str]
-    members: int
-    capabilities: list[str]
-    status: str
-    alarm_id: str | None
     changed_at: str
-    version: int
 
 
 class UnitList(BaseModel):
