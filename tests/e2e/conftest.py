@@ -64,7 +64,7 @@ def start_linkage(kafka_bootstrap: str, topics: dict[str, str], workdir, *, app_
         **(settings or {}),
     }
     log = open(workdir / "linkage.log", "a")
-    return subprocess.Popen([sys.executable, "-m", "linkage.main", "worker", "--loglevel", "warn"], cwd=ROOT, env=env,
+    return subprocess.Popen([sys.executable, "-m", "linkage.main"], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
 
 

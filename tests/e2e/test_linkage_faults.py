@@ -54,10 +54,7 @@ async def test_an_escalation_kafka_refuses_is_sent_again_not_lost(city, kafka_bo
     topics = await create_topics(kafka_bootstrap)
     topics["commands"] = f"{topics['commands']}.later"
     log = tmp_path / "linkage.log"
-    # Faust's producer_request_timeout: how long a send waits for its topic's metadata before the
-    # refusal is raised (20 minutes by default)
-    worker = start_linkage(kafka_bootstrap, topics, tmp_path, app_id=f"linkage-refused-{uuid.uuid4().hex[:6]}",
-                           settings={"PRODUCER_REQUEST_TIMEOUT": "2"})
+    worker = start_linkage(kafka_bootstrap, topics, tmp_path, app_id=f"linkage-refused-{uuid.uuid4().hex[:6]}")
     try:
         reported, centres = alarm_reported(city, 140)
         alarm_id = reported.subject

@@ -1,2 +1,2 @@
-"""The linkage app (Faust): routing of alarm events to operations centres, and the
-acknowledgement timers that escalate an unacknowledged alarm one level up."""
+"""The linkage worker: routing of alarm events to operations centres, and the acknowledgement
+timers that escalate an unacknowledged alarm one level up (linkage.bootstrap)."""

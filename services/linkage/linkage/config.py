@@ -7,7 +7,7 @@ from linkduty_shared.config import ServiceSettings
 
 class LinkageSettings(ServiceSettings):
     service_name: str = "linkage"
-    app_id: str = "linkduty-linkage"  # the Faust app id: consumer group and table changelog prefix
+    app_id: str = "linkduty-linkage"  # its consumer group, and the owner of its rows in the database (state.sql)
     alarms_topic: str = "alarms.events"
     units_topic: str = "units.events"  # its dispatch and joint-operation records are routed too
     notifications_topic: str = "linkage.notifications"
@@ -21,8 +21,10 @@ class LinkageSettings(ServiceSettings):
     # None: dynamic membership (every join is a rebalance, a dead member holds its partitions
     # for the session timeout).
     group_instance_id: str | None = None
-    topic_replication_factor: int = 1  # of the changelog topics Faust creates (3 in production: min.insync.replicas 2)
-    partitions: int = 6  # must equal the partitions of alarms_topic and units_topic (tables are co-partitioned)
+    # A routing transaction left idle this long (its worker frozen or cut off while it waited on
+    # Kafka) is ended by PostgreSQL, so that its partitions' lock passes to the group's new owner
+    # (linkage.state). Shorter than the group session (10 s), and longer than a slow produce.
+    idle_in_transaction_s: float = 5.0
     routing_rules_path: str | None = None  # defaults to linkage/routing_rules.toml
     ack_timeout_scale: float = 1.0  # multiplies every acknowledgement timeout (tests shrink it)
     timer_interval_s: float = 1.0

@@ -1,14 +1,15 @@
-"""What linkage does with one record, pure: given the record and the entries the tables hold for its
-alarm (plain dicts), which notifications to send and which entries to keep. There is no Faust,
-Kafka or clock here: the agents (`linkage.agents`) and timers (`linkage.timers`) read the tables,
+"""What linkage does with one record, pure: given the record and the state kept for its alarm
+(plain dicts), which notifications to send and which state to keep. There is no database, Kafka
+or clock here: routing (`linkage.consumers`) and the timers (`linkage.timers`) read the state,
 pass the time in, and write and send what comes back.
 
-The tables' entries. Their changelogs hold these, so the shapes must stay readable across releases:
-- `alarm-routes-v2`: alarm id → {"summary": AlarmSummary fields, "notified": {centre id: reason}},
-  plus "closed_at" (epoch seconds) and "partition" once the alarm is closed (the timer that
-  forgets it writes there);
-- `ack-deadlines`: alarm id → {"level": the level that must acknowledge, "due": epoch seconds};
-- `parked-alarm-records`: alarm id → {"partition": int, "records": [unit_records.parked_record(…), …]}.
+The state's entries (`linkage.state`, state.sql). The database holds them as JSON, so the shapes
+must stay readable across releases:
+- an alarm (`linkage_alarms.entry`): {"summary": AlarmSummary fields, "notified": {centre id:
+  reason}}, plus "closed_at" (epoch seconds) and "partition" once the alarm is closed;
+- its deadline (`linkage_deadlines`): {"level": the level that must acknowledge, "due": epoch seconds};
+- its parked records (`linkage_parked.waiting`): {"partition": int, "records":
+  [unit_records.parked_record(…), …]}.
 """
 
 from __future__ import annotations
@@ -41,15 +42,15 @@ PER_EVENT: Final = "per_event"
 
 @dataclasses.dataclass(frozen=True)
 class AlarmEventRouted:
-    entry: dict[str, Any]  # the alarm's `alarm-routes-v2` entry after the event
+    entry: dict[str, Any]  # the alarm's entry after the event
     notifications: list[Envelope]  # what goes to linkage.notifications (Router.notifications); key = subject
-    deadline: dict[str, Any] | None | str  # its `ack-deadlines` entry after the event: None = none, or KEEP
+    deadline: dict[str, Any] | None | str  # its deadline after the event: None = none, or KEEP
 
 
 @dataclasses.dataclass(frozen=True)
 class UnitRecordRouted:
     notifications: list[Envelope]  # none while its alarm is unknown
-    waiting: dict[str, Any] | None = None  # its alarm's `parked-alarm-records` entry, when the record was parked
+    waiting: dict[str, Any] | None = None  # its alarm's parked records, when the record was parked
     dropped: int = 0  # the oldest parked records dropped to make room for it
 
 
@@ -143,24 +144,3 @@ class Router:
     def escalation(self, alarm_id: str, level: str) -> EscalateAlarm:
         return EscalateAlarm(alarm_id, level, f"not acknowledged at {level} level within "
                                               f"{self.ack_timeouts_s[level]:.0f} s")
-
-
-def due_escalations(deadlines: Mapping[str, Mapping[str, Any]], asked: Mapping[str, float], *, now: float,
-                    retry_s: float) -> tuple[list[tuple[str, str]], float]:
-    """The alarms to escalate now, as (alarm id, level), and the earliest time another can be due.
-
-    An alarm is due once its deadline has passed, and again `retry_s` after each time it was
-    `asked` for (epoch seconds): its escalation may not have taken effect yet."""
-    due, next_due = [], now + retry_s
-    for alarm_id, deadline in deadlines.items():
-        retry_at = asked.get(alarm_id, 0) + retry_s
-        if deadline["due"] > now or now < retry_at:
-            next_due = min(next_due, max(deadline["due"], retry_at))
-        else:
-            due.append((alarm_id, deadline["level"]))
-    return due, next_due
-
-
-def closed_before(entry: Mapping[str, Any] | None, cutoff: float) -> bool:
-    """Whether an `alarm-routes-v2` entry is of an alarm closed before `cutoff` (epoch seconds)."""
-    return entry is not None and entry.get("closed_at", cutoff + 1) <= cutoff

@@ -1,4 +1,4 @@
-"""An alarm's console summary, folded from its public events (pure; the Faust table keeps it)."""
+"""An alarm's console summary, folded from its public events (pure; linkage.state keeps it)."""
 
 from __future__ import annotations
 

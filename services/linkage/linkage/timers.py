@@ -1,168 +1,120 @@
-"""The timers. Each runs every `timer_interval_s` unless noted, and does a bounded amount per tick.
+"""The timers, on linkage's state in PostgreSQL. Each tick does a bounded amount of work.
 
-- `escalate_overdue_alarms` sends `EscalateAlarm` (contracts/commands.py) to `linkage.commands` for
-  every overdue deadline. The alarms service records `AlarmEscalated`, which comes back through
-  the agents and starts the next level's deadline. A send that fails because Kafka is down is
-  tried again on the next tick.
-- `find_closed_alarms_to_forget` (every `forget_scan_interval_s`) lists the closed alarms past
-  `closed_retention_s`, and `forget_closed_alarms` removes them from `alarm-routes-v2`.
-- `drop_stale_parked_records` drops parked records older than `parked_max_age_s`: their alarm
-  never reached linkage, or was forgotten before them. It logs one warning per tick.
-- `beat_heartbeat` touches the file the liveness probe reads (`linkage.health`).
+- `escalate_overdue_alarms` (every `timer_interval_s`) sends `EscalateAlarm`
+  (contracts/commands.py) to `linkage.commands` for every overdue deadline, and again every
+  `escalation_retry_s` until it takes effect: the alarms service records `AlarmEscalated`, which
+  comes back through routing and sets the next level's deadline. A command has a deterministic id
+  (alarm, level), so one sent twice (two workers, a crash before `asked_at` was written) changes
+  nothing. A send Kafka refuses is tried again on the next tick.
+- `forget_closed_alarms` (every `forget_scan_interval_s`) removes the alarms closed more than
+  `closed_retention_s` ago: until then the records that follow a closure (units recalled, the
+  dispatch ended) still reach its centres.
+- `drop_stale_parked_records` (every `timer_interval_s`) drops parked records older than
+  `parked_max_age_s`: their alarm never reached linkage, or was forgotten before them. It logs
+  one warning per tick. It takes the routing lock of the alarm's partition, as routing does.
 """
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
-import faust
+import asyncpg
+from aiokafka import AIOKafkaProducer
 
 from linkduty_shared.events.envelope import envelope_to_kafka
+from linkduty_shared.retention import purge_in_batches
+from linkduty_shared.runtime import every, supervise
 
-from linkage.agents import is_transient
+from linkage import state
 from linkage.config import LinkageSettings
-from linkage.health import beat, heartbeat_path
-from linkage.router import Router, closed_before, due_escalations
+from linkage.consumers import is_transient
+from linkage.router import Router
 from linkage.unit_records import expire
 
-if TYPE_CHECKING:
-    from linkage.app import Tables, Topics
-
 log = logging.getLogger(__name__)
-# Table writes one timer tick may make. Faust buffers changelog writes and, past 100 waiting,
-# holds every agent until they are sent: 500 tombstones in one tick stalled routing for 12 s.
-TIMER_BATCH = 40
-
-
-class Escalations:
-    """What the escalation timer keeps in memory, and what the agents tell it of the deadlines
-    they set or drop."""
-
-    def __init__(self) -> None:
-        self.asked: dict[str, float] = {}  # alarm id → when it was last asked for (in memory: a re-ask is harmless)
-        # The earliest due time seen in the last scan, or set since: the timer scans the table only
-        # once something can be due, not on every tick.
-        self.next_due = 0.0
-
-    def deadline_changed(self, alarm_id: str, deadline: dict[str, Any] | None) -> None:
-        self.asked.pop(alarm_id, None)
-        if deadline is not None:
-            self.next_due = min(self.next_due, deadline["due"])
+TIMER_BATCH = 100  # escalations sent, or alarms' parked records expired, per tick
 
 
 class Timers:
-    def __init__(self, settings: LinkageSettings, router: Router, tables: Tables, topics: Topics,
-                 escalations: Escalations) -> None:
+    def __init__(self, settings: LinkageSettings, router: Router, pool: asyncpg.Pool,
+                 producer: AIOKafkaProducer) -> None:
         self._settings = settings
+        self._consumer = settings.app_id
         self._router = router
-        self._tables = tables
-        self._topics = topics
-        self._escalations = escalations
-        # Closed alarms due to be forgotten, found by a scan every `forget_scan_interval_s` and
-        # deleted TIMER_BATCH per tick: the bench cancelling 1,600 alarms at once had them all due
-        # together.
-        self.forgetting: collections.deque[str] = collections.deque()
+        self._pool = pool
+        self._producer = producer
 
-    async def escalate_overdue_alarms(self) -> None:
-        escalations, now = self._escalations, time.time()
-        if now < escalations.next_due:
-            return
-        due, escalations.next_due = due_escalations(dict(self._tables.deadlines.items()), escalations.asked, now=now,
-                                                    retry_s=self._settings.escalation_retry_s)
-        for alarm_id, level in due:
-            escalations.asked[alarm_id] = now
-            message = envelope_to_kafka(self._router.escalation(alarm_id, level).envelope(time=dt.datetime.now(dt.UTC)))
-            try:
-                await self._topics.commands.send(key=alarm_id.encode(), value=message.value,
-                                                 headers=list(message.headers.items()))
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                log.warning("escalation of alarm %s from %s level not sent (%s: %s): tried again next tick",
-                            alarm_id, level, type(exc).__name__, exc)
-                escalations.asked.pop(alarm_id, None)
-                escalations.next_due = 0.0  # this one and the rest of `due` are still due, and not asked for
-                return
+    async def run(self) -> None:
+        settings = self._settings
+        async with asyncio.TaskGroup() as timers:  # each restarted on its own after a failure (PostgreSQL down)
+            for name, interval, job in (("escalation", settings.timer_interval_s, self.escalate_overdue_alarms),
+                                        ("parked records expiry", settings.timer_interval_s, self.drop_stale_parked_records),
+                                        ("closed alarms expiry", settings.forget_scan_interval_s, self.forget_closed_alarms)):
+                timers.create_task(supervise(f"{name} timer", lambda i=interval, j=job: every(i, j)))
 
-    async def drop_stale_parked_records(self) -> None:
-        now, dropped, alarms = time.time(), collections.Counter(), []
-        parked = self._tables.parked
-        for alarm_id, waiting in list(parked.items()):
-            kept, stale = expire(waiting["records"], now, self._settings.parked_max_age_s)
-            if not stale:
-                continue
-            dropped.update(r["envelope"]["type"].rsplit(".", 1)[-1] for r in stale)
-            alarms.append(alarm_id)
-            write_from_timer(parked, waiting["partition"], alarm_id, {**waiting, "records": kept} if kept else None)
-            if len(alarms) >= TIMER_BATCH:
-                break  # the rest next tick: a timer that runs long stalls routing
+    async def escalate_overdue_alarms(self) -> int:
+        """Ask for the escalation of every overdue alarm not asked for lately; how many were asked."""
+        now = time.time()
+        due = await self._pool.fetch(
+            "SELECT alarm_id, level, due_at FROM linkage_deadlines WHERE consumer = $1 AND due_at <= $2"
+            " AND (asked_at IS NULL OR asked_at <= $2 - $3) ORDER BY due_at LIMIT $4",
+            self._consumer, now, self._settings.escalation_retry_s, TIMER_BATCH)
+        if not due:
+            return 0
+        at = dt.datetime.now(dt.UTC)
+        try:
+            sent = []
+            for row in due:
+                message = envelope_to_kafka(self._router.escalation(row["alarm_id"], row["level"]).envelope(time=at))
+                sent.append(await self._producer.send(self._settings.commands_topic, key=row["alarm_id"].encode(),
+                                                      value=message.value, headers=list(message.headers.items())))
+            await asyncio.gather(*sent)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("escalation of alarm(s) %s not sent (%s: %s): tried again next tick",
+                        ", ".join(row["alarm_id"] for row in due[:20]), type(exc).__name__, exc)
+            return 0
+        # Only where the deadline is still the one escalated: routing may have set the next since.
+        await self._pool.executemany(
+            "UPDATE linkage_deadlines SET asked_at = $4 WHERE consumer = $1 AND alarm_id = $2 AND due_at = $3",
+            [(self._consumer, row["alarm_id"], row["due_at"], now) for row in due])
+        return len(due)
+
+    async def forget_closed_alarms(self) -> int:
+        cutoff = time.time() - self._settings.closed_retention_s
+        return await purge_in_batches(
+            self._pool, "closed alarms (linkage)",
+            "WITH gone AS (DELETE FROM linkage_alarms WHERE ctid = ANY(ARRAY(SELECT ctid FROM linkage_alarms"
+            " WHERE consumer = $1 AND closed_at <= $2 LIMIT $3)) RETURNING 1) SELECT count(*) FROM gone",
+            self._consumer, cutoff, batch=TIMER_BATCH)
+
+    async def drop_stale_parked_records(self) -> int:
+        """Drop what was parked past `parked_max_age_s`; how many records went."""
+        now, max_age = time.time(), self._settings.parked_max_age_s
+        stale = await self._pool.fetch(
+            "SELECT alarm_id, (waiting->>'partition')::int AS partition FROM linkage_parked"
+            " WHERE consumer = $1 AND parked_at < $2 ORDER BY parked_at LIMIT $3",
+            self._consumer, now - max_age, TIMER_BATCH)
+        dropped, alarms = collections.Counter(), []
+        for row in stale:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await state.lock_partitions(conn, self._consumer, [row["partition"]])
+                waiting = await conn.fetchval("SELECT waiting FROM linkage_parked WHERE consumer = $1 AND alarm_id = $2",
+                                              self._consumer, row["alarm_id"])
+                if waiting is None:
+                    continue  # routed meanwhile: its alarm came
+                kept, gone = expire(waiting["records"], now, max_age)
+                await state.save_parked(conn, self._consumer, {row["alarm_id"]: {**waiting, "records": kept}})
+            dropped.update(r["envelope"]["type"].rsplit(".", 1)[-1] for r in gone)
+            alarms.append(row["alarm_id"])
         if dropped:
             log.warning("%d units record(s) (%s) dropped, parked over %.0f s: their alarm never reached linkage "
                         "or was forgotten before them; alarms %s%s", sum(dropped.values()),
-                        ", ".join(f"{n} {name}" for name, n in sorted(dropped.items())),
-                        self._settings.parked_max_age_s, ", ".join(alarms[:20]),
-                        f" and {len(alarms) - 20} more" if len(alarms) > 20 else "")
-
-    async def find_closed_alarms_to_forget(self) -> None:
-        if not self.forgetting:
-            cutoff, summaries = time.time() - self._settings.closed_retention_s, self._tables.summaries
-            self.forgetting.extend(alarm_id for alarm_id in list(summaries.keys())
-                                   if closed_before(summaries.get(alarm_id), cutoff))
-
-    async def forget_closed_alarms(self) -> None:
-        cutoff, summaries = time.time() - self._settings.closed_retention_s, self._tables.summaries
-        for _ in range(min(TIMER_BATCH, len(self.forgetting))):
-            alarm_id = self.forgetting.popleft()
-            entry = summaries.get(alarm_id)
-            if closed_before(entry, cutoff):  # not re-opened since the scan
-                write_from_timer(summaries, entry["partition"], alarm_id, None)
-
-
-def write_from_timer(table: faust.Table, partition: int, key: str, value: dict | None) -> None:
-    """Set `key` (delete it, with None) outside any stream event.
-
-    Faust takes a write's changelog partition from the event being processed and refuses a write
-    with none, as in a timer. Parked records remember the partition they came from, which is
-    their alarm's partition on both topics, so the timer names it: the changelog record lands
-    where a write from the agent would have put it, and a restart restores the same state.
-    """
-    if value is None:
-        table.send_changelog(partition, key, None, value_serializer="raw")
-        table.data.pop(key, None)
-    else:
-        table.send_changelog(partition, key, value)
-        table.data[key] = value
-
-
-def register(app: faust.App, settings: LinkageSettings, timers: Timers, stuck_for: Callable[[], float]) -> None:
-    @app.timer(interval=settings.timer_interval_s)
-    async def escalate_overdue_alarms():
-        await timers.escalate_overdue_alarms()
-
-    @app.timer(interval=settings.timer_interval_s)
-    async def drop_stale_parked_records():
-        await timers.drop_stale_parked_records()
-
-    @app.timer(interval=settings.forget_scan_interval_s)
-    async def find_closed_alarms_to_forget():
-        await timers.find_closed_alarms_to_forget()
-
-    @app.timer(interval=settings.timer_interval_s)
-    async def forget_closed_alarms():
-        await timers.forget_closed_alarms()
-
-    heartbeat = heartbeat_path(settings.data_dir)
-    heartbeat.unlink(missing_ok=True)  # a restarted container's last beat must not vouch for this one
-
-    @app.timer(interval=settings.timer_interval_s)
-    async def beat_heartbeat():
-        # Read by the liveness probe (linkage.health). Not while one record has been retried past
-        # stuck_after_s: routing is stalled behind it, and a restart (fresh metadata, a new
-        # assignment) is the way out that a probe can take.
-        if stuck_for() < settings.stuck_after_s:
-            beat(heartbeat)
+                        ", ".join(f"{n} {name}" for name, n in sorted(dropped.items())), max_age,
+                        ", ".join(alarms[:20]), f" and {len(alarms) - 20} more" if len(alarms) > 20 else "")
+        return sum(dropped.values())

@@ -2,7 +2,7 @@
 and how one waits, parked, for its alarm's AlarmReported.
 
 `alarms.events` and `units.events` are consumed independently, so a dispatch record can overtake
-the AlarmReported of its alarm. The app then parks it (a changelogged table, alarm id → the
+the AlarmReported of its alarm. Routing then parks it (linkage.state, alarm id → the
 records below) and routes it right after that AlarmReported; a parked record nobody claims in
 time is dropped.
 """

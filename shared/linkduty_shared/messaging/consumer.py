@@ -14,10 +14,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import NamedTuple, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from opentelemetry import trace
 
 from linkduty_shared.contracts import ContractViolation
@@ -49,6 +52,9 @@ class ConsumerRunner:
         max_records: int = 500,
         commit_interval_s: float = 0.2,
         wanted: Callable[[str], bool] | None = None,
+        outage: Callable[[BaseException], bool] | None = None,
+        group_instance_id: str | None = None,
+        co_partitioned: bool = False,
     ) -> None:
         self._bootstrap = bootstrap
         self._group_id = group_id
@@ -67,8 +73,21 @@ class ConsumerRunner:
         self._commit_interval_s = commit_interval_s
         # Records whose CloudEvent type (header) this predicate refuses are skipped unparsed.
         self._wanted = wanted
+        # What counts as the world being down (retried without limit, never dead-lettered):
+        # PostgreSQL and the network by default; a handler that produces adds Kafka's outages.
+        self._outage = outage or is_outage
+        # Static membership (KIP-345): a member restarted under the same id takes its partitions
+        # back at once, without waiting out the session of the one that died.
+        self._group_instance_id = group_instance_id
+        # Range assignment: a member gets the same partition numbers of every topic (they must
+        # have as many partitions), so that one member handles all of a key's records.
+        self._assignors = (RangePartitionAssignor,) if co_partitioned else (RoundRobinPartitionAssignor,)
         self.processed = 0
         self.dead_lettered = 0
+        # When the poll in hand was taken up (monotonic), None between polls: a record retried for
+        # minutes (an outage that does not end) holds the whole stream, and a liveness check can
+        # say so (stuck_for) rather than vouch for a consumer that handles nothing.
+        self.busy_since: float | None = None
         self.assigned = asyncio.Event()
 
     async def run(self) -> None:
@@ -79,6 +98,8 @@ class ConsumerRunner:
             enable_auto_commit=False,
             auto_offset_reset=self._auto_offset_reset,
             isolation_level="read_committed",
+            group_instance_id=self._group_instance_id,
+            partition_assignment_strategy=self._assignors,
         )
         self._dlq_producer = self._dlq_producer_factory()
         await self._dlq_producer.start()
@@ -94,12 +115,16 @@ class ConsumerRunner:
                 batches = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
                 if consumer.assignment():
                     self.assigned.set()
-                if self._batch_handler is not None and batches:
-                    await self._process_batch([r for records in batches.values() for r in records])
-                else:
-                    for records in batches.values():
-                        for record in records:
-                            await self._process(record)
+                self.busy_since = time.monotonic()
+                try:
+                    if self._batch_handler is not None and batches:
+                        await self._process_batch([r for records in batches.values() for r in records])
+                    else:
+                        for records in batches.values():
+                            for record in records:
+                                await self._process(record)
+                finally:
+                    self.busy_since = None
                 pending.update({tp: records[-1].offset + 1 for tp, records in batches.items()})
                 now = asyncio.get_running_loop().time()
                 if pending and now - last_commit >= self._commit_interval_s:
@@ -113,6 +138,11 @@ class ConsumerRunner:
                     await consumer.stop()
                 finally:
                     await self._dlq_producer.stop()
+
+    def stuck_for(self, now: float | None = None) -> float:
+        """Seconds the poll in hand has been handled (retried) so far; 0 between polls."""
+        since = self.busy_since
+        return 0.0 if since is None else (time.monotonic() if now is None else now) - since
 
     async def _process_batch(self, records: list[ConsumerRecord]) -> None:
         """Hand a whole poll (in per-partition order) to the batch handler, e.g. to write it in
@@ -133,14 +163,15 @@ class ConsumerRunner:
                 await self._batch_handler(parsed)
                 self.processed += len(parsed)
                 return
-            except OUTAGE_ERRORS as exc:  # the world is down, not this message: retried without limit
+            except Exception as exc:
+                if not self._outage(exc):
+                    log.warning("consumer %s: batch of %d failed (%s); retrying record by record",
+                                self._group_id, len(parsed), exc)
+                    break
+                # the world is down, not this message: retried without limit
                 log.warning("consumer %s: transient failure (%s); retrying the batch", self._group_id, exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
-            except Exception as exc:
-                log.warning("consumer %s: batch of %d failed (%s); retrying record by record",
-                            self._group_id, len(parsed), exc)
-                break
         for envelope, record in parsed:
             await self._process_parsed(envelope, record)
 
@@ -165,7 +196,8 @@ class ConsumerRunner:
             f"consume {record.topic}", context=context_from_headers(record.headers), kind=trace.SpanKind.CONSUMER
         ):
             failure = await handle_with_retries(lambda: self._handler(envelope, record), name=self._group_id,
-                                                max_attempts=self._max_attempts, backoff_s=self._retry_backoff_s)
+                                                max_attempts=self._max_attempts, backoff_s=self._retry_backoff_s,
+                                                outage=self._outage)
             if failure is None:
                 self.processed += 1
             else:

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from linkage.router import KEEP, PER_EVENT, Router, closed_before, due_escalations
+from linkage.router import KEEP, PER_EVENT, Router
 from linkage.routing import DEFAULT_RULES, RoutingConfig
 from linkduty_shared.contracts.notifications import (
     ROUTED_TYPE,
@@ -139,8 +139,6 @@ def test_a_closed_alarm_is_kept_marked_closed_and_its_centres_are_told_it_is_no_
     assert (closed.entry["closed_at"], closed.entry["partition"]) == ((T0 + dt.timedelta(seconds=5)).timestamp(), 4)
     assert closed.deadline is None
     assert {c: n.open for c, n in told(closed.notifications).items()} == dict.fromkeys(chain.centre_ids(), False)
-    assert closed_before(closed.entry, T0.timestamp() + 5) and not closed_before(closed.entry, T0.timestamp() + 4)
-    assert not closed_before(entry, T0.timestamp() + 1e9) and not closed_before(None, 0)
 
 
 def test_an_event_before_its_alarm_s_report_is_left_alone_and_a_redelivery_changes_nothing(router, city):
@@ -184,16 +182,6 @@ def test_a_units_record_of_an_unknown_alarm_is_parked_with_where_it_was_read_bou
     assert routed.dropped == 1  # three kept per alarm here
     assert [(r["envelope"]["id"], r["offset"]) for r in waiting["records"]] == [("e2", 41), ("e3", 42), ("e4", 43)]
     json.dumps(waiting)
-
-
-def test_overdue_deadlines_are_escalated_and_asked_again_only_after_the_retry_interval():
-    deadlines = {"late": {"level": "community", "due": 100.0}, "later": {"level": "street", "due": 130.0},
-                 "asked": {"level": "district", "due": 90.0}}
-    due, next_due = due_escalations(deadlines, {"asked": 105.0}, now=110.0, retry_s=10.0)
-    assert due == [("late", "community")] and next_due == 115.0  # "asked" may be asked again at 115
-    due, next_due = due_escalations(deadlines, {"asked": 105.0, "late": 110.0}, now=115.0, retry_s=10.0)
-    assert due == [("asked", "district")] and next_due == 120.0
-    assert due_escalations({}, {}, now=0.0, retry_s=10.0) == ([], 10.0)
 
 
 def test_an_escalation_names_its_level_and_the_time_it_waited(router):

@@ -1,0 +1,192 @@
+"""Routing: the records of `alarms.events` and `units.events`, a poll at a time, through the
+router (`linkage.router`) into notifications, with the state they change kept in PostgreSQL.
+
+The shared `ConsumerRunner` reads both topics in one consumer group and hands each poll to
+`Routing.route_batch`, which, in one PostgreSQL transaction:
+
+1. takes the routing lock of the poll's partition numbers (`state.lock_partitions`);
+2. drops the records below each partition's next offset (routed already: redelivered after a
+   crash, or by a worker the group has replaced);
+3. reads the state of the alarms the rest are about, and routes them in order, in memory;
+4. sends their notifications (and the dead letters of poison records) and waits until Kafka has
+   acknowledged every one (acks=all);
+5. writes the state and the partitions' next offsets, and commits.
+
+Only then does the runner commit the group's offsets in Kafka. A crash before 5 leaves nothing
+marked done, so the records are routed again, from the same state, into notifications under the
+same ids (the gateway drops a repeated one). CRASH_SAFETY.md walks every point a crash can fall.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+
+from linkduty_shared.contracts.units import is_for_consoles
+from linkduty_shared.events.envelope import Envelope, EnvelopeError, envelope_to_kafka
+from linkduty_shared.messaging.consumer import POISON_ERRORS, RecordOrigin, dlq_headers, is_outage
+from linkduty_shared.messaging.kafka import is_kafka_outage
+from linkduty_shared.messaging.topics import dlq_topic
+
+from linkage import state
+from linkage.config import LinkageSettings
+from linkage.router import KEEP, Router, summary_of
+from linkage.unit_records import alarm_id_of, unparked
+
+log = logging.getLogger(__name__)
+
+ALARM_EVENT_PREFIX = "linkduty.alarm."
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether `error` means the world is down, not the record: retried without limit, never
+    dead-lettered. That covers what every consumer retries (PostgreSQL, OS and network errors,
+    timeouts) and Kafka being unreachable or not ready."""
+    return is_outage(error) or is_kafka_outage(error)
+
+
+def is_routed(event_type: str) -> bool:
+    """Whether linkage routes records of this CloudEvent type (the runner skips others unparsed):
+    every alarm event, and the units records about an alarm that consoles show."""
+    return event_type.startswith(ALARM_EVENT_PREFIX) or is_for_consoles(event_type)
+
+
+class Outgoing:
+    """What a batch sends, in order: (topic, key, value, headers)."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]] = []
+
+    def envelope(self, topic: str, envelope: Envelope) -> None:
+        message = envelope_to_kafka(envelope)
+        self.records.append((topic, envelope.subject.encode(), message.value, list(message.headers.items())))
+
+    def dead_letter(self, origin: RecordOrigin, key: bytes | None, value: bytes | None,
+                    headers: list[tuple[str, bytes]], error: BaseException, *, consumer: str) -> None:
+        log.error("record at %s[%s]@%s goes to the DLQ: %s", origin.topic, origin.partition, origin.offset, error,
+                  exc_info=not isinstance(error, POISON_ERRORS))
+        self.records.append((dlq_topic(origin.topic), key, value,
+                             [*headers, *dlq_headers(origin, error, 1, consumer=consumer)]))
+
+    async def send(self, producer: AIOKafkaProducer) -> None:
+        """Send them all, and return once Kafka has acknowledged every one."""
+        sent = [await producer.send(topic, value=value, key=key, headers=headers)
+                for topic, key, value, headers in self.records]
+        await asyncio.gather(*sent)
+
+
+class Routing:
+    def __init__(self, settings: LinkageSettings, router: Router, pool: asyncpg.Pool,
+                 producer: AIOKafkaProducer) -> None:
+        self._settings = settings
+        self._consumer = settings.app_id
+        self._router = router
+        self._pool = pool
+        self._producer = producer
+
+    async def route_one(self, envelope: Envelope, record: ConsumerRecord) -> None:
+        """The runner's handler for one record (a batch that failed is retried record by record)."""
+        await self.route_batch([(envelope, record)])
+
+    async def route_batch(self, batch: list[tuple[Envelope, ConsumerRecord]]) -> None:
+        """Route a poll's records (see the module): once, whatever crashes around it."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await state.lock_partitions(conn, self._consumer, [record.partition for _, record in batch])
+            done = await state.next_offsets(conn, self._consumer, {(r.topic, r.partition) for _, r in batch})
+            todo = [(envelope, record) for envelope, record in batch
+                    if record.offset >= done.get((record.topic, record.partition), 0)]
+            if len(todo) < len(batch):
+                log.info("%d record(s) of the poll routed already (redelivered): skipped", len(batch) - len(todo))
+            if not todo:
+                return
+            outgoing, about = Outgoing(), {}
+            for envelope, record in todo:
+                try:
+                    about[id(record)] = self._alarm_of(envelope, record)
+                except EnvelopeError as exc:
+                    outgoing.dead_letter(record, record.key, record.value, list(record.headers or ()), exc,
+                                         consumer=self._consumer)
+            alarms = await state.AlarmsState.load(conn, self._consumer, set(about.values()))
+            now = dt.datetime.now(dt.UTC)
+            for envelope, record in todo:
+                alarm_id = about.get(id(record))
+                if alarm_id is None:
+                    continue  # dead-lettered above
+                try:
+                    self._route(alarms, outgoing, alarm_id, envelope, record, now)
+                except Exception as exc:  # the router is pure: no retry changes its answer
+                    outgoing.dead_letter(record, record.key, record.value, list(record.headers or ()), exc,
+                                         consumer=self._consumer)
+            await outgoing.send(self._producer)
+            await alarms.save(conn)
+            offsets: dict[tuple[str, int], int] = {}
+            for _, record in todo:
+                offsets[(record.topic, record.partition)] = record.offset + 1  # in order within a partition
+            await state.save_offsets(conn, self._consumer, offsets)
+
+    def _alarm_of(self, envelope: Envelope, record: ConsumerRecord) -> str:
+        if record.topic == self._settings.alarms_topic:
+            return envelope.subject
+        return alarm_id_of(envelope, record.key)
+
+    def _route(self, alarms: state.AlarmsState, outgoing: Outgoing, alarm_id: str, envelope: Envelope,
+               record: ConsumerRecord, now: dt.datetime) -> None:
+        """One record, in memory: decided whole (into `pending`) before anything of it is kept."""
+        topic, pending = self._settings.notifications_topic, Outgoing()
+        if record.topic == self._settings.alarms_topic:
+            routed = self._router.alarm_event(alarms.entries.get(alarm_id), envelope, partition=record.partition, now=now)
+            if routed is None:
+                log.warning("event %s for alarm %s before its AlarmReported: skipped", envelope.id, alarm_id)
+                return
+            for notification in routed.notifications:
+                pending.envelope(topic, notification)
+            if alarm_id in alarms.parked:
+                self._release_parked(pending, alarms.parked[alarm_id], routed.entry, alarm_id, now)
+                alarms.set_parked(alarm_id, None)
+            alarms.set_entry(alarm_id, routed.entry)
+            if routed.deadline is not KEEP:
+                alarms.set_deadline(alarm_id, routed.deadline)
+        else:
+            routed = self._router.unit_record(alarms.entries.get(alarm_id), alarms.parked.get(alarm_id), envelope,
+                                              partition=record.partition, offset=record.offset, now=now)
+            if routed.waiting is not None:
+                if routed.dropped:
+                    log.warning("alarm %s: %d parked units record(s) dropped, over %d waiting for its AlarmReported",
+                                alarm_id, routed.dropped, self._settings.parked_per_alarm)
+                alarms.set_parked(alarm_id, routed.waiting)
+            for notification in routed.notifications:
+                pending.envelope(topic, notification)
+        outgoing.records.extend(pending.records)
+
+    def _release_parked(self, pending: Outgoing, waiting: dict[str, Any], entry: dict[str, Any], alarm_id: str,
+                        now: dt.datetime) -> None:
+        """The records parked for the alarm, routed in the order they came, now that its
+        AlarmReported is here. A poison one goes to the DLQ alone."""
+        summary, audience = summary_of(entry), entry["notified"]
+        for parked in waiting["records"]:
+            envelope = unparked(parked)
+            released = Outgoing()
+            try:
+                for notification in self._router.notifications(envelope, summary, audience, now=now):
+                    released.envelope(self._settings.notifications_topic, notification)
+            except Exception as exc:
+                message = envelope_to_kafka(envelope)
+                offset = parked.get("offset")
+                origin = _Origin(self._settings.units_topic, waiting["partition"], -1 if offset is None else offset)
+                pending.dead_letter(origin, alarm_id.encode(), message.value, list(message.headers.items()), exc,
+                                    consumer=self._consumer)
+                continue
+            pending.records.extend(released.records)
+
+
+class _Origin:
+    """Where a parked record was read."""
+
+    def __init__(self, topic: str, partition: int, offset: int) -> None:
+        self.topic, self.partition, self.offset = topic, partition, offset
+

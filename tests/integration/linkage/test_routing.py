@@ -1,0 +1,321 @@
+"""Routing and the timers against the real PostgreSQL and Kafka: what a poll of records sends, what
+state it leaves, and that a poll routed once is never routed again (a crash's redelivery, a
+replaced worker's stale poll)."""
+
+import asyncio
+import dataclasses
+import datetime as dt
+import uuid
+
+import pytest
+from aiokafka import ConsumerRecord
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NotLeaderForPartitionError
+
+from linkage import state
+from linkage.config import LinkageSettings
+from linkage.consumers import Routing, is_routed, is_transient
+from linkage.router import Router
+from linkage.routing import DEFAULT_RULES, RoutingConfig
+from linkage.timers import Timers
+from linkduty_shared.contracts import ContractViolation
+from linkduty_shared.contracts.commands import escalate_alarm_from_data
+from linkduty_shared.contracts.notifications import ROUTED_TYPE
+from linkduty_shared.events.envelope import Envelope, envelope_from_kafka, envelope_to_kafka
+from linkduty_shared.jurisdictions import Level, load_demo_city
+from linkduty_shared.messaging.consumer import ConsumerRunner
+from linkduty_shared.messaging.kafka import reliable_producer
+from linkduty_shared.messaging.topics import TopicSpec, dlq_topic
+from tests.conftest import eventually
+from tests.support.kafka import make_topics, read_topic
+
+SHARED_DLQ_HEADERS = ["dlq_consumer", "dlq_error", "dlq_topic", "dlq_partition", "dlq_offset", "dlq_attempts",
+                      "dlq_failed_at"]
+TIMEOUTS = {"community": 60.0, "street": 60.0, "district": 120.0, "city": 300.0}
+
+
+@pytest.fixture(scope="module")
+def city():
+    return load_demo_city()
+
+
+@pytest.fixture
+async def topics(kafka_bootstrap):
+    base = f"it.linkage.{uuid.uuid4().hex[:8]}"
+    names = {"alarms": f"{base}.alarms", "units": f"{base}.units", "notifications": f"{base}.notifications",
+             "commands": f"{base}.commands"}
+    await make_topics(kafka_bootstrap, [spec for name in names.values()
+                                        for spec in (TopicSpec(name, 6, 1, 3_600_000),
+                                                     TopicSpec(dlq_topic(name), 1, 1, 3_600_000))])
+    return names
+
+
+@pytest.fixture
+async def linkage_pool(pool):
+    await pool.execute(state.DDL)
+    return pool
+
+
+@pytest.fixture
+async def producer(kafka_bootstrap):
+    producer = reliable_producer(kafka_bootstrap, client_id="it-linkage")
+    await producer.start()
+    yield producer
+    await producer.stop()
+
+
+@dataclasses.dataclass(frozen=True)
+class PoisonFor(Router):
+    """A router that cannot route the record with this event id (as a bug or a bad record would)."""
+
+    poison: str = ""
+
+    def notifications(self, envelope, *args, **kwargs):
+        if envelope.id == self.poison:
+            raise ValueError(f"cannot route {envelope.id}")
+        return super().notifications(envelope, *args, **kwargs)
+
+
+def settings_for(topics, app_id: str | None = None) -> LinkageSettings:
+    return LinkageSettings(app_id=app_id or f"it-linkage-{uuid.uuid4().hex[:6]}", alarms_topic=topics["alarms"],
+                           units_topic=topics["units"], notifications_topic=topics["notifications"],
+                           commands_topic=topics["commands"], escalation_retry_s=10.0)
+
+
+def routing_for(city, topics, pool, producer, *, settings=None, poison: str = "", shape: str = "per_centre"):
+    settings = settings or settings_for(topics)
+    router = PoisonFor(city, RoutingConfig.load(DEFAULT_RULES).rules, TIMEOUTS, 200, poison, shape=shape)
+    return Routing(settings, router, pool, producer), Timers(settings, router, pool, producer), settings
+
+
+def record(topic: str, partition: int, offset: int, envelope: Envelope, key: bytes | None = b"a1"):
+    message = envelope_to_kafka(envelope)
+    return envelope, ConsumerRecord(topic, partition, offset, 0, 0, key, message.value, None, 0, 0,
+                                    list(message.headers.items()))
+
+
+def alarm_reported(city, alarm_id: str = "a1", index: int = 0) -> tuple[Envelope, tuple[str, ...]]:
+    community = city.divisions(level=Level.COMMUNITY)[index]
+    chain = city.resolve(community.lat, community.lon)
+    data = {"kind": "fire", "severity": "moderate", "description": "", "received_at": "2026-11-23T08:00:00+00:00",
+            "location": {"lat": community.lat, "lon": community.lon, "address": None},
+            "jurisdiction": {level: getattr(chain, level).code
+                             for level in ("grid", "community", "street", "district", "city")}}
+    return Envelope(id=str(uuid.uuid4()), source="/linkduty/alarm", type="linkduty.alarm.AlarmReported",
+                    subject=alarm_id, time=dt.datetime.now(dt.UTC), data=data, streamversion=1), chain.centre_ids()
+
+
+def unit_record(alarm_id: str = "a1", name: str = "DispatchOrderAcknowledged") -> Envelope:
+    return Envelope(id=str(uuid.uuid4()), source="/linkduty/units", type=f"linkduty.dispatch.{name}", subject=alarm_id,
+                    time=dt.datetime.now(dt.UTC), data={"alarm_id": alarm_id, "unit_id": "u1"}, streamversion=1)
+
+
+def envelopes(records) -> list[Envelope]:
+    return [envelope_from_kafka(r.headers, r.key, r.value) for r in records]
+
+
+async def nothing_more_on(bootstrap: str, topic: str, count: int) -> None:
+    """`topic` holds exactly `count` records (read_topic's grace read would show more)."""
+    assert len(await read_topic(bootstrap, topic, until_count=count, timeout=10)) == count
+
+
+async def test_an_alarm_event_reaches_its_four_centres_once_and_a_redelivered_poll_sends_nothing(
+        city, topics, linkage_pool, producer, kafka_bootstrap):
+    routing, _, settings = routing_for(city, topics, linkage_pool, producer)
+    reported, centres = alarm_reported(city)
+    poll = [record(topics["alarms"], 0, 7, reported)]
+    await routing.route_batch(poll)
+    await routing.route_batch(poll)  # after a crash before the Kafka commit, or a replaced worker's stale poll
+    told = await read_topic(kafka_bootstrap, topics["notifications"], until_count=len(centres))
+    assert sorted(n.subject for n in envelopes(told)) == sorted(centres) and len(told) == len(centres)
+    assert [r.key for r in told] == [n.subject.encode() for n in envelopes(told)]  # key = centre id
+    deadline = await linkage_pool.fetchrow("SELECT level, due_at, asked_at FROM linkage_deadlines WHERE consumer = $1",
+                                           settings.app_id)
+    assert dict(deadline) == {"level": "community", "due_at": reported.time.timestamp() + 60, "asked_at": None}
+    entry = await linkage_pool.fetchval("SELECT entry FROM linkage_alarms WHERE consumer = $1 AND alarm_id = 'a1'",
+                                        settings.app_id)
+    assert set(entry["notified"]) == set(centres)
+    assert await state.next_offsets(linkage_pool, settings.app_id, {(topics["alarms"], 0)}) == {(topics["alarms"], 0): 8}
+
+
+async def test_two_workers_of_one_group_route_a_partition_once_and_their_states_are_apart(
+        city, topics, linkage_pool, producer, kafka_bootstrap):
+    """Two workers handed the same poll at once (one the group has replaced, not yet told): the
+    partition lock lets one route it, and the other finds it done. A worker of another group
+    (its own app id) routes it for itself."""
+    settings = settings_for(topics)
+    first, _, _ = routing_for(city, topics, linkage_pool, producer, settings=settings)
+    second, _, _ = routing_for(city, topics, linkage_pool, producer, settings=settings)
+    reported, centres = alarm_reported(city)
+    poll = [record(topics["alarms"], 2, 0, reported), record(topics["units"], 2, 0, unit_record())]
+    await asyncio.gather(first.route_batch(poll), second.route_batch(poll))
+    await nothing_more_on(kafka_bootstrap, topics["notifications"], 2 * len(centres))
+    other, _, _ = routing_for(city, topics, linkage_pool, producer)
+    await other.route_batch(poll)
+    await nothing_more_on(kafka_bootstrap, topics["notifications"], 4 * len(centres))
+
+
+async def test_per_event_an_alarm_event_is_one_record_keyed_by_its_alarm_and_its_units_records_too(
+        city, topics, linkage_pool, producer, kafka_bootstrap):
+    routing, _, _ = routing_for(city, topics, linkage_pool, producer, shape="per_event")
+    reported, centres = alarm_reported(city)
+    await routing.route_batch([record(topics["alarms"], 0, 7, reported), record(topics["units"], 0, 3, unit_record())])
+    told = await read_topic(kafka_bootstrap, topics["notifications"], until_count=2)
+    assert [r.key for r in told] == [b"a1", b"a1"] and [n.type for n in envelopes(told)] == [ROUTED_TYPE] * 2
+    assert [sorted(c["centre_id"] for c in n.data["centres"]) for n in envelopes(told)] == [sorted(centres)] * 2
+
+
+async def test_a_poison_record_goes_to_the_dlq_with_the_shared_headers_and_the_rest_of_its_poll_is_routed(
+        city, topics, linkage_pool, producer, kafka_bootstrap):
+    poison, centres = alarm_reported(city, "a2", index=1)
+    routing, _, settings = routing_for(city, topics, linkage_pool, producer, poison=poison.id)
+    reported, centres = alarm_reported(city)
+    nameless = dataclasses.replace(unit_record(), data={"unit_id": "u1"})  # names no alarm, and has no key
+    await routing.route_batch([record(topics["alarms"], 3, 40, poison, key=b"a2"),
+                               record(topics["alarms"], 3, 41, reported),
+                               record(topics["units"], 3, 9, nameless, key=None)])
+    told = await read_topic(kafka_bootstrap, topics["notifications"], until_count=len(centres))
+    assert {n.data["alarm"]["alarm_id"] for n in envelopes(told)} == {"a1"}
+    [dead] = await read_topic(kafka_bootstrap, dlq_topic(topics["alarms"]), until_count=1)
+    assert envelope_from_kafka(dead.headers, dead.key, dead.value) == poison  # the record's own headers came along
+    assert [name for name, _ in dead.headers if name.startswith("dlq_")] == SHARED_DLQ_HEADERS
+    dlq = dict(dead.headers)
+    assert {k: dlq[k] for k in ("dlq_consumer", "dlq_topic", "dlq_partition", "dlq_offset", "dlq_attempts")} == {
+        "dlq_consumer": settings.app_id.encode(), "dlq_topic": topics["alarms"].encode(), "dlq_partition": b"3",
+        "dlq_offset": b"40", "dlq_attempts": b"1"}
+    assert dlq["dlq_error"] == f"ValueError: cannot route {poison.id}".encode()
+    [unrouted] = await read_topic(kafka_bootstrap, dlq_topic(topics["units"]), until_count=1)
+    assert dict(unrouted.headers)["dlq_error"].startswith(b"EnvelopeError") and unrouted.key is None
+    assert await state.next_offsets(linkage_pool, settings.app_id, {(topics["alarms"], 3), (topics["units"], 3)}) == {
+        (topics["alarms"], 3): 42, (topics["units"], 3): 10}
+
+
+async def test_parked_records_are_routed_after_their_alarm_and_a_poison_one_goes_to_the_dlq_alone(
+        city, topics, linkage_pool, producer, kafka_bootstrap):
+    early, poison = unit_record(name="DispatchPlanned"), unit_record()
+    routing, _, settings = routing_for(city, topics, linkage_pool, producer, poison=poison.id)
+    await routing.route_batch([record(topics["units"], 4, 10, early), record(topics["units"], 4, 11, poison)])
+    waiting = await linkage_pool.fetchval("SELECT waiting FROM linkage_parked WHERE consumer = $1", settings.app_id)
+    assert [r["offset"] for r in waiting["records"]] == [10, 11]
+    reported, centres = alarm_reported(city)
+    await routing.route_batch([record(topics["alarms"], 4, 0, reported)])
+    told = envelopes(await read_topic(kafka_bootstrap, topics["notifications"], until_count=8))
+    for centre in centres:  # each centre's in the order they were routed (one partition per centre)
+        assert [n.data["event_type"] for n in told if n.subject == centre] == ["AlarmReported", "DispatchPlanned"]
+    assert not await linkage_pool.fetchval("SELECT count(*) FROM linkage_parked WHERE consumer = $1", settings.app_id)
+    [dead] = await read_topic(kafka_bootstrap, dlq_topic(topics["units"]), until_count=1)
+    assert dead.key == b"a1" and envelope_from_kafka(dead.headers, dead.key, dead.value) == poison
+    dlq = dict(dead.headers)
+    assert (dlq["dlq_topic"], dlq["dlq_partition"], dlq["dlq_offset"]) == (topics["units"].encode(), b"4", b"11")
+
+
+async def test_a_poll_whose_notifications_kafka_refuses_leaves_no_state_and_is_routed_whole_later(
+        city, topics, linkage_pool, kafka_bootstrap):
+    """The notifications topic does not exist yet: the send fails (an outage, retried by the
+    runner), the transaction rolls back, and the next attempt routes everything again."""
+    refusing = reliable_producer(kafka_bootstrap, client_id="it-linkage-refused")
+    refusing._request_timeout_ms = 1000  # how long a send waits for a topic's metadata  # noqa: SLF001
+    await refusing.start()
+    later = dict(topics, notifications=f"{topics['notifications']}.later")
+    try:
+        routing, _, settings = routing_for(city, later, linkage_pool, refusing)
+        reported, centres = alarm_reported(city)
+        poll = [record(topics["alarms"], 1, 3, reported)]
+        with pytest.raises(Exception) as refused:
+            await routing.route_batch(poll)
+        assert is_transient(refused.value), refused.value
+        assert not await linkage_pool.fetchval("SELECT count(*) FROM linkage_alarms WHERE consumer = $1", settings.app_id)
+        assert not await state.next_offsets(linkage_pool, settings.app_id, {(topics["alarms"], 1)})
+        await make_topics(kafka_bootstrap, [TopicSpec(later["notifications"], 6, 1, 3_600_000)])
+        await routing.route_batch(poll)
+        told = await read_topic(kafka_bootstrap, later["notifications"], until_count=len(centres))
+        assert sorted(n.subject for n in envelopes(told)) == sorted(centres)
+    finally:
+        await refusing.stop()
+
+
+async def test_an_overdue_alarm_is_escalated_once_per_retry_interval_until_its_escalation_takes_effect(
+        city, topics, linkage_pool, producer, kafka_bootstrap):
+    routing, timers, settings = routing_for(city, topics, linkage_pool, producer)
+    reported, _ = alarm_reported(city)
+    reported = dataclasses.replace(reported, time=reported.time - dt.timedelta(seconds=61))  # community: 60 s
+    await routing.route_batch([record(topics["alarms"], 0, 0, reported)])
+    assert await timers.escalate_overdue_alarms() == 1
+    assert await timers.escalate_overdue_alarms() == 0  # asked for: not again before escalation_retry_s
+    [command] = envelopes(await read_topic(kafka_bootstrap, topics["commands"], until_count=1))
+    assert command.type == "linkduty.linkage.EscalateAlarm" and command.subject == "a1"
+    assert escalate_alarm_from_data(command.data).from_level == "community"
+    await linkage_pool.execute("UPDATE linkage_deadlines SET asked_at = asked_at - 11")
+    assert await timers.escalate_overdue_alarms() == 1  # not taken effect within the interval: asked again
+    escalated = Envelope(id=str(uuid.uuid4()), source="/linkduty/alarm", type="linkduty.alarm.AlarmEscalated",
+                         subject="a1", time=dt.datetime.now(dt.UTC), streamversion=2,
+                         data={"from_level": "community", "to_level": "street", "reason": "timeout"})
+    await routing.route_batch([record(topics["alarms"], 0, 1, escalated)])
+    assert await timers.escalate_overdue_alarms() == 0  # the street's own minute has begun
+    assert await linkage_pool.fetchval("SELECT level FROM linkage_deadlines WHERE consumer = $1",
+                                       settings.app_id) == "street"
+
+
+async def test_closed_alarms_are_forgotten_after_their_retention_and_stale_parked_records_dropped(
+        city, topics, linkage_pool, producer):
+    routing, timers, settings = routing_for(city, topics, linkage_pool, producer)
+    reported, _ = alarm_reported(city)
+    closed = Envelope(id=str(uuid.uuid4()), source="/linkduty/alarm", type="linkduty.alarm.AlarmClosed",
+                      subject="a1", time=dt.datetime.now(dt.UTC), streamversion=2, data={"reason": "out"})
+    await routing.route_batch([record(topics["alarms"], 0, 0, reported), record(topics["alarms"], 0, 1, closed),
+                               record(topics["units"], 5, 0, unit_record("a9"), key=b"a9")])
+    assert await timers.forget_closed_alarms() == 0  # still within closed_retention_s
+    assert await timers.drop_stale_parked_records() == 0
+    await linkage_pool.execute("UPDATE linkage_alarms SET closed_at = closed_at - $1", settings.closed_retention_s + 1)
+    await linkage_pool.execute("UPDATE linkage_parked SET parked_at = parked_at - $1,"
+                               " waiting = jsonb_set(waiting, '{records,0,parked_at}',"
+                               " to_jsonb((waiting #>> '{records,0,parked_at}')::float - $1))", settings.parked_max_age_s + 1)
+    assert await timers.forget_closed_alarms() == 1
+    assert await timers.drop_stale_parked_records() == 1
+    assert not await linkage_pool.fetchval("SELECT count(*) FROM linkage_alarms WHERE consumer = $1", settings.app_id)
+    assert not await linkage_pool.fetchval("SELECT count(*) FROM linkage_parked WHERE consumer = $1", settings.app_id)
+
+
+def test_which_errors_are_outages():
+    assert is_transient(KafkaConnectionError()) and is_transient(KafkaTimeoutError())
+    assert is_transient(NotLeaderForPartitionError()) and is_transient(OSError()) and is_transient(TimeoutError())
+    assert not is_transient(ValueError()) and not is_transient(ContractViolation("x")) and not is_transient(KeyError("k"))
+
+
+def test_routing_takes_every_alarm_event_and_only_the_units_records_consoles_show():
+    assert is_routed("linkduty.alarm.AlarmReported") and is_routed("linkduty.dispatch.DispatchPlanned")
+    assert not is_routed("linkduty.dispatch.DispatchOrderIssued") and not is_routed("linkduty.unit.UnitStatusChanged")
+
+
+async def test_a_consumer_stuck_on_one_poll_says_for_how_long_and_not_after_it_is_through(kafka_bootstrap, topic):
+    """What the linkage heartbeat reads: an outage retried in place holds the stream."""
+    down = asyncio.Event()
+    down.set()
+
+    async def handle(envelope, record):
+        if down.is_set():
+            raise OSError("PostgreSQL is down")
+
+    runner = ConsumerRunner(bootstrap=kafka_bootstrap, group_id=f"it-stuck-{uuid.uuid4().hex[:6]}", topics=[topic],
+                            handler=handle, retry_backoff_s=0.05)
+    reported, _ = alarm_reported(load_demo_city())
+    await producer_send(kafka_bootstrap, topic, reported)
+    task = asyncio.create_task(runner.run())
+    try:
+        await eventually(lambda: runner.stuck_for() > 1.0, timeout=30, what="the runner stuck on the record")
+        down.clear()
+        await eventually(lambda: runner.processed == 1, timeout=30, what="the record handled")
+        assert runner.stuck_for() < 1.0
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def producer_send(bootstrap: str, topic: str, envelope: Envelope) -> None:
+    producer = reliable_producer(bootstrap)
+    await producer.start()
+    try:
+        message = envelope_to_kafka(envelope)
+        await producer.send_and_wait(topic, message.value, key=envelope.subject.encode(),
+                                     headers=list(message.headers.items()))
+    finally:
+        await producer.stop()
