@@ -44,6 +44,22 @@ async def supervise(name: str, loop: Callable[[], Awaitable[None]], *, max_backo
             backoff = min(backoff * 2, max_backoff_s)
 
 
+async def together(*jobs: Awaitable[None]) -> None:
+    """Run `jobs` side by side until one ends: the others are cancelled, and its error is raised.
+
+    Not a TaskGroup: under `supervise`, a TaskGroup whose task fails cancels the supervising task
+    itself (Python 3.11), which `supervise` then takes for a stop instead of restarting the loop."""
+    tasks = [asyncio.ensure_future(job) for job in jobs]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for task in done:
+        task.result()
+
+
 async def every(seconds: float, job: Callable[[], Awaitable[None]]) -> None:
     while True:
         await job()

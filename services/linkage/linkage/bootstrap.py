@@ -18,7 +18,6 @@ liveness probe reads (`linkage.health`).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from linkduty_shared.db import create_pool, migrate
 from linkduty_shared.jurisdictions import load_city
 from linkduty_shared.messaging.consumer import ConsumerRunner
 from linkduty_shared.messaging.kafka import reliable_producer
-from linkduty_shared.runtime import every, supervise
+from linkduty_shared.runtime import every, supervise, together
 
 from linkage import state
 from linkage.config import LinkageSettings
@@ -79,9 +78,7 @@ class Worker:
                 handler=routing.route_one, batch_handler=routing.route_batch, wanted=is_routed, outage=is_transient,
                 max_attempts=settings.consumer_max_attempts, retry_backoff_s=settings.consumer_retry_backoff_s,
                 group_instance_id=settings.group_instance_id, co_partitioned=True)
-            async with asyncio.TaskGroup() as tasks:
-                tasks.create_task(self.runner.run())
-                tasks.create_task(Timers(settings, self.router, self.pool, producer).run())
+            await together(self.runner.run(), Timers(settings, self.router, self.pool, producer).run())
         finally:
             await producer.stop()
 
@@ -102,8 +99,7 @@ async def run(settings: LinkageSettings) -> None:
     pool = await open_pool(settings)
     worker = Worker(settings, router, pool)
     try:
-        async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(supervise("routing", worker.run))
-            tasks.create_task(supervise("heartbeat", lambda: every(settings.timer_interval_s, worker.beat_heartbeat)))
+        await together(supervise("routing", worker.run),
+                       supervise("heartbeat", lambda: every(settings.timer_interval_s, worker.beat_heartbeat)))
     finally:
         await pool.close()

@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaProducer
 
 from linkduty_shared.events.envelope import envelope_to_kafka
 from linkduty_shared.retention import purge_in_batches
-from linkduty_shared.runtime import every, supervise
+from linkduty_shared.runtime import every, supervise, together
 
 from linkage import state
 from linkage.config import LinkageSettings
@@ -50,11 +50,11 @@ class Timers:
 
     async def run(self) -> None:
         settings = self._settings
-        async with asyncio.TaskGroup() as timers:  # each restarted on its own after a failure (PostgreSQL down)
-            for name, interval, job in (("escalation", settings.timer_interval_s, self.escalate_overdue_alarms),
-                                        ("parked records expiry", settings.timer_interval_s, self.drop_stale_parked_records),
-                                        ("closed alarms expiry", settings.forget_scan_interval_s, self.forget_closed_alarms)):
-                timers.create_task(supervise(f"{name} timer", lambda i=interval, j=job: every(i, j)))
+        # each restarted on its own after a failure (PostgreSQL down)
+        await together(*(supervise(f"{name} timer", lambda i=interval, j=job: every(i, j)) for name, interval, job in (
+            ("escalation", settings.timer_interval_s, self.escalate_overdue_alarms),
+            ("parked records expiry", settings.timer_interval_s, self.drop_stale_parked_records),
+            ("closed alarms expiry", settings.forget_scan_interval_s, self.forget_closed_alarms))))
 
     async def escalate_overdue_alarms(self) -> int:
         """Ask for the escalation of every overdue alarm not asked for lately; how many were asked."""

@@ -102,8 +102,13 @@ class ConsumerRunner:
             partition_assignment_strategy=self._assignors,
         )
         self._dlq_producer = self._dlq_producer_factory()
-        await self._dlq_producer.start()
-        await consumer.start()
+        try:
+            await self._dlq_producer.start()
+            await consumer.start()
+        except BaseException:  # e.g. refused by its group: nothing is left open for the next run()
+            await consumer.stop()
+            await self._dlq_producer.stop()
+            raise
         # Offsets are committed at most every `commit_interval_s`, not after every poll: a commit
         # is a broker round trip that would otherwise sit between every two polls. Delivery stays
         # at least once (handlers de-duplicate by event id); what was processed but not yet
