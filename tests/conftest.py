@@ -49,9 +49,14 @@ def kafka_bootstrap(stack) -> str:
     return stack["LINKDUTY_KAFKA_BOOTSTRAP"]
 
 
+def stack_test_dsn() -> str:
+    """The tests' database on the local stack (a worker a test starts keeps its state there)."""
+    return _read_stack_env()["LINKDUTY_PG_DSN"].rstrip("/") + "/linkduty_test"
+
+
 @pytest.fixture(scope="session")
 def test_dsn(stack) -> str:
-    return stack["LINKDUTY_PG_DSN"].rstrip("/") + "/linkduty_test"
+    return stack_test_dsn()
 
 
 @pytest.fixture
@@ -89,7 +94,7 @@ async def topic(kafka_bootstrap) -> str:
 
 @pytest.fixture(scope="module", autouse=True)
 def _delete_the_modules_topics():
-    """After each module, the topics its tests made (`make_topics`, `remember_app`) are deleted.
+    """After each module, the topics its tests made (`make_topics`) are deleted.
     Synchronous, on a thread of its own: the session's event loop is left alone."""
     yield
     if made_anything():

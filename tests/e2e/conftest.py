@@ -18,8 +18,8 @@ from alarms.config import AlarmsSettings
 from linkduty_shared.auth.issuer import LocalIssuer
 from linkduty_shared.jurisdictions import load_demo_city
 from linkduty_shared.messaging.topics import TopicSpec, dlq_topic
-from tests.support.kafka import make_topics, remember_app
-from tests.conftest import ROOT
+from tests.support.kafka import make_topics
+from tests.conftest import ROOT, stack_test_dsn
 
 PARTITIONS = 6
 
@@ -47,16 +47,15 @@ def start_linkage(kafka_bootstrap: str, topics: dict[str, str], workdir, *, app_
                   timeout_scale: float = 1 / 30, settings: dict[str, str] | None = None) -> subprocess.Popen:
     """The linkage app as its own process, acknowledgement timeouts scaled (1/30: community 2 s);
     `settings`: more LINKDUTY_* environment variables."""
-    remember_app(app_id, kafka_bootstrap)
     env = {
         **os.environ,
         "LINKDUTY_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "LINKDUTY_APP_ID": app_id,
+        "LINKDUTY_APP_ID": app_id,  # its consumer group, and the owner of its rows in the tests' database
+        "LINKDUTY_PG_DSN": stack_test_dsn(),
         "LINKDUTY_ALARMS_TOPIC": topics["alarms"],
         "LINKDUTY_UNITS_TOPIC": topics["units"],
         "LINKDUTY_NOTIFICATIONS_TOPIC": topics["notifications"],
         "LINKDUTY_COMMANDS_TOPIC": topics["commands"],
-        "LINKDUTY_PARTITIONS": str(PARTITIONS),
         "LINKDUTY_ACK_TIMEOUT_SCALE": str(timeout_scale),
         "LINKDUTY_TIMER_INTERVAL_S": "0.25",
         "LINKDUTY_ESCALATION_RETRY_S": "3",

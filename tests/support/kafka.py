@@ -52,7 +52,6 @@ async def group_lag(bootstrap: str, group: str, topic: str) -> dict[int, int]:
 # tests, last in the suite, restarted a broker holding a few thousand and waited minutes for it.
 
 _made_topics: set[str] = set()
-_app_ids: set[str] = set()  # Faust apps started by tests: their changelog and leader topics go too
 _bootstrap: list[str] = []  # the broker they were made on
 
 
@@ -63,29 +62,23 @@ async def make_topics(bootstrap: str, specs) -> None:
     await ensure_topics(bootstrap, list(specs))
 
 
-def remember_app(app_id: str, bootstrap: str) -> None:
-    _bootstrap[:] = [bootstrap]
-    _app_ids.add(app_id)
-
-
 def made_anything() -> bool:
-    return bool(_made_topics or _app_ids)
+    return bool(_made_topics)
 
 
 async def delete_made_topics() -> int:
-    """Delete what `make_topics` made and the topics of remembered Faust apps; returns how many.
+    """Delete what `make_topics` made; returns how many.
     Housekeeping, never a test's verdict: a broker that cannot be reached (a fault test restarting
     it) leaves them for the next broker reset, and nothing is raised."""
-    made, apps = set(_made_topics), set(_app_ids)
+    made = set(_made_topics)
     _made_topics.clear()
-    _app_ids.clear()
-    if not (made or apps):
+    if not made:
         return 0
     admin = AIOKafkaAdminClient(bootstrap_servers=_bootstrap[0], request_timeout_ms=10_000)
     try:
         await admin.start()
         existing = set(await admin.list_topics())
-        doomed = sorted((made & existing) | {t for t in existing for app in apps if t.startswith(f"{app}-")})
+        doomed = sorted(made & existing)
         if doomed:
             await admin.delete_topics(doomed, timeout_ms=30_000)
         return len(doomed)
