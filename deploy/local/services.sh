@@ -43,7 +43,6 @@ start() {
   [ "$db" = - ] || dsn=(LINKDUTY_PG_DSN="${LINKDUTY_PG_DSN%/}/$db")
   # shellcheck disable=SC2086
   env LINKDUTY_KAFKA_BOOTSTRAP="$LINKDUTY_KAFKA_BOOTSTRAP" \
-      LINKDUTY_TOPIC_REPLICATION_FACTOR="${LINKDUTY_TOPIC_REPLICATION_FACTOR:-1}" \
       "${dsn[@]}" \
       LINKDUTY_AUTH_JWKS_FILE="$STATE/auth/jwks.json" \
       LINKDUTY_DATA_DIR="$STATE/linkage" \

@@ -620,7 +620,7 @@ pg_status() {
 # ---------------------------------------------------------------------------------------------
 write_env() {
   # Plain KEY=VALUE lines: `set -a; . .state/stack.env; set +a` in shells, easy to parse elsewhere.
-  # The replication factor is that of the topics the project creates (and Faust's changelogs).
+  # The replication factor is that of the topics the project creates.
   local tmp=$STATE/stack.env.tmp
   printf 'LINKDUTY_KAFKA_BOOTSTRAP=%s\nLINKDUTY_TOPIC_REPLICATION_FACTOR=%s\nLINKDUTY_PG_DSN=postgresql://linkduty:linkduty@%s:%s\n' \
     "$(kafka_bootstrap)" "$(kafka_replication)" "$HOST" "$PG_PORT" >"$tmp"

@@ -18,7 +18,7 @@ RATE = 20  # alarms a second
 async def test_a_worker_killed_under_load_loses_no_alarm_and_commits_past_everything(
         city, kafka_bootstrap, tmp_path):
     """The worker is killed 20 s into the load and restarted 6 s later, so that a backlog waits
-    for it on every partition. (Faust 0.15.3 lost the head of that backlog: see linkage.in_order.)"""
+    for it on every partition. (The Faust worker lost the head of that backlog: CRASH_SAFETY.md.)"""
     topics = await create_topics(kafka_bootstrap)
     app_id = f"linkage-kill-{uuid.uuid4().hex[:6]}"
     workers = [start_linkage(kafka_bootstrap, topics, tmp_path, app_id=app_id)]

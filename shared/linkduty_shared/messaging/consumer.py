@@ -274,7 +274,7 @@ async def handle_with_retries(handle: Callable[[], Awaitable[None]], *, name: st
 
 
 class RecordOrigin(Protocol):
-    """Where a record was read: an aiokafka ConsumerRecord, a Faust Message, or the like."""
+    """Where a record was read: an aiokafka ConsumerRecord, or the like."""
 
     topic: str
     partition: int

@@ -1,7 +1,7 @@
 """Create the topics named in topics.toml (and their dead-letter topics), idempotently, and wait
 until every partition has a leader: Kafka answers CreateTopics before the partitions are led, and
-a client that reads the metadata in between caches a topic with no partitions (Faust then raises
-PartitionsMismatch on every table write until its metadata is refreshed, minutes later)."""
+a client that reads the metadata in between caches a topic with no partitions (a producer's sends
+then fail until its metadata is refreshed)."""
 
 from __future__ import annotations
 

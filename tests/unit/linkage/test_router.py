@@ -1,4 +1,4 @@
-"""The router, pure: records in, table entries (plain dicts) and notifications out, no Faust."""
+"""The router, pure: records in, state entries (plain dicts) and notifications out, no I/O."""
 
 import datetime as dt
 import json
