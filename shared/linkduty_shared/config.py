@@ -36,6 +36,8 @@ class ServiceSettings(BaseSettings):
     # Outbox relay: polling is the safety net behind the in-process wake-up.
     outbox_poll_interval_s: float = 0.5
     outbox_batch_size: int = 500
+    # A replica's relay ends the session of a leader idle this long while events wait (outbox/relay.py).
+    outbox_stalled_after_s: float = 15.0
 
     # Consumers: bounded retries before a message goes to <topic>.dlq.
     consumer_max_attempts: int = 3

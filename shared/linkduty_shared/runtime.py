@@ -90,6 +90,7 @@ class Runtime:
                 lambda: reliable_producer(settings.kafka, client_id=f"{settings.service_name}-relay"),
                 batch_size=settings.outbox_batch_size,
                 poll_interval_s=settings.outbox_poll_interval_s,
+                stalled_after_s=settings.outbox_stalled_after_s,
             )
             store.on_append(relay.wake)
         verifier = TokenVerifier(

@@ -20,10 +20,13 @@ async def main() -> None:
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--poll-interval", type=float, default=0.1)
+    parser.add_argument("--stalled-after", type=float, default=15.0,
+                        help="seconds a leader may run nothing while events wait before this relay takes over")
     args = parser.parse_args()
     pool = await create_pool(args.dsn, min_size=1, max_size=4)
     relay = OutboxRelay(pool, lambda: reliable_producer(args.bootstrap, client_id="outbox-relay"),
-                        batch_size=args.batch_size, poll_interval_s=args.poll_interval)
+                        batch_size=args.batch_size, poll_interval_s=args.poll_interval,
+                        stalled_after_s=args.stalled_after)
     task = asyncio.create_task(relay.run())
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -2,6 +2,13 @@
 
 - One active relay per outbox (per database and schema): the leader holds a session advisory
   lock; other replicas wait. Two relays publishing at once could interleave one aggregate's events.
+- A leader that stalls is replaced. A healthy one queries at least every poll interval, or
+  retries Kafka with bounded backoff; one frozen (SIGSTOP, a hung process) keeps its session and
+  its lock, and every replica's events would wait for it. A waiting relay that sees the
+  leader's session idle for `stalled_after_s` while rows wait ends that session
+  (pg_terminate_backend): the lock passes on. The stalled leader, if it wakes, finds its
+  connection gone and waits as a replica; what it sends meanwhile goes out again under the same
+  event ids, which consumers drop.
 - Woken promptly after a commit: in-process (the event store calls `wake` after an append), by
   LISTEN/NOTIFY when writers in other processes enable the outbox trigger, and by polling as the
   safety net.
@@ -27,6 +34,16 @@ from linkduty_shared.eventstore.store import row_to_event, select_columns
 log = logging.getLogger(__name__)
 
 _LEADER_LOCK = 0x11D7_0002  # the seed of the per-schema lock key
+# The session holding the leader's lock (pg_locks shows a bigint advisory key as two 32-bit
+# halves), when it has run nothing for $2 seconds while rows wait in the outbox.
+_STALLED_LEADER = """
+SELECT a.pid, extract(epoch FROM now() - a.state_change) AS idle_s
+FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND l.classid = (($1::bigint >> 32) & 4294967295)::oid AND l.objid = ($1::bigint & 4294967295)::oid AND l.objsubid = 1
+  AND a.state = 'idle' AND a.state_change < now() - make_interval(secs => $2)
+  AND EXISTS (SELECT 1 FROM outbox)
+"""
 _FETCH = f"""
 SELECT o.id AS outbox_id, o.topic, o.partition_key, {select_columns("e")}
 FROM outbox o JOIN events e ON e.event_id = o.event_id
@@ -44,12 +61,16 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval_s: float = 0.5,
         max_backoff_s: float = 5.0,
+        stalled_after_s: float = 15.0,
     ) -> None:
         self._pool = pool
         self._producer_factory = producer_factory
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
         self._max_backoff_s = max_backoff_s
+        # Longer than a healthy leader goes without a query: a Kafka send waits up to its request
+        # timeout (10 s, messaging.kafka.reliable_producer), then the leader queries again.
+        self._stalled_after_s = stalled_after_s
         self._wakeup = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
         self._conn: asyncpg.Connection | None = None  # the leader's own connection
@@ -79,6 +100,7 @@ class OutboxRelay:
             # each get a relay of their own.
             lock = await leader_conn.fetchval("SELECT hashtextextended(current_schema() || '.outbox', $1)", _LEADER_LOCK)
             while not await leader_conn.fetchval("SELECT pg_try_advisory_lock($1)", lock):
+                await self._replace_a_stalled_leader(leader_conn, lock)
                 await asyncio.sleep(self._poll_interval_s)
             await leader_conn.add_listener("linkduty_outbox", self.wake)
             # The relay reads and deletes on this connection of its own, never through the pool:
@@ -93,6 +115,13 @@ class OutboxRelay:
                 if not leader_conn.is_closed():  # a dead connection took its lock and listener with it
                     await leader_conn.remove_listener("linkduty_outbox", self.wake)
                     await leader_conn.execute("SELECT pg_advisory_unlock($1)", lock)
+
+    async def _replace_a_stalled_leader(self, conn: asyncpg.Connection, lock: int) -> None:
+        stalled = await conn.fetchrow(_STALLED_LEADER, lock, self._stalled_after_s)
+        if stalled is not None:
+            log.warning("outbox relay: the leader (backend %d) has run nothing for %.0f s while events wait; "
+                        "ending its session to take over", stalled["pid"], stalled["idle_s"])
+            await conn.fetchval("SELECT pg_terminate_backend($1)", stalled["pid"])
 
     async def _publish_forever(self) -> None:
         backoff = 0.1

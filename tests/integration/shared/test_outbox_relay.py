@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections import defaultdict
 
@@ -70,6 +71,44 @@ def start_relay_process(dsn: str, bootstrap: str) -> subprocess.Popen:
         [sys.executable, "-m", "linkduty_shared.outbox", "--dsn", dsn, "--bootstrap", bootstrap, "--batch-size", "20"],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
+
+
+async def test_a_frozen_leader_is_replaced_and_the_events_waiting_for_it_are_published_once_each(
+        pool, schema_dsn, topic, kafka_bootstrap):
+    """The leader relay frozen (SIGSTOP) keeps its session and lock: the replica waiting ends that
+    session once it has been idle past stalled_after_s with rows waiting, takes over, and the
+    thawed relay finds its connection gone and stands by."""
+    store = EventStore(pool)
+    frozen = start_relay_process(schema_dsn, kafka_bootstrap)
+    standby = OutboxRelay(pool, lambda: reliable_producer(kafka_bootstrap, client_id="it-standby"),
+                          poll_interval_s=0.1, stalled_after_s=2.0)
+    task = None
+    try:
+        first = await append_many(store, topic, streams=3, per_stream=5, prefix="before")
+        await eventually(lambda: pool.fetchval("SELECT count(*) = 0 FROM outbox"), what="the leader publishing")
+        task = asyncio.create_task(standby.run())
+        await asyncio.sleep(1)  # the standby waits for the lock
+        frozen.send_signal(signal.SIGSTOP)
+        frozen_at = time.monotonic()
+        later = await append_many(store, topic, streams=3, per_stream=5, prefix="while-frozen")
+        await eventually(lambda: pool.fetchval("SELECT count(*) = 0 FROM outbox"), timeout=30,
+                         what="the events published by the standby")
+        taken_over_in = time.monotonic() - frozen_at
+        assert 2.0 <= taken_over_in < 10.0 and standby.published == len(later)
+        frozen.send_signal(signal.SIGCONT)
+        after = await append_many(store, topic, streams=3, per_stream=5, prefix="after")
+        await eventually(lambda: standby.published == len(later) + len(after), what="the standby still leading")
+        await asyncio.sleep(1)
+        assert frozen.poll() is None  # the thawed relay lives on, standing by
+    finally:
+        frozen.send_signal(signal.SIGCONT)
+        frozen.send_signal(signal.SIGTERM)
+        frozen.wait(20)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    records = await read_topic(kafka_bootstrap, topic, until_count=len(first | later | after))
+    assert_each_once_in_order(records, first | later | after)
 
 
 async def test_killed_relay_restarts_and_publishes_the_rest_with_nothing_lost(pool, schema_dsn, topic, kafka_bootstrap):
