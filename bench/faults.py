@@ -54,6 +54,7 @@ from bench.common import ROOT, save, stack_env
 from linkduty_shared.auth.issuer import LocalIssuer
 from linkduty_shared.contracts.alarms import CHAIN_LEVELS
 from linkduty_shared.jurisdictions import Directory, load_demo_city
+from linkduty_shared.outbox.relay import LEADER_LOCK
 
 ALARMS_URL = "http://127.0.0.1:8101"
 GATEWAY_URL = "http://127.0.0.1:8104"
@@ -113,10 +114,74 @@ def _start_stack() -> None:
     _run(str(ROOT / "deploy/local/stack.sh"), "up")
 
 
+def _postgres_pids() -> list[int]:
+    """The postmaster and every process it started (backends, checkpointer, WAL writer…): a freeze
+    of the postmaster alone leaves open sessions running."""
+    postmaster = _postgres_pid()
+    children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True).stdout.split()
+    return [postmaster, *map(int, children)]
+
+
+# The standby relay of the alarms outbox that `relay-leader` runs beside the alarms service, so
+# that the leader's lock has somewhere to go.
+RELAY_LOG = STATE / "services" / "standby-relay.log"
+_standby: list[subprocess.Popen] = []
+
+
+def _start_standby_relay() -> None:
+    env = stack_env()
+    log = RELAY_LOG.open("a")
+    _standby[:] = [subprocess.Popen(
+        [str(ROOT / ".venv/bin/python"), "-m", "linkduty_shared.outbox", "--dsn",
+         f"{env['LINKDUTY_PG_DSN'].rstrip('/')}/linkduty_alarms", "--bootstrap", env["LINKDUTY_KAFKA_BOOTSTRAP"],
+         "--poll-interval", "0.5"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)]
+
+
+def _stop_standby_relay() -> None:
+    for relay in _standby:
+        if relay.poll() is None:
+            relay.send_signal(signal.SIGCONT)
+            relay.terminate()
+            relay.wait(20)
+    _standby.clear()
+
+
+def _relay_leader_pid() -> int:
+    """The process whose session holds the alarms outbox's leader lock (application_name
+    "<name>/<pid>", set by every pool: db.create_pool)."""
+    async def holder() -> str:
+        import asyncpg
+
+        conn = await asyncpg.connect(f"{stack_env()['LINKDUTY_PG_DSN'].rstrip('/')}/linkduty_alarms")
+        try:
+            return await conn.fetchval(
+                "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid,"
+                " hashtextextended('public.outbox', $1) AS key"
+                " WHERE l.locktype = 'advisory' AND l.granted AND a.datname = current_database()"
+                " AND l.classid = ((key >> 32) & 4294967295)::oid AND l.objid = (key & 4294967295)::oid"
+                " AND l.objsubid = 1", LEADER_LOCK)
+        finally:
+            await conn.close()
+
+    name = asyncio.run(holder())
+    if not name:
+        raise RuntimeError("no relay holds the alarms outbox's lock")
+    return int(name.rsplit("/", 1)[1])
+
+
+def _restart_relay_leader() -> None:
+    """Whichever was killed comes back: the alarms service (services.sh), or the standby relay."""
+    _start_services()
+    if _standby and _standby[0].poll() is not None:
+        _start_standby_relay()
+
+
 @dataclasses.dataclass(frozen=True)
 class Part:
     pid: Callable[[], int]
     start: Callable[[], None]  # brings it back after a kill (the project's own scripts)
+    frozen: Callable[[], list[int]] | None = None  # the processes a freeze stops (default: pid's)
+    beside: tuple[Callable[[], None], Callable[[], None]] | None = None  # started before the load, stopped after
 
 
 SERVICES = ("alarms", "units", "linkage", "gateway")
@@ -127,7 +192,9 @@ PARTS = {
     "gateway": Part(_service_pid("gateway"), _start_services),
     "kafka": Part(_kafka_pid, _start_stack),  # node 1 (the only one, unless a cluster runs)
     "kafka-leader": Part(_alarms_leader_pid, _start_stack),  # a cluster's: see --times
-    "postgres": Part(_postgres_pid, _start_stack),
+    "postgres": Part(_postgres_pid, _start_stack, frozen=_postgres_pids),
+    # whichever of the alarms service and a standby relay publishes the alarms outbox: see --times
+    "relay-leader": Part(_relay_leader_pid, _restart_relay_leader, beside=(_start_standby_relay, _stop_standby_relay)),
 }
 
 
@@ -252,9 +319,12 @@ async def inject(part_name: str, how: str, down_s: float, times: int = 1, betwee
             restarted_at = time.monotonic()
             await asyncio.to_thread(part.start)
         else:
-            os.kill(pid, signal.SIGSTOP)
+            pids = await asyncio.to_thread(part.frozen) if part.frozen else [pid]
+            for frozen in pids:
+                os.kill(frozen, signal.SIGSTOP)
             await asyncio.sleep(down_s)
-            os.kill(pid, signal.SIGCONT)
+            for frozen in reversed(pids):
+                os.kill(frozen, signal.SIGCONT)
             restarted_at = time.monotonic()
     return restarted_at, time.monotonic()
 
@@ -263,6 +333,20 @@ async def run_fault(part: str | None, how: str = "kill", *, rate: float = 10, se
                     fault_at: float = 30, down_s: float = 8, quiet_s: float = 15, grace_s: float = 120,
                     times: int = 1, between_s: float = 5.0) -> dict:
     """One run: the load, the fault (none if `part` is None), the verdict."""
+    beside = PARTS[part].beside if part in PARTS else None
+    if beside:
+        beside[0]()
+        await asyncio.sleep(3)  # started, and waiting for the lock
+    try:
+        return await _run_fault(part, how, rate=rate, seconds=seconds, fault_at=fault_at, down_s=down_s,
+                                quiet_s=quiet_s, grace_s=grace_s, times=times, between_s=between_s)
+    finally:
+        if beside:
+            beside[1]()
+
+
+async def _run_fault(part: str | None, how: str, *, rate: float, seconds: float, fault_at: float, down_s: float,
+                     quiet_s: float, grace_s: float, times: int, between_s: float) -> dict:
     city = load_demo_city()
     issuer = LocalIssuer()
     intake = issuer.issue("fault-intake", ["alarms:report"], jurisdiction=[city.city.code], ttl_s=3600)

@@ -33,7 +33,7 @@ from linkduty_shared.eventstore.store import row_to_event, select_columns
 
 log = logging.getLogger(__name__)
 
-_LEADER_LOCK = 0x11D7_0002  # the seed of the per-schema lock key
+LEADER_LOCK = 0x11D7_0002  # the seed of the per-schema lock key
 # The session holding the leader's lock (pg_locks shows a bigint advisory key as two 32-bit
 # halves), when it has run nothing for $2 seconds while rows wait in the outbox.
 _STALLED_LEADER = """
@@ -98,7 +98,7 @@ class OutboxRelay:
             # Advisory locks are per database; the key includes the schema so that outboxes in
             # different schemas of one database (tests, several services sharing a database)
             # each get a relay of their own.
-            lock = await leader_conn.fetchval("SELECT hashtextextended(current_schema() || '.outbox', $1)", _LEADER_LOCK)
+            lock = await leader_conn.fetchval("SELECT hashtextextended(current_schema() || '.outbox', $1)", LEADER_LOCK)
             while not await leader_conn.fetchval("SELECT pg_try_advisory_lock($1)", lock):
                 await self._replace_a_stalled_leader(leader_conn, lock)
                 await asyncio.sleep(self._poll_interval_s)
