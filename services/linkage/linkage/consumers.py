@@ -46,8 +46,10 @@ ALARM_EVENT_PREFIX = "linkduty.alarm."
 def is_transient(error: BaseException) -> bool:
     """Whether `error` means the world is down, not the record: retried without limit, never
     dead-lettered. That covers what every consumer retries (PostgreSQL, OS and network errors,
-    timeouts) and Kafka being unreachable or not ready."""
-    return is_outage(error) or is_kafka_outage(error)
+    timeouts), Kafka being unreachable or not ready, and a transaction PostgreSQL ended (a
+    deadlock with a timer, the idle timeout while Kafka was slow to acknowledge)."""
+    return (is_outage(error) or is_kafka_outage(error)
+            or isinstance(error, asyncpg.DeadlockDetectedError | asyncpg.IdleInTransactionSessionTimeoutError))
 
 
 def is_routed(event_type: str) -> bool:

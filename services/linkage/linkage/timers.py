@@ -80,9 +80,10 @@ class Timers:
                         ", ".join(row["alarm_id"] for row in due[:20]), type(exc).__name__, exc)
             return 0
         # Only where the deadline is still the one escalated: routing may have set the next since.
+        # In alarm id order, as routing writes them: two writers never wait on each other in a circle.
         await self._pool.executemany(
             "UPDATE linkage_deadlines SET asked_at = $4 WHERE consumer = $1 AND alarm_id = $2 AND due_at = $3",
-            [(self._consumer, row["alarm_id"], row["due_at"], now) for row in due])
+            sorted((self._consumer, row["alarm_id"], row["due_at"], now) for row in due))
         return len(due)
 
     async def forget_closed_alarms(self) -> int:

@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import uuid
 
+import asyncpg
 import pytest
 from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NotLeaderForPartitionError
@@ -278,6 +279,7 @@ async def test_closed_alarms_are_forgotten_after_their_retention_and_stale_parke
 def test_which_errors_are_outages():
     assert is_transient(KafkaConnectionError()) and is_transient(KafkaTimeoutError())
     assert is_transient(NotLeaderForPartitionError()) and is_transient(OSError()) and is_transient(TimeoutError())
+    assert is_transient(asyncpg.DeadlockDetectedError()) and is_transient(asyncpg.IdleInTransactionSessionTimeoutError())
     assert not is_transient(ValueError()) and not is_transient(ContractViolation("x")) and not is_transient(KeyError("k"))
 
 
