@@ -199,9 +199,9 @@ def test_every_local_database_is_created(tmp_path):
     assert created == local_databases() and "linkduty_gateway" in created
     assert "--dbname postgres" in (tmp_path / "psql.args").read_text()
     assert pg["POSTGRES_USER"] == "linkduty" and pg["POSTGRES_DB"] == "postgres"  # stack.sh's role, no database of its own
-    for name in SETTINGS:
-        if "LINKDUTY_PG_DSN" in env(name):
-            assert urlsplit(env(name)["LINKDUTY_PG_DSN"]).path.lstrip("/") in created
+    for name, (_, database, _) in local_services().items():  # every service's database, linkage's too
+        if database is not None:
+            assert urlsplit(env(name)["LINKDUTY_PG_DSN"]).path == f"/{database}" and database in created, name
 
 
 def test_postgres_runs_with_the_local_stack_s_settings():
@@ -261,7 +261,9 @@ def test_topics_are_created_as_linkduty_up_creates_them():
     assert "-m linkduty_shared.messaging.topics --bootstrap" in linkduty
     command = SERVICES["kafka-topics"]["command"]
     assert command[:5] == ["python", "-m", "linkduty_shared.messaging.topics", "--bootstrap", env("alarms")["LINKDUTY_KAFKA_BOOTSTRAP"]]
-    assert command[5:] == ["--replication-factor", env("linkage")["LINKDUTY_TOPIC_REPLICATION_FACTOR"]] == ["--replication-factor", "1"]
+    # ./linkduty up's factor when stack.env sets none, the one broker's: its topics are replicated once
+    assert '--replication-factor "${LINKDUTY_TOPIC_REPLICATION_FACTOR:-1}"' in linkduty
+    assert command[5:] == ["--replication-factor", env("kafka")["KAFKA_DEFAULT_REPLICATION_FACTOR"]] == ["--replication-factor", "1"]
 
 
 def test_the_services_read_the_keys_auth_keys_writes(tmp_path):

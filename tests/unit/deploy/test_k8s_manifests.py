@@ -39,7 +39,7 @@ SERVICES = {
     "alarms": ("alarms.main", 8101, "linkduty_alarms"),
     "units": ("units.main", 8102, "linkduty_units"),
     "gateway": ("gateway.main", 8104, "linkduty_gateway"),
-    "linkage": ("linkage.main", None, None),
+    "linkage": ("linkage.main", None, "linkduty_linkage"),
 }
 # Consumer group and topic whose lag each service's autoscaling follows ...
 LAG = {
@@ -273,7 +273,7 @@ def test_deployments(overlay):
         assert pod["topologySpreadConstraints"], name
         assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] == 10001
         (container,) = pod["containers"]
-        assert container["command"][:3] == ["python", "-m", module], name
+        assert container["command"] == ["python", "-m", module], name
         assert (ROOT / "services" / name / (module.replace(".", "/") + ".py")).is_file()
         assert container["image"].startswith("registry.example.com/linkduty/linkduty:"), container["image"]
         sc = container["securityContext"]
@@ -291,12 +291,19 @@ def test_deployments(overlay):
         assert env["LINKDUTY_SERVICE_NAME"]["value"] == name
         pdb = [p for p in pdbs.values() if p["spec"]["selector"]["matchLabels"].items() <= labels.items()]
         assert len(pdb) == 1, f"{name}: {len(pdb)} PodDisruptionBudgets select it"
+        if database is None:
+            assert "LINKDUTY_PG_DSN" not in env, name
+        else:  # from the Secret CloudNativePG writes for the service's own cluster
+            ref = env["LINKDUTY_PG_DSN"]["valueFrom"]["secretKeyRef"]
+            assert ref == {"name": f"pg-{name}-app", "key": "uri"}, name
+            cluster = clusters[ref["name"].removesuffix("-app")]
+            assert cluster["spec"]["bootstrap"]["initdb"] == {"database": database, "owner": name}, name
+            assert cluster["spec"]["instances"] == 3, name
         if port is None:  # the linkage worker
             assert "ports" not in container
             assert "exec" in container["readinessProbe"]
             for probe in ("startupProbe", "livenessProbe"):  # the worker's heartbeat (linkage/health.py)
                 assert container[probe]["exec"]["command"] == ["python", "-m", "linkage.health"], f"{name}: {probe}"
-            assert "LINKDUTY_PG_DSN" not in env
             assert any(m["mountPath"] == env["LINKDUTY_DATA_DIR"]["value"].rsplit("/", 1)[0]
                        and "emptyDir" in volumes[m["name"]] for m in container["volumeMounts"])
             continue
@@ -309,14 +316,23 @@ def test_deployments(overlay):
         # a Kafka outage must not stop intake (the outbox holds what is appended meanwhile)
         assert ready_requires(env["LINKDUTY_READY_REQUIRES"]["value"]) == ("postgres",), name
         assert env["LINKDUTY_PORT"]["value"] == str(port)
-        # The DSN comes from the Secret CloudNativePG writes for the service's own cluster.
-        ref = env["LINKDUTY_PG_DSN"]["valueFrom"]["secretKeyRef"]
-        assert ref["key"] == "uri" and ref["name"].endswith("-app")
-        cluster = clusters[ref["name"].removesuffix("-app")]
-        assert cluster["spec"]["bootstrap"]["initdb"]["database"] == database
-        assert cluster["spec"]["instances"] == 3
         (service,) = [s for s in services.values() if s["spec"]["selector"].items() <= labels.items()]
         assert [ports.get(p["targetPort"], p["targetPort"]) for p in service["spec"]["ports"]] == [port]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_database_is_a_cluster_of_its_own(overlay):
+    """One CloudNativePG Cluster per service with a database, named and labelled after it, and
+    no other (k8s/README.md: one PostgreSQL cluster per service)."""
+    clusters = by_kind(full(overlay), "Cluster")
+    databases = {name: database for name, (_, _, database) in SERVICES.items() if database}
+    assert set(databases) == set(SERVICES)  # today every service keeps its state in PostgreSQL, linkage too
+    assert set(clusters) == {f"pg-{name}" for name in databases}
+    for name, database in databases.items():
+        cluster = clusters[f"pg-{name}"]
+        assert cluster["metadata"]["labels"]["linkduty.io/service"] == name
+        assert cluster["spec"]["bootstrap"]["initdb"]["database"] == database
+        assert cluster["spec"]["minSyncReplicas"] >= 1, f"{name}: a failover must lose no commit"
 
 
 READY_CHECKS = {"postgres", "kafka"}  # what Runtime.ready() checks and /readyz reports
@@ -337,20 +353,13 @@ def test_ready_requires_names_only_checks_readyz_makes():
         ready_requires('["postgres", "redis"]')
 
 
-def test_linkage_partitions_match_its_topics():
-    container = container_of(by_kind(BUILT["base"], "Deployment")["linkage"])
-    partitions = {t.name: t.partitions for t in configured_topics()}
-    assert int(_env(container)["LINKDUTY_PARTITIONS"]["value"]) == partitions["alarms.events"] == partitions["units.events"]
-
-
-def test_linkage_changelog_topics_are_replicated_like_the_others():
-    """Faust creates its changelog topics with its own factor (the broker's default does not
-    apply): below min.insync.replicas, every table write would fail."""
-    container = container_of(by_kind(BUILT["base"], "Deployment")["linkage"])
-    (kafka,) = by_kind(BUILT["infra"], "Kafka").values()
-    factor = int(_env(container)["LINKDUTY_TOPIC_REPLICATION_FACTOR"]["value"])
-    assert factor > int(kafka["spec"]["kafka"]["config"]["min.insync.replicas"])
-    assert {t["spec"]["replicas"] for t in by_kind(BUILT["infra"], "KafkaTopic").values()} == {factor}
+def test_linkage_s_input_topics_are_co_partitioned():
+    """linkage routes an alarm's records from both topics under one lock per partition number, and
+    its consumers get the same partition numbers of both (range assignment): the topics must have
+    as many partitions."""
+    settings, topics = LinkageSettings(), {topic_name(t): t for t in by_kind(BUILT["infra"], "KafkaTopic").values()}
+    partitions = {topics[t]["spec"]["partitions"] for t in (settings.alarms_topic, settings.units_topic)}
+    assert len(partitions) == 1, partitions
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -358,11 +367,9 @@ def test_each_database_takes_every_replica_s_connection_pool(overlay):
     docs = full(overlay)
     clusters, scaled = by_kind(docs, "Cluster"), by_kind(docs, "ScaledObject")
     default_pool = ServiceSettings.model_fields["pg_pool_max"].default
-    for name, deployment in by_kind(docs, "Deployment").items():
-        container = container_of(deployment)
-        env = _env(container)
-        if "LINKDUTY_PG_DSN" not in env:
-            continue
+    deployments = by_kind(docs, "Deployment")
+    for name in (name for name, (_, _, database) in SERVICES.items() if database):
+        env = _env(container_of(deployments[name]))
         pool = int(env.get("LINKDUTY_PG_POOL_MAX", {}).get("value", default_pool))
         cluster = clusters[env["LINKDUTY_PG_DSN"]["valueFrom"]["secretKeyRef"]["name"].removesuffix("-app")]
         (autoscaler,) = [s for s in scaled.values() if s["spec"]["scaleTargetRef"]["name"] == name]
@@ -426,10 +433,10 @@ def test_a_service_s_acls_are_exactly_what_it_produces_and_consumes(service):
     assert _acls(user, "topic", "Read") == consumed
     assert _acls(user, "group", "Read") == groups
     assert _acls(user, "topic", "Write") | _acls(user, "topic", "Read") <= topics
-    if service == "linkage":  # Faust's changelog topics: its own prefix, its own to create
-        assert _acls(user, "topic", "Create", "prefix") == {LinkageSettings().app_id + "-"}
-    else:
-        assert not _acls(user, "topic", "Create", "prefix") and not _acls(user, "topic", "Create")
+    # No service creates a topic (every one is a KafkaTopic), nor is allowed a whole prefix.
+    acls = user["spec"]["authorization"]["acls"]
+    assert not [a for a in acls if "Create" in a["operations"]], f"{service} may create topics"
+    assert {a["resource"].get("patternType", "literal") for a in acls} == {"literal"}, service
 
 
 def test_only_linkage_writes_notifications_and_commands_and_keda_only_describes():
@@ -481,9 +488,26 @@ def _selects(policy: dict, labels: dict) -> bool:
     return selector.get("matchLabels", {}).items() <= labels.items() and not selector.get("matchExpressions")
 
 
+def _to_postgres(rule: dict, cluster: str) -> bool:
+    """An egress rule to the pods of this CNPG cluster, on PostgreSQL's port."""
+    return (any(peer.get("podSelector", {}).get("matchLabels") == {"cnpg.io/cluster": cluster} for peer in rule.get("to", []))
+            and {(p.get("protocol", "TCP"), p["port"]) for p in rule.get("ports", [])} == {("TCP", 5432)})
+
+
+def _lets_in(policy: dict, cluster: str, service: str) -> bool:
+    """A policy on the pods of this CNPG cluster that admits the service's pods on 5432."""
+    selects = any(e["key"] == "cnpg.io/cluster" and e["operator"] == "In" and cluster in e["values"]
+                  for e in policy["spec"]["podSelector"].get("matchExpressions", []))
+    return selects and any(
+        peer.get("podSelector", {}).get("matchLabels") == {"app.kubernetes.io/name": service}
+        and 5432 in {p["port"] for p in rule.get("ports", [])}
+        for rule in policy["spec"].get("ingress", []) for peer in rule.get("from", []))
+
+
 def test_network_policies():
     docs = BUILT["base"]
     policies = list(by_kind(docs, "NetworkPolicy").values())
+    postgres_policies = list(by_kind(BUILT["infra"], "NetworkPolicy").values())
     assert any(p["spec"]["podSelector"] == {} and p["spec"]["policyTypes"] == ["Ingress"] and not p["spec"].get("ingress")
                for p in policies), "no default-deny ingress policy"
     for name, deployment in by_kind(docs, "Deployment").items():
@@ -493,12 +517,14 @@ def test_network_policies():
         assert any(p["spec"]["policyTypes"] == ["Egress"] and not p["spec"].get("egress") for p in mine), f"{name}: egress not denied by default"
         allowed = {port["port"] for r in egress for port in r.get("ports", [])}
         assert {53, 9093} <= allowed, f"{name}: egress to DNS and Kafka"
+        if SERVICES[name][2]:  # its own PostgreSQL cluster, out of its pods and into the cluster's
+            assert any(_to_postgres(r, f"pg-{name}") for r in egress), f"{name}: egress to its PostgreSQL"
+            assert any(_lets_in(p, f"pg-{name}", name) for p in postgres_policies), f"pg-{name} lets {name} in"
         ingress = [r for p in mine for r in p["spec"].get("ingress", [])]
         port = SERVICES[name][1]
         if port is None:
             assert not ingress, f"{name} takes no connections"
             continue
-        assert 5432 in allowed, f"{name}: egress to PostgreSQL"
         assert any("namespaceSelector" in peer and port in {p["port"] for p in r["ports"]}
                    for r in ingress for peer in r["from"]), f"{name}: ingress from the ingress namespace"
 
