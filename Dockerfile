@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # One image for every LinkDuty service; the Deployment picks the service by its command:
-#   python -m alarms.main | python -m units.main | python -m gateway.main | python -m linkage.main worker
+#   python -m alarms.main | python -m units.main | python -m gateway.main | python -m linkage.main
 # Build from the repository root: docker build -t linkduty:<tag> .
 
 FROM python:3.11-slim AS build
@@ -41,4 +41,4 @@ ENV PATH=/app/.venv/bin:$PATH \
 WORKDIR /app
 USER 10001:10001
 # No default service: each Deployment sets its command.
-CMD ["python", "-c", "print('choose a service: python -m alarms.main | units.main | gateway.main | linkage.main worker')"]
+CMD ["python", "-c", "print('choose a service: python -m alarms.main | units.main | gateway.main | linkage.main')"]
