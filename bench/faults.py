@@ -137,6 +137,17 @@ def _start_standby_relay() -> None:
          "--poll-interval", "0.5"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)]
 
 
+def _standby_relay_leading() -> None:
+    """The standby relay started, and made the leader: the alarms service restarted (its lock
+    passes to the standby, and it waits), so that the part killed or frozen is a relay whose
+    fault the intake does not share."""
+    _start_standby_relay()
+    time.sleep(3)  # started, and waiting for the lock
+    _run(str(ROOT / "deploy/local/services.sh"), "restart", "alarms")
+    if _relay_leader_pid() != _standby[0].pid:
+        raise RuntimeError("the standby relay did not take the alarms outbox's lock")
+
+
 def _stop_standby_relay() -> None:
     for relay in _standby:
         if relay.poll() is None:
@@ -193,8 +204,9 @@ PARTS = {
     "kafka": Part(_kafka_pid, _start_stack),  # node 1 (the only one, unless a cluster runs)
     "kafka-leader": Part(_alarms_leader_pid, _start_stack),  # a cluster's: see --times
     "postgres": Part(_postgres_pid, _start_stack, frozen=_postgres_pids),
-    # whichever of the alarms service and a standby relay publishes the alarms outbox: see --times
-    "relay-leader": Part(_relay_leader_pid, _restart_relay_leader, beside=(_start_standby_relay, _stop_standby_relay)),
+    # the relay publishing the alarms outbox: a standby beside the alarms service, made its leader
+    # (with --times, whichever leads then)
+    "relay-leader": Part(_relay_leader_pid, _restart_relay_leader, beside=(_standby_relay_leading, _stop_standby_relay)),
 }
 
 
@@ -335,8 +347,7 @@ async def run_fault(part: str | None, how: str = "kill", *, rate: float = 10, se
     """One run: the load, the fault (none if `part` is None), the verdict."""
     beside = PARTS[part].beside if part in PARTS else None
     if beside:
-        beside[0]()
-        await asyncio.sleep(3)  # started, and waiting for the lock
+        await asyncio.to_thread(beside[0])
     try:
         return await _run_fault(part, how, rate=rate, seconds=seconds, fault_at=fault_at, down_s=down_s,
                                 quiet_s=quiet_s, grace_s=grace_s, times=times, between_s=between_s)
