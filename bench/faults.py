@@ -10,6 +10,11 @@ The second form runs on a three-node Kafka cluster (replication 3, min.insync.re
 kills, five times in a row, whichever node leads most partitions of alarms.events then. The third
 restarts every service, one after the other (SIGTERM, then started again and ready).
 
+The parts: each service; `relay-leader`, a standby outbox relay for the alarms database, made
+the leader before the load, so that its fault is not the intake's (the alarms service's own relay
+waits to take over); Kafka (node 1, or `kafka-leader` on a cluster); PostgreSQL (a freeze stops
+every one of its processes).
+
 As a client would see it, and checked in the manner of Jepsen's Kafka checker. 119 calls arrive at
 a fixed rate (open model) in 12 communities of 4 districts, each POST with its own
 Idempotency-Key, retried until answered. One console per centre that must see them (the
