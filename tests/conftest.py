@@ -20,6 +20,7 @@ import asyncpg
 import pytest
 
 from linkduty_shared.db import create_pool, migrate
+from linkduty_shared.messaging.kafka import reliable_producer
 from linkduty_shared.messaging.topics import TopicSpec, dlq_topic
 from tests.support.kafka import delete_made_topics, made_anything, make_topics
 
@@ -82,6 +83,15 @@ async def pool(schema_dsn):
     await migrate(pool)
     yield pool
     await pool.close()
+
+
+@pytest.fixture
+async def producer(kafka_bootstrap):
+    """A started producer as the services make theirs (acks=all, idempotent)."""
+    producer = reliable_producer(kafka_bootstrap, client_id="tests")
+    await producer.start()
+    yield producer
+    await producer.stop()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import pytest
 
 from gateway.config import GatewaySettings
 from linkduty_shared.jurisdictions import Level
-from linkduty_shared.messaging.kafka import reliable_producer
 from tests.integration.gateway.support import SseReader, serving
 
 
@@ -61,14 +60,6 @@ def settings(schema_dsn, kafka_bootstrap, issuer, topic, settings_overrides) -> 
 async def gateway(settings):
     async with serving(settings) as served:
         yield served
-
-
-@pytest.fixture
-async def producer(kafka_bootstrap):
-    producer = reliable_producer(kafka_bootstrap, client_id="gateway-tests")
-    await producer.start()
-    yield producer
-    await producer.stop()
 
 
 @pytest.fixture

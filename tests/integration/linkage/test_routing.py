@@ -56,14 +56,6 @@ async def linkage_pool(pool):
     return pool
 
 
-@pytest.fixture
-async def producer(kafka_bootstrap):
-    producer = reliable_producer(kafka_bootstrap, client_id="it-linkage")
-    await producer.start()
-    yield producer
-    await producer.stop()
-
-
 @dataclasses.dataclass(frozen=True)
 class PoisonFor(Router):
     """A router that cannot route the record with this event id (as a bug or a bad record would)."""
