@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 from enum import StrEnum
 
+from linkduty_shared.contracts.hazards import HANDLING_LEVELS  # community → street → district
 from linkduty_shared.domain import Aggregate, DomainEvent, IllegalTransition, InvariantViolated
 
 from hazards.domain.categories import Category, Taxonomy
@@ -32,7 +33,6 @@ from hazards.domain.events import (
 )
 from hazards.domain.rules import Recurrence
 from hazards.domain.values import (
-    HANDLING_LEVELS,
     OPEN_STATUSES,
     AssigneeKind,
     RejectionReason,

@@ -55,10 +55,6 @@ class AssigneeKind(StrEnum):
     VOLUNTEER_TEAM = "volunteer_team"
 
 
-# The levels a hazard is handled at, bottom up: the community platform first; overdue, one up.
-HANDLING_LEVELS = ("community", "street", "district")
-
-
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance (haversine), metres."""
     r = 6_371_000.0
