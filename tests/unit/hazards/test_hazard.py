@@ -189,7 +189,9 @@ def test_escalation_climbs_community_street_district_once_per_level_and_only_whi
     hazard.escalate(from_level="community", reason="repeated timer", at=at(26))
     hazard.escalate(from_level="street", reason="still untriaged", at=at(50))
     hazard.escalate(from_level="district", reason="top", at=at(80))
-    assert [(e.from_level, e.to_level) for e in hazard.pending] == [("community", "street"), ("street", "district")]
+    assert [(type(e), e.from_level, e.to_level) for e in hazard.pending] == [
+        (HazardEscalated, "community", "street"), (HazardEscalated, "street", "district")]
+    assert hazard.handling_level == "district"
     closed = given(reported(), HazardRejected(reason="not_a_hazard", message="m", by="g", at=at(1).isoformat()))
     closed.escalate(from_level="community", reason="late", at=at(25))
     assert closed.pending == []
