@@ -92,7 +92,7 @@ async def follow(conn: asyncpg.Connection, subject: str, hazard_id: str, at: dt.
 async def follow_merged(conn: asyncpg.Connection, duplicate_id: str, target_id: str, at: dt.datetime) -> None:
     """The reporters of a merged duplicate follow the open hazard it was merged into (and still it)."""
     await conn.execute(
-        """INSERT INTO hazard_reporters (subject, hazard_id, following_at, contact_ref)
+        """INSERT INTO hazard_reporters (subject, hazard_id, following_at, vault_refs)
            SELECT subject, $2, $3, vault_refs FROM hazard_reporters WHERE hazard_id = $1
            ON CONFLICT (subject, hazard_id) DO NOTHING""",
         duplicate_id, target_id, at)
