@@ -92,3 +92,15 @@ async def test_my_hazards_lists_the_subject_s_own_reports_newest_first_a_page_at
     rest = (await client.get("/v1/me/hazards", params={"limit": 2, "cursor": page["next_cursor"]},
                              headers=resident("r-x"))).json()
     assert [h["hazard_id"] for h in rest["hazards"]] == [ids[0]] and rest["next_cursor"] is None
+
+
+async def test_a_report_retried_with_its_idempotency_key_is_taken_once(client, city, resident, service):
+    """A mini-program on a weak network sends the same report again: it gets the first answer."""
+    lat, lon, _ = a_point(city, 5)
+    headers = {**resident("r-retry"), "Idempotency-Key": "report-r-retry-1"}
+    first = await client.post("/v1/hazards", json=report(lat, lon), headers=headers)
+    again = await client.post("/v1/hazards", json=report(lat, lon), headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json()["hazard_id"] == first.json()["hazard_id"]
+    async with service.store.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM events WHERE event_type = 'HazardReported'") == 1
