@@ -1,0 +1,27 @@
+"""What a reporter follows: the hazards they reported, and those their reports were merged into."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from linkduty_shared.api.answers import json_row
+
+from hazards.api.deps import Reporter, Service
+from hazards.api.schemas import MyHazardPage
+from hazards.api.views import MAX_CURSOR, decode_cursor, encode_cursor
+from hazards.projections.hazard_list import FIRST_PAGE, list_followed
+
+router = APIRouter(prefix="/v1/me", tags=["reporters"])
+
+
+@router.get("/hazards", response_model=MyHazardPage, summary="The hazards the token's subject reported or follows")
+async def my_hazards(service: Service, principal: Reporter, limit: Annotated[int, Query(ge=1, le=100)] = 20,
+                     cursor: Annotated[str | None, Query(min_length=1, max_length=MAX_CURSOR)] = None) -> dict:
+    after = decode_cursor(cursor) if cursor else FIRST_PAGE
+    async with service.store.pool.acquire() as conn:
+        rows = await list_followed(conn, subject=principal.client_id, limit=limit, after=after)
+    last = rows[-1] if len(rows) == limit else None
+    return {"hazards": [json_row(r) for r in rows],
+            "next_cursor": encode_cursor(last["following_at"], last["hazard_id"]) if last else None}

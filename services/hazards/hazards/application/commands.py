@@ -1,0 +1,46 @@
+"""What callers ask of the hazards service, and what it answers."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from hazards.domain.hazard import Hazard
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportHazard:
+    """随手拍: a report as a resident's app, a grid worker or an inspector sends it."""
+
+    category: str
+    description: str
+    lat: float
+    lon: float
+    source: str
+    address: str | None = None
+    venue_id: str | None = None
+    severity: str | None = None  # the category's default unless the reporter knows better
+    reporter_phone: str | None = None
+    reporter_name: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Assignment:
+    kind: str
+    id: str
+    name: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Reported:
+    hazard: Hazard
+    duplicate_candidates: list[dict]  # those the reporter may see: {"hazard_id", "distance_m"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Seen:
+    """A hazard as the caller may read it: `as_staff`, everything a centre in its chain sees;
+    else as one of its reporters (their own report's fate, nobody's contact)."""
+
+    hazard: Hazard
+    as_staff: bool
+    duplicate_candidates: list[dict]  # those the caller may see

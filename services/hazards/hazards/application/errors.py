@@ -1,0 +1,26 @@
+"""Why the hazards service refuses a command: each a domain error, answered as problem+json in
+one place (`linkduty_shared.api.problems`). A hazard outside the caller's jurisdiction is not
+refused here: it is not found (`AggregateNotFound`, 404), like one that does not exist."""
+
+from __future__ import annotations
+
+from linkduty_shared.domain import DomainError, NotPermitted
+
+
+class UnknownCategory(DomainError):
+    type_slug, status, title = "unknown-category", 422, "Unknown hazard category"
+
+    def __init__(self, category: str, known: tuple[str, ...]) -> None:
+        super().__init__(f"{category[:64]!r} is no category of the hazard taxonomy", extra={"categories": list(known)})
+
+
+class OutsideTheCity(DomainError):
+    type_slug, status, title = "outside-jurisdiction", 422, "Location is outside the city's jurisdiction"
+
+
+class OutsideYourJurisdiction(NotPermitted):
+    type_slug, title = "outside-your-jurisdiction", "Location is outside your jurisdiction"
+
+
+class TimeOutOfRange(DomainError):
+    type_slug, status, title = "time-out-of-range", 422, "A time lies outside what can be asked for"

@@ -1,0 +1,238 @@
+"""Hazards application service: every command a unit of work over the hazard streams, with the
+intake's extra steps (jurisdiction lookup, duplicate and recurrence search, the PII vault) in the
+same transaction. Refusals are domain errors (`hazards.application.errors`); nothing here knows
+HTTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping
+
+from linkduty_shared.application import (
+    AggregateNotFound,
+    CommandContext,
+    EventSourcedRepository,
+    PreconditionFailed,
+    Transaction,
+    UnitOfWork,
+)
+from linkduty_shared.auth import Principal
+from linkduty_shared.domain.personal_data import mask_phone, scrub_personal_numbers
+from linkduty_shared.eventstore import EventStore
+from linkduty_shared.ids import time_ordered_uuid
+from linkduty_shared.jurisdictions import Centre, Chain, Directory, OutsideJurisdiction
+
+from hazards import pii
+from hazards.application.commands import Assignment, Reported, ReportHazard, Seen
+from hazards.application.errors import OutsideTheCity, OutsideYourJurisdiction, UnknownCategory
+from hazards.domain.categories import Category, Taxonomy
+from hazards.domain.hazard import Hazard, merge
+from hazards.domain.rules import Report, duplicate_candidates, latest_recurrence, triage_due
+from hazards.projections.hazard_list import HazardList, chains_of, fixed_near, open_near
+
+SOURCE = "/linkduty/hazards"
+READ, REPORT = "hazards:read", "hazards:report"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def chain_codes(chain: Chain) -> dict[str, str]:
+    return {"grid": chain.grid.code, "community": chain.community.code, "street": chain.street.code,
+            "district": chain.district.code, "city": chain.city.code}
+
+
+def _scrubbed(text: str | None) -> str | None:
+    return scrub_personal_numbers(text) if text else text
+
+
+class HazardsService:
+    def __init__(self, store: EventStore, directory: Directory, taxonomy: Taxonomy, *, topic: str,
+                 triage_within: Mapping[str, dt.timedelta], duplicate_radius_m: float, recurrence_radius_m: float,
+                 recurrence_window: dt.timedelta, clock: Callable[[], dt.datetime] = utcnow) -> None:
+        self.store, self.directory, self.taxonomy, self.clock = store, directory, taxonomy, clock
+        self.repo = EventSourcedRepository(store, Hazard, source=SOURCE, topic=topic,
+                                           inline_projections=(HazardList(),),
+                                           chain=lambda hazard: tuple(hazard.jurisdiction.values()))
+        self.uow = UnitOfWork(store)
+        self.triage_within = dict(triage_within)
+        self.duplicate_radius_m, self.recurrence_radius_m = duplicate_radius_m, recurrence_radius_m
+        self.recurrence_window = recurrence_window
+
+    # ---- reads -------------------------------------------------------------------------------
+
+    async def read(self, hazard_id: str, principal: Principal, *, version: int | None = None,
+                   as_of: dt.datetime | None = None) -> Seen:
+        """The hazard now, or as it was at a version or a moment: all of it for a reader whose
+        jurisdiction it lies in, its own report's fate for one of its reporters, else not found."""
+        if READ not in principal.scopes and REPORT not in principal.scopes:
+            principal.require(READ)  # 403: neither a reader nor a reporter
+        hazard = await self.repo.load(hazard_id, up_to_version=version, as_of=as_of)
+        if hazard.exists and READ in principal.scopes and self.repo.visible(hazard, principal):
+            return Seen(hazard, True, await self.visible_candidates(hazard.duplicate_candidates, principal))
+        if hazard.exists and REPORT in principal.scopes:
+            async with self.store.pool.acquire() as conn:
+                if await pii.follows(conn, principal.client_id, hazard_id):
+                    return Seen(hazard, False, [])
+        raise AggregateNotFound(hazard_id)
+
+    async def visible_candidates(self, candidates: list[dict], principal: Principal) -> list[dict]:
+        """The duplicate candidates the caller may see (a reporter without `hazards:read`: none)."""
+        if not candidates or READ not in principal.scopes:
+            return []
+        async with self.store.pool.acquire() as conn:
+            chains = await chains_of(conn, [c["hazard_id"] for c in candidates])
+        return [c for c in candidates if principal.may_see(chains.get(c["hazard_id"], ()))]
+
+    def resolve(self, lat: float, lon: float) -> Chain:
+        try:
+            return self.directory.resolve(lat, lon)
+        except OutsideJurisdiction:
+            raise OutsideTheCity(f"({lat}, {lon}) is in no micro-grid of {self.directory.city.name}") from None
+
+    def division_names(self, jurisdiction: dict[str, str]) -> dict[str, str]:
+        return {level: self.directory.division(code).name for level, code in jurisdiction.items()}
+
+    def handler(self, hazard: Hazard) -> Centre:
+        """Who handles it now: the operations centre at its handling level (the community
+        platform, until it escalates)."""
+        return self.directory.centre_of(hazard.jurisdiction[hazard.handling_level])
+
+    def category(self, category_id: str) -> Category:
+        if category_id not in self.taxonomy:
+            raise UnknownCategory(category_id, self.taxonomy.ids())
+        return self.taxonomy[category_id]
+
+    # ---- the intake --------------------------------------------------------------------------
+
+    async def report(self, cmd: ReportHazard, ctx: CommandContext, principal: Principal) -> Reported:
+        """随手拍: a new hazard, with the open hazards it may be the same as (for triage to merge)
+        and the fixed one it repeats, if any (a recurrence, flagged and linked). The reporter (the
+        token's subject) follows it; their contact goes to the vault, masked everywhere else."""
+        category = self.category(cmd.category)
+        chain = self.resolve(cmd.lat, cmd.lon)
+        jurisdiction = chain_codes(chain)
+        if not principal.may_see(tuple(jurisdiction.values())):
+            raise OutsideYourJurisdiction(
+                f"{chain.community.name} ({chain.community.code}) is not in your jurisdiction claim")
+
+        async def work(tx: Transaction) -> tuple[Hazard, list[tuple[str, float]]]:
+            conn, now = tx.conn, self.clock()
+            report = Report(category.id, cmd.lat, cmd.lon, now, cmd.venue_id)
+            candidates = duplicate_candidates(self.taxonomy, report,
+                                              await open_near(conn, cmd.lat, cmd.lon, self.duplicate_radius_m),
+                                              radius_m=self.duplicate_radius_m)
+            fixed = await fixed_near(conn, category=category.id, lat=cmd.lat, lon=cmd.lon, venue_id=cmd.venue_id,
+                                     radius_m=self.recurrence_radius_m, since=now - self.recurrence_window)
+            recurrence = latest_recurrence(report, fixed, radius_m=self.recurrence_radius_m,
+                                           window=self.recurrence_window)
+            # Phone and ID numbers typed into free text are masked before anything records it;
+            # what was typed is kept whole in the vault, erasable like the reporter's contact.
+            description, address = scrub_personal_numbers(cmd.description), _scrubbed(cmd.address)
+            contact = {k: v for k, v in (("phone", cmd.reporter_phone), ("name", cmd.reporter_name)) if v}
+            reporter_ref = await pii.store(conn, json.dumps(contact, ensure_ascii=False)) if contact else None
+            free_text_ref = None if (description, address) == (cmd.description, cmd.address) else await pii.store(
+                conn, json.dumps({"description": cmd.description, "address": cmd.address}, ensure_ascii=False))
+            severity = cmd.severity or category.default_severity
+            hazard = Hazard(str(time_ordered_uuid()))
+            hazard.report(category=category, taxonomy_version=self.taxonomy.version, source=cmd.source,
+                          severity=severity, description=description,
+                          location={"lat": cmd.lat, "lon": cmd.lon, "address": address}, jurisdiction=jurisdiction,
+                          venue_id=cmd.venue_id, at=now, triage_due_at=triage_due(severity, now, self.triage_within),
+                          duplicate_candidates=candidates, reporter_masked=mask_phone(cmd.reporter_phone),
+                          reporter_ref=reporter_ref, free_text_ref=free_text_ref, recurrence=recurrence)
+            await tx.save(self.repo, hazard)
+            await pii.follow(conn, principal.client_id, hazard.id, now,
+                             [ref for ref in (reporter_ref, free_text_ref) if ref])
+            return hazard, candidates
+
+        hazard, candidates = await self.uow.run(work, ctx, principal=principal)
+        offered = [{"hazard_id": h, "distance_m": round(d, 1)} for h, d in candidates]
+        return Reported(hazard, await self.visible_candidates(offered, principal))
+
+    # ---- triage ------------------------------------------------------------------------------
+
+    async def change(self, hazard_id: str, decide: Callable[[Hazard], object], ctx: CommandContext,
+                     principal: Principal | None, *, expected_version: int | None = None) -> Hazard:
+        """One command on a hazard the caller may see, at the version it names (If-Match)."""
+        return await self.uow.execute(self.repo, hazard_id, decide, ctx, principal=principal,
+                                      expected_version=expected_version)
+
+    async def accept(self, hazard_id: str, ctx: CommandContext, principal: Principal, *, severity: str | None,
+                     note: str | None, expected_version: int | None = None) -> Hazard:
+        return await self.change(hazard_id, lambda h: h.accept(by=principal.client_id, at=self.clock(),
+                                                               severity=severity, note=_scrubbed(note)),
+                                 ctx, principal, expected_version=expected_version)
+
+    async def reject(self, hazard_id: str, ctx: CommandContext, principal: Principal, *, reason: str, message: str,
+                     refer_to: str | None, expected_version: int | None = None) -> Hazard:
+        return await self.change(
+            hazard_id, lambda h: h.reject(by=principal.client_id, at=self.clock(), reason=reason,
+                                          message=scrub_personal_numbers(message), refer_to=_scrubbed(refer_to)),
+            ctx, principal, expected_version=expected_version)
+
+    async def merge(self, duplicate_id: str, into_id: str, ctx: CommandContext, principal: Principal, *,
+                    expected_version: int | None = None) -> Hazard:
+        """Merge a report into the open hazard it is the same as (two streams, one transaction):
+        its reporters follow that one. Both must be the caller's to see. Returns the open one."""
+        async def work(tx: Transaction) -> Hazard:
+            duplicate = await tx.get(self.repo, duplicate_id)
+            if expected_version is not None and duplicate.version != expected_version:
+                raise PreconditionFailed(expected_version, duplicate.version)
+            target = await tx.get(self.repo, into_id)
+            at = self.clock()
+            merge(duplicate, target, taxonomy=self.taxonomy, by=principal.client_id, at=at)
+            await tx.save(self.repo, duplicate)
+            await tx.save(self.repo, target)
+            await pii.follow_merged(tx.conn, duplicate.id, target.id, at)
+            return target
+
+        return await self.uow.run(work, ctx, principal=principal, retry=expected_version is None)
+
+    # ---- the closed loop ---------------------------------------------------------------------
+
+    async def assign(self, hazard_id: str, ctx: CommandContext, principal: Principal, *, assignee: Assignment,
+                     expected_version: int | None = None) -> Hazard:
+        return await self.change(
+            hazard_id, lambda h: h.assign(category=self.category(h.category), by=principal.client_id, at=self.clock(),
+                                          assignee_kind=assignee.kind, assignee_id=assignee.id,
+                                          assignee_name=_scrubbed(assignee.name)),
+            ctx, principal, expected_version=expected_version)
+
+    async def submit_rectification(self, hazard_id: str, ctx: CommandContext, principal: Principal, *, note: str,
+                                   photo_refs: tuple[str, ...], expected_version: int | None = None) -> Hazard:
+        return await self.change(
+            hazard_id, lambda h: h.submit_rectification(by=principal.client_id, at=self.clock(),
+                                                        note=scrub_personal_numbers(note), photo_refs=photo_refs),
+            ctx, principal, expected_version=expected_version)
+
+    async def verify(self, hazard_id: str, ctx: CommandContext, principal: Principal, *, passed: bool,
+                     note: str | None, expected_version: int | None = None) -> Hazard:
+        def decide(h: Hazard) -> None:
+            category, at = self.category(h.category), self.clock()
+            if passed:
+                h.pass_verification(category=category, by=principal.client_id, at=at, note=_scrubbed(note))
+            else:
+                h.fail_verification(category=category, by=principal.client_id, at=at, note=_scrubbed(note) or "")
+
+        return await self.change(hazard_id, decide, ctx, principal, expected_version=expected_version)
+
+    async def reinspect(self, hazard_id: str, ctx: CommandContext, principal: Principal, *, confirmed: bool,
+                        note: str | None, expected_version: int | None = None) -> Hazard:
+        def decide(h: Hazard) -> None:
+            at = self.clock()
+            if confirmed:
+                h.confirm_reinspection(by=principal.client_id, at=at, note=_scrubbed(note))
+            else:
+                h.reopen(category=self.category(h.category), by=principal.client_id, at=at, note=_scrubbed(note) or "")
+
+        return await self.change(hazard_id, decide, ctx, principal, expected_version=expected_version)
+
+    # ---- what a later slice's timers ask ---------------------------------------------------------
+
+    async def escalate(self, hazard_id: str, from_level: str, reason: str, ctx: CommandContext) -> Hazard:
+        """Overdue at `from_level` (untriaged, or not rectified in time): one level up."""
+        return await self.change(hazard_id, lambda h: h.escalate(from_level=from_level, reason=reason,
+                                                                 at=self.clock()), ctx, None)

@@ -1,0 +1,64 @@
+"""Value vocabularies of the hazard domain."""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    """How grave a hazard is: a graver one is triaged and rectified sooner (categories.toml)."""
+
+    MINOR = "minor"
+    MODERATE = "moderate"
+    MAJOR = "major"  # 重大火灾隐患
+
+
+class Source(StrEnum):
+    """Who found it."""
+
+    RESIDENT_APP = "resident_app"  # 随手拍
+    GRID_WORKER = "grid_worker"
+    VOLUNTEER = "volunteer"
+    INSPECTOR = "inspector"
+    JOINT_PATROL = "joint_patrol"  # 联防: the units service's patrol findings (a later consumer)
+    HOTLINE = "hotline"  # 12345
+
+
+class Status(StrEnum):
+    REPORTED = "reported"  # waiting for triage
+    ACCEPTED = "accepted"  # a hazard; nobody assigned yet
+    REJECTED = "rejected"
+    MERGED = "merged"  # the same as an open hazard: followed there
+    RECTIFYING = "rectifying"  # 整改: assigned, the fixer at work (again, after a failed verification or a reopening)
+    AWAITING_VERIFICATION = "awaiting_verification"  # the fixer says it is done
+    CLOSED = "closed"  # verified; a re-inspection (回头看) is scheduled
+    CONFIRMED = "confirmed"  # the re-inspection found it still fixed: the loop is closed
+
+
+OPEN_STATUSES = frozenset({Status.REPORTED, Status.ACCEPTED, Status.RECTIFYING, Status.AWAITING_VERIFICATION})
+CLOSED_STATUSES = frozenset({Status.CLOSED, Status.CONFIRMED})  # fixed: a new report there may be a recurrence
+
+
+class RejectionReason(StrEnum):
+    NOT_A_HAZARD = "not_a_hazard"
+    OUTSIDE_REMIT = "outside_remit"  # someone else's to handle: the rejection says whose
+    INSUFFICIENT_INFORMATION = "insufficient_information"
+
+
+class AssigneeKind(StrEnum):
+    """Who must fix it."""
+
+    VENUE_CONTACT = "venue_contact"  # the venue's responsible person (消防安全责任人)
+    PROPERTY_MANAGER = "property_manager"
+    COMMUNITY = "community"
+    VOLUNTEER_TEAM = "volunteer_team"
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine), metres."""
+    r = 6_371_000.0
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))

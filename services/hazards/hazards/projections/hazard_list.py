@@ -1,0 +1,211 @@
+"""Read model: hazards as a centre lists them, a reporter finds their own, and the intake's
+duplicate and recurrence searches ask.
+
+Updated inline (in the append's transaction), so the next report sees the hazard the previous
+one opened a moment ago. Nothing is deleted (lists, reports and recurrences read closed
+hazards), so every query is shaped to cost what it returns (services/README.md, "What grows with
+time"): the open and the fixed hazards are searched through partial indexes whose predicates the
+queries repeat as literal text (a generic plan can prove them), and "newest first inside these
+divisions" walks one (level, reported_at, hazard_id) index per level and code, stopping at the
+page size, from the page's cursor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import asyncpg
+
+from linkduty_shared.contracts.hazards import STATUS_AFTER_EVENT
+from linkduty_shared.events.envelope import Envelope
+from linkduty_shared.projections import Projection
+
+from hazards.domain.rules import Sighting
+from hazards.domain.values import CLOSED_STATUSES, OPEN_STATUSES
+
+_M_PER_DEG = 111_000.0  # 1 degree of latitude; the bounding box before the exact distance
+LEVELS = ("grid", "community", "street", "district", "city")
+
+
+def _status_in(statuses) -> str:
+    return "status IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(statuses)))
+
+
+OPEN = _status_in(OPEN_STATUSES)
+FIXED = _status_in(CLOSED_STATUSES)
+
+
+def _time(iso: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(iso)
+
+
+class HazardList(Projection):
+    name = "hazard_list"
+    ddl = """
+    CREATE TABLE IF NOT EXISTS hazard_list (
+        hazard_id      text PRIMARY KEY,
+        status         text NOT NULL,
+        category       text NOT NULL,
+        severity       text NOT NULL,
+        source         text NOT NULL,
+        lat            double precision NOT NULL,
+        lon            double precision NOT NULL,
+        venue_id       text,
+        grid           text NOT NULL,
+        community      text NOT NULL,
+        street         text NOT NULL,
+        district       text NOT NULL,
+        city           text NOT NULL,
+        handling_level text NOT NULL,
+        reported_at    timestamptz NOT NULL,
+        triage_due_at  timestamptz NOT NULL,
+        rectification_due_at timestamptz,
+        closed_at      timestamptz,
+        reinspection_due_at timestamptz,
+        reporters      integer NOT NULL,
+        failures       integer NOT NULL,
+        assignee_kind  text,
+        assignee_id    text,
+        merged_into    text,
+        recurrence_of  text,
+        version        integer NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS hazard_list_open ON hazard_list (lat) WHERE """ + OPEN + """;
+    CREATE INDEX IF NOT EXISTS hazard_list_fixed ON hazard_list (category, lat) WHERE """ + FIXED + """;
+    CREATE INDEX IF NOT EXISTS hazard_list_fixed_venue ON hazard_list (venue_id, category) WHERE """ + FIXED + """;
+    """ + "".join(f"""
+    CREATE INDEX IF NOT EXISTS hazard_list_{level} ON hazard_list ({level}, reported_at DESC, hazard_id DESC);"""
+                  for level in LEVELS)
+
+    async def apply(self, conn: asyncpg.Connection, event: Envelope) -> None:
+        d, hazard_id, version = event.data, event.subject, event.streamversion
+        status = STATUS_AFTER_EVENT.get(event.event_name)
+        match event.event_name:
+            case "HazardReported":
+                j = d["jurisdiction"]
+                await conn.execute(
+                    """INSERT INTO hazard_list (hazard_id, status, category, severity, source, lat, lon, venue_id,
+                           grid, community, street, district, city, handling_level, reported_at, triage_due_at,
+                           reporters, failures, version)
+                       VALUES ($1, 'reported', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'community', $13, $14,
+                           1, 0, $15)
+                       ON CONFLICT (hazard_id) DO NOTHING""",
+                    hazard_id, d["category"], d["severity"], d["source"], d["location"]["lat"], d["location"]["lon"],
+                    d.get("venue_id"), j["grid"], j["community"], j["street"], j["district"], j["city"],
+                    _time(d["at"]), _time(d["triage_due_at"]), version)
+                return
+            case "RecurrenceFlagged":
+                await conn.execute("UPDATE hazard_list SET recurrence_of = $2 WHERE hazard_id = $1",
+                                   hazard_id, d["previous_hazard_id"])
+            case "HazardMerged":
+                await conn.execute("UPDATE hazard_list SET merged_into = $2 WHERE hazard_id = $1",
+                                   hazard_id, d["into_hazard_id"])
+            case "DuplicateMerged":
+                await conn.execute("UPDATE hazard_list SET reporters = reporters + $2 WHERE hazard_id = $1",
+                                   hazard_id, d["reporters"])
+            case "HazardAccepted":
+                await conn.execute("UPDATE hazard_list SET severity = $2 WHERE hazard_id = $1", hazard_id,
+                                   d["severity"])
+            case "HazardAssigned":
+                await conn.execute(
+                    """UPDATE hazard_list SET assignee_kind = $2, assignee_id = $3, rectification_due_at = $4
+                       WHERE hazard_id = $1""", hazard_id, d["assignee_kind"], d["assignee_id"], _time(d["due_at"]))
+            case "RectificationFailed":
+                await conn.execute(
+                    "UPDATE hazard_list SET failures = $2, rectification_due_at = $3 WHERE hazard_id = $1",
+                    hazard_id, d["failures"], _time(d["due_at"]))
+            case "RectificationVerified":
+                await conn.execute("UPDATE hazard_list SET closed_at = $2 WHERE hazard_id = $1", hazard_id,
+                                   _time(d["at"]))
+            case "ReinspectionScheduled":
+                await conn.execute("UPDATE hazard_list SET reinspection_due_at = $2 WHERE hazard_id = $1", hazard_id,
+                                   _time(d["due_at"]))
+            case "ReinspectionConfirmed":
+                await conn.execute("UPDATE hazard_list SET reinspection_due_at = NULL WHERE hazard_id = $1", hazard_id)
+            case "HazardReopened":
+                await conn.execute(
+                    """UPDATE hazard_list SET closed_at = NULL, reinspection_due_at = NULL, rectification_due_at = $2
+                       WHERE hazard_id = $1""", hazard_id, _time(d["due_at"]))
+            case "HazardEscalated":
+                await conn.execute("UPDATE hazard_list SET handling_level = $2 WHERE hazard_id = $1", hazard_id,
+                                   d["to_level"])
+        await conn.execute("UPDATE hazard_list SET status = COALESCE($2, status), version = $3 WHERE hazard_id = $1",
+                           hazard_id, status, version)
+
+    async def reset(self, conn: asyncpg.Connection) -> None:
+        await conn.execute("DELETE FROM hazard_list")
+
+
+def _box(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, float]:
+    dlat = radius_m / _M_PER_DEG
+    dlon = dlat / max(0.01, abs(math.cos(math.radians(lat))))
+    return lat - dlat, lat + dlat, lon - dlon, lon + dlon
+
+
+def _sighting(row: asyncpg.Record) -> Sighting:
+    return Sighting(row["hazard_id"], row["category"], row["status"], row["lat"], row["lon"], row["venue_id"],
+                    row["closed_at"])
+
+
+_SIGHTING = "hazard_id, category, status, lat, lon, venue_id, closed_at"
+_OPEN_NEAR = f"""SELECT {_SIGHTING} FROM hazard_list
+   WHERE {OPEN} AND lat BETWEEN $1 AND $2 AND lon BETWEEN $3 AND $4 LIMIT 200"""
+# The same category fixed since $2: at the same venue, or in the box around the point.
+_FIXED_NEAR = f"""SELECT {_SIGHTING} FROM hazard_list
+   WHERE {FIXED} AND category = $1 AND closed_at >= $2 AND lat BETWEEN $3 AND $4 AND lon BETWEEN $5 AND $6
+   UNION
+   SELECT {_SIGHTING} FROM hazard_list
+   WHERE {FIXED} AND venue_id = $7 AND category = $1 AND closed_at >= $2"""
+
+
+async def open_near(conn: asyncpg.Connection, lat: float, lon: float, radius_m: float) -> list[Sighting]:
+    """Open hazards in the box around the point (the rules then measure): at most 200, since a
+    box of 50 m holding more open hazards than that is a list for triage, not a duplicate search."""
+    return [_sighting(r) for r in await conn.fetch(_OPEN_NEAR, *_box(lat, lon, radius_m))]
+
+
+async def fixed_near(conn: asyncpg.Connection, *, category: str, lat: float, lon: float, venue_id: str | None,
+                     radius_m: float, since: dt.datetime) -> list[Sighting]:
+    """Hazards of `category` fixed since `since` at the venue or in the box around the point."""
+    rows = await conn.fetch(_FIXED_NEAR, category, since, *_box(lat, lon, radius_m), venue_id)
+    return [_sighting(r) for r in rows]
+
+
+async def chains_of(conn: asyncpg.Connection, hazard_ids: list[str]) -> dict[str, tuple[str, ...]]:
+    """Each hazard's division chain (who may see it), for the ids the read model has."""
+    rows = await conn.fetch(f"SELECT hazard_id, {', '.join(LEVELS)} FROM hazard_list WHERE hazard_id = ANY($1)",
+                            hazard_ids)
+    return {r["hazard_id"]: tuple(r[level] for level in LEVELS) for r in rows}
+
+
+# ---- lists, newest first, a page at a time ------------------------------------------------------
+# A page starts after its cursor (reported_at, hazard_id); the first page's cursor lies after
+# every hazard. Each division code at each level gives its newest `limit` after the cursor by
+# that level's index; the union holds the page (a hazard inside two of the codes counts once).
+
+_FILTERS = """($3::text IS NULL OR status = $3) AND ($4::text IS NULL OR category = $4)
+              AND (reported_at, hazard_id) < ($5::timestamptz, $6::text)"""
+_PAGE_AT_EACH_LEVEL = "\n        UNION ALL ".join(
+    f"""(SELECT hazard_id FROM hazard_list WHERE {level} = w.code AND {_FILTERS}
+         ORDER BY reported_at DESC, hazard_id DESC LIMIT $2)""" for level in LEVELS)
+_LIST = f"""SELECT * FROM hazard_list WHERE hazard_id IN (
+    SELECT n.hazard_id FROM unnest($1::text[]) AS w(code) CROSS JOIN LATERAL (
+        {_PAGE_AT_EACH_LEVEL}) n)
+ORDER BY reported_at DESC, hazard_id DESC LIMIT $2"""
+_MINE = """SELECT h.*, r.following_at FROM hazard_reporters r JOIN hazard_list h USING (hazard_id)
+    WHERE r.subject = $1 AND (r.following_at, r.hazard_id) < ($2::timestamptz, $3::text)
+    ORDER BY r.following_at DESC, r.hazard_id DESC LIMIT $4"""
+FIRST_PAGE = (dt.datetime.max.replace(tzinfo=dt.UTC), "")
+
+
+async def list_hazards(conn: asyncpg.Connection, *, within: list[str], status: str | None, category: str | None,
+                       limit: int, after: tuple[dt.datetime, str] = FIRST_PAGE) -> list[asyncpg.Record]:
+    """Hazards inside any of the divisions `within`, newest first, after the cursor `after`."""
+    return await conn.fetch(_LIST, within, limit, status, category, *after)
+
+
+async def list_followed(conn: asyncpg.Connection, *, subject: str, limit: int,
+                        after: tuple[dt.datetime, str] = FIRST_PAGE) -> list[asyncpg.Record]:
+    """The hazards `subject` follows (reported, or followed since a merge), newest first."""
+    return await conn.fetch(_MINE, subject, *after, limit)
