@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # One image for every LinkDuty service; the Deployment picks the service by its command:
-#   python -m alarms.main | python -m units.main | python -m gateway.main | python -m linkage.main
+#   python -m alarms.main | python -m units.main | python -m hazards.main | python -m gateway.main | python -m linkage.main
 # Build from the repository root: docker build -t linkduty:<tag> .
 
 FROM python:3.11-slim AS build
@@ -17,6 +17,7 @@ COPY pyproject.toml uv.lock ./
 COPY shared/pyproject.toml shared/pyproject.toml
 COPY services/alarms/pyproject.toml services/alarms/pyproject.toml
 COPY services/units/pyproject.toml services/units/pyproject.toml
+COPY services/hazards/pyproject.toml services/hazards/pyproject.toml
 COPY services/gateway/pyproject.toml services/gateway/pyproject.toml
 COPY services/linkage/pyproject.toml services/linkage/pyproject.toml
 RUN uv sync --frozen --no-dev --no-install-workspace
@@ -41,4 +42,4 @@ ENV PATH=/app/.venv/bin:$PATH \
 WORKDIR /app
 USER 10001:10001
 # No default service: each Deployment sets its command.
-CMD ["python", "-c", "print('choose a service: python -m alarms.main | units.main | gateway.main | linkage.main')"]
+CMD ["python", "-c", "print('choose a service: python -m alarms.main | units.main | hazards.main | gateway.main | linkage.main')"]

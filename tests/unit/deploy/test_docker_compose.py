@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from alarms.config import AlarmsSettings
+from hazards.config import HazardsSettings
 from gateway.config import GatewaySettings
 from linkage.config import LinkageSettings
 from units.config import UnitsSettings
@@ -34,7 +35,8 @@ SERVICES = COMPOSE["services"]
 IMAGE = {"build": {"context": ".", "dockerfile": "Dockerfile"}, "image": "linkduty:local"}
 INFRA = {"kafka", "postgres"}  # the only services not built from the Dockerfile
 ONE_SHOT = {"kafka-topics", "auth-keys"}  # what ./linkduty up runs before the services
-SETTINGS = {"alarms": AlarmsSettings, "units": UnitsSettings, "linkage": LinkageSettings, "gateway": GatewaySettings}
+SETTINGS = {"alarms": AlarmsSettings, "units": UnitsSettings, "hazards": HazardsSettings, "linkage": LinkageSettings,
+            "gateway": GatewaySettings}
 
 
 # --- the repository's side --------------------------------------------------------------------
