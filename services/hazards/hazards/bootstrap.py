@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from linkduty_shared.api.app import create_app
 from linkduty_shared.jurisdictions import load_city
-from linkduty_shared.runtime import Runtime
+from linkduty_shared.runtime import Runtime, every
 
 from hazards import pii
 from hazards.api import hazards, lifecycle, me
@@ -35,11 +35,18 @@ def build_app(settings: HazardsSettings | None = None) -> FastAPI:
                 if settings.categories_path else default_taxonomy())
     deadlines = triage_within(settings)
 
+    if not (settings.deadline_sweep_interval_s > 0 and settings.deadline_sweep_batch > 0):
+        raise ValueError("deadline_sweep_interval_s and deadline_sweep_batch must be positive")
+
     async def on_start(runtime: Runtime) -> None:
-        app.state.hazards = HazardsService(
+        service = app.state.hazards = HazardsService(
             runtime.store, city, taxonomy, topic=settings.events_topic, triage_within=deadlines,
             duplicate_radius_m=settings.duplicate_radius_m, recurrence_radius_m=settings.recurrence_radius_m,
             recurrence_window=dt.timedelta(days=settings.recurrence_window_days))
+        # Every replica sweeps; optimistic concurrency makes each escalation happen once
+        # (HazardsService.escalate_overdue). No timer lives in memory: each pass recomputes from PostgreSQL.
+        runtime.background("deadline sweep", lambda: every(
+            settings.deadline_sweep_interval_s, lambda: service.escalate_overdue(settings.deadline_sweep_batch)))
 
     app = create_app(
         settings, title="LinkDuty hazards", routers=[hazards.router, lifecycle.router, me.router],

@@ -15,5 +15,9 @@ class HazardsSettings(HttpServiceSettings):
     recurrence_radius_m: float = 30.0
     recurrence_window_days: float = 90.0
     # Untriaged this long after the report, by severity, a hazard is overdue (it escalates to the
-    # street: the timer is a later slice; HazardReported records the deadline now).
+    # street, and the street has as long again before the district; HazardReported records the deadline).
     triage_within_hours: dict[str, float] = {"minor": 72.0, "moderate": 24.0, "major": 2.0}
+    # How often the deadline sweep looks for overdue hazards (an escalation is at most this late,
+    # plus the pass itself), and how many it escalates per pass at most.
+    deadline_sweep_interval_s: float = 30.0
+    deadline_sweep_batch: int = 100

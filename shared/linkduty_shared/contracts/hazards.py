@@ -192,6 +192,11 @@ class HazardEscalated:
     to_level: Level
     reason: str
     at: Text
+    # Which deadline was missed, when it was, and the one `to_level` has now (the escalation
+    # moves it: the same deadline never escalates twice). Absent from escalations recorded by hand.
+    deadline: Literal["triage", "rectification"] | None = None
+    overdue_since: str | None = None
+    due_at: str | None = None
 
 
 EVENTS: dict[str, type] = {cls.__name__: cls for cls in (

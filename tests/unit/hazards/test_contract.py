@@ -25,8 +25,10 @@ def test_every_domain_event_is_in_the_contract_with_the_same_fields_but_the_vaul
 def sample_events():
     """One of every event, as the aggregate records them (the unit tests' history)."""
     r = recorded
+    escalated = r.given(r.reported(), r.ACCEPTED, r.ASSIGNED)
+    escalated.escalate(at=r.at(30), category=r.EBIKE, triage_within=r.TRIAGE_WITHIN)
     return [r.reported(duplicate_candidates=({"hazard_id": "h0", "distance_m": 3.0},)), r.ACCEPTED, r.ASSIGNED,
-            r.SUBMITTED, r.VERIFIED, r.SCHEDULED]
+            *escalated.pending, r.SUBMITTED, r.VERIFIED, r.SCHEDULED]
 
 
 def test_what_the_aggregate_records_parses_under_the_contract():

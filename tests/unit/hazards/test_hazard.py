@@ -183,20 +183,67 @@ def test_the_re_inspection_confirms_only_once_due_and_reopening_gives_the_same_f
             category=EBIKE, by="i", at=at(201), note="x")
 
 
-def test_escalation_climbs_community_street_district_once_per_level_and_only_while_open():
+TRIAGE_WITHIN = {"minor": dt.timedelta(hours=72), "moderate": dt.timedelta(hours=24), "major": dt.timedelta(hours=2)}
+
+
+def escalate(hazard: Hazard, hours: float) -> bool:
+    return hazard.escalate(at=at(hours), category=EBIKE, triage_within=TRIAGE_WITHIN)
+
+
+def test_untriaged_past_its_deadline_escalates_to_the_street_once_and_the_street_gets_the_window_again():
+    hazard = given(reported())  # triage due at +24 h (moderate)
+    assert hazard.overdue(at(23.9)) is None and not escalate(hazard, 23.9)
+    assert hazard.overdue(at(24)) == ("triage", at(24).isoformat())
+    assert escalate(hazard, 25)
+    assert not escalate(hazard, 25) and not escalate(hazard, 48)  # the deadline moved to 25 + 24 h
+    [e] = hazard.pending
+    assert isinstance(e, HazardEscalated)
+    assert (e.from_level, e.to_level, e.deadline, e.overdue_since, e.due_at) == (
+        "community", "street", "triage", at(24).isoformat(), at(49).isoformat())
+    assert hazard.handling_level == "street" and hazard.triage_due_at == at(49).isoformat()
+    again = given(reported(), e)  # the same from the events alone (what a restarted process rebuilds)
+    assert again.triage_due_at == at(49).isoformat() and again.overdue(at(48)) is None
+
+
+def test_the_chain_stops_at_the_district():
     hazard = given(reported())
-    hazard.escalate(from_level="community", reason="untriaged", at=at(25))
-    hazard.escalate(from_level="community", reason="repeated timer", at=at(26))
-    hazard.escalate(from_level="street", reason="still untriaged", at=at(50))
-    hazard.escalate(from_level="district", reason="top", at=at(80))
-    assert [(type(e), e.from_level, e.to_level) for e in hazard.pending] == [
-        (HazardEscalated, "community", "street"), (HazardEscalated, "street", "district")]
-    assert hazard.handling_level == "district"
-    closed = given(reported(), HazardRejected(reason="not_a_hazard", message="m", by="g", at=at(1).isoformat()))
-    closed.escalate(from_level="community", reason="late", at=at(25))
-    assert closed.pending == []
+    assert escalate(hazard, 24) and escalate(hazard, 48) and not escalate(hazard, 1000)
+    assert [(e.from_level, e.to_level) for e in hazard.pending] == [("community", "street"), ("street", "district")]
+    assert hazard.handling_level == "district" and hazard.overdue(at(1000)) is None
+
+
+def test_an_assigned_hazard_not_rectified_in_time_escalates_by_the_category_window_and_submitting_stops_it():
+    hazard = given(reported(), ACCEPTED, ASSIGNED)  # rectification due at +25 h
+    assert not escalate(hazard, 24.9)
+    assert escalate(hazard, 26)
+    [e] = hazard.pending
+    assert (e.deadline, e.overdue_since, e.due_at) == ("rectification", at(25).isoformat(), at(50).isoformat())
+    assert hazard.rectification_due_at == at(50).isoformat() and hazard.handling_level == "street"
+    assert not escalate(hazard, 49.9) and escalate(hazard, 50)  # not fixed at the street either: the district
+    submitted = given(reported(), ACCEPTED, ASSIGNED, SUBMITTED)
+    assert submitted.overdue(at(100)) is None and not submitted.escalate(at=at(100), category=EBIKE,
+                                                                         triage_within=TRIAGE_WITHIN)
+
+
+@pytest.mark.parametrize("history", [
+    (ACCEPTED,),  # triaged in time or late: the triage deadline no longer runs, and no fix is assigned yet
+    (HazardRejected(reason="not_a_hazard", message="m", by="g", at=at(1).isoformat()),),
+    (HazardMerged(into_hazard_id="h0", distance_m=3.0, by="g", at=at(1).isoformat()),),
+    (ACCEPTED, ASSIGNED, SUBMITTED, VERIFIED, SCHEDULED),  # a re-inspection due is not a deadline that escalates
+    (ACCEPTED, ASSIGNED, SUBMITTED, VERIFIED, SCHEDULED, ReinspectionConfirmed(by="i", at=at(400).isoformat())),
+])
+def test_nothing_escalates_once_triaged_when_nothing_is_awaited_or_when_closed(history):
+    hazard = given(reported(), *history)
+    assert hazard.overdue(at(10_000)) is None
+    assert not escalate(hazard, 10_000) and hazard.pending == []
+
+
+def test_escalation_needs_an_offset_and_the_hazard_s_category():
     with pytest.raises(InvariantViolated):
-        given(reported()).escalate(from_level="city", reason="x", at=at(1))
+        given(reported()).overdue(at(30).replace(tzinfo=None))
+    with pytest.raises(InvariantViolated):
+        given(reported()).escalate(at=at(30), category=T["flying_wire_charging"], triage_within=TRIAGE_WITHIN)
+
 
 
 def test_a_merged_report_closes_and_the_open_one_counts_its_reporters():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Callable, Mapping
 
 from linkduty_shared.application import (
@@ -19,7 +20,7 @@ from linkduty_shared.application import (
 )
 from linkduty_shared.auth import Principal
 from linkduty_shared.domain.personal_data import mask_phone, scrub_personal_numbers
-from linkduty_shared.eventstore import EventStore
+from linkduty_shared.eventstore import ConcurrencyConflict, EventStore
 from linkduty_shared.ids import time_ordered_uuid
 from linkduty_shared.jurisdictions import Centre, Chain, Directory, OutsideJurisdiction
 
@@ -29,7 +30,9 @@ from hazards.application.errors import OutsideTheCity, OutsideYourJurisdiction, 
 from hazards.domain.categories import Category, Taxonomy
 from hazards.domain.hazard import Hazard, merge
 from hazards.domain.rules import Report, duplicate_candidates, latest_recurrence, triage_due
-from hazards.projections.hazard_list import HazardList, chains_of, fixed_near, open_near
+from hazards.projections.hazard_list import HazardList, chains_of, fixed_near, open_near, overdue_hazards
+
+log = logging.getLogger(__name__)
 
 SOURCE = "/linkduty/hazards"
 READ, REPORT = "hazards:read", "hazards:report"
@@ -230,9 +233,42 @@ class HazardsService:
 
         return await self.change(hazard_id, decide, ctx, principal, expected_version=expected_version)
 
-    # ---- what a later slice's timers ask ---------------------------------------------------------
+    # ---- deadlines: the sweep ---------------------------------------------------------------------
 
-    async def escalate(self, hazard_id: str, from_level: str, reason: str, ctx: CommandContext) -> Hazard:
-        """Overdue at `from_level` (untriaged, or not rectified in time): one level up."""
-        return await self.change(hazard_id, lambda h: h.escalate(from_level=from_level, reason=reason,
-                                                                 at=self.clock()), ctx, None)
+    async def escalate(self, hazard_id: str, ctx: CommandContext) -> bool:
+        """Escalate the hazard one level up if, on its own state now, a deadline has passed
+        (`Hazard.overdue`); returns whether it did. A concurrent command (a triage, a fix, another
+        sweep) makes the append conflict: the unit of work decides again on fresh state, where the
+        hazard is no longer overdue, and records nothing."""
+        async def work(tx: Transaction) -> bool:
+            hazard = await tx.get(self.repo, hazard_id)
+            escalated = hazard.escalate(at=self.clock(), category=self.category(hazard.category),
+                                        triage_within=self.triage_within)
+            await tx.save(self.repo, hazard)
+            return escalated
+
+        return await self.uow.run(work, ctx)
+
+    async def escalate_overdue(self, limit: int = 100) -> int:
+        """One pass of the deadline sweep: every hazard overdue now (at most `limit`, the longest
+        overdue first) one level up; returns how many were escalated.
+
+        Several replicas may sweep at once. No row lock (`FOR UPDATE SKIP LOCKED`) is taken on the
+        read model: optimistic concurrency decides. Two sweeps that pick the same hazard both load
+        it at the same version; the first append wins, the second conflicts, is decided again on
+        fresh state (the deadline moved: not overdue) and records nothing. That is correct with no
+        lock held across the read and the write, and the price (a wasted load per hazard both
+        replicas pick) is small next to a sweep every `deadline_sweep_interval_s`. SKIP LOCKED
+        would spread the work instead, but would need the read model's rows held locked for the
+        whole of each escalation, and a human's triage would then wait on the sweep."""
+        async with self.store.pool.acquire() as conn:
+            overdue = await overdue_hazards(conn, self.clock(), limit)
+        escalated, ctx = 0, CommandContext(actor="hazards-deadline-sweep")
+        for hazard_id in overdue:
+            try:
+                escalated += await self.escalate(hazard_id, ctx)
+            except ConcurrencyConflict:  # still contended after the retries: the next pass decides
+                log.warning("escalating hazard %s: concurrent changes, left to the next sweep", hazard_id)
+            except Exception:  # one broken hazard must not stop the sweep for the others
+                log.exception("escalating overdue hazard %s failed", hazard_id)
+        return escalated

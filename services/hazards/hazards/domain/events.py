@@ -25,7 +25,7 @@ class HazardReported(DomainEvent):
     description: str  # phone and ID numbers masked
     location: dict  # {"lat", "lon", "address"}
     jurisdiction: dict  # {"grid", "community", "street", "district", "city"} division codes
-    triage_due_at: str  # untriaged after this, it escalates to the street (a later slice's timer)
+    triage_due_at: str  # untriaged after this, it escalates to the street (the deadline sweep)
     venue_id: str | None = None
     duplicate_candidates: tuple = ()  # [{"hazard_id", "distance_m"}]: open hazards it may be, nearest first
     reporter_masked: str | None = None  # the reporter's phone, masked
@@ -158,9 +158,12 @@ class HazardReopened(DomainEvent):
 
 @event("HazardEscalated")
 class HazardEscalated(DomainEvent):
-    """Overdue at `from_level`: the next level up handles it now."""
+    """Overdue at `from_level`: the next level up handles it now, by a new deadline."""
 
     from_level: str  # community | street
     to_level: str  # street | district
     reason: str
     at: str
+    deadline: str | None = None  # triage | rectification: the one missed
+    overdue_since: str | None = None  # when it was due
+    due_at: str | None = None  # the deadline `to_level` has for it now (the same window again, from `at`)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Mapping
 from enum import StrEnum
 
 from linkduty_shared.contracts.hazards import HANDLING_LEVELS  # community → street → district
@@ -31,7 +32,7 @@ from hazards.domain.events import (
     ReinspectionConfirmed,
     ReinspectionScheduled,
 )
-from hazards.domain.rules import Recurrence
+from hazards.domain.rules import Recurrence, triage_due
 from hazards.domain.values import (
     OPEN_STATUSES,
     AssigneeKind,
@@ -41,6 +42,8 @@ from hazards.domain.values import (
     Status,
     distance_m,
 )
+
+TRIAGE, RECTIFICATION = "triage", "rectification"  # the deadlines that escalate (HazardEscalated.deadline)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,6 +152,10 @@ class Hazard(Aggregate):
                 self.reopenings += 1
             case HazardEscalated():
                 self.handling_level = e.to_level
+                if e.deadline == TRIAGE and e.due_at:
+                    self.triage_due_at = e.due_at
+                elif e.deadline == RECTIFICATION and e.due_at:
+                    self.rectification_due_at = e.due_at
         self.history.append(Step(e.event_type, e.at, getattr(e, "by", None),
                                  getattr(e, "note", None) or getattr(e, "message", None)))
 
@@ -249,16 +256,43 @@ class Hazard(Aggregate):
         self._record(HazardReopened(note=note, due_at=_iso(category.rectification_due(self.severity, at)), by=by,
                                     at=_iso(at)))
 
-    def escalate(self, *, from_level: str, reason: str, at: dt.datetime) -> None:
-        """Overdue at `from_level`: one level up (community → street → district). A late or
-        repeated timer, or one for a hazard no longer open, changes nothing."""
-        if from_level not in HANDLING_LEVELS:
-            raise InvariantViolated(f"unknown level {from_level!r}: one of {', '.join(HANDLING_LEVELS)}")
-        index = HANDLING_LEVELS.index(from_level)
-        if not self.is_open or from_level != self.handling_level or index + 1 == len(HANDLING_LEVELS):
-            return
-        self._record(HazardEscalated(from_level=from_level, to_level=HANDLING_LEVELS[index + 1], reason=reason,
-                                     at=_iso(at)))
+    def overdue(self, at: dt.datetime) -> tuple[str, str] | None:
+        """The deadline in force that has passed at `at`, as (which, when it was due): untriaged
+        past `triage_due_at` (status reported), or not rectified past `rectification_due_at`
+        (status rectifying). None if neither, or if the hazard is at the top of the chain
+        (district): there is nobody above to escalate to. Awaiting verification, the fixer has
+        done their part; accepted and not yet assigned, no deadline runs (a gap: see README);
+        a re-inspection's due date is not a deadline that escalates."""
+        _iso(at)
+        if self.handling_level == HANDLING_LEVELS[-1]:
+            return None
+        due = {Status.REPORTED: (TRIAGE, self.triage_due_at),
+               Status.RECTIFYING: (RECTIFICATION, self.rectification_due_at)}.get(self.status)
+        if due is None or not due[1] or at < dt.datetime.fromisoformat(due[1]):
+            return None
+        return due
+
+    def escalate(self, *, at: dt.datetime, category: Category, triage_within: Mapping[str, dt.timedelta]) -> bool:
+        """Overdue (`overdue`): one level up (community → street → district), with the same
+        window again, counted from now, as the new deadline of what is awaited (triage or the
+        fix). Moving the deadline is what makes this idempotent: once escalated, the hazard is
+        no longer overdue, so a repeated or concurrent sweep records nothing; and the level
+        above gets a real window of its own, even after a sweep that came late. Returns whether
+        it escalated."""
+        missed = self.overdue(at)
+        if missed is None:
+            return False
+        self._same_category(category)
+        deadline, overdue_since = missed
+        from_level = self.handling_level
+        to_level = HANDLING_LEVELS[HANDLING_LEVELS.index(from_level) + 1]
+        due = (triage_due(self.severity, at, triage_within) if deadline == TRIAGE
+               else category.rectification_due(self.severity, at))
+        what = "untriaged" if deadline == TRIAGE else "not rectified"
+        self._record(HazardEscalated(
+            from_level=from_level, to_level=to_level, reason=f"{what} by {overdue_since} at the {from_level}",
+            at=_iso(at), deadline=deadline, overdue_since=overdue_since, due_at=_iso(due)))
+        return True
 
     # ---- helpers ------------------------------------------------------------------------
 

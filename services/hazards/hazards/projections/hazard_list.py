@@ -34,6 +34,10 @@ def _status_in(statuses) -> str:
 
 OPEN = _status_in(OPEN_STATUSES)
 FIXED = _status_in(CLOSED_STATUSES)
+# The hazards a deadline can escalate: below the top of the chain, waiting on triage or on the fix.
+BELOW_THE_TOP = "handling_level <> 'district'"
+UNTRIAGED = f"status = 'reported' AND {BELOW_THE_TOP}"
+RECTIFYING = f"status = 'rectifying' AND {BELOW_THE_TOP}"
 
 
 def _time(iso: str) -> dt.datetime:
@@ -74,6 +78,9 @@ class HazardList(Projection):
     CREATE INDEX IF NOT EXISTS hazard_list_open ON hazard_list (lat) WHERE """ + OPEN + """;
     CREATE INDEX IF NOT EXISTS hazard_list_fixed ON hazard_list (category, lat) WHERE """ + FIXED + """;
     CREATE INDEX IF NOT EXISTS hazard_list_fixed_venue ON hazard_list (venue_id, category) WHERE """ + FIXED + """;
+    CREATE INDEX IF NOT EXISTS hazard_list_untriaged_due ON hazard_list (triage_due_at) WHERE """ + UNTRIAGED + """;
+    CREATE INDEX IF NOT EXISTS hazard_list_rectifying_due ON hazard_list (rectification_due_at)
+        WHERE """ + RECTIFYING + """;
     """ + "".join(f"""
     CREATE INDEX IF NOT EXISTS hazard_list_{level} ON hazard_list ({level}, reported_at DESC, hazard_id DESC);"""
                   for level in LEVELS)
@@ -128,8 +135,14 @@ class HazardList(Projection):
                     """UPDATE hazard_list SET closed_at = NULL, reinspection_due_at = NULL, rectification_due_at = $2
                        WHERE hazard_id = $1""", hazard_id, _time(d["due_at"]))
             case "HazardEscalated":
-                await conn.execute("UPDATE hazard_list SET handling_level = $2 WHERE hazard_id = $1", hazard_id,
-                                   d["to_level"])
+                # The escalation moves the deadline it was for (the level above has a window of its own).
+                column = {"triage": "triage_due_at", "rectification": "rectification_due_at"}.get(d.get("deadline"))
+                if column and d.get("due_at"):
+                    await conn.execute(f"UPDATE hazard_list SET handling_level = $2, {column} = $3 WHERE hazard_id = $1",
+                                       hazard_id, d["to_level"], _time(d["due_at"]))
+                else:
+                    await conn.execute("UPDATE hazard_list SET handling_level = $2 WHERE hazard_id = $1", hazard_id,
+                                       d["to_level"])
         await conn.execute("UPDATE hazard_list SET status = COALESCE($2, status), version = $3 WHERE hazard_id = $1",
                            hazard_id, status, version)
 
@@ -177,6 +190,28 @@ async def chains_of(conn: asyncpg.Connection, hazard_ids: list[str]) -> dict[str
     rows = await conn.fetch(f"SELECT hazard_id, {', '.join(LEVELS)} FROM hazard_list WHERE hazard_id = ANY($1)",
                             hazard_ids)
     return {r["hazard_id"]: tuple(r[level] for level in LEVELS) for r in rows}
+
+
+# ---- overdue, for the deadline sweep ----------------------------------------------------------
+# Each half walks its partial index from the oldest deadline and stops at the batch size: the
+# cost is the overdue hazards returned, however many closed ones the table holds. The predicates
+# are the indexes' own, as literal text, so that the generic plan of a prepared statement can use
+# them too.
+
+_OVERDUE = f"""SELECT hazard_id, due FROM (
+    (SELECT hazard_id, triage_due_at AS due FROM hazard_list WHERE {UNTRIAGED} AND triage_due_at <= $1
+     ORDER BY triage_due_at LIMIT $2)
+    UNION ALL
+    (SELECT hazard_id, rectification_due_at FROM hazard_list WHERE {RECTIFYING} AND rectification_due_at <= $1
+     ORDER BY rectification_due_at LIMIT $2)) o
+ORDER BY due, hazard_id LIMIT $2"""
+
+
+async def overdue_hazards(conn: asyncpg.Connection, now: dt.datetime, limit: int = 100) -> list[str]:
+    """Ids of hazards whose triage or rectification deadline has passed at `now` and that are
+    below the top of the chain, the longest overdue first, at most `limit`. Candidates only: the
+    aggregate decides again on its own state (`Hazard.overdue`)."""
+    return [r["hazard_id"] for r in await conn.fetch(_OVERDUE, now, limit)]
 
 
 # ---- lists, newest first, a page at a time ------------------------------------------------------
