@@ -30,6 +30,9 @@ def hazards_settings(schema_dsn, kafka_bootstrap, issuer, hazards_topics) -> Haz
     return HazardsSettings(
         service_name=f"hazards-test-{uuid.uuid4().hex[:6]}", pg_dsn=schema_dsn, kafka_bootstrap=kafka_bootstrap,
         auth_jwks_file=str(issuer.jwks_file), auth_issuer=issuer.issuer, events_topic=hazards_topics["events"],
+        # The deadline sweep's own loop passes once at start (nothing is overdue yet), then waits:
+        # the deadline tests sweep when they mean to (tests/integration/hazards/test_deadlines.py).
+        deadline_sweep_interval_s=3600.0,
     )
 
 
