@@ -12,7 +12,7 @@ from linkduty_shared.jurisdictions import load_city
 from linkduty_shared.runtime import Runtime, every
 
 from hazards import pii
-from hazards.api import hazards, lifecycle, me
+from hazards.api import erasure, hazards, lifecycle, me
 from hazards.application import HazardsService
 from hazards.config import HazardsSettings
 from hazards.domain.categories import default_taxonomy, parse_taxonomy
@@ -49,7 +49,8 @@ def build_app(settings: HazardsSettings | None = None) -> FastAPI:
             settings.deadline_sweep_interval_s, lambda: service.escalate_overdue(settings.deadline_sweep_batch)))
 
     app = create_app(
-        settings, title="LinkDuty hazards", routers=[hazards.router, lifecycle.router, me.router],
+        settings, title="LinkDuty hazards",
+        routers=[hazards.router, lifecycle.router, me.router, erasure.router],
         schema_sql=(HazardList.ddl, pii.DDL), on_start=on_start,
     )
     return app

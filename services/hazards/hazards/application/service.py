@@ -233,6 +233,14 @@ class HazardsService:
 
         return await self.change(hazard_id, decide, ctx, principal, expected_version=expected_version)
 
+    # ---- personal data -----------------------------------------------------------------------
+
+    async def erase_reporter(self, subject: str) -> int:
+        """Forget a reporter (`pii.erase_reporter`), in one transaction; returns how many hazards
+        they followed. No event is written (it would have to name them) and none is changed."""
+        async with self.store.pool.acquire() as conn, conn.transaction():
+            return await pii.erase_reporter(conn, subject)
+
     # ---- deadlines: the sweep ---------------------------------------------------------------------
 
     async def escalate(self, hazard_id: str, ctx: CommandContext) -> bool:
