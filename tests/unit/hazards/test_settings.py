@@ -16,3 +16,11 @@ def test_the_default_triage_deadlines_are_tighter_for_graver_hazards():
 def test_triage_deadlines_missing_a_severity_or_not_positive_are_refused(hours):
     with pytest.raises(ValueError, match="triage_within_hours"):
         triage_within(HazardsSettings(triage_within_hours=hours))
+
+
+@pytest.mark.parametrize("update", [{"deadline_sweep_interval_s": 0}, {"deadline_sweep_batch": 0}])
+def test_a_deadline_sweep_that_never_waits_or_never_escalates_is_refused(update):
+    from hazards.bootstrap import build_app
+
+    with pytest.raises(ValueError, match="deadline_sweep"):
+        build_app(HazardsSettings(**update))
