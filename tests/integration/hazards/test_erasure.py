@@ -40,6 +40,7 @@ async def test_a_reporter_erasing_themselves_leaves_no_contact_anywhere_and_the_
     assert len(refs) == 3 and any(PHONE in v for v in revealed) and any("13987654321" in v for v in revealed)
     assert len((await client.get("/v1/me/hazards", headers=me)).json()["hazards"]) == 2
     events_before = await events_of(service)
+    assert not any("resident-erase" in row[4] for row in events_before)  # no event names the reporter
 
     r = await client.delete("/v1/me/personal-data", headers=me)
     assert r.status_code == 200, r.text

@@ -5,6 +5,7 @@ HTTP."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 SOURCE = "/linkduty/hazards"
 READ, REPORT = "hazards:read", "hazards:report"
+RESIDENT_ACTOR = "resident"  # the actor of what a caller who may only report records
 
 
 def utcnow() -> dt.datetime:
@@ -114,6 +116,10 @@ class HazardsService:
         """随手拍: a new hazard, with the open hazards it may be the same as (for triage to merge)
         and the fixed one it repeats, if any (a recurrence, flagged and linked). The reporter (the
         token's subject) follows it; their contact goes to the vault, masked everywhere else."""
+        if READ not in principal.scopes:
+            # A resident's token subject is personal (their app account): it stays beside the
+            # vault (`pii.follow`), erasable, and the event names the role that reported.
+            ctx = dataclasses.replace(ctx, actor=RESIDENT_ACTOR)
         category = self.category(cmd.category)
         chain = self.resolve(cmd.lat, cmd.lon)
         jurisdiction = chain_codes(chain)
