@@ -23,6 +23,7 @@ import yaml
 
 from alarms.config import AlarmsSettings
 from gateway.config import GatewaySettings
+from hazards.config import HazardsSettings
 from linkage.config import LinkageSettings
 from linkduty_shared.config import HttpServiceSettings, ServiceSettings
 from linkduty_shared.messaging.topics import configured_topics
@@ -38,6 +39,7 @@ TARGETS = ["base", "infra", *(f"overlays/{o}" for o in OVERLAYS)]
 SERVICES = {
     "alarms": ("alarms.main", 8101, "linkduty_alarms"),
     "units": ("units.main", 8102, "linkduty_units"),
+    "hazards": ("hazards.main", 8103, "linkduty_hazards"),
     "gateway": ("gateway.main", 8104, "linkduty_gateway"),
     "linkage": ("linkage.main", None, "linkduty_linkage"),
 }
@@ -47,8 +49,9 @@ LAG = {
     "units": ("units", "alarms.events"),
     "linkage": ("linkduty-linkage", "alarms.events"),
 }
-# ... or CPU: the gateway's one feed writer consumes, so its lag cannot fall with more replicas.
-CPU = {"gateway"}
+# ... or CPU: the gateway's one feed writer consumes, so its lag cannot fall with more replicas;
+# hazards consumes no topic, so it has no lag at all.
+CPU = {"gateway", "hazards"}
 # Operator kinds allowed (no schema in kubernetes-validate): anything else must be built in.
 CUSTOM_KINDS = {
     ("kafka.strimzi.io/v1beta2", "Kafka"),
@@ -189,6 +192,7 @@ def test_each_service_is_made_from_its_values():
             assert container["command"] == ["python", "-m", spec["module"]]
             assert container["ports"] == [{"name": "http", "containerPort": spec["port"], "protocol": "TCP"}]
         (trigger,) = scaled[name]["spec"]["triggers"]
+        assert ("lag" in spec) == (name in LAG), f"{name}: a lag in values.yaml only for a service scaling on it"
         if "lag" in spec:
             assert (trigger["metadata"]["consumerGroup"], trigger["metadata"]["topic"]) == (spec["lag"]["consumerGroup"], spec["lag"]["topic"])
         else:
@@ -383,9 +387,11 @@ def _topics_of(service: str) -> tuple[set[str], set[str], set[str]]:
     """(produced, consumed, consumer groups) of a service, from its settings' defaults (the
     Deployments keep them) and LAG's groups."""
     alarms, units, linkage, gateway = AlarmsSettings(), UnitsSettings(), LinkageSettings(), GatewaySettings()
+    hazards = HazardsSettings()
     return {
         "alarms": ({alarms.events_topic}, {alarms.commands_topic, alarms.units_topic}, {"alarms", "alarms-arrivals"}),
         "units": ({units.events_topic}, {units.alarms_topic}, {"units"}),
+        "hazards": ({hazards.events_topic}, set(), set()),  # consumes nothing yet
         "linkage": ({linkage.notifications_topic, linkage.commands_topic}, {linkage.alarms_topic, linkage.units_topic},
                     {linkage.app_id}),
         "gateway": (set(), {gateway.notifications_topic}, {"gateway"}),
