@@ -45,7 +45,7 @@ import uuid
 import asyncpg
 import orjson
 
-from alarms import pii
+from linkduty_shared import vault as pii
 from alarms.application import AlarmsService, ReportAlarm
 from alarms.config import AlarmsSettings
 from alarms.projections.cap_messages import CapMessages

@@ -12,7 +12,7 @@ from linkduty_shared.jurisdictions import load_city
 from linkduty_shared.messaging.consumer import ConsumerRunner
 from linkduty_shared.runtime import Runtime
 
-from alarms import pii
+from linkduty_shared import vault as pii
 from alarms.api import directory, routes
 from alarms.application import AlarmsService
 from alarms.config import AlarmsSettings

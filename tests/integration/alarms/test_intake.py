@@ -166,7 +166,7 @@ async def test_directory_resolves_points_and_lists_centres(client, token, city):
 
 
 async def test_the_callers_phone_is_in_the_vault_only_and_can_be_erased(client, token, city, alarms_app):
-    from alarms import pii
+    from linkduty_shared import vault as pii
 
     lat, lon, _ = a_point(city, 13)
     alarm = (await client.post("/v1/alarms", json=call(lat, lon, caller={"phone": "13700002222"}), headers=token())).json()
@@ -190,7 +190,7 @@ async def test_a_call_received_in_the_future_is_refused(client, token, city):
 
 async def test_phone_and_id_numbers_typed_into_free_text_are_masked_everywhere_and_kept_whole_in_the_vault(
         client, token, city, alarms_app, alarm_topics, kafka_bootstrap):
-    from alarms import pii
+    from linkduty_shared import vault as pii
 
     lat, lon, _ = a_point(city, 14)
     typed = {"description": "楼道起火，邻居电话 13912345678", "address": "某小区3幢，身份证33010519800101123X"}

@@ -23,7 +23,7 @@ from linkduty_shared.eventstore import EventStore
 from linkduty_shared.ids import time_ordered_uuid
 from linkduty_shared.jurisdictions import Chain, Directory, OutsideJurisdiction
 
-from alarms import pii
+from linkduty_shared import vault as pii
 from alarms.application.commands import ReportAlarm, Reported
 from alarms.application.errors import (
     CapAlreadyReceived,

@@ -1,10 +1,11 @@
-"""The PII vault: callers' phone numbers and the unscrubbed free text of calls, kept out of events
-so they can be erased.
+"""The PII vault every service with personal data keeps in its own database (`DDL` in its
+schema): callers' and reporters' phone numbers and contacts, and the unscrubbed free text they
+typed, kept out of events so they can be erased.
 
 Events carry only a masked number, free text with phone and ID numbers masked, and vault
 references (`*_ref`, which never leave the service: the relay drops them). The originals are stored here,
-encrypted with a data key of its own (AES-GCM); erasing a caller deletes the key, which makes
-every copy of the ciphertext (backups included) unreadable without rewriting any event
+each encrypted with a data key of its own (AES-GCM); erasing deletes the key, which makes every
+copy of the ciphertext (backups included) unreadable without rewriting any event
 (crypto-shredding). Nothing here is ever logged.
 """
 
@@ -33,7 +34,7 @@ CREATE TABLE IF NOT EXISTS pii_values (
 
 
 async def store(conn: asyncpg.Connection, secret: str) -> str:
-    """Encrypt and store a phone number or a text (in the caller's transaction); returns its reference."""
+    """Encrypt and store a phone number, a contact or a text (in the caller's transaction); returns its reference."""
     ref = time_ordered_uuid()  # pii_keys' index grows at its end, not all over
     key = AESGCM.generate_key(bit_length=256)
     nonce = os.urandom(12)
@@ -60,3 +61,8 @@ async def reveal(conn: asyncpg.Connection, ref: str) -> str | None:
 async def erase(conn: asyncpg.Connection, ref: str) -> bool:
     """Crypto-shred: drop the data key. Returns whether there was one."""
     return await conn.fetchval("DELETE FROM pii_keys WHERE ref = $1 RETURNING true", uuid.UUID(ref)) or False
+
+
+async def erase_all(conn: asyncpg.Connection, refs: list[uuid.UUID]) -> None:
+    """Crypto-shred several at once."""
+    await conn.execute("DELETE FROM pii_keys WHERE ref = ANY($1::uuid[])", sorted(refs))
