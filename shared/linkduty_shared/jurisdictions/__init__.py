@@ -15,11 +15,19 @@ import functools
 from importlib.resources import as_file, files
 
 from linkduty_shared.jurisdictions.directory import Directory
-from linkduty_shared.jurisdictions.model import Centre, Chain, Division, Force, Level, OutsideJurisdiction
+from linkduty_shared.jurisdictions.model import (
+    Centre,
+    Chain,
+    Division,
+    Force,
+    Level,
+    OutsideJurisdiction,
+    distance_m,
+)
 
 DEMO_CITY_RESOURCE = "data/demo-city.geojson.gz"
 
-__all__ = ["Centre", "Chain", "Directory", "Division", "Force", "Level", "OutsideJurisdiction", "load_city",
+__all__ = ["Centre", "Chain", "Directory", "Division", "Force", "Level", "OutsideJurisdiction", "distance_m", "load_city",
            "load_demo_city"]
 
 

@@ -6,6 +6,8 @@ knows about files or geometry.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -88,7 +90,23 @@ class Chain:
     def divisions(self) -> tuple[Division, ...]:
         return (self.grid, self.community, self.street, self.district, self.city)
 
+    def codes(self) -> dict[str, str]:
+        """Level → division code, as events carry a jurisdiction ({"grid": …, "city": …})."""
+        return {"grid": self.grid.code, "community": self.community.code, "street": self.street.code,
+                "district": self.district.code, "city": self.city.code}
+
     def centre_ids(self) -> tuple[str, ...]:
         """Default routing (DESIGN.md): community platform, street, district and city centres."""
         return (centre_id(self.community.code), centre_id(self.street.code),
                 centre_id(self.district.code), centre_id(self.city.code))
+
+
+EARTH_RADIUS_M = 6_371_000.0  # mean Earth radius
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine), metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))

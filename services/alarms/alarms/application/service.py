@@ -126,7 +126,7 @@ class AlarmsService:
             alarm = Alarm(str(time_ordered_uuid()))
             alarm.report(call_id=call_id, source=cmd.source, received_at=cmd.received_at.isoformat(),
                          kind=cmd.kind, severity=cmd.severity, description=description, location=location,
-                         jurisdiction=chain_codes(chain), cap=cmd.cap, caller_masked=caller_masked,
+                         jurisdiction=chain.codes(), cap=cmd.cap, caller_masked=caller_masked,
                          caller_ref=caller_ref, free_text_ref=free_text_ref)
         await tx.save(self.repo, alarm)
         return Reported(alarm, call_id, linked=match is not None)
@@ -208,7 +208,7 @@ class AlarmsService:
             chain = self.resolve(call.location["lat"], call.location["lon"])
             new_alarm.report(call_id=call.call_id, source=call.source, received_at=call.received_at,
                              kind=original.kind, severity=original.severity, description=original.description,
-                             location=call.location, jurisdiction=chain_codes(chain),
+                             location=call.location, jurisdiction=chain.codes(),
                              caller_masked=call.caller_masked, caller_ref=None, split_from=original.id)
             await tx.save(self.repo, original)
             await tx.save(self.repo, new_alarm)
@@ -238,6 +238,3 @@ class AlarmsService:
         return None
 
 
-def chain_codes(chain: Chain) -> dict[str, str]:
-    return {"grid": chain.grid.code, "community": chain.community.code, "street": chain.street.code,
-            "district": chain.district.code, "city": chain.city.code}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from enum import StrEnum
 
 from linkduty_shared.domain import DomainError
@@ -65,13 +64,6 @@ def compatible_kinds(kind: str) -> frozenset[str]:
     return frozenset(k.value for k in _COMPATIBLE[Kind(kind)])
 
 
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine), metres."""
-    r = 6_371_000.0
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(a))
 
 
 class TimeInTheFuture(DomainError):

@@ -22,7 +22,8 @@ from linkduty_shared.contracts.alarms import STATUS_AFTER_EVENT
 from linkduty_shared.events.envelope import Envelope
 from linkduty_shared.projections import Projection
 
-from alarms.domain.values import OPEN_STATUSES, compatible_kinds, distance_m
+from alarms.domain.values import OPEN_STATUSES, compatible_kinds
+from linkduty_shared.jurisdictions import distance_m
 
 # 1 degree of latitude ≈ 111 km; the bounding box pre-filter, before the exact distance.
 _M_PER_DEG = 111_000.0

@@ -44,10 +44,6 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def chain_codes(chain: Chain) -> dict[str, str]:
-    return {"grid": chain.grid.code, "community": chain.community.code, "street": chain.street.code,
-            "district": chain.district.code, "city": chain.city.code}
-
 
 def _scrubbed(text: str | None) -> str | None:
     return scrub_personal_numbers(text) if text else text
@@ -122,7 +118,7 @@ class HazardsService:
             ctx = dataclasses.replace(ctx, actor=RESIDENT_ACTOR)
         category = self.category(cmd.category)
         chain = self.resolve(cmd.lat, cmd.lon)
-        jurisdiction = chain_codes(chain)
+        jurisdiction = chain.codes()
         if not principal.may_see(tuple(jurisdiction.values())):
             raise OutsideYourJurisdiction(
                 f"{chain.community.name} ({chain.community.code}) is not in your jurisdiction claim")

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from linkduty_shared.contracts.hazards import HANDLING_LEVELS  # community → street → district
 from linkduty_shared.domain import Aggregate, DomainEvent, IllegalTransition, InvariantViolated
+from linkduty_shared.jurisdictions import distance_m
 
 from hazards.domain.categories import Category, Taxonomy
 from hazards.domain.events import (
@@ -40,7 +41,6 @@ from hazards.domain.values import (
     Severity,
     Source,
     Status,
-    distance_m,
 )
 
 TRIAGE, RECTIFICATION = "triage", "rectification"  # the deadlines that escalate (HazardEscalated.deadline)

@@ -12,7 +12,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 
 from hazards.domain.categories import Taxonomy
-from hazards.domain.values import CLOSED_STATUSES, OPEN_STATUSES, Severity, distance_m
+from hazards.domain.values import CLOSED_STATUSES, OPEN_STATUSES, Severity
+from linkduty_shared.jurisdictions import distance_m
 
 DUPLICATE_RADIUS_M = 50.0
 RECURRENCE_RADIUS_M = 30.0

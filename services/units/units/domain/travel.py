@@ -22,12 +22,11 @@ that, which is why callers order by ETA, never by distance.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
-EARTH_RADIUS_M = 6_371_000.0
+from linkduty_shared.jurisdictions.model import EARTH_RADIUS_M, distance_m  # noqa: F401 (EARTH_RADIUS_M: forces)
 
 DEFAULT_TURNOUT_S: Mapping[str, float] = MappingProxyType({
     "fire_rescue_station": 60.0,
@@ -37,12 +36,7 @@ DEFAULT_TURNOUT_S: Mapping[str, float] = MappingProxyType({
 })
 
 
-def great_circle_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Haversine distance in metres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+great_circle_m = distance_m  # haversine, metres (the shared one)
 
 
 @dataclass(frozen=True, slots=True)
