@@ -59,7 +59,7 @@ from bench.common import ROOT, save, stack_env
 from linkduty_shared.auth.issuer import LocalIssuer
 from linkduty_shared.contracts.alarms import CHAIN_LEVELS
 from linkduty_shared.jurisdictions import Directory, load_demo_city
-from linkduty_shared.outbox.relay import LEADER_LOCK
+from linkduty_shared.outbox.relay import LEADER_KEY, LEADER_LOCK, LEADER_SESSION
 
 ALARMS_URL = "http://127.0.0.1:8101"
 GATEWAY_URL = "http://127.0.0.1:8104"
@@ -170,12 +170,8 @@ def _relay_leader_pid() -> int:
 
         conn = await asyncpg.connect(f"{stack_env()['LINKDUTY_PG_DSN'].rstrip('/')}/linkduty_alarms")
         try:
-            return await conn.fetchval(
-                "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid,"
-                " hashtextextended('public.outbox', $1) AS key"
-                " WHERE l.locktype = 'advisory' AND l.granted AND a.datname = current_database()"
-                " AND l.classid = ((key >> 32) & 4294967295)::oid AND l.objid = (key & 4294967295)::oid"
-                " AND l.objsubid = 1", LEADER_LOCK)
+            leader = await conn.fetchrow(LEADER_SESSION, await conn.fetchval(LEADER_KEY, LEADER_LOCK))
+            return leader and leader["application_name"]
         finally:
             await conn.close()
 

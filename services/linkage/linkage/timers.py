@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import datetime as dt
 import logging
@@ -25,13 +24,12 @@ import time
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from linkduty_shared.events.envelope import envelope_to_kafka
 from linkduty_shared.retention import purge_in_batches
 from linkduty_shared.runtime import every, supervise, together
 
 from linkage import state
 from linkage.config import LinkageSettings
-from linkage.consumers import is_transient
+from linkage.consumers import Outgoing, is_transient
 from linkage.router import Router
 from linkage.unit_records import expire
 
@@ -65,14 +63,12 @@ class Timers:
             self._consumer, now, self._settings.escalation_retry_s, TIMER_BATCH)
         if not due:
             return 0
-        at = dt.datetime.now(dt.UTC)
+        at, commands = dt.datetime.now(dt.UTC), Outgoing()
+        for row in due:  # key = subject = the alarm id
+            commands.envelope(self._settings.commands_topic, self._router.escalation(row["alarm_id"], row["level"])
+                              .envelope(time=at))
         try:
-            sent = []
-            for row in due:
-                message = envelope_to_kafka(self._router.escalation(row["alarm_id"], row["level"]).envelope(time=at))
-                sent.append(await self._producer.send(self._settings.commands_topic, key=row["alarm_id"].encode(),
-                                                      value=message.value, headers=list(message.headers.items())))
-            await asyncio.gather(*sent)
+            await commands.send(self._producer)
         except Exception as exc:
             if not is_transient(exc):
                 raise

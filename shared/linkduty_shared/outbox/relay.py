@@ -34,13 +34,18 @@ from linkduty_shared.eventstore.store import row_to_event, select_columns
 log = logging.getLogger(__name__)
 
 LEADER_LOCK = 0x11D7_0002  # the seed of the per-schema lock key
-# The session holding the leader's lock (pg_locks shows a bigint advisory key as two 32-bit
-# halves), when it has run nothing for $2 seconds while rows wait in the outbox.
-_STALLED_LEADER = """
-SELECT a.pid, extract(epoch FROM now() - a.state_change) AS idle_s
+# The leader lock's key for the outbox of the session's schema.
+LEADER_KEY = "SELECT hashtextextended(current_schema() || '.outbox', $1)"
+# The session holding the leader lock of key $1 (pg_locks shows a bigint advisory key as two
+# 32-bit halves).
+LEADER_SESSION = """
+SELECT a.pid, a.application_name, extract(epoch FROM now() - a.state_change) AS idle_s
 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
 WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
   AND l.classid = (($1::bigint >> 32) & 4294967295)::oid AND l.objid = ($1::bigint & 4294967295)::oid AND l.objsubid = 1
+"""
+# ... when it has run nothing for $2 seconds while rows wait in the outbox.
+_STALLED_LEADER = LEADER_SESSION + """
   AND a.state = 'idle' AND a.state_change < now() - make_interval(secs => $2)
   AND EXISTS (SELECT 1 FROM outbox)
 """
@@ -98,7 +103,7 @@ class OutboxRelay:
             # Advisory locks are per database; the key includes the schema so that outboxes in
             # different schemas of one database (tests, several services sharing a database)
             # each get a relay of their own.
-            lock = await leader_conn.fetchval("SELECT hashtextextended(current_schema() || '.outbox', $1)", LEADER_LOCK)
+            lock = await leader_conn.fetchval(LEADER_KEY, LEADER_LOCK)
             while not await leader_conn.fetchval("SELECT pg_try_advisory_lock($1)", lock):
                 await self._replace_a_stalled_leader(leader_conn, lock)
                 await asyncio.sleep(self._poll_interval_s)
