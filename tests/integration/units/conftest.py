@@ -10,7 +10,6 @@ import httpx
 import pytest
 
 from linkduty_shared.events.envelope import Envelope, envelope_to_kafka
-from linkduty_shared.messaging.kafka import reliable_producer
 from linkduty_shared.messaging.topics import TopicSpec, dlq_topic
 from tests.support.kafka import make_topics
 from units.bootstrap import build_app
@@ -79,15 +78,7 @@ def token(issuer, city):
 
 
 @pytest.fixture
-async def alarms_producer(kafka_bootstrap):
-    producer = reliable_producer(kafka_bootstrap, client_id="test-alarms")
-    await producer.start()
-    yield producer
-    await producer.stop()
-
-
-@pytest.fixture
-def publish_alarm_event(alarms_producer, units_topics):
+def publish_alarm_event(producer, units_topics):
     """publish_alarm_event(alarm_id, name, data, version[, recorded_at]) → puts an alarms.events
     CloudEvent on the test topic (its `time`: when the alarms service recorded it, now by default)."""
 
@@ -98,7 +89,7 @@ def publish_alarm_event(alarms_producer, units_topics):
                             streamversion=version,
                             correlationid=f"corr-{alarm_id}")
         message = envelope_to_kafka(envelope)
-        await alarms_producer.send_and_wait(units_topics["alarms"], key=alarm_id.encode(), value=message.value,
+        await producer.send_and_wait(units_topics["alarms"], key=alarm_id.encode(), value=message.value,
                                             headers=list(message.headers.items()))
         return envelope
 
