@@ -4,7 +4,7 @@ import datetime as dt
 import json
 import uuid
 
-from alarms.domain.values import distance_m
+from linkduty_shared.jurisdictions import distance_m
 from linkduty_shared.events import envelope_from_kafka
 from linkduty_shared.jurisdictions import Level
 from tests.support.kafka import read_topic
