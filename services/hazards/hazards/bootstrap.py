@@ -9,11 +9,14 @@ from fastapi import FastAPI
 
 from linkduty_shared.api.app import create_app
 from linkduty_shared.jurisdictions import load_city
+from linkduty_shared.objects import ObjectStore
 from linkduty_shared.runtime import Runtime, every
 
-from hazards import pii
+from hazards import images, photos, pii
 from hazards.api import erasure, hazards, lifecycle, me
-from hazards.application import HazardsService
+from hazards.api import photos as photo_routes
+from hazards.application import HazardsService, utcnow
+from hazards.application.photos import PhotosService
 from hazards.config import HazardsSettings
 from hazards.domain.categories import default_taxonomy, parse_taxonomy
 from hazards.domain.values import Severity
@@ -38,19 +41,30 @@ def build_app(settings: HazardsSettings | None = None) -> FastAPI:
     if not (settings.deadline_sweep_interval_s > 0 and settings.deadline_sweep_batch > 0):
         raise ValueError("deadline_sweep_interval_s and deadline_sweep_batch must be positive")
 
+    limits = images.PhotoLimits(max_bytes=settings.photo_max_bytes, max_pixels=settings.photo_max_pixels)
+    if not all(0 <= n <= 9 for n in settings.min_photos_per_report.values()):
+        raise ValueError("min_photos_per_report: at most 9 photos a report")
+
     async def on_start(runtime: Runtime) -> None:
+        photo_store = app.state.photos = PhotosService(
+            runtime.store.pool, ObjectStore.from_settings(settings, prefix="hazards"), limits=limits,
+            concurrency=settings.photo_concurrency, clock=utcnow)
         service = app.state.hazards = HazardsService(
             runtime.store, city, taxonomy, topic=settings.events_topic, triage_within=deadlines,
             duplicate_radius_m=settings.duplicate_radius_m, recurrence_radius_m=settings.recurrence_radius_m,
-            recurrence_window=dt.timedelta(days=settings.recurrence_window_days))
+            recurrence_window=dt.timedelta(days=settings.recurrence_window_days),
+            min_photos=settings.min_photos_per_report, photo_store=photo_store)
         # Every replica sweeps; optimistic concurrency makes each escalation happen once
         # (HazardsService.escalate_overdue). No timer lives in memory: each pass recomputes from PostgreSQL.
         runtime.background("deadline sweep", lambda: every(
             settings.deadline_sweep_interval_s, lambda: service.escalate_overdue(settings.deadline_sweep_batch)))
+        keep = dt.timedelta(hours=settings.photo_unattached_keep_hours)
+        runtime.background("unattached photos", lambda: every(600.0, lambda: photo_store.drop_unattached(keep)))
 
     app = create_app(
         settings, title="LinkDuty hazards",
-        routers=[hazards.router, lifecycle.router, me.router, erasure.router],
-        schema_sql=(HazardList.ddl, pii.DDL), on_start=on_start,
+        routers=[hazards.router, lifecycle.router, me.router, erasure.router, photo_routes.router],
+        schema_sql=(HazardList.ddl, pii.DDL, photos.DDL), on_start=on_start,
+        body_limits=photo_routes.body_limits(settings.photo_max_bytes),
     )
     return app

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from linkduty_shared.config import HttpServiceSettings
+from linkduty_shared.objects import ObjectStoreSettings
 
 
-class HazardsSettings(HttpServiceSettings):
+class HazardsSettings(HttpServiceSettings, ObjectStoreSettings):
     service_name: str = "hazards"
     pg_dsn: str = "postgresql://linkduty:linkduty@127.0.0.1:15432/linkduty_hazards"
     port: int = 8103
@@ -21,3 +22,10 @@ class HazardsSettings(HttpServiceSettings):
     # plus the pass itself), and how many it escalates per pass at most.
     deadline_sweep_interval_s: float = 30.0
     deadline_sweep_batch: int = 100
+    # Photos (hazards.photos): where their bytes go is ObjectStoreSettings' (local directory or S3).
+    photo_max_bytes: int = 10 * 1024 * 1024
+    photo_max_pixels: int = 50_000_000  # checked from the header, before decoding: a decompression bomb is a 4xx
+    photo_concurrency: int = 2  # photos decoded at once (a worker thread and up to ~200 MB each)
+    photo_unattached_keep_hours: float = 24.0  # uploaded, never named by a report: then deleted
+    # A report from these sources needs at least this many photos (随手拍 is a snapshot); 1 to 9 in all.
+    min_photos_per_report: dict[str, int] = {"resident_app": 1}

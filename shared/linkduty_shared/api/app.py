@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
@@ -28,7 +28,10 @@ def create_app(
     on_start: Callable[[Runtime], Awaitable[None]] | None = None,
     version: str = "0.1.0",
     event_store: bool = True,
+    body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
+    """`body_limits`: a service's own limits by Content-Type (its photo uploads), over the
+    settings' `max_body_bytes` for every other body."""
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         setup_tracing(settings.service_name, settings.otel_exporter)
@@ -50,7 +53,7 @@ def create_app(
     install_problem_handlers(app)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,  # added last: the outermost
-                       by_media_type=dict.fromkeys(XML_MEDIA_TYPES, settings.max_xml_body_bytes))
+                       by_media_type=dict.fromkeys(XML_MEDIA_TYPES, settings.max_xml_body_bytes) | dict(body_limits or {}))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -19,6 +19,7 @@ from linkduty_shared.application import AggregateNotFound, PreconditionFailed
 from linkduty_shared.auth.tokens import AuthError, KeysUnavailable
 from linkduty_shared.db import OUTAGE_ERRORS
 from linkduty_shared.domain.errors import DomainError
+from linkduty_shared.objects import ObjectStoreUnavailable
 from linkduty_shared.eventstore.store import ConcurrencyConflict
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         return problem_response(request, exc.status, exc.type_slug, exc.title, str(exc),
-                                **getattr(exc, "extra", {}))
+                                headers=exc.headers, **getattr(exc, "extra", {}))
 
     @app.exception_handler(AggregateNotFound)
     async def _not_found(request: Request, exc: AggregateNotFound) -> JSONResponse:
@@ -155,6 +156,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def _outage(request: Request, exc: Exception) -> JSONResponse:
         return _unavailable(request, "postgres", exc)  # down or restarting: the client retries
+
+    @app.exception_handler(ObjectStoreUnavailable)
+    async def _objects(request: Request, exc: ObjectStoreUnavailable) -> JSONResponse:
+        return _unavailable(request, "object store", exc)
 
     for outage in OUTAGE_ERRORS:  # one handler per class: a handler of Exception would re-raise after answering
         app.add_exception_handler(outage, _outage)

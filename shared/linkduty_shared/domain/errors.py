@@ -14,6 +14,7 @@ class DomainError(Exception):
     type_slug = "domain-error"
     status = 422
     title = "Command refused"
+    headers: Mapping[str, str] | None = None  # e.g. Retry-After, for a refusal that passes
 
     def __init__(self, *args: object, extra: Mapping[str, Any] | None = None) -> None:
         super().__init__(*args)

@@ -4,17 +4,14 @@ event loop keeps answering /healthz meanwhile (issue 10: one 11 MiB body had fro
 import asyncio
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 
 import httpx
 import pytest
 
 from linkduty_shared.api.limits import DEFAULT_MAX_BODY_BYTES
 from linkduty_shared.api.problems import MAX_REPORTED_ERRORS, PROBLEM_JSON
-from tests.conftest import ROOT, eventually
+from tests.support.served import healthz_delays_while
+from tests.support.served import served as serve
 from tests.integration.alarms.test_intake import a_point, call
 
 JSON = {"content-type": "application/json"}
@@ -118,36 +115,15 @@ async def test_a_version_past_postgresql_integers_is_a_422(client, token, city, 
 
 @pytest.fixture
 async def served(alarms_settings, tmp_path):
-    """The alarms service in a process of its own on a loopback port, as deployed: an in-process
-    ASGI client never yields to the event loop, so it could not see the loop blocked."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     fields = ("service_name", "pg_dsn", "kafka_bootstrap", "auth_jwks_file", "auth_issuer",
               "events_topic", "commands_topic", "units_topic")
-    env = {**os.environ, **{f"LINKDUTY_{f.upper()}": str(getattr(alarms_settings, f)) for f in fields},
-           "LINKDUTY_HOST": "127.0.0.1", "LINKDUTY_PORT": str(port)}
-    log = open(tmp_path / "alarms.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "alarms.main"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
-            async def up() -> bool:
-                try:
-                    return (await c.get("/readyz")).status_code == 200
-                except httpx.TransportError:
-                    return False
-            await eventually(up, timeout=60, what="the alarms service to be ready")
-            yield c
-    finally:
-        server.terminate()
-        server.wait(30)
+    async with serve("alarms.main", alarms_settings, fields, tmp_path) as client:
+        yield client
 
 
 async def test_healthz_answers_within_100_ms_while_the_worst_bodies_arrive(served, token, city):
     bodies = list(worst_bodies(city).values())
     auth = token()
-    delays: list[float] = []
-    done = asyncio.Event()
 
     # Warm: the first request of a process compiles its validators, and the first of a client opens
     # its connections; what is measured is the loop under attack, not a cold start.
@@ -156,23 +132,13 @@ async def test_healthz_answers_within_100_ms_while_the_worst_bodies_arrive(serve
                          served.get("/healthz"))
 
     async def attack() -> None:
-        try:
-            for _ in range(10):
-                for body, headers, status in bodies:
-                    try:
-                        r = await served.post("/v1/alarms", content=body, headers={**auth, **headers})
-                        assert r.status_code == status
-                    except httpx.WriteError:  # refused by its Content-Length while the rest was on its way
-                        assert status == 413
-        finally:
-            done.set()
+        for _ in range(10):
+            for body, headers, status in bodies:
+                try:
+                    r = await served.post("/v1/alarms", content=body, headers={**auth, **headers})
+                    assert r.status_code == status
+                except httpx.WriteError:  # refused by its Content-Length while the rest was on its way
+                    assert status == 413
 
-    async def probe() -> None:
-        while not done.is_set():
-            started = time.perf_counter()
-            assert (await served.get("/healthz")).status_code == 200
-            delays.append(time.perf_counter() - started)
-            await asyncio.sleep(0.005)
-
-    await asyncio.gather(attack(), probe())
+    delays = await healthz_delays_while(served, attack)
     assert len(delays) > 20 and max(delays) < 0.1, (len(delays), sorted(delays)[-5:])

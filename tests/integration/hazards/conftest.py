@@ -4,10 +4,12 @@ topic, with tokens from a local issuer and a clock a test can move forward."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import uuid
 
 import httpx
 import pytest
+from PIL import Image
 
 from hazards.bootstrap import build_app
 from hazards.config import HazardsSettings
@@ -26,10 +28,14 @@ async def hazards_topics(kafka_bootstrap) -> dict[str, str]:
 
 
 @pytest.fixture
-def hazards_settings(schema_dsn, kafka_bootstrap, issuer, hazards_topics) -> HazardsSettings:
+def hazards_settings(schema_dsn, kafka_bootstrap, issuer, hazards_topics, tmp_path) -> HazardsSettings:
     return HazardsSettings(
         service_name=f"hazards-test-{uuid.uuid4().hex[:6]}", pg_dsn=schema_dsn, kafka_bootstrap=kafka_bootstrap,
         auth_jwks_file=str(issuer.jwks_file), auth_issuer=issuer.issuer, events_topic=hazards_topics["events"],
+        object_store_path=str(tmp_path / "objects"),
+        # The loop's tests report without photos; test_photos.py pins the shipped rule (a
+        # resident's snapshot needs one) with `photos_required`.
+        min_photos_per_report={},
         # The deadline sweep's own loop passes once at start (nothing is overdue yet), then waits:
         # the deadline tests sweep when they mean to (tests/integration/hazards/test_deadlines.py).
         deadline_sweep_interval_s=3600.0,
@@ -106,6 +112,22 @@ def report(lat: float, lon: float, **overrides) -> dict:
     return {"category": "ebike_indoors", "description": "3单元楼道里有电动车在充电",
             "location": {"lat": lat, "lon": lon, "address": "幸福小区3幢"},
             "reporter": {"phone": "13812345678", "name": "张三"}} | overrides
+
+
+def image_bytes(size: tuple[int, int] = (64, 48), fmt: str = "JPEG", colour=(200, 40, 40), **save) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGBA" if fmt in ("PNG", "WEBP") else "RGB", size,
+              colour + (255,) if fmt in ("PNG", "WEBP") else colour).save(out, fmt, **save)
+    return out.getvalue()
+
+
+async def upload(client, headers: dict[str, str], data: bytes | None = None, *, name: str = "photo.jpg",
+                 content_type: str = "image/jpeg") -> dict:
+    """Upload a photo as a mini-program does (multipart `file`); the photo's answer."""
+    response = await client.post("/v1/photos", headers=headers,
+                                 files={"file": (name, data if data is not None else image_bytes(), content_type)})
+    assert response.status_code == 201, response.text
+    return response.json()
 
 
 def assert_problem(response, status: int, slug: str) -> dict:

@@ -5,7 +5,7 @@ import datetime as dt
 
 from hazards import pii
 from linkduty_shared.events import envelope_from_kafka
-from tests.integration.hazards.conftest import a_point, assert_problem, report
+from tests.integration.hazards.conftest import a_point, assert_problem, image_bytes, report, upload
 from tests.support.kafka import read_topic
 
 M = 1 / 111_000  # a metre of latitude, in degrees
@@ -36,7 +36,9 @@ async def test_the_loop_from_report_through_a_failed_verification_to_a_reopening
     assigned_at = at(assigned["history"][-1]["at"])
     assert at(assigned["rectification_due_at"]) == assigned_at + category.rectify_within["major"]
     assert assigned["status"] == "rectifying" and assigned["assignee"]["id"] == "venue-42"
-    await post(client, hazard_id, "rectification", {"note": "已开锁", "photo_refs": ["photo-1"]}, staff)
+    after = await upload(client, staff, image_bytes(colour=(20, 160, 20)))
+    fixed = await post(client, hazard_id, "rectification", {"note": "已开锁", "photo_ids": [after["photo_id"]]}, staff)
+    assert fixed["rectifications"][-1]["photos"][0]["photo_id"] == after["photo_id"]
     failed = await post(client, hazard_id, "verification", {"outcome": "failed", "note": "夜间仍上锁"}, staff)
     assert failed["status"] == "rectifying" and failed["failures"] == 1
     assert at(failed["rectification_due_at"]) > assigned_at

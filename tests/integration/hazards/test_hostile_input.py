@@ -1,6 +1,7 @@
 """Bad input to the intake and the commands: each a clear 4xx problem, and nothing half-written."""
 
 import json
+import uuid
 
 import pytest
 
@@ -75,7 +76,7 @@ async def test_bad_commands_are_4xx_and_leave_the_hazard_as_it_was(client, token
         ("assignment", {"assignee_kind": "community", "assignee_id": "c"}, 409),  # not accepted yet
         ("acceptance", {"severity": "apocalyptic"}, 422),
         ("rejection", {"reason": "not_a_hazard", "message": "m", "refer_to": "x"}, 422),
-        ("rectification", {"note": "done", "photo_refs": [f"p{i}" for i in range(10)]}, 422),
+        ("rectification", {"note": "done", "photo_ids": [str(uuid.uuid4()) for _ in range(10)]}, 422),
         ("verification", {"outcome": "passed"}, 409),
         ("reinspection", {"outcome": "maybe"}, 422),
         ("merge", {"into": hazard_id}, 409),

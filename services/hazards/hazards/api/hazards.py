@@ -34,7 +34,8 @@ async def report_hazard(body: ReportHazardIn, response: Response, service: Servi
     cmd = ReportHazard(
         category=body.category, description=body.description, lat=body.location.lat, lon=body.location.lon,
         source=body.source, address=body.location.address, venue_id=body.venue_id, severity=body.severity,
-        reporter_phone=reporter.phone if reporter else None, reporter_name=reporter.name if reporter else None)
+        reporter_phone=reporter.phone if reporter else None, reporter_name=reporter.name if reporter else None,
+        photo_ids=tuple(body.photo_ids))
     outcome = await service.report(cmd, ctx, principal)
     seen = Seen(outcome.hazard, "hazards:read" in principal.scopes, outcome.duplicate_candidates)
     return versioned(response, hazard_view(service, seen), outcome.hazard.version, status=201,

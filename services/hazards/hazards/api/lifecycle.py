@@ -77,7 +77,7 @@ async def assign(hazard_id: str, body: AssignIn, response: Response, service: Se
 async def submit_rectification(hazard_id: str, body: RectificationIn, response: Response, service: Service,
                                principal: Rectifier, ctx: Context, if_match: IfMatch = None) -> dict:
     hazard = await service.submit_rectification(hazard_id, ctx, principal, note=body.note,
-                                                photo_refs=tuple(body.photo_refs),
+                                                photo_ids=tuple(body.photo_ids),
                                                 expected_version=parse_if_match(if_match))
     return await _answer(service, hazard, principal, response)
 

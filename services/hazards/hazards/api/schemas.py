@@ -10,8 +10,10 @@ from hazards.domain.values import AssigneeKind, RejectionReason, Severity, Sourc
 
 Note = Field(default=None, min_length=1, max_length=1000)
 VENUE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
-REF = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$"
-MAX_PHOTO_REFS = 9
+PHOTO_ID = r"^[0-9a-fA-F-]{32,36}$"
+MAX_PHOTOS = 9
+PhotoIds = Field(default_factory=list, max_length=MAX_PHOTOS,
+                 description="ids of photos uploaded first (POST /v1/photos) with the same token; each attached once")
 
 
 class Strict(BaseModel):
@@ -43,6 +45,7 @@ class ReportHazardIn(Strict):
     source: Source = Source.RESIDENT_APP
     severity: Severity | None = Field(default=None, description="the category's default severity when left out")
     reporter: ReporterIn | None = None
+    photo_ids: list[Annotated[str, Field(pattern=PHOTO_ID)]] = PhotoIds
 
 
 class AcceptIn(Strict):
@@ -70,8 +73,7 @@ class AssignIn(Strict):
 
 class RectificationIn(Strict):
     note: str = Field(min_length=1, max_length=2000)
-    photo_refs: list[Annotated[str, Field(pattern=REF)]] = Field(
-        default_factory=list, max_length=MAX_PHOTO_REFS, description="the 'after' photos (uploads are a later slice)")
+    photo_ids: list[Annotated[str, Field(pattern=PHOTO_ID)]] = PhotoIds  # the 'after' photos
 
 
 class VerificationIn(Strict):
@@ -136,9 +138,15 @@ class RecurrenceOut(BaseModel):
     closed_at: str
 
 
+class PhotoLink(BaseModel):
+    photo_id: str
+    url: str = Field(description="the photo, metadata stripped (for who may see the hazard)")
+    thumbnail_url: str
+
+
 class RectificationOut(BaseModel):
     note: str
-    photo_refs: list[str]
+    photos: list[PhotoLink] = Field(description="the 'after' photos")
     at: str
 
 
@@ -182,6 +190,7 @@ class HazardOut(BaseModel):
     merged_duplicates: list[str]
     duplicate_candidates: list[CandidateOut] = Field(description="open hazards it may be, that the caller may see")
     recurrence_of: RecurrenceOut | None
+    photos: list[PhotoLink] = Field(description="the report's photos")
     rectifications: list[RectificationOut]
     history: list[StepOut]
 

@@ -32,9 +32,19 @@ def hazard_view(service: HazardsService, seen: Seen) -> dict:
         "merged_duplicates": list(h.merged_duplicates) if staff else [],
         "duplicate_candidates": seen.duplicate_candidates,
         "recurrence_of": h.recurrence_of if staff else None,
-        "rectifications": [{"note": r["note"], "photo_refs": r["photo_refs"], "at": r["at"]} for r in h.rectifications],
+        "photos": photo_links(h.id, h.photo_ids),
+        "rectifications": [{"note": r["note"], "photos": photo_links(h.id, r["photo_refs"]), "at": r["at"]}
+                           for r in h.rectifications],
         "history": [{"what": s.what, "at": s.at, "by": s.by if staff else None, "note": s.note} for s in h.history],
     }
+
+
+def photo_links(hazard_id: str, photo_ids: list[str]) -> list[dict]:
+    links = []
+    for photo_id in photo_ids:
+        url = f"/v1/hazards/{hazard_id}/photos/{photo_id}"
+        links.append({"photo_id": photo_id, "url": url, "thumbnail_url": f"{url}?size=thumbnail"})
+    return links
 
 
 def location_of(hazard: Hazard) -> str:

@@ -21,6 +21,7 @@ class ReportHazard:
     severity: str | None = None  # the category's default unless the reporter knows better
     reporter_phone: str | None = None
     reporter_name: str | None = None
+    photo_ids: tuple[str, ...] = ()  # uploaded first (POST /v1/photos), by the same caller
 
 
 @dataclasses.dataclass(frozen=True)

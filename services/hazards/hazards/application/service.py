@@ -25,9 +25,10 @@ from linkduty_shared.eventstore import ConcurrencyConflict, EventStore
 from linkduty_shared.ids import time_ordered_uuid
 from linkduty_shared.jurisdictions import Centre, Chain, Directory, OutsideJurisdiction
 
-from hazards import pii
+from hazards import photos, pii
 from hazards.application.commands import Assignment, Reported, ReportHazard, Seen
 from hazards.application.errors import OutsideTheCity, OutsideYourJurisdiction, UnknownCategory
+from hazards.application.photos import PhotosService, TooFewPhotos, UnknownPhotos
 from hazards.domain.categories import Category, Taxonomy
 from hazards.domain.hazard import Hazard, merge
 from hazards.domain.rules import Report, duplicate_candidates, latest_recurrence, triage_due
@@ -52,7 +53,8 @@ def _scrubbed(text: str | None) -> str | None:
 class HazardsService:
     def __init__(self, store: EventStore, directory: Directory, taxonomy: Taxonomy, *, topic: str,
                  triage_within: Mapping[str, dt.timedelta], duplicate_radius_m: float, recurrence_radius_m: float,
-                 recurrence_window: dt.timedelta, clock: Callable[[], dt.datetime] = utcnow) -> None:
+                 recurrence_window: dt.timedelta, min_photos: Mapping[str, int] | None = None,
+                 photo_store: PhotosService | None = None, clock: Callable[[], dt.datetime] = utcnow) -> None:
         self.store, self.directory, self.taxonomy, self.clock = store, directory, taxonomy, clock
         self.repo = EventSourcedRepository(store, Hazard, source=SOURCE, topic=topic,
                                            inline_projections=(HazardList(),),
@@ -61,6 +63,8 @@ class HazardsService:
         self.triage_within = dict(triage_within)
         self.duplicate_radius_m, self.recurrence_radius_m = duplicate_radius_m, recurrence_radius_m
         self.recurrence_window = recurrence_window
+        self.photos = photo_store
+        self.min_photos = dict(min_photos or {})  # by source: a resident's snapshot (随手拍) comes with one
 
     # ---- reads -------------------------------------------------------------------------------
 
@@ -117,6 +121,9 @@ class HazardsService:
             # vault (`pii.follow`), erasable, and the event names the role that reported.
             ctx = dataclasses.replace(ctx, actor=RESIDENT_ACTOR)
         category = self.category(cmd.category)
+        if len(cmd.photo_ids) < (needed := self.min_photos.get(cmd.source, 0)):
+            raise TooFewPhotos(f"a report from {cmd.source} needs at least {needed} photo(s): upload first "
+                               "(POST /v1/photos), then name them in photo_ids")
         chain = self.resolve(cmd.lat, cmd.lon)
         jurisdiction = chain.codes()
         if not principal.may_see(tuple(jurisdiction.values())):
@@ -147,7 +154,9 @@ class HazardsService:
                           location={"lat": cmd.lat, "lon": cmd.lon, "address": address}, jurisdiction=jurisdiction,
                           venue_id=cmd.venue_id, at=now, triage_due_at=triage_due(severity, now, self.triage_within),
                           duplicate_candidates=candidates, reporter_masked=mask_phone(cmd.reporter_phone),
-                          reporter_ref=reporter_ref, free_text_ref=free_text_ref, recurrence=recurrence)
+                          reporter_ref=reporter_ref, free_text_ref=free_text_ref, recurrence=recurrence,
+                          photo_ids=cmd.photo_ids)
+            await self.attach_photos(conn, cmd.photo_ids, principal, hazard.id, "report")
             await tx.save(self.repo, hazard)
             await pii.follow(conn, principal.client_id, hazard.id, now,
                              [ref for ref in (reporter_ref, free_text_ref) if ref])
@@ -207,11 +216,28 @@ class HazardsService:
             ctx, principal, expected_version=expected_version)
 
     async def submit_rectification(self, hazard_id: str, ctx: CommandContext, principal: Principal, *, note: str,
-                                   photo_refs: tuple[str, ...], expected_version: int | None = None) -> Hazard:
-        return await self.change(
-            hazard_id, lambda h: h.submit_rectification(by=principal.client_id, at=self.clock(),
-                                                        note=scrub_personal_numbers(note), photo_refs=photo_refs),
-            ctx, principal, expected_version=expected_version)
+                                   photo_ids: tuple[str, ...], expected_version: int | None = None) -> Hazard:
+        """The fixer's note and 'after' photos (uploaded first, by the same caller), in one transaction."""
+        async def work(tx: Transaction) -> Hazard:
+            hazard = await tx.get(self.repo, hazard_id)
+            if expected_version is not None and hazard.version != expected_version:
+                raise PreconditionFailed(expected_version, hazard.version)
+            hazard.submit_rectification(by=principal.client_id, at=self.clock(), note=scrub_personal_numbers(note),
+                                        photo_refs=photo_ids)
+            await self.attach_photos(tx.conn, photo_ids, principal, hazard.id, "rectification")
+            await tx.save(self.repo, hazard)
+            return hazard
+
+        return await self.uow.run(work, ctx, principal=principal, retry=expected_version is None)
+
+    @staticmethod
+    async def attach_photos(conn, photo_ids: tuple[str, ...], principal: Principal, hazard_id: str,
+                            attached_as: str) -> None:
+        if len(set(photo_ids)) != len(photo_ids):
+            raise UnknownPhotos([p for p in photo_ids if photo_ids.count(p) > 1])
+        if photo_ids and (refused := await photos.attach(conn, list(photo_ids), uploader=principal.client_id,
+                                                         hazard_id=hazard_id, attached_as=attached_as)):
+            raise UnknownPhotos(refused)
 
     async def verify(self, hazard_id: str, ctx: CommandContext, principal: Principal, *, passed: bool,
                      note: str | None, expected_version: int | None = None) -> Hazard:
@@ -239,9 +265,15 @@ class HazardsService:
 
     async def erase_reporter(self, subject: str) -> int:
         """Forget a reporter (`pii.erase_reporter`), in one transaction; returns how many hazards
-        they followed. No event is written (it would have to name them) and none is changed."""
+        they followed. No event is written (it would have to name them) and none is changed. Their
+        photos attached to hazards stay (evidence of the hazard, stripped of metadata), unlinked
+        from them; the ones never attached are deleted."""
         async with self.store.pool.acquire() as conn, conn.transaction():
-            return await pii.erase_reporter(conn, subject)
+            followed = await pii.erase_reporter(conn, subject)
+            unattached = await photos.forget_uploader(conn, subject)
+        if self.photos is not None:
+            await self.photos.delete_objects(unattached)
+        return followed
 
     # ---- deadlines: the sweep ---------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ class HazardReported(DomainEvent):
     reporter_masked: str | None = None  # the reporter's phone, masked
     reporter_ref: str | None = None  # the reporter's contact, in the hazards service's PII vault
     free_text_ref: str | None = None  # the description and address as typed, in the vault (when scrubbed)
-    photo_ids: tuple = ()  # the photos (a later slice)
+    photo_ids: tuple = ()  # the photos' ids (hazards.photos: the bytes are in the object store)
 
 
 @event("RecurrenceFlagged")
@@ -106,7 +106,7 @@ class RectificationSubmitted(DomainEvent):
     note: str
     by: str
     at: str
-    photo_refs: tuple = ()
+    photo_refs: tuple = ()  # the 'after' photos' ids (the name predates uploads; not vault refs)
 
 
 @event("RectificationVerified")

@@ -165,7 +165,7 @@ class Hazard(Aggregate):
                description: str, location: dict, jurisdiction: dict, venue_id: str | None, at: dt.datetime,
                triage_due_at: dt.datetime, duplicate_candidates: list[tuple[str, float]],
                reporter_masked: str | None, reporter_ref: str | None, free_text_ref: str | None = None,
-               recurrence: Recurrence | None = None) -> None:
+               recurrence: Recurrence | None = None, photo_ids: tuple[str, ...] = ()) -> None:
         if self.exists:
             raise IllegalTransition(f"hazard {self.id} already exists")
         self._record(HazardReported(
@@ -175,7 +175,8 @@ class Hazard(Aggregate):
             description=description, location=location, jurisdiction=jurisdiction, triage_due_at=_iso(triage_due_at),
             venue_id=venue_id,
             duplicate_candidates=tuple({"hazard_id": h, "distance_m": round(d, 1)} for h, d in duplicate_candidates),
-            reporter_masked=reporter_masked, reporter_ref=reporter_ref, free_text_ref=free_text_ref))
+            reporter_masked=reporter_masked, reporter_ref=reporter_ref, free_text_ref=free_text_ref,
+            photo_ids=tuple(photo_ids)))
         if recurrence is not None:
             self._record(RecurrenceFlagged(
                 previous_hazard_id=recurrence.previous_hazard_id, rule=recurrence.rule,
