@@ -1,20 +1,21 @@
-"""`python -m bench [eventstore|jurisdictions|critical_path|dispatch|history|notifications|faults] [options]`:
-run the named benchmark (default: all but history, notifications and faults, with their default options)."""
+"""`python -m bench [eventstore|jurisdictions|critical_path|dispatch|hazards|history|notifications|faults] [options]`:
+run the named benchmark (default: all but hazards, history, notifications and faults, with their default options)."""
 
 import sys
 
-from bench import critical_path, dispatch, eventstore, faults, history, jurisdictions, notifications
+from bench import critical_path, dispatch, eventstore, faults, hazards, history, jurisdictions, notifications
 
 BENCHMARKS = {
     "eventstore": eventstore.cli,
     "jurisdictions": jurisdictions.cli,
     "critical_path": critical_path.cli,
     "dispatch": dispatch.cli,
+    "hazards": hazards.cli,  # a 100,000-hazard load: several minutes, only when named
     "history": history.cli,  # loads a year of history (about 15 minutes, 40 GB): only when named
     "notifications": notifications.cli,  # both shapes, 3 runs each: a quarter of an hour, only when named
     "faults": faults.cli,  # kills the running system's parts: only when named
 }
-ONLY_WHEN_NAMED = {"history", "notifications", "faults"}
+ONLY_WHEN_NAMED = {"history", "notifications", "faults", "hazards"}
 
 if __name__ == "__main__":
     args = sys.argv[1:]
