@@ -390,24 +390,29 @@ async def test_a_poison_hazard_record_goes_to_the_hazards_dlq_and_the_alarms_and
     broken, _ = hazard_reported(city, "h2", index=1)
     broken = dataclasses.replace(broken, data={**broken.data, "severity": "apocalyptic"})  # breaks the contract
     unknown = hazard_record("HazardTeleported", 2, {}, "h1")  # a type the contract does not know
+    nowhere, _ = hazard_reported(city, "h3")
+    nowhere = dataclasses.replace(nowhere, data={**nowhere.data, "jurisdiction": {
+        **nowhere.data["jurisdiction"], "community": "999999999999"}})  # valid, but no community of this city
     reported, (community, _, _) = hazard_reported(city)
     alarm, centres = alarm_reported(city)
     await routing.route_batch([record(topics["hazards"], 3, 10, broken, key=b"h2"),
                                record(topics["alarms"], 3, 0, alarm),
                                record(topics["hazards"], 3, 11, reported, key=b"h1"),
-                               record(topics["hazards"], 3, 12, unknown, key=b"h1")])
+                               record(topics["hazards"], 3, 12, unknown, key=b"h1"),
+                               record(topics["hazards"], 3, 13, nowhere, key=b"h3")])
     told = envelopes(await read_topic(kafka_bootstrap, topics["notifications"], until_count=len(centres) + 1))
     assert sorted(n.subject for n in told if n.type == HAZARD_NOTIFICATION_TYPE) == [community]
     assert sorted(n.subject for n in told if n.type != HAZARD_NOTIFICATION_TYPE) == sorted(centres)
-    dead = await read_topic(kafka_bootstrap, dlq_topic(topics["hazards"]), until_count=2)
-    assert [envelope_from_kafka(d.headers, d.key, d.value).id for d in dead] == [broken.id, unknown.id]
+    dead = await read_topic(kafka_bootstrap, dlq_topic(topics["hazards"]), until_count=3)
+    assert [envelope_from_kafka(d.headers, d.key, d.value).id for d in dead] == [broken.id, unknown.id, nowhere.id]
     assert all([name for name, _ in d.headers if name.startswith("dlq_")] == SHARED_DLQ_HEADERS for d in dead)
     errors = [dict(d.headers)["dlq_error"] for d in dead]
     assert errors[0].startswith(b"ContractViolation") and b"severity" in errors[0]
     assert b"no event of the hazards.events v1 contract" in errors[1]
-    assert [dict(d.headers)["dlq_offset"] for d in dead] == [b"10", b"12"]
+    assert errors[2].startswith(b"KeyError")  # the router could not place it: no retry changes that
+    assert [dict(d.headers)["dlq_offset"] for d in dead] == [b"10", b"12", b"13"]
     assert await state.next_offsets(linkage_pool, settings.app_id, {(topics["hazards"], 3), (topics["alarms"], 3)}) == {
-        (topics["hazards"], 3): 13, (topics["alarms"], 3): 1}
+        (topics["hazards"], 3): 14, (topics["alarms"], 3): 1}
     assert await linkage_pool.fetchval("SELECT count(*) FROM linkage_hazards WHERE consumer = $1", settings.app_id) == 1
 
 
