@@ -32,7 +32,9 @@ def city():
 async def create_topics(kafka_bootstrap: str) -> dict[str, str]:
     """A run's own topics (and their DLQs): role → name."""
     run = uuid.uuid4().hex[:8]
-    names = {k: f"e2e.{run}.{k}" for k in ("alarms", "units", "commands", "notifications")}
+    # hazards too: a linkage worker reads its hazards topic beside the others, and the real one
+    # would bring the running system's hazards into a run's notifications
+    names = {k: f"e2e.{run}.{k}" for k in ("alarms", "units", "hazards", "commands", "notifications")}
     await make_topics(kafka_bootstrap, [s for n in names.values() for s in
                                         (TopicSpec(n, PARTITIONS, 1, 3_600_000), TopicSpec(dlq_topic(n), 1, 1, 3_600_000))])
     return names
@@ -54,6 +56,7 @@ def start_linkage(kafka_bootstrap: str, topics: dict[str, str], workdir, *, app_
         "LINKDUTY_PG_DSN": stack_test_dsn(),
         "LINKDUTY_ALARMS_TOPIC": topics["alarms"],
         "LINKDUTY_UNITS_TOPIC": topics["units"],
+        "LINKDUTY_HAZARDS_TOPIC": topics["hazards"],
         "LINKDUTY_NOTIFICATIONS_TOPIC": topics["notifications"],
         "LINKDUTY_COMMANDS_TOPIC": topics["commands"],
         "LINKDUTY_ACK_TIMEOUT_SCALE": str(timeout_scale),

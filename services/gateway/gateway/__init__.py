@@ -1,1 +1,1 @@
-"""The console gateway: each operations centre's alarm notifications as a live, resumable stream."""
+"""The console gateway: each operations centre's alarm and hazard notifications as a live, resumable stream."""

@@ -13,7 +13,11 @@ liveness probe reads (`linkage.health`).
 - A record that cannot be parsed or routed goes to its topic's DLQ, and routing goes on. An outage
   (PostgreSQL, Kafka, a timeout) is not the record's fault: it is retried, and nothing goes to the
   DLQ for it.
-- An overdue deadline becomes an `EscalateAlarm` command on `linkage.commands`.
+- A hazard event (`hazards.events`), checked against its contract, is folded into the hazard's
+  summary and goes, one HazardNotification per centre, to every centre that sees the hazard: its
+  community, the levels it was escalated to, and those a `[[hazard_rules]]` rule reaches.
+- An overdue deadline becomes an `EscalateAlarm` command on `linkage.commands` (a hazard's
+  deadlines are the hazards service's: its HazardEscalated comes back through routing).
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ def build_router(settings: LinkageSettings) -> Router:
     routing = RoutingConfig.load(Path(settings.routing_rules_path) if settings.routing_rules_path else DEFAULT_RULES)
     return Router(directory, routing.rules,
                   {level: s * settings.ack_timeout_scale for level, s in routing.ack_timeouts_s.items()},
-                  settings.parked_per_alarm, shape=settings.notifications_shape)
+                  settings.parked_per_alarm, shape=settings.notifications_shape, hazard_rules=routing.hazard_rules)
 
 
 async def open_pool(settings: LinkageSettings) -> asyncpg.Pool:
@@ -74,7 +78,7 @@ class Worker:
         try:
             routing = Routing(settings, self.router, self.pool, producer)
             self.runner = ConsumerRunner(
-                bootstrap=settings.kafka, group_id=settings.app_id, topics=[settings.alarms_topic, settings.units_topic],
+                bootstrap=settings.kafka, group_id=settings.app_id, topics=[settings.alarms_topic, settings.units_topic, settings.hazards_topic],
                 handler=routing.route_one, batch_handler=routing.route_batch, wanted=is_routed, outage=is_transient,
                 max_attempts=settings.consumer_max_attempts, retry_backoff_s=settings.consumer_retry_backoff_s,
                 group_instance_id=settings.group_instance_id, co_partitioned=True)

@@ -10,6 +10,9 @@ class LinkageSettings(ServiceSettings):
     app_id: str = "linkduty-linkage"  # its consumer group, and the owner of its rows in the database (state.sql)
     alarms_topic: str = "alarms.events"
     units_topic: str = "units.events"  # its dispatch and joint-operation records are routed too
+    # Fire hazards, routed to their community, street, district centres (routing_rules.toml). It
+    # must have as many partitions as alarms_topic (one consumer group, range assignment).
+    hazards_topic: str = "hazards.events"
     notifications_topic: str = "linkage.notifications"
     # What goes to notifications_topic (contracts/notifications.py): "per_centre", one
     # AlarmNotification per centre (key = centre id), or "per_event", one AlarmRouted per event
@@ -29,7 +32,7 @@ class LinkageSettings(ServiceSettings):
     ack_timeout_scale: float = 1.0  # multiplies every acknowledgement timeout (tests shrink it)
     timer_interval_s: float = 1.0
     escalation_retry_s: float = 10.0  # re-send an escalation whose effect has not been seen
-    closed_retention_s: float = 900.0  # a closed alarm's records are routed this long after its closure
+    closed_retention_s: float = 900.0  # a closed alarm's records are routed this long after its closure (a finished hazard's too)
     forget_scan_interval_s: float = 10.0  # how often closed alarms past their retention are looked for
     parked_max_age_s: float = 600.0  # a units record whose alarm is still unknown after this is dropped
     parked_per_alarm: int = 200  # parked units records kept per alarm (the oldest go first)

@@ -1,13 +1,16 @@
-"""Routing: the records of `alarms.events` and `units.events`, a poll at a time, through the
-router (`linkage.router`) into notifications, with the state they change kept in PostgreSQL.
+"""Routing: the records of `alarms.events`, `units.events` and `hazards.events`, a poll at a time,
+through the router (`linkage.router`) into notifications, with the state they change kept in
+PostgreSQL.
 
-The shared `ConsumerRunner` reads both topics in one consumer group and hands each poll to
+The shared `ConsumerRunner` reads the three topics in one consumer group and hands each poll to
 `Routing.route_batch`, which, in one PostgreSQL transaction:
 
 1. takes the routing lock of the poll's partition numbers (`state.lock_partitions`);
 2. drops the records below each partition's next offset (routed already: redelivered after a
    crash, or by a worker the group has replaced);
-3. reads the state of the alarms the rest are about, and routes them in order, in memory;
+3. reads the state of the alarms and hazards the rest are about (the hazards' only when the poll
+   has hazard records: an alarm poll makes no round trip more for them), and routes them in
+   order, in memory; a hazard record is checked against the hazards.events contract first;
 4. sends their notifications (and the dead letters of poison records) and waits until Kafka has
    acknowledged every one (acks=all);
 5. writes the state and the partitions' next offsets, and commits.
@@ -27,6 +30,9 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
+from linkduty_shared.contracts import ContractViolation
+from linkduty_shared.contracts.hazards import TYPE_PREFIX as HAZARD_EVENT_PREFIX
+from linkduty_shared.contracts.hazards import hazard_event_from_data
 from linkduty_shared.contracts.units import is_for_consoles
 from linkduty_shared.events.envelope import Envelope, EnvelopeError, envelope_to_kafka
 from linkduty_shared.messaging.consumer import POISON_ERRORS, RecordOrigin, dlq_headers, is_outage
@@ -54,8 +60,20 @@ def is_transient(error: BaseException) -> bool:
 
 def is_routed(event_type: str) -> bool:
     """Whether linkage routes records of this CloudEvent type (the runner skips others unparsed):
-    every alarm event, and the units records about an alarm that consoles show."""
-    return event_type.startswith(ALARM_EVENT_PREFIX) or is_for_consoles(event_type)
+    every alarm event, the units records about an alarm that consoles show, and every hazard
+    event (one of a type the hazards contract does not know goes to the DLQ, to be replayed
+    once linkage knows it, rather than be skipped unseen)."""
+    return (event_type.startswith(ALARM_EVENT_PREFIX) or event_type.startswith(HAZARD_EVENT_PREFIX)
+            or is_for_consoles(event_type))
+
+
+def checked_hazard_event(envelope: Envelope) -> Any:
+    """The hazards.events contract's dataclass of a hazard record, or ContractViolation (poison)."""
+    if envelope.dataversion != 1:
+        raise ContractViolation(f"{envelope.type} {envelope.id}: dataversion {envelope.dataversion}, not 1")
+    if not envelope.subject:
+        raise ContractViolation(f"{envelope.type} {envelope.id} names no hazard (no subject, no key)")
+    return hazard_event_from_data(envelope.type, envelope.data)
 
 
 class Outgoing:
@@ -106,26 +124,35 @@ class Routing:
                 log.info("%d record(s) of the poll routed already (redelivered): skipped", len(batch) - len(todo))
             if not todo:
                 return
-            outgoing, about = Outgoing(), {}
+            outgoing, about, hazard_events = Outgoing(), {}, {}
             for envelope, record in todo:
                 try:
-                    about[id(record)] = self._alarm_of(envelope, record)
-                except EnvelopeError as exc:
+                    if record.topic == self._settings.hazards_topic:
+                        hazard_events[id(record)] = checked_hazard_event(envelope)
+                    else:
+                        about[id(record)] = self._alarm_of(envelope, record)
+                except (EnvelopeError, ContractViolation) as exc:
                     outgoing.dead_letter(record, record.key, record.value, list(record.headers or ()), exc,
                                          consumer=self._consumer)
             alarms = await state.AlarmsState.load(conn, self._consumer, set(about.values()))
+            hazards = await state.HazardsState.load(conn, self._consumer, {
+                envelope.subject for envelope, record in todo if id(record) in hazard_events})
             now = dt.datetime.now(dt.UTC)
             for envelope, record in todo:
-                alarm_id = about.get(id(record))
-                if alarm_id is None:
+                alarm_id, hazard_event = about.get(id(record)), hazard_events.get(id(record))
+                if alarm_id is None and hazard_event is None:
                     continue  # dead-lettered above
                 try:
-                    self._route(alarms, outgoing, alarm_id, envelope, record, now)
+                    if hazard_event is not None:
+                        self._route_hazard(hazards, outgoing, envelope, hazard_event, now)
+                    else:
+                        self._route(alarms, outgoing, alarm_id, envelope, record, now)
                 except Exception as exc:  # the router is pure: no retry changes its answer
                     outgoing.dead_letter(record, record.key, record.value, list(record.headers or ()), exc,
                                          consumer=self._consumer)
             await outgoing.send(self._producer)
             await alarms.save(conn)
+            await hazards.save(conn)
             offsets: dict[tuple[str, int], int] = {}
             for _, record in todo:
                 offsets[(record.topic, record.partition)] = record.offset + 1  # in order within a partition
@@ -163,6 +190,19 @@ class Routing:
                 alarms.set_parked(alarm_id, routed.waiting)
             for notification in routed.notifications:
                 pending.envelope(topic, notification)
+        outgoing.records.extend(pending.records)
+
+    def _route_hazard(self, hazards: state.HazardsState, outgoing: Outgoing, envelope: Envelope, event: Any,
+                      now: dt.datetime) -> None:
+        hazard_id = envelope.subject
+        routed = self._router.hazard_event(hazards.entries.get(hazard_id), envelope, event, now=now)
+        if routed is None:  # forgotten once finished, or reported before linkage read hazards.events
+            log.warning("event %s for hazard %s before its HazardReported: skipped", envelope.id, hazard_id)
+            return
+        pending = Outgoing()  # decided whole before anything of it is kept
+        for notification in routed.notifications:
+            pending.envelope(self._settings.notifications_topic, notification)
+        hazards.set_entry(hazard_id, routed.entry)
         outgoing.records.extend(pending.records)
 
     def _release_parked(self, pending: Outgoing, waiting: dict[str, Any], entry: dict[str, Any], alarm_id: str,

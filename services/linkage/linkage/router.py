@@ -10,6 +10,9 @@ must stay readable across releases:
 - its deadline (`linkage_deadlines`): {"level": the level that must acknowledge, "due": epoch seconds};
 - its parked records (`linkage_parked.waiting`): {"partition": int, "records":
   [unit_records.parked_record(…), …]}.
+- a fire hazard (`linkage_hazards.entry`): {"summary": HazardSummary fields, "notified": {centre
+  id: reason}}, plus "closed_at" (epoch seconds) once it is finished (rejected, merged or its
+  re-inspection confirmed: nothing follows).
 """
 
 from __future__ import annotations
@@ -21,23 +24,28 @@ from typing import Any, Final
 
 from linkduty_shared.contracts.alarms import CHAIN_LEVELS, CLOSED_STATUSES, levels_from
 from linkduty_shared.contracts.commands import EscalateAlarm
+from linkduty_shared.contracts.hazards import OPEN_STATUSES as OPEN_HAZARD_STATUSES
 from linkduty_shared.contracts.notifications import (
     AlarmNotification,
     AlarmRouted,
     AlarmSummary,
+    HazardNotification,
+    HazardSummary,
     RoutedCentre,
     notification_id,
 )
 from linkduty_shared.events.envelope import Envelope
 from linkduty_shared.jurisdictions import Directory
 
-from linkage.routing import Rule, recipients
-from linkage.summary import fold
+from linkage.routing import HazardRule, Rule, hazard_recipients, recipients
+from linkage.summary import fold, fold_hazard
 from linkage.unit_records import park
 
 KEEP: Final = "keep"  # a deadline the event leaves as it is
 PER_CENTRE: Final = "per_centre"  # the notifications' shapes (LinkageSettings.notifications_shape)
 PER_EVENT: Final = "per_event"
+# A hazard in one of these is done with: no event follows (a closed one may still be reopened).
+FINISHED_HAZARD_STATUSES: Final = frozenset({"rejected", "merged", "confirmed"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +62,12 @@ class UnitRecordRouted:
     dropped: int = 0  # the oldest parked records dropped to make room for it
 
 
+@dataclasses.dataclass(frozen=True)
+class HazardEventRouted:
+    entry: dict[str, Any]  # the hazard's entry after the event
+    notifications: list[Envelope]  # one HazardNotification per centre that sees it; key = subject = centre id
+
+
 def summary_of(entry: Mapping[str, Any]) -> AlarmSummary:
     return AlarmSummary(**entry["summary"])
 
@@ -65,6 +79,7 @@ class Router:
     ack_timeouts_s: Mapping[str, float]  # per level, as linkage waits them (scaled)
     parked_per_alarm: int
     shape: str = dataclasses.field(default=PER_CENTRE, kw_only=True)  # PER_CENTRE | PER_EVENT
+    hazard_rules: tuple[HazardRule, ...] = dataclasses.field(default=(), kw_only=True)
 
     def alarm_event(self, entry: Mapping[str, Any] | None, envelope: Envelope, *, partition: int,
                     now: dt.datetime) -> AlarmEventRouted | None:
@@ -140,6 +155,36 @@ class Router:
             ).envelope(traceparent=envelope.traceparent, correlationid=envelope.correlationid)
             for centre_id, reason in audience.items()
         ]
+
+    def hazard_event(self, entry: Mapping[str, Any] | None, envelope: Envelope, event: Any, *,
+                     now: dt.datetime) -> HazardEventRouted | None:
+        """A hazard's event (`event`: its hazards.events contract dataclass, checked already)
+        folded into its entry and told to every centre that sees the hazard; None before the
+        hazard's HazardReported. Whoever was told once keeps hearing (a major hazard downgraded
+        at triage still closes on the street's board), and an escalation adds the level above.
+        Always one notification per centre (key = centre id), whatever `shape`."""
+        previous = HazardSummary(**entry["summary"]) if entry else None
+        summary = fold_hazard(previous, envelope.subject, event, envelope.streamversion or 0, self._centre_id)
+        if summary is None:
+            return None
+        audience = {**(entry["notified"] if entry else {}), **hazard_recipients(self.directory, summary,
+                                                                                self.hazard_rules)}
+        kept: dict[str, Any] = {"summary": dataclasses.asdict(summary), "notified": audience}
+        if summary.status in FINISHED_HAZARD_STATUSES:
+            kept["closed_at"] = now.timestamp()
+        # the contract's fields only, re-serialized: nothing a record adds beyond them reaches a console
+        event_data, routed_at = dataclasses.asdict(event), now.isoformat()
+        is_open = summary.status in OPEN_HAZARD_STATUSES
+        return HazardEventRouted(kept, [
+            HazardNotification(
+                notification_id=notification_id(envelope.id, centre_id), centre_id=centre_id, reason=reason,
+                event_id=envelope.id, event_type=envelope.event_name, event_data=event_data,
+                occurred_at=envelope.time.isoformat(), routed_at=routed_at, hazard=summary, open=is_open,
+            ).envelope(traceparent=envelope.traceparent, correlationid=envelope.correlationid)
+            for centre_id, reason in audience.items()])
+
+    def _centre_id(self, division_code: str) -> str:
+        return self.directory.centre_of(division_code).id
 
     def escalation(self, alarm_id: str, level: str) -> EscalateAlarm:
         return EscalateAlarm(alarm_id, level, f"not acknowledged at {level} level within "

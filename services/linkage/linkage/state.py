@@ -1,6 +1,6 @@
 """Linkage's state in PostgreSQL (`state.sql`): what each alarm's centres were told, its
-acknowledgement deadline, the units records waiting for it, and the next offset of every input
-partition. The router (`linkage.router`) decides on plain dicts; this module reads them for a
+acknowledgement deadline, the units records waiting for it, what each fire hazard's centres were
+told, and the next offset of every input partition. The router (`linkage.router`) decides on plain dicts; this module reads them for a
 batch of records and writes back what changed, in the batch's transaction.
 
 One partition of the input topics is routed by one transaction at a time: `lock_partitions`
@@ -59,6 +59,8 @@ class AlarmsState:
 
     @classmethod
     async def load(cls, conn: asyncpg.Connection, consumer: str, alarm_ids: set[str]) -> AlarmsState:
+        if not alarm_ids:  # a poll of hazard records only
+            return cls(consumer, {}, {})
         ids = sorted(alarm_ids)
         entries = await conn.fetch("SELECT alarm_id, entry FROM linkage_alarms WHERE consumer = $1 AND alarm_id = ANY($2)",
                                    consumer, ids)
@@ -100,6 +102,36 @@ class AlarmsState:
             await conn.execute("DELETE FROM linkage_deadlines WHERE consumer = $1 AND alarm_id = ANY($2)",
                                consumer, dropped)
         await save_parked(conn, consumer, {alarm_id: self.parked.get(alarm_id) for alarm_id in self.changed_parked})
+
+
+@dataclasses.dataclass
+class HazardsState:
+    """The entries of a batch's hazards, as read, then as the router changed them. A poll with no
+    hazards.events record reads and writes none of it."""
+
+    consumer: str
+    entries: dict[str, dict[str, Any]]  # hazard id → entry (linkage.router)
+    changed: set[str] = dataclasses.field(default_factory=set)
+
+    @classmethod
+    async def load(cls, conn: asyncpg.Connection, consumer: str, hazard_ids: set[str]) -> HazardsState:
+        if not hazard_ids:
+            return cls(consumer, {})
+        rows = await conn.fetch("SELECT hazard_id, entry FROM linkage_hazards WHERE consumer = $1 AND hazard_id = ANY($2)",
+                                consumer, sorted(hazard_ids))
+        return cls(consumer, {r["hazard_id"]: r["entry"] for r in rows})
+
+    def set_entry(self, hazard_id: str, entry: dict[str, Any]) -> None:
+        self.entries[hazard_id] = entry
+        self.changed.add(hazard_id)
+
+    async def save(self, conn: asyncpg.Connection) -> None:
+        if self.changed:  # in id order, as alarms: two writers never wait on each other in a circle
+            await conn.executemany(
+                "INSERT INTO linkage_hazards (consumer, hazard_id, entry, closed_at) VALUES ($1, $2, $3, $4)"
+                " ON CONFLICT (consumer, hazard_id) DO UPDATE SET entry = excluded.entry, closed_at = excluded.closed_at",
+                [(self.consumer, hazard_id, self.entries[hazard_id], self.entries[hazard_id].get("closed_at"))
+                 for hazard_id in sorted(self.changed)])
 
 
 async def save_parked(conn: asyncpg.Connection, consumer: str, waiting: dict[str, dict[str, Any] | None]) -> None:

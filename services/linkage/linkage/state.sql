@@ -46,3 +46,15 @@ CREATE TABLE IF NOT EXISTS linkage_parked (
     PRIMARY KEY (consumer, alarm_id)
 );
 CREATE INDEX IF NOT EXISTS linkage_parked_age ON linkage_parked (consumer, parked_at);
+
+-- Hazard id → {"summary": HazardSummary fields, "notified": {centre id: reason}} (linkage.router),
+-- read only by polls that hold hazards.events records. closed_at (epoch seconds) once the hazard
+-- is finished (rejected, merged, confirmed): forgotten `closed_retention_s` later.
+CREATE TABLE IF NOT EXISTS linkage_hazards (
+    consumer  text             NOT NULL,
+    hazard_id text             NOT NULL,
+    entry     jsonb            NOT NULL,
+    closed_at double precision,
+    PRIMARY KEY (consumer, hazard_id)
+);
+CREATE INDEX IF NOT EXISTS linkage_hazards_closed ON linkage_hazards (consumer, closed_at) WHERE closed_at IS NOT NULL;

@@ -8,7 +8,9 @@
   nothing. A send Kafka refuses is tried again on the next tick.
 - `forget_closed_alarms` (every `forget_scan_interval_s`) removes the alarms closed more than
   `closed_retention_s` ago: until then the records that follow a closure (units recalled, the
-  dispatch ended) still reach its centres.
+  dispatch ended) still reach its centres. `forget_finished_hazards` does the same for hazards
+  rejected, merged or confirmed (nothing follows those; a redelivery within the window is still
+  recognised).
 - `drop_stale_parked_records` (every `timer_interval_s`) drops parked records older than
   `parked_max_age_s`: their alarm never reached linkage, or was forgotten before them. It logs
   one warning per tick. It takes the routing lock of the alarm's partition, as routing does.
@@ -52,7 +54,8 @@ class Timers:
         await together(*(supervise(f"{name} timer", lambda i=interval, j=job: every(i, j)) for name, interval, job in (
             ("escalation", settings.timer_interval_s, self.escalate_overdue_alarms),
             ("parked records expiry", settings.timer_interval_s, self.drop_stale_parked_records),
-            ("closed alarms expiry", settings.forget_scan_interval_s, self.forget_closed_alarms))))
+            ("closed alarms expiry", settings.forget_scan_interval_s, self.forget_closed_alarms),
+            ("finished hazards expiry", settings.forget_scan_interval_s, self.forget_finished_hazards))))
 
     async def escalate_overdue_alarms(self) -> int:
         """Ask for the escalation of every overdue alarm not asked for lately; how many were asked."""
@@ -87,6 +90,14 @@ class Timers:
         return await purge_in_batches(
             self._pool, "closed alarms (linkage)",
             "WITH gone AS (DELETE FROM linkage_alarms WHERE ctid = ANY(ARRAY(SELECT ctid FROM linkage_alarms"
+            " WHERE consumer = $1 AND closed_at <= $2 LIMIT $3)) RETURNING 1) SELECT count(*) FROM gone",
+            self._consumer, cutoff, batch=TIMER_BATCH)
+
+    async def forget_finished_hazards(self) -> int:
+        cutoff = time.time() - self._settings.closed_retention_s
+        return await purge_in_batches(
+            self._pool, "finished hazards (linkage)",
+            "WITH gone AS (DELETE FROM linkage_hazards WHERE ctid = ANY(ARRAY(SELECT ctid FROM linkage_hazards"
             " WHERE consumer = $1 AND closed_at <= $2 LIMIT $3)) RETURNING 1) SELECT count(*) FROM gone",
             self._consumer, cutoff, batch=TIMER_BATCH)
 

@@ -10,8 +10,14 @@ shapes (the linkage setting `notifications_shape`; the gateway reads both, even 
   `AlarmRouted.to_data()`. The gateway fans it out (`AlarmRouted.notifications()`) into exactly
   the AlarmNotifications the per-centre shape would have sent.
 
+A hazard event (`hazards.events`) has one shape: one HazardNotification per centre that sees the
+hazard, key = centre id, CloudEvent type `linkduty.linkage.HazardNotification`, `dataversion` 1,
+data `HazardNotification.to_data()`. Hazards are few beside alarm events (a handful of events a
+hazard, over days), so the per-event shape, which exists to cut the alarms' fan-out, is not worth
+a second record type for them.
+
 Consumers (the console gateway) de-duplicate by `notification_id`, which is derived from (event
-id, centre id) in both shapes, and so is the same when the linkage app re-sends after a restart,
+id, centre id) in every shape, and so is the same when the linkage app re-sends after a restart,
 whichever shape it sent.
 """
 
@@ -29,6 +35,7 @@ from linkduty_shared.events.envelope import Envelope
 
 NOTIFICATION_TYPE = "linkduty.linkage.AlarmNotification"
 ROUTED_TYPE = "linkduty.linkage.AlarmRouted"
+HAZARD_NOTIFICATION_TYPE = "linkduty.linkage.HazardNotification"
 NOTIFICATION_SOURCE = "/linkduty/linkage"
 _NAMESPACE = uuid.UUID("6f1c1f0e-4a43-4f59-9a8e-1e6a1d2c7b10")
 
@@ -132,8 +139,59 @@ class AlarmRouted:
         )
 
 
+@dataclasses.dataclass(frozen=True)
+class HazardSummary:
+    """What a console shows of a fire hazard after the event (from `hazards.events`, whose
+    contract carries no personal data; nothing is added here)."""
+
+    hazard_id: str
+    status: str  # contracts/hazards.py STATUS_AFTER_EVENT
+    category: str  # the hazards service's taxonomy id, e.g. "evacuation_route_blocked"
+    severity: str  # minor | moderate | major
+    description: str
+    source: str
+    reported_at: str
+    location: dict[str, Any]  # {"lat", "lon", "address"}
+    jurisdiction: dict[str, str]  # {"grid", "community", "street", "district", "city"}
+    venue_id: str | None
+    handling_level: str  # community | street | district: who must deal with it now
+    handled_by: str  # the centre id of that level
+    triage_due_at: str  # when the triage is (or was) due
+    rectification_due_at: str | None  # once assigned
+    reinspection_due_at: str | None  # once the fix is verified
+    version: int  # the hazard's version after the event; the board keeps the newest
+
+
+@dataclasses.dataclass(frozen=True)
+class HazardNotification:
+    """One hazard event for one centre that sees the hazard (its community; its street when a
+    rule says so, e.g. a major one; every level it has been escalated to)."""
+
+    notification_id: str
+    centre_id: str
+    reason: str  # "jurisdiction" | "escalation" | "rule:<name>" — why this centre sees the hazard
+    event_id: str
+    event_type: str  # e.g. "HazardReported", "HazardEscalated" (contracts/hazards.py)
+    event_data: dict[str, Any]  # that event's data, as the hazards.events contract defines it
+    occurred_at: str
+    routed_at: str
+    hazard: HazardSummary
+    open: bool  # contracts/hazards.py OPEN_STATUSES: False once closed, confirmed, rejected or merged
+
+    def to_data(self) -> dict[str, Any]:
+        return {**self.__dict__, "hazard": dict(self.hazard.__dict__)}  # shallow, as AlarmNotification's
+
+    def envelope(self, *, traceparent: str | None = None, correlationid: str | None = None) -> Envelope:
+        return Envelope(
+            id=self.notification_id, source=NOTIFICATION_SOURCE, type=HAZARD_NOTIFICATION_TYPE, subject=self.centre_id,
+            time=dt.datetime.fromisoformat(self.routed_at), data=self.to_data(), dataversion=1,
+            traceparent=traceparent, correlationid=correlationid, causationid=self.event_id,
+        )
+
+
 _NOTIFICATION = TypeAdapter(AlarmNotification)
 _ROUTED = TypeAdapter(AlarmRouted)
+_HAZARD_NOTIFICATION = TypeAdapter(HazardNotification)
 
 
 def _violation(contract: str, exc: ValidationError) -> ContractViolation:
@@ -167,3 +225,12 @@ def routed_from_data(data: Any) -> AlarmRouted:
         twice = sorted({i for i in ids if ids.count(i) > 1})
         raise ContractViolation(f"breaks the {ROUTED_TYPE} v1 contract: centres: listed twice: {', '.join(twice)}")
     return routed
+
+
+def hazard_notification_from_data(data: Any) -> HazardNotification:
+    """The hazard notification a record's data holds, checked as `notification_from_data` checks
+    an alarm's; or ContractViolation."""
+    try:
+        return _HAZARD_NOTIFICATION.validate_python(data)
+    except ValidationError as exc:
+        raise _violation(HAZARD_NOTIFICATION_TYPE, exc) from None

@@ -22,6 +22,8 @@ from linkduty_shared.contracts.notifications import (
     AlarmNotification,
     AlarmRouted,
     AlarmSummary,
+    HazardNotification,
+    HazardSummary,
     RoutedCentre,
     notification_id,
 )
@@ -86,7 +88,30 @@ def notification(city: Directory, centre_id: str, *, alarm_id: str | None = None
     )
 
 
-async def publish(producer, topic: str, *notifications: AlarmNotification) -> None:
+def hazard_notification(city: Directory, centre_id: str, *, hazard_id: str | None = None,
+                        event_type: str = "HazardReported", version: int = 1, open: bool = True,
+                        event_id: str | None = None) -> HazardNotification:
+    """A HazardNotification as the linkage app sends it, for a hazard in the centre's division."""
+    centre = city.centre(centre_id)
+    division = city.division(centre.division_code)
+    chain = {d.level.value: d.code for d in [division, *city.ancestors(division.code)]}
+    event_id = event_id or str(uuid.uuid4())
+    now = dt.datetime.now(dt.UTC).isoformat()
+    hazard = HazardSummary(
+        hazard_id=hazard_id or f"hazard-{uuid.uuid4().hex[:12]}", status="reported" if open else "closed",
+        category="evacuation_route_blocked", severity="major", description="安全出口上锁", source="grid_worker",
+        reported_at=now, location={"lat": centre.lat, "lon": centre.lon, "address": "某商场2层"}, jurisdiction=chain,
+        venue_id=None, handling_level="community", handled_by=centre_id, triage_due_at=now, rectification_due_at=None,
+        reinspection_due_at=None, version=version,
+    )
+    return HazardNotification(
+        notification_id=notification_id(event_id, centre_id), centre_id=centre_id, reason="jurisdiction",
+        event_id=event_id, event_type=event_type, event_data={"category": hazard.category}, occurred_at=now,
+        routed_at=now, hazard=hazard, open=open,
+    )
+
+
+async def publish(producer, topic: str, *notifications: AlarmNotification | HazardNotification) -> None:
     """Real records on the real topic, as the linkage app writes them (key = centre id)."""
     sent = []
     for n in notifications:

@@ -1,6 +1,6 @@
-"""Routing and the timers against the real PostgreSQL and Kafka: what a poll of records sends, what
-state it leaves, and that a poll routed once is never routed again (a crash's redelivery, a
-replaced worker's stale poll)."""
+"""Routing and the timers against the real PostgreSQL and Kafka: what a poll of records (alarms,
+units, hazards) sends, what state it leaves, and that a poll routed once is never routed again (a
+crash's redelivery, a replaced worker's stale poll)."""
 
 import asyncio
 import dataclasses
@@ -13,6 +13,7 @@ from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NotLeaderForPartitionError
 
 from linkage import state
+from linkage.bootstrap import Worker
 from linkage.config import LinkageSettings
 from linkage.consumers import Routing, is_routed, is_transient
 from linkage.router import Router
@@ -20,7 +21,7 @@ from linkage.routing import DEFAULT_RULES, RoutingConfig
 from linkage.timers import Timers
 from linkduty_shared.contracts import ContractViolation
 from linkduty_shared.contracts.commands import escalate_alarm_from_data
-from linkduty_shared.contracts.notifications import ROUTED_TYPE
+from linkduty_shared.contracts.notifications import HAZARD_NOTIFICATION_TYPE, ROUTED_TYPE
 from linkduty_shared.events.envelope import Envelope, envelope_from_kafka, envelope_to_kafka
 from linkduty_shared.jurisdictions import Level, load_demo_city
 from linkduty_shared.messaging.consumer import ConsumerRunner
@@ -42,8 +43,8 @@ def city():
 @pytest.fixture
 async def topics(kafka_bootstrap):
     base = f"it.linkage.{uuid.uuid4().hex[:8]}"
-    names = {"alarms": f"{base}.alarms", "units": f"{base}.units", "notifications": f"{base}.notifications",
-             "commands": f"{base}.commands"}
+    names = {"alarms": f"{base}.alarms", "units": f"{base}.units", "hazards": f"{base}.hazards",
+             "notifications": f"{base}.notifications", "commands": f"{base}.commands"}
     await make_topics(kafka_bootstrap, [spec for name in names.values()
                                         for spec in (TopicSpec(name, 6, 1, 3_600_000),
                                                      TopicSpec(dlq_topic(name), 1, 1, 3_600_000))])
@@ -70,13 +71,15 @@ class PoisonFor(Router):
 
 def settings_for(topics, app_id: str | None = None) -> LinkageSettings:
     return LinkageSettings(app_id=app_id or f"it-linkage-{uuid.uuid4().hex[:6]}", alarms_topic=topics["alarms"],
-                           units_topic=topics["units"], notifications_topic=topics["notifications"],
+                           units_topic=topics["units"], hazards_topic=topics["hazards"],
+                           notifications_topic=topics["notifications"],
                            commands_topic=topics["commands"], escalation_retry_s=10.0)
 
 
 def routing_for(city, topics, pool, producer, *, settings=None, poison: str = "", shape: str = "per_centre"):
     settings = settings or settings_for(topics)
-    router = PoisonFor(city, RoutingConfig.load(DEFAULT_RULES).rules, TIMEOUTS, 200, poison, shape=shape)
+    config = RoutingConfig.load(DEFAULT_RULES)
+    router = PoisonFor(city, config.rules, TIMEOUTS, 200, poison, shape=shape, hazard_rules=config.hazard_rules)
     return Routing(settings, router, pool, producer), Timers(settings, router, pool, producer), settings
 
 
@@ -275,9 +278,11 @@ def test_which_errors_are_outages():
     assert not is_transient(ValueError()) and not is_transient(ContractViolation("x")) and not is_transient(KeyError("k"))
 
 
-def test_routing_takes_every_alarm_event_and_only_the_units_records_consoles_show():
+def test_routing_takes_every_alarm_and_hazard_event_and_only_the_units_records_consoles_show():
     assert is_routed("linkduty.alarm.AlarmReported") and is_routed("linkduty.dispatch.DispatchPlanned")
     assert not is_routed("linkduty.dispatch.DispatchOrderIssued") and not is_routed("linkduty.unit.UnitStatusChanged")
+    # a hazard type the contract does not know is taken too, to be dead-lettered, not skipped unseen
+    assert is_routed("linkduty.hazard.HazardEscalated") and is_routed("linkduty.hazard.HazardNotYetInTheContract")
 
 
 async def test_a_consumer_stuck_on_one_poll_says_for_how_long_and_not_after_it_is_through(kafka_bootstrap, topic):
@@ -313,3 +318,139 @@ async def producer_send(bootstrap: str, topic: str, envelope: Envelope) -> None:
                                      headers=list(message.headers.items()))
     finally:
         await producer.stop()
+
+
+# ---- fire hazards (hazards.events) on the same routing, state and guarantees
+
+def hazard_record(name: str, version: int, data: dict, hazard_id: str = "h1") -> Envelope:
+    at = dt.datetime.now(dt.UTC)
+    return Envelope(id=str(uuid.uuid4()), source="/linkduty/hazards", type=f"linkduty.hazard.{name}",
+                    subject=hazard_id, time=at, data={"at": at.isoformat(), **data}, streamversion=version)
+
+
+def hazard_reported(city, hazard_id: str = "h1", *, severity: str = "moderate", index: int = 0):
+    """The HazardReported and the hazard's chain (community, street, district centre ids)."""
+    community = city.divisions(level=Level.COMMUNITY)[index]
+    chain = city.resolve(community.lat, community.lon)
+    reported = hazard_record("HazardReported", 1, {
+        "hazard_id": hazard_id, "source": "grid_worker", "category": "evacuation_route_blocked",
+        "taxonomy_version": "2026.1", "severity": severity, "description": "安全出口上锁",
+        "location": {"lat": community.lat, "lon": community.lon, "address": None},
+        "jurisdiction": {level: getattr(chain, level).code for level in ("grid", "community", "street", "district",
+                                                                         "city")},
+        "triage_due_at": dt.datetime.now(dt.UTC).isoformat()}, hazard_id)
+    return reported, tuple(city.centre_of(getattr(chain, level).code).id for level in ("community", "street", "district"))
+
+
+def hazard_escalated(version: int, from_level: str, to_level: str, hazard_id: str = "h1") -> Envelope:
+    return hazard_record("HazardEscalated", version, {"from_level": from_level, "to_level": to_level,
+                                                      "reason": "triage overdue", "deadline": "triage"}, hazard_id)
+
+
+async def test_a_hazard_reaches_its_community_then_each_level_it_escalates_to_once_each_and_its_state_is_kept(
+        city, topics, linkage_pool, producer, kafka_bootstrap):
+    routing, _, settings = routing_for(city, topics, linkage_pool, producer)
+    reported, (community, street, district) = hazard_reported(city)
+    first = [record(topics["hazards"], 2, 0, reported, key=b"h1")]
+    await routing.route_batch(first)
+    await routing.route_batch(first)  # redelivered: nothing sent twice
+    await routing.route_batch([record(topics["hazards"], 2, 1, hazard_escalated(2, "community", "street"), key=b"h1"),
+                               record(topics["hazards"], 2, 2, hazard_escalated(3, "street", "district"), key=b"h1")])
+    records = await read_topic(kafka_bootstrap, topics["notifications"], until_count=1 + 2 + 3)
+    told = envelopes(records)
+    assert {n.type for n in told} == {HAZARD_NOTIFICATION_TYPE}
+    assert [r.key for r in records] == [n.subject.encode() for n in told]  # key = centre id
+    seen = {centre: [(n.data["event_type"], n.data["hazard"]["handling_level"]) for n in told if n.subject == centre]
+            for centre in (community, street, district)}  # each centre's in routing order (one partition each)
+    assert seen == {community: [("HazardReported", "community"), ("HazardEscalated", "street"),
+                                ("HazardEscalated", "district")],
+                    street: [("HazardEscalated", "street"), ("HazardEscalated", "district")],
+                    district: [("HazardEscalated", "district")]}
+    entry = await linkage_pool.fetchval("SELECT entry FROM linkage_hazards WHERE consumer = $1 AND hazard_id = 'h1'",
+                                        settings.app_id)
+    assert entry["notified"] == {community: "jurisdiction", street: "escalation", district: "escalation"}
+    assert entry["summary"]["version"] == 3
+    assert await state.next_offsets(linkage_pool, settings.app_id, {(topics["hazards"], 2)}) == {
+        (topics["hazards"], 2): 3}
+    # no deadline of linkage's own: the hazards service keeps a hazard's
+    assert not await linkage_pool.fetchval("SELECT count(*) FROM linkage_deadlines WHERE consumer = $1", settings.app_id)
+
+
+async def test_a_major_hazard_reaches_the_street_at_once(city, topics, linkage_pool, producer, kafka_bootstrap):
+    routing, _, _ = routing_for(city, topics, linkage_pool, producer)
+    reported, (community, street, _) = hazard_reported(city, severity="major")
+    await routing.route_batch([record(topics["hazards"], 0, 0, reported, key=b"h1")])
+    told = envelopes(await read_topic(kafka_bootstrap, topics["notifications"], until_count=2))
+    assert {n.subject: n.data["reason"] for n in told} == {community: "jurisdiction", street: "rule:major-hazard-street"}
+
+
+async def test_a_poison_hazard_record_goes_to_the_hazards_dlq_and_the_alarms_and_hazards_of_its_poll_are_routed(
+        city, topics, linkage_pool, producer, kafka_bootstrap):
+    routing, _, settings = routing_for(city, topics, linkage_pool, producer)
+    broken, _ = hazard_reported(city, "h2", index=1)
+    broken = dataclasses.replace(broken, data={**broken.data, "severity": "apocalyptic"})  # breaks the contract
+    unknown = hazard_record("HazardTeleported", 2, {}, "h1")  # a type the contract does not know
+    nowhere, _ = hazard_reported(city, "h3")
+    nowhere = dataclasses.replace(nowhere, data={**nowhere.data, "jurisdiction": {
+        **nowhere.data["jurisdiction"], "community": "999999999999"}})  # valid, but no community of this city
+    reported, (community, _, _) = hazard_reported(city)
+    alarm, centres = alarm_reported(city)
+    await routing.route_batch([record(topics["hazards"], 3, 10, broken, key=b"h2"),
+                               record(topics["alarms"], 3, 0, alarm),
+                               record(topics["hazards"], 3, 11, reported, key=b"h1"),
+                               record(topics["hazards"], 3, 12, unknown, key=b"h1"),
+                               record(topics["hazards"], 3, 13, nowhere, key=b"h3")])
+    told = envelopes(await read_topic(kafka_bootstrap, topics["notifications"], until_count=len(centres) + 1))
+    assert sorted(n.subject for n in told if n.type == HAZARD_NOTIFICATION_TYPE) == [community]
+    assert sorted(n.subject for n in told if n.type != HAZARD_NOTIFICATION_TYPE) == sorted(centres)
+    dead = await read_topic(kafka_bootstrap, dlq_topic(topics["hazards"]), until_count=3)
+    assert [envelope_from_kafka(d.headers, d.key, d.value).id for d in dead] == [broken.id, unknown.id, nowhere.id]
+    assert all([name for name, _ in d.headers if name.startswith("dlq_")] == SHARED_DLQ_HEADERS for d in dead)
+    errors = [dict(d.headers)["dlq_error"] for d in dead]
+    assert errors[0].startswith(b"ContractViolation") and b"severity" in errors[0]
+    assert b"no event of the hazards.events v1 contract" in errors[1]
+    assert errors[2].startswith(b"KeyError")  # the router could not place it: no retry changes that
+    assert [dict(d.headers)["dlq_offset"] for d in dead] == [b"10", b"12", b"13"]
+    assert await state.next_offsets(linkage_pool, settings.app_id, {(topics["hazards"], 3), (topics["alarms"], 3)}) == {
+        (topics["hazards"], 3): 14, (topics["alarms"], 3): 1}
+    assert await linkage_pool.fetchval("SELECT count(*) FROM linkage_hazards WHERE consumer = $1", settings.app_id) == 1
+
+
+async def test_a_finished_hazard_is_forgotten_after_the_retention_and_an_open_one_kept(
+        city, topics, linkage_pool, producer):
+    routing, timers, settings = routing_for(city, topics, linkage_pool, producer)
+    rejected_one, _ = hazard_reported(city, "h1")
+    open_one, _ = hazard_reported(city, "h2")
+    rejected = hazard_record("HazardRejected", 2, {"reason": "not_a_hazard", "message": "不是隐患", "by": "s1"})
+    await routing.route_batch([record(topics["hazards"], 1, 0, rejected_one, key=b"h1"),
+                               record(topics["hazards"], 1, 1, rejected, key=b"h1"),
+                               record(topics["hazards"], 4, 0, open_one, key=b"h2")])
+    assert await timers.forget_finished_hazards() == 0  # still within closed_retention_s
+    await linkage_pool.execute("UPDATE linkage_hazards SET closed_at = closed_at - $1", settings.closed_retention_s + 1)
+    assert await timers.forget_finished_hazards() == 1
+    assert [r["hazard_id"] for r in await linkage_pool.fetch(
+        "SELECT hazard_id FROM linkage_hazards WHERE consumer = $1", settings.app_id)] == ["h2"]
+
+
+async def test_the_worker_consumes_hazards_events_in_its_group_beside_the_alarms(
+        city, topics, linkage_pool, producer, kafka_bootstrap):
+    """The whole worker (its consumer runner on the three topics, co-partitioned) on real records."""
+    settings = settings_for(topics).model_copy(update={"kafka_bootstrap": kafka_bootstrap})
+    config = RoutingConfig.load(DEFAULT_RULES)
+    worker = Worker(settings, Router(city, config.rules, TIMEOUTS, 200, hazard_rules=config.hazard_rules),
+                    linkage_pool)
+    reported, (community, street, _) = hazard_reported(city, severity="major")
+    alarm, centres = alarm_reported(city)
+    for topic, envelope in ((topics["hazards"], reported), (topics["alarms"], alarm)):
+        message = envelope_to_kafka(envelope)
+        await producer.send_and_wait(topic, message.value, key=envelope.subject.encode(),
+                                     headers=list(message.headers.items()))
+    task = asyncio.create_task(worker.run())
+    try:
+        told = envelopes(await read_topic(kafka_bootstrap, topics["notifications"], until_count=len(centres) + 2,
+                                          timeout=30))
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert sorted(n.subject for n in told if n.type == HAZARD_NOTIFICATION_TYPE) == sorted([community, street])
+    assert sorted(n.subject for n in told if n.type != HAZARD_NOTIFICATION_TYPE) == sorted(centres)

@@ -358,11 +358,12 @@ def test_ready_requires_names_only_checks_readyz_makes():
 
 
 def test_linkage_s_input_topics_are_co_partitioned():
-    """linkage routes an alarm's records from both topics under one lock per partition number, and
-    its consumers get the same partition numbers of both (range assignment): the topics must have
-    as many partitions."""
+    """linkage routes an alarm's records from both its topics under one lock per partition number
+    (hazards.events in the same group), and its consumers get the same partition numbers of each
+    (range assignment): the topics must have as many partitions."""
     settings, topics = LinkageSettings(), {topic_name(t): t for t in by_kind(BUILT["infra"], "KafkaTopic").values()}
-    partitions = {topics[t]["spec"]["partitions"] for t in (settings.alarms_topic, settings.units_topic)}
+    partitions = {topics[t]["spec"]["partitions"]
+                  for t in (settings.alarms_topic, settings.units_topic, settings.hazards_topic)}
     assert len(partitions) == 1, partitions
 
 
@@ -392,8 +393,8 @@ def _topics_of(service: str) -> tuple[set[str], set[str], set[str]]:
         "alarms": ({alarms.events_topic}, {alarms.commands_topic, alarms.units_topic}, {"alarms", "alarms-arrivals"}),
         "units": ({units.events_topic}, {units.alarms_topic}, {"units"}),
         "hazards": ({hazards.events_topic}, set(), set()),  # consumes nothing yet
-        "linkage": ({linkage.notifications_topic, linkage.commands_topic}, {linkage.alarms_topic, linkage.units_topic},
-                    {linkage.app_id}),
+        "linkage": ({linkage.notifications_topic, linkage.commands_topic},
+                    {linkage.alarms_topic, linkage.units_topic, linkage.hazards_topic}, {linkage.app_id}),
         "gateway": (set(), {gateway.notifications_topic}, {"gateway"}),
     }[service]
 

@@ -1,9 +1,18 @@
-"""The AsyncAPI document describes exactly the AlarmNotification contract the gateway consumes."""
+"""The AsyncAPI document describes exactly the AlarmNotification and HazardNotification contracts
+the gateway consumes."""
 
 import dataclasses
 
 from gateway.asyncapi import AsyncApi
-from linkduty_shared.contracts.notifications import NOTIFICATION_TYPE, AlarmNotification, AlarmSummary
+from linkduty_shared.contracts.hazards import STATUS_AFTER_EVENT
+from linkduty_shared.contracts.notifications import (
+    HAZARD_NOTIFICATION_TYPE,
+    NOTIFICATION_TYPE,
+    AlarmNotification,
+    AlarmSummary,
+    HazardNotification,
+    HazardSummary,
+)
 
 document = AsyncApi.load().document
 schemas = document["components"]["schemas"]
@@ -47,3 +56,17 @@ def test_every_local_reference_resolves():
         target = document
         for part in ref.removeprefix("#/").split("/"):
             target = target[part]
+
+
+def test_the_hazard_notification_is_described_field_for_field_on_the_topic_and_both_streams():
+    for name, cls in (("HazardNotification", HazardNotification), ("HazardSummary", HazardSummary)):
+        assert set(schemas[name]["properties"]) == fields(cls), name
+        assert set(schemas[name]["required"]) == fields(cls), name
+    messages = document["components"]["messages"]
+    assert messages["HazardNotificationRecord"]["headers"]["properties"]["ce_type"]["const"] == HAZARD_NOTIFICATION_TYPE
+    channels = document["channels"]
+    assert channels["notifications"]["messages"]["hazardNotification"]["$ref"].endswith("/HazardNotificationRecord")
+    for channel in ("centreStreamSse", "centreStreamWs"):
+        assert "hazardNotification" in channels[channel]["messages"], channel
+    assert set(schemas["Snapshot"]["required"]) == {"centre_id", "alarms", "hazards"}
+    assert set(schemas["HazardSummary"]["properties"]["status"]["enum"]) == set(STATUS_AFTER_EVENT.values())

@@ -28,15 +28,16 @@ def test_a_feed_item_is_sent_with_its_seq_and_event_type_and_the_notification_as
 
 
 def test_snapshot_heartbeat_and_overflow_frames():
-    board = Board("centre-1", 17, [{"alarm_id": "a-1", "open": True}])
+    board = Board("centre-1", 17, [{"alarm_id": "a-1", "open": True}], [{"hazard_id": "h-1", "open": True}])
     lines = sse_frame(board).decode().split("\n")
     assert lines[:2] == ["id: 17", "event: snapshot"]
-    assert json.loads(lines[2].removeprefix("data: ")) == {"centre_id": "centre-1", "alarms": [{"alarm_id": "a-1", "open": True}]}
+    assert json.loads(lines[2].removeprefix("data: ")) == {"centre_id": "centre-1", "alarms": [{"alarm_id": "a-1", "open": True}],
+                                                           "hazards": [{"hazard_id": "h-1", "open": True}]}
     assert sse_frame(HEARTBEAT) == HEARTBEAT_FRAME and HEARTBEAT_FRAME.startswith(b":")
     assert OVERFLOW_FRAME.startswith(b"event: overflow\n") and b"id:" not in OVERFLOW_FRAME  # keeps the client's last id
 
 
 def test_websocket_messages():
     assert ws_message(ITEM) == {"id": 42, "type": "AlarmReported", "data": ITEM.notification}
-    assert ws_message(Board("c", 3, [])) == {"id": 3, "type": "snapshot", "data": {"centre_id": "c", "alarms": []}}
+    assert ws_message(Board("c", 3, [])) == {"id": 3, "type": "snapshot", "data": {"centre_id": "c", "alarms": [], "hazards": []}}
     assert ws_message(HEARTBEAT) is None

@@ -1,16 +1,20 @@
 """The router, pure: records in, state entries (plain dicts) and notifications out, no I/O."""
 
+import dataclasses
 import datetime as dt
 import json
 import uuid
 
 import pytest
 
-from linkage.router import KEEP, PER_EVENT, Router
+from linkage.router import FINISHED_HAZARD_STATUSES, KEEP, PER_EVENT, Router
 from linkage.routing import DEFAULT_RULES, RoutingConfig
+from linkduty_shared.contracts.hazards import hazard_event_from_data
 from linkduty_shared.contracts.notifications import (
+    HAZARD_NOTIFICATION_TYPE,
     ROUTED_TYPE,
     AlarmNotification,
+    hazard_notification_from_data,
     notification_from_data,
     notification_id,
     routed_from_data,
@@ -231,3 +235,158 @@ def test_per_event_a_units_record_is_one_record_for_every_centre_told_and_a_rede
     again = per_event.unit_record(entry, None, record, partition=1, offset=17, now=T0 + dt.timedelta(seconds=3))
     assert [n.id for n in again.notifications] == [sent.id]
     assert per_event.unit_record(None, None, unit_record(), partition=1, offset=18, now=T0).notifications == []
+
+
+# ---- fire hazards (hazards.events): who sees one, and what they see of it
+
+@pytest.fixture(scope="module")
+def hazard_router(city):
+    config = RoutingConfig.load(DEFAULT_RULES)
+    return Router(city, config.rules, TIMEOUTS, parked_per_alarm=3, shape=PER_EVENT, hazard_rules=config.hazard_rules)
+
+
+def hazard_event(name: str, version: int, data: dict, *, hazard_id: str = "h1", at: dt.datetime = T0):
+    """(envelope, the contract's event) of one hazards.events record."""
+    envelope = Envelope(id=str(uuid.uuid4()), source="/linkduty/hazards", type=f"linkduty.hazard.{name}",
+                        subject=hazard_id, time=at, data={"at": at.isoformat(), **data}, streamversion=version,
+                        traceparent=TRACE, correlationid="corr-h")
+    return envelope, hazard_event_from_data(envelope.type, envelope.data)
+
+
+def hazard_reported(city, *, severity: str = "moderate", category: str = "ebike_indoors", index: int = 0):
+    community = city.divisions(level=Level.COMMUNITY)[index]
+    chain = city.resolve(community.lat, community.lon)
+    return hazard_event("HazardReported", 1, {
+        "hazard_id": "h1", "source": "resident_app", "category": category, "taxonomy_version": "2026.1",
+        "severity": severity, "description": "楼道里停着电动车", "reporter_masked": "138****5678",
+        "location": {"lat": community.lat, "lon": community.lon, "address": None},
+        "jurisdiction": {level: getattr(chain, level).code for level in ("grid", "community", "street", "district",
+                                                                         "city")},
+        "triage_due_at": (T0 + dt.timedelta(hours=24)).isoformat()}), chain
+
+
+def escalated(version: int, from_level: str, to_level: str, *, deadline: str = "triage"):
+    return hazard_event("HazardEscalated", version, {
+        "from_level": from_level, "to_level": to_level, "reason": "overdue", "deadline": deadline,
+        "overdue_since": T0.isoformat(), "due_at": (T0 + dt.timedelta(hours=48)).isoformat()})
+
+
+def hazard_told(notifications: list[Envelope]):
+    return {n.subject: hazard_notification_from_data(n.data) for n in notifications}
+
+
+def test_a_reported_hazard_goes_to_its_community_alone_one_notification_per_centre_whatever_the_shape(
+        hazard_router, city):
+    (envelope, event), chain = hazard_reported(city)
+    routed = hazard_router.hazard_event(None, envelope, event, now=T0 + dt.timedelta(seconds=1))
+    community = city.centre_of(chain.community.code).id
+    assert routed.entry["notified"] == {community: "jurisdiction"} and "closed_at" not in routed.entry
+    [record] = routed.notifications
+    assert (record.type, record.subject, record.id, record.causationid) == (
+        HAZARD_NOTIFICATION_TYPE, community, notification_id(envelope.id, community), envelope.id)
+    assert (record.traceparent, record.correlationid) == (TRACE, "corr-h")
+    n = hazard_told(routed.notifications)[community]
+    assert (n.event_type, n.reason, n.open, n.occurred_at) == ("HazardReported", "jurisdiction", True, T0.isoformat())
+    assert n.hazard.__dict__ == routed.entry["summary"] == {
+        "hazard_id": "h1", "status": "reported", "category": "ebike_indoors", "severity": "moderate",
+        "description": "楼道里停着电动车", "source": "resident_app", "reported_at": T0.isoformat(),
+        "location": envelope.data["location"], "jurisdiction": envelope.data["jurisdiction"], "venue_id": None,
+        "handling_level": "community", "handled_by": community, "triage_due_at": envelope.data["triage_due_at"],
+        "rectification_due_at": None, "reinspection_due_at": None, "version": 1}
+    json.dumps(routed.entry)
+
+
+def test_what_a_hazard_notification_carries_of_the_event_is_the_contract_s_fields_only(hazard_router, city):
+    (envelope, event), _ = hazard_reported(city)
+    envelope = dataclasses.replace(envelope, data={**envelope.data, "reporter_ref": "vault-1", "extra": "x"})
+    [n] = hazard_told(hazard_router.hazard_event(None, envelope, event, now=T0).notifications).values()
+    assert "reporter_ref" not in n.event_data and "extra" not in n.event_data
+    assert n.event_data["category"] == "ebike_indoors"
+
+
+def test_a_major_hazard_reaches_the_street_at_once_by_the_rule_and_not_the_district(hazard_router, city):
+    (envelope, event), chain = hazard_reported(city, severity="major", category="evacuation_route_blocked")
+    routed = hazard_router.hazard_event(None, envelope, event, now=T0)
+    community, street = city.centre_of(chain.community.code).id, city.centre_of(chain.street.code).id
+    assert routed.entry["notified"] == {community: "jurisdiction", street: "rule:major-hazard-street"}
+    assert set(hazard_told(routed.notifications)) == {community, street}
+    assert routed.entry["summary"]["handling_level"] == "community"  # seen by the street, still the community's
+
+
+def test_a_hazard_upgraded_to_major_at_triage_reaches_the_street_and_a_downgraded_one_keeps_it(hazard_router, city):
+    (envelope, event), chain = hazard_reported(city)
+    entry = hazard_router.hazard_event(None, envelope, event, now=T0).entry
+    street = city.centre_of(chain.street.code).id
+    upgraded = hazard_router.hazard_event(entry, *hazard_event("HazardAccepted", 2, {"severity": "major", "by": "s1"}),
+                                          now=T0)
+    assert upgraded.entry["notified"][street] == "rule:major-hazard-street"
+    assert upgraded.entry["summary"]["status"] == "accepted"
+    downgraded = hazard_router.hazard_event(upgraded.entry, *hazard_event(
+        "HazardAssigned", 3, {"assignee_kind": "community", "assignee_id": "c1", "due_at": "2026-11-24T08:00:00+00:00",
+                              "by": "s1"}), now=T0)
+    assert street in hazard_told(downgraded.notifications)
+    assert downgraded.entry["summary"]["rectification_due_at"] == "2026-11-24T08:00:00+00:00"
+
+
+def test_an_overdue_hazard_escalates_one_level_and_every_centre_that_saw_it_gets_the_escalation(hazard_router, city):
+    (envelope, event), chain = hazard_reported(city)
+    entry = hazard_router.hazard_event(None, envelope, event, now=T0).entry
+    community, street, district = (city.centre_of(d.code).id for d in (chain.community, chain.street, chain.district))
+    to_street = hazard_router.hazard_event(entry, *escalated(2, "community", "street"), now=T0)
+    assert to_street.entry["notified"] == {community: "jurisdiction", street: "escalation"}
+    sent = hazard_told(to_street.notifications)
+    assert set(sent) == {community, street} and {n.event_type for n in sent.values()} == {"HazardEscalated"}
+    assert all((n.hazard.handling_level, n.hazard.handled_by) == ("street", street) for n in sent.values())
+    assert sent[street].hazard.triage_due_at == (T0 + dt.timedelta(hours=48)).isoformat()  # the street's window
+    to_district = hazard_router.hazard_event(to_street.entry, *escalated(3, "street", "district", deadline="rectification"),
+                                             now=T0)
+    assert to_district.entry["notified"] == {community: "jurisdiction", street: "escalation", district: "escalation"}
+    assert set(hazard_told(to_district.notifications)) == {community, street, district}
+    assert to_district.entry["summary"]["rectification_due_at"] == (T0 + dt.timedelta(hours=48)).isoformat()
+    later = hazard_router.hazard_event(to_district.entry, *hazard_event(
+        "RectificationSubmitted", 4, {"note": "搬走了", "by": "v1"}), now=T0)
+    assert set(hazard_told(later.notifications)) == {community, street, district}  # every later event, to all of them
+    assert later.entry["summary"]["status"] == "awaiting_verification"
+
+
+def test_the_escalation_outranks_the_rule_as_the_street_s_reason(hazard_router, city):
+    (envelope, event), chain = hazard_reported(city, severity="major")
+    entry = hazard_router.hazard_event(None, envelope, event, now=T0).entry
+    routed = hazard_router.hazard_event(entry, *escalated(2, "community", "street"), now=T0)
+    assert routed.entry["notified"][city.centre_of(chain.street.code).id] == "escalation"
+
+
+@pytest.mark.parametrize("steps, status, is_open, finished", [
+    ([("HazardRejected", {"reason": "not_a_hazard", "message": "no", "by": "s"})], "rejected", False, True),
+    ([("HazardMerged", {"into_hazard_id": "h0", "distance_m": 3.0, "by": "s"})], "merged", False, True),
+    ([("HazardAccepted", {"severity": "moderate", "by": "s"}),
+      ("HazardAssigned", {"assignee_kind": "community", "assignee_id": "c", "due_at": "2026-11-24T08:00:00+00:00",
+                          "by": "s"}),
+      ("RectificationSubmitted", {"note": "done", "by": "v"}), ("RectificationVerified", {"by": "s"}),
+      ("ReinspectionScheduled", {"due_at": "2026-12-07T08:00:00+00:00"})], "closed", False, False),
+    ([("HazardAccepted", {"severity": "moderate", "by": "s"}),
+      ("HazardAssigned", {"assignee_kind": "community", "assignee_id": "c", "due_at": "2026-11-24T08:00:00+00:00",
+                          "by": "s"}),
+      ("RectificationSubmitted", {"note": "done", "by": "v"}), ("RectificationVerified", {"by": "s"}),
+      ("ReinspectionConfirmed", {"by": "s"})], "confirmed", False, True),
+])
+def test_a_hazard_s_end_says_it_is_not_open_and_a_finished_one_is_marked_for_forgetting(
+        hazard_router, city, steps, status, is_open, finished):
+    (envelope, event), _ = hazard_reported(city)
+    routed = hazard_router.hazard_event(None, envelope, event, now=T0)
+    for version, (name, data) in enumerate(steps, start=2):
+        routed = hazard_router.hazard_event(routed.entry, *hazard_event(name, version, data), now=T0)
+    assert routed.entry["summary"]["status"] == status
+    assert {n.open for n in hazard_told(routed.notifications).values()} == {is_open}
+    assert ("closed_at" in routed.entry) == finished == (status in FINISHED_HAZARD_STATUSES)
+
+
+def test_a_hazard_event_before_its_report_is_left_alone_and_a_redelivery_changes_nothing(hazard_router, city):
+    assert hazard_router.hazard_event(None, *escalated(2, "community", "street"), now=T0) is None
+    (envelope, event), _ = hazard_reported(city)
+    first = hazard_router.hazard_event(None, envelope, event, now=T0)
+    moved = hazard_router.hazard_event(first.entry, *escalated(2, "community", "street"), now=T0)
+    again = hazard_router.hazard_event(moved.entry, envelope, event, now=T0 + dt.timedelta(seconds=9))
+    assert again.entry == moved.entry and again.entry["summary"]["handling_level"] == "street"
+    # to everyone who sees it now, under ids the gateway drops where it has them
+    assert {n.id for n in first.notifications} < {n.id for n in again.notifications}

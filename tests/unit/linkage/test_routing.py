@@ -1,9 +1,10 @@
-"""Routing and summaries, pure: who sees an alarm, and what they see of it."""
+"""Routing and summaries, pure: who sees an alarm or a hazard, and what they see of it."""
 
 import pytest
 
-from linkage.routing import RoutingConfig, Rule, recipients
+from linkage.routing import HazardRule, RoutingConfig, Rule, hazard_recipients, recipients
 from linkage.summary import fold
+from linkduty_shared.contracts.notifications import HazardSummary
 from linkduty_shared.jurisdictions import Level, load_demo_city
 
 
@@ -70,3 +71,50 @@ def test_a_redelivered_event_does_not_change_the_summary(city):
     once = fold(summary, "a1", "CallLinked", {}, 2)
     assert fold(once, "a1", "CallLinked", {}, 2) == once and once.call_count == 2
     assert fold(once, "a1", "AlarmReported", {}, 1) == once  # a replayed first event resets nothing
+
+
+# ---- fire hazards: [[hazard_rules]]
+
+def hazard_summary(city, *, severity="moderate", category="ebike_indoors", level="community"):
+    community = city.divisions(level=Level.COMMUNITY)[0]
+    chain = city.resolve(community.lat, community.lon)
+    jurisdiction = {"grid": chain.grid.code, "community": chain.community.code, "street": chain.street.code,
+                    "district": chain.district.code, "city": chain.city.code}
+    return HazardSummary(hazard_id="h1", status="reported", category=category, severity=severity, description="",
+                         source="resident_app", reported_at="2026-11-23T08:00:00+00:00",
+                         location={"lat": community.lat, "lon": community.lon}, jurisdiction=jurisdiction,
+                         venue_id=None, handling_level=level, handled_by=city.centre_of(jurisdiction[level]).id,
+                         triage_due_at="2026-11-24T08:00:00+00:00", rectification_due_at=None,
+                         reinspection_due_at=None, version=1), chain
+
+
+def test_the_rules_file_sends_a_major_hazard_to_the_street_at_once():
+    assert RoutingConfig.load().hazard_rules == (HazardRule("major-hazard-street", "street", frozenset(),
+                                                            frozenset({"major"})),)
+
+
+def test_a_hazard_is_seen_by_its_community_and_each_level_it_was_escalated_to_never_the_city(city):
+    summary, chain = hazard_summary(city, level="district")
+    assert hazard_recipients(city, summary, ()) == {city.centre_of(chain.community.code).id: "jurisdiction",
+                                                    city.centre_of(chain.street.code).id: "escalation",
+                                                    city.centre_of(chain.district.code).id: "escalation"}
+
+
+def test_a_hazard_rule_matches_on_category_and_severity_and_reaches_up_to_its_level(city):
+    rule = HazardRule("exits", "district", frozenset({"evacuation_route_blocked"}), frozenset({"major", "moderate"}))
+    summary, chain = hazard_summary(city, category="evacuation_route_blocked")
+    assert list(hazard_recipients(city, summary, (rule,)).values()) == ["jurisdiction", "rule:exits", "rule:exits"]
+    other, _ = hazard_summary(city, category="ebike_indoors")
+    assert list(hazard_recipients(city, other, (rule,))) == [city.centre_of(chain.community.code).id]
+
+
+@pytest.mark.parametrize("rule, error", [
+    ('name = "x"\nreach = "city"\n', "unknown reach"),
+    ('name = "x"\nreach = "street"\nseverities = ["extreme"]\n', "unknown severities"),
+])
+def test_a_hazard_rule_with_an_unknown_reach_or_severity_is_refused(tmp_path, rule, error):
+    path = tmp_path / "rules.toml"
+    path.write_text(f'[[hazard_rules]]\n{rule}[acknowledgement_timeouts_s]\ncommunity = 1\nstreet = 1\n'
+                    'district = 1\ncity = 1\n')
+    with pytest.raises(ValueError, match=error):
+        RoutingConfig.load(path)

@@ -1,5 +1,5 @@
-"""`linkage.notifications` records, in both shapes: what the linkage app writes is what the gateway
-reads back."""
+"""`linkage.notifications` records, in both shapes, and the hazards': what the linkage app writes is
+what the gateway reads back."""
 
 import datetime as dt
 
@@ -7,11 +7,15 @@ import pytest
 
 from linkduty_shared.contracts import ContractViolation
 from linkduty_shared.contracts.notifications import (
+    HAZARD_NOTIFICATION_TYPE,
     ROUTED_TYPE,
     AlarmNotification,
     AlarmRouted,
     AlarmSummary,
+    HazardNotification,
+    HazardSummary,
     RoutedCentre,
+    hazard_notification_from_data,
     notification_from_data,
     notification_id,
     routed_from_data,
@@ -125,3 +129,40 @@ def test_an_alarm_routed_record_is_read_back_as_the_contract_defines_it_extra_fi
 def test_an_alarm_routed_record_breaking_its_contract_says_where(breaks, where):
     with pytest.raises(ContractViolation, match=f"{ROUTED_TYPE} v1 contract: {where}"):
         routed_from_data(breaks(_routed().to_data()))
+
+
+# ---- hazards: one HazardNotification per centre
+
+def _hazard_notification() -> HazardNotification:
+    hazard = HazardSummary(
+        hazard_id="hazard-1", status="reported", category="evacuation_route_blocked", severity="major",
+        description="安全出口上锁", source="grid_worker", reported_at="2026-11-30T10:00:00+00:00",
+        location={"lat": 30.1, "lon": 120.2, "address": None},
+        jurisdiction={"grid": "G1", "community": "C1", "street": "S1", "district": "D1", "city": "X"},
+        venue_id=None, handling_level="community", handled_by="centre-c1", triage_due_at="2026-11-30T12:00:00+00:00",
+        rectification_due_at=None, reinspection_due_at=None, version=1,
+    )
+    return HazardNotification(
+        notification_id=notification_id("event-h", "centre-s1"), centre_id="centre-s1",
+        reason="rule:major-hazard-street", event_id="event-h", event_type="HazardReported",
+        event_data={"category": "evacuation_route_blocked"}, occurred_at="2026-11-30T10:00:00+00:00",
+        routed_at=dt.datetime.now(dt.UTC).isoformat(), hazard=hazard, open=True,
+    )
+
+
+def test_a_hazard_notification_round_trips_through_its_kafka_record_keyed_by_its_centre():
+    n = _hazard_notification()
+    message = envelope_to_kafka(n.envelope(correlationid="corr"))
+    envelope = envelope_from_kafka(list(message.headers.items()), message.key, message.value)
+    assert (envelope.type, envelope.id, envelope.subject, envelope.causationid) == (
+        HAZARD_NOTIFICATION_TYPE, n.notification_id, "centre-s1", "event-h")
+    assert hazard_notification_from_data(envelope.data) == n
+    assert set(n.to_data()) == set(HazardNotification.__dataclass_fields__) and "alarm" not in n.to_data()
+
+
+def test_a_hazard_notification_breaking_its_contract_is_a_contract_violation():
+    data = _hazard_notification().to_data()
+    with pytest.raises(ContractViolation, match="hazard.version"):
+        hazard_notification_from_data({**data, "hazard": {**data["hazard"], "version": "one"}})
+    with pytest.raises(ContractViolation, match="HazardNotification"):
+        hazard_notification_from_data({k: v for k, v in data.items() if k != "centre_id"})

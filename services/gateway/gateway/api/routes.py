@@ -1,4 +1,5 @@
-"""HTTP routes: the centre stream (SSE), the centre's board, and the AsyncAPI document."""
+"""HTTP routes: the centre stream (SSE), the centre's boards (alarms, hazards), and the AsyncAPI
+document."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from linkduty_shared.api.openapi import problem_responses
 
 from gateway.api.access import authorize, bearer_token, parse_last_event_id, take_stream_slot
 from gateway.api.deps import gateway_state
-from gateway.api.schemas import Board
+from gateway.api.schemas import Board, HazardBoard
 from gateway.api.sse import EventStreamResponse
 from gateway.asyncapi import AsyncApi
 from gateway.feed.tables import read_board
@@ -24,8 +25,9 @@ Authorization = Annotated[str | None, Header()]
 
 _SSE_DOC = {
     200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
-          "description": "SSE: `id` = feed seq, `event` = the alarm event type, `data` = the AlarmNotification "
-                         "(see /asyncapi.yaml); `event: snapshot` first with ?snapshot=true; `event: resync` (no id) "
+          "description": "SSE: `id` = feed seq, `event` = the alarm (or hazard) event type, `data` = the "
+                         "AlarmNotification or HazardNotification (see /asyncapi.yaml); `event: snapshot` (open "
+                         "alarms and hazards) first with ?snapshot=true; `event: resync` (no id) "
                          "then `event: snapshot` first when the Last-Event-ID is older than the feed keeps; `event: overflow` last "
                          "when the client fell too far behind, `event: token-expired` last when the token it was "
                          "opened with expired (resume with a new token and Last-Event-ID)"},
@@ -34,7 +36,7 @@ _SSE_DOC = {
 
 @router.get("/v1/centres/{centre_id}/stream", response_class=EventStreamResponse, status_code=200,
             responses=_SSE_DOC | problem_responses(429),
-            summary="The centre's alarm notifications, live and resumable (Server-Sent Events)")
+            summary="The centre's alarm and hazard notifications, live and resumable (Server-Sent Events)")
 async def centre_stream(
     request: Request, centre_id: str, authorization: Authorization = None, access_token: AccessToken = None,
     last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
@@ -60,8 +62,21 @@ async def centre_alarms(
     `Last-Event-ID: <seq>` to go on from exactly this board."""
     gw = gateway_state(request)
     _, centre = authorize(request.app.state.runtime.verifier, gw.directory, bearer_token(authorization, access_token), centre_id)
-    board = await read_board(gw.pool, centre.id, open_only=not include_closed)
+    board = await read_board(gw.pool, centre.id, open_only=not include_closed, hazards=False)
     return {"centre_id": board.centre_id, "seq": board.seq, "alarms": board.alarms}
+
+
+@router.get("/v1/centres/{centre_id}/hazards", response_model=HazardBoard,
+            summary="The fire hazards the centre sees, and the stream position that reflects")
+async def centre_hazards(
+    request: Request, centre_id: str, authorization: Authorization = None, access_token: AccessToken = None,
+    include_closed: bool = False,
+) -> dict:
+    """Open hazards (or all still kept, with `include_closed`), and `seq`, as for the alarms."""
+    gw = gateway_state(request)
+    _, centre = authorize(request.app.state.runtime.verifier, gw.directory, bearer_token(authorization, access_token), centre_id)
+    board = await read_board(gw.pool, centre.id, open_only=not include_closed, alarms=False)
+    return {"centre_id": board.centre_id, "seq": board.seq, "hazards": board.hazards}
 
 
 @router.get("/asyncapi.yaml", include_in_schema=False)

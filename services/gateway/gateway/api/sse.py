@@ -45,7 +45,7 @@ def sse_frame(item: StreamItem) -> bytes:
     if isinstance(item, FeedItem):
         return sse_event(orjson.dumps(item.notification).decode(), event=item.event_type, id=item.seq)
     if isinstance(item, Board):
-        return sse_event(orjson.dumps({"centre_id": item.centre_id, "alarms": item.alarms}).decode(),
+        return sse_event(orjson.dumps(item.snapshot()).decode(),
                          event="snapshot", id=item.seq)
     if isinstance(item, Resync):  # no id: the snapshot right after it carries the position
         return sse_event(orjson.dumps(item.to_data()).decode(), event="resync")

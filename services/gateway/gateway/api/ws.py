@@ -34,7 +34,7 @@ def ws_message(item: StreamItem) -> dict | None:
     if isinstance(item, FeedItem):
         return {"id": item.seq, "type": item.event_type, "data": item.notification}
     if isinstance(item, Board):
-        return {"id": item.seq, "type": "snapshot", "data": {"centre_id": item.centre_id, "alarms": item.alarms}}
+        return {"id": item.seq, "type": "snapshot", "data": item.snapshot()}
     if isinstance(item, Resync):
         return {"type": "resync", **item.to_data()}
     return None  # heartbeats: WebSocket has its own ping frames

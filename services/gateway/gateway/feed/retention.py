@@ -7,7 +7,7 @@ purged row (centre_feed_purged) tells a stream resuming before it that it missed
 gets a `resync` and a snapshot (streams.py). A batch starts after the newest row purged so far,
 not at the left edge of the index, which a large purge leaves full of dead entries until vacuum.
 
-Closed alarms whose last notification is purged leave the boards too (the board shows the open
+Closed alarms (and hazards no longer open) whose last notification is purged leave the boards too (the board shows the open
 ones and, with include_closed, those closed within the feed's window); open ones stay, however old.
 """
 
@@ -38,11 +38,13 @@ SELECT count(*) FROM gone
 """
 
 PURGE_BOARDS = bounded_delete("centre_alarms", f"NOT open AND last_seq <= {_HORIZON}", "last_seq", "$1")
+PURGE_HAZARD_BOARDS = bounded_delete("centre_hazards", f"NOT open AND last_seq <= {_HORIZON}", "last_seq", "$1")
 
 
 async def purge_feed(pool: asyncpg.Pool, keep: dt.timedelta, *, batch: int = 2000) -> tuple[int, int]:
-    """Purge notifications older than `keep`, then the closed alarms they were the last of:
-    (feed rows, board rows) deleted."""
+    """Purge notifications older than `keep`, then the closed alarms and hazards they were the
+    last of: (feed rows, board rows) deleted."""
     rows = await purge_in_batches(pool, "feed notifications", PURGE_FEED, keep.total_seconds(), batch=batch)
     boards = await purge_in_batches(pool, "closed alarms' board rows", PURGE_BOARDS, batch=batch)
+    boards += await purge_in_batches(pool, "closed hazards' board rows", PURGE_HAZARD_BOARDS, batch=batch)
     return rows, boards

@@ -14,7 +14,7 @@ CREATE TABLE IF NOT EXISTS centre_feed (
     seq             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     centre_id       text NOT NULL,
     notification_id text NOT NULL UNIQUE,
-    alarm_id        text NOT NULL,
+    alarm_id        text NOT NULL,  -- what it is about: the alarm, or the hazard of a HazardNotification
     event_type      text NOT NULL,
     payload         jsonb NOT NULL,
     created_at      timestamptz NOT NULL DEFAULT now()
@@ -40,6 +40,19 @@ CREATE TABLE IF NOT EXISTS centre_feed_purged (
 );
 -- closed alarms whose last notification is purged leave the board (retention.py)
 CREATE INDEX IF NOT EXISTS centre_alarms_closed ON centre_alarms (last_seq) WHERE NOT open;
+-- The fire hazards a centre sees (HazardNotification), as centre_alarms: newest version wins;
+-- open ones stay on the board however old, the others leave it once their last row is purged.
+CREATE TABLE IF NOT EXISTS centre_hazards (
+    centre_id text NOT NULL,
+    hazard_id text NOT NULL,
+    summary   jsonb NOT NULL,
+    open      boolean NOT NULL,
+    version   integer NOT NULL,
+    last_seq  bigint NOT NULL,
+    PRIMARY KEY (centre_id, hazard_id)
+);
+CREATE INDEX IF NOT EXISTS centre_hazards_open ON centre_hazards (centre_id, last_seq) WHERE open;
+CREATE INDEX IF NOT EXISTS centre_hazards_closed ON centre_hazards (last_seq) WHERE NOT open;
 """
 
 # The writer's NOTIFY channel: follower replicas wake on it to read the rows just committed.
@@ -53,7 +66,7 @@ class FeedItem:
     seq: int
     centre_id: str
     event_type: str
-    notification: dict[str, Any]  # AlarmNotification.to_data()
+    notification: dict[str, Any]  # AlarmNotification.to_data() or HazardNotification.to_data()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -86,11 +99,17 @@ class Page:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Board:
-    """A centre's alarms as of feed position `seq`: the stream resumes after it with no gap."""
+    """A centre's alarms and hazards as of feed position `seq`: the stream resumes after it with
+    no gap."""
 
     centre_id: str
     seq: int
     alarms: list[dict[str, Any]]
+    hazards: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The `snapshot` message's data (SSE and WebSocket)."""
+        return {"centre_id": self.centre_id, "alarms": self.alarms, "hazards": self.hazards}
 
 
 _COLUMNS = "seq, centre_id, event_type, payload"
@@ -139,14 +158,19 @@ _BOARD_SEQ = """SELECT greatest((SELECT max(seq) FROM centre_feed WHERE centre_i
                                 (SELECT through_seq FROM centre_feed_purged WHERE centre_id = $1), 0)"""
 _OPEN_BOARD = "SELECT summary, open FROM centre_alarms WHERE centre_id = $1 AND open ORDER BY last_seq"
 _WHOLE_BOARD = "SELECT summary, open FROM centre_alarms WHERE centre_id = $1 ORDER BY last_seq"
+_OPEN_HAZARDS = "SELECT summary, open FROM centre_hazards WHERE centre_id = $1 AND open ORDER BY last_seq"
+_ALL_HAZARDS = "SELECT summary, open FROM centre_hazards WHERE centre_id = $1 ORDER BY last_seq"
 
 
-async def read_board(pool: asyncpg.Pool, centre_id: str, *, open_only: bool = True) -> Board:
-    """The board and the feed position it reflects, read in one snapshot (REPEATABLE READ), so
-    that resuming after `seq` neither repeats nor misses a change."""
+async def read_board(pool: asyncpg.Pool, centre_id: str, *, open_only: bool = True, alarms: bool = True,
+                     hazards: bool = True) -> Board:
+    """The board (its alarms and/or hazards) and the feed position it reflects, read in one
+    snapshot (REPEATABLE READ), so that resuming after `seq` neither repeats nor misses a change."""
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         # Two texts, not `open OR NOT $2`: a generic plan can use the open rows' partial index
         # only for a literal `open`, and without it read every alarm the centre ever had.
-        alarms = await conn.fetch(_OPEN_BOARD if open_only else _WHOLE_BOARD, centre_id)
+        alarm_rows = await conn.fetch(_OPEN_BOARD if open_only else _WHOLE_BOARD, centre_id) if alarms else []
+        hazard_rows = await conn.fetch(_OPEN_HAZARDS if open_only else _ALL_HAZARDS, centre_id) if hazards else []
         seq = await conn.fetchval(_BOARD_SEQ, centre_id)
-    return Board(centre_id, seq, [{**r["summary"], "open": r["open"]} for r in alarms])
+    return Board(centre_id, seq, [{**r["summary"], "open": r["open"]} for r in alarm_rows],
+                 [{**r["summary"], "open": r["open"]} for r in hazard_rows])

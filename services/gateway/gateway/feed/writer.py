@@ -3,7 +3,9 @@
 Both shapes of the topic are read (contracts/notifications.py), even mixed: an AlarmNotification
 is one feed row; an AlarmRouted is fanned out here into the rows of its centres, the same rows
 (notification ids, payloads) the per-centre records would have made, so de-duplication and
-replays do not depend on the shape linkage sent.
+replays do not depend on the shape linkage sent. A HazardNotification is one feed row too, in the
+same centre feed (so the same seq, resume and resync), and its summary goes to the centre's
+hazard board (centre_hazards) as an alarm's goes to centre_alarms.
 
 One writer per database, because seq order must be commit order (tail.py and streams.py rely
 on it). A replica becomes the writer by taking a session advisory lock on its own connection and
@@ -30,9 +32,12 @@ import orjson
 from aiokafka import ConsumerRecord
 
 from linkduty_shared.contracts.notifications import (
+    HAZARD_NOTIFICATION_TYPE,
     NOTIFICATION_TYPE,
     ROUTED_TYPE,
     AlarmNotification,
+    HazardNotification,
+    hazard_notification_from_data,
     notification_from_data,
     routed_from_data,
 )
@@ -53,7 +58,9 @@ _TRY_LOCK = "SELECT pg_try_advisory_lock($1, 'centre_feed'::regclass::oid::int)"
 
 # A poll's notifications in one statement: feed rows numbered in the poll's order (a redelivered
 # notification_id inserts nothing), and each (centre, alarm) board row set from the newest
-# summary among them (the highest version, then the latest row), never replacing a newer one.
+# summary among them (the highest version, then the latest row), never replacing a newer one;
+# the same for each (centre, hazard) row of a hazard notification (its payload has `hazard`, not
+# `alarm`).
 # One statement instead of one per notification: under load each round trip to PostgreSQL waited
 # for a core, and the console latency's tail was made of them.
 _APPEND = """
@@ -70,11 +77,21 @@ WITH incoming AS (
     SELECT DISTINCT ON (centre_id, alarm_id)
            centre_id, alarm_id, payload -> 'alarm', (payload ->> 'open')::boolean,
            (payload -> 'alarm' ->> 'version')::integer, seq
-    FROM fed
+    FROM fed WHERE payload ? 'alarm'
     ORDER BY centre_id, alarm_id, (payload -> 'alarm' ->> 'version')::integer DESC, seq DESC
     ON CONFLICT (centre_id, alarm_id) DO UPDATE
         SET summary = EXCLUDED.summary, open = EXCLUDED.open, version = EXCLUDED.version, last_seq = EXCLUDED.last_seq
         WHERE centre_alarms.version <= EXCLUDED.version  -- a late, older summary never replaces a newer one
+), hazard_board AS (
+    INSERT INTO centre_hazards (centre_id, hazard_id, summary, open, version, last_seq)
+    SELECT DISTINCT ON (centre_id, alarm_id)
+           centre_id, alarm_id, payload -> 'hazard', (payload ->> 'open')::boolean,
+           (payload -> 'hazard' ->> 'version')::integer, seq
+    FROM fed WHERE payload ? 'hazard'
+    ORDER BY centre_id, alarm_id, (payload -> 'hazard' ->> 'version')::integer DESC, seq DESC
+    ON CONFLICT (centre_id, hazard_id) DO UPDATE
+        SET summary = EXCLUDED.summary, open = EXCLUDED.open, version = EXCLUDED.version, last_seq = EXCLUDED.last_seq
+        WHERE centre_hazards.version <= EXCLUDED.version
 ), notified AS (  -- one NOTIFY for the follower replicas' tails, sent at commit
     SELECT pg_notify($6, max(seq)::text) FROM fed HAVING count(*) > 0
 )
@@ -143,7 +160,7 @@ class FeedWriter:
         if not notifications:
             return
         columns = ([n.centre_id for n, _ in notifications], [n.notification_id for n, _ in notifications],
-                   [n.alarm.alarm_id for n, _ in notifications], [n.event_type for n, _ in notifications],
+                   [_about(n) for n, _ in notifications], [n.event_type for n, _ in notifications],
                    [orjson.dumps(data).decode() for _, data in notifications])
         by_id = {n.notification_id: (n, data) for n, data in notifications}
         try:
@@ -159,13 +176,21 @@ class FeedWriter:
         self._hub.publish(items)
 
     @staticmethod
-    def _notifications(envelope: Envelope) -> list[AlarmNotification]:
-        """The feed rows' notifications of one record: one (per centre), its centres' (per event)."""
-        if envelope.type not in (NOTIFICATION_TYPE, ROUTED_TYPE):
+    def _notifications(envelope: Envelope) -> list[AlarmNotification | HazardNotification]:
+        """The feed rows' notifications of one record: one (per centre, or a hazard's), its
+        centres' (per event)."""
+        if envelope.type not in (NOTIFICATION_TYPE, ROUTED_TYPE, HAZARD_NOTIFICATION_TYPE):
             log.warning("gateway: ignoring %s %s on the notifications topic", envelope.type, envelope.id)
             return []
         if envelope.dataversion != 1:
             raise UnsupportedNotification(f"{envelope.type} dataversion {envelope.dataversion}")
         if envelope.type == ROUTED_TYPE:
             return routed_from_data(envelope.data).notifications()
+        if envelope.type == HAZARD_NOTIFICATION_TYPE:
+            return [hazard_notification_from_data(envelope.data)]
         return [notification_from_data(envelope.data)]
+
+
+def _about(notification: AlarmNotification | HazardNotification) -> str:
+    """The feed row's alarm_id column: the alarm's id, or the hazard's."""
+    return notification.hazard.hazard_id if isinstance(notification, HazardNotification) else notification.alarm.alarm_id
