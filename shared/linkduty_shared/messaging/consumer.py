@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -35,6 +36,16 @@ tracer = trace.get_tracer(__name__)
 
 Handler = Callable[[Envelope, ConsumerRecord], Awaitable[None]]
 BatchHandler = Callable[[list[tuple[Envelope, ConsumerRecord]]], Awaitable[None]]
+
+def static_member_id(instance_id: str, topics: Sequence[str]) -> str:
+    """The static member id of a worker reading `topics`: its configured id and a digest of the
+    topics. Kafka hands a static member that rejoins under its old id its cached assignment,
+    without a rebalance, so a worker released with one more topic would never be given that
+    topic's partitions; under a new id it joins as a new member, and the old id's member leaves
+    the group when its session ends (a rebalance then, as for any member that died)."""
+    digest = hashlib.sha256("\n".join(sorted(topics)).encode()).hexdigest()[:8]
+    return f"{instance_id}.{digest}"
+
 
 class ConsumerRunner:
     def __init__(
@@ -78,7 +89,7 @@ class ConsumerRunner:
         self._outage = outage or is_outage
         # Static membership (KIP-345): a member restarted under the same id takes its partitions
         # back at once, without waiting out the session of the one that died.
-        self._group_instance_id = group_instance_id
+        self._group_instance_id = static_member_id(group_instance_id, self._topics) if group_instance_id else None
         # Range assignment: a member gets the same partition numbers of every topic (they must
         # have as many partitions), so that one member handles all of a key's records.
         self._assignors = (RangePartitionAssignor,) if co_partitioned else (RoundRobinPartitionAssignor,)

@@ -11,11 +11,11 @@ from linkduty_shared.events import Envelope, envelope_to_kafka
 from linkduty_shared.eventstore import EventStore, NewEvent
 from linkduty_shared.messaging.consumer import ConsumerRunner, replay_dead_letters
 from linkduty_shared.messaging.kafka import reliable_producer
-from linkduty_shared.messaging.topics import dlq_topic
+from linkduty_shared.messaging.topics import TopicSpec, dlq_topic
 from linkduty_shared.outbox import OutboxRelay
 from linkduty_shared.projections import KafkaProjectionHandler, Projection, StoreProjectionRunner
 from tests.conftest import eventually
-from tests.support.kafka import read_topic
+from tests.support.kafka import make_topics, read_topic
 
 
 class TalliesByStream(Projection):
@@ -193,6 +193,44 @@ async def test_records_of_types_the_consumer_does_not_want_are_skipped_unparsed(
     try:
         await eventually(lambda: handled == ["Wanted"], what="the wanted record handled")
         assert runner.dead_lettered == 0
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_static_member_restarted_with_one_more_topic_reads_it(kafka_bootstrap, topic):
+    """A release that adds a topic to a worker under static membership (linkage took on
+    hazards.events): Kafka hands a static member rejoining under its old id its cached
+    assignment, without the new topic, so the new subscription must join under a new member id."""
+    added = f"test.{uuid.uuid4().hex[:10]}.more"
+    await make_topics(kafka_bootstrap, [TopicSpec(added, 3, 1, 3_600_000), TopicSpec(dlq_topic(added), 1, 1, 3_600_000)])
+    group, handled = f"g-{uuid.uuid4().hex[:6]}", []
+
+    async def handle(envelope, record):
+        handled.append(record.topic)
+
+    def worker(topics: list[str]) -> ConsumerRunner:
+        return ConsumerRunner(bootstrap=kafka_bootstrap, group_id=group, topics=topics, handler=handle,
+                              group_instance_id="worker-0", co_partitioned=True)
+
+    before = worker([topic])
+    task = asyncio.create_task(before.run())
+    await asyncio.wait_for(before.assigned.wait(), 60)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        m = envelope_to_kafka(Envelope(id=str(uuid.uuid4()), source="/test", type="linkduty.t.X", subject="a",
+                                         time=dt.datetime.now(dt.UTC), data={}))
+        await producer.send_and_wait(added, m.value, key=m.key, headers=list(m.headers.items()))
+    finally:
+        await producer.stop()
+    after = worker([topic, added])
+    task = asyncio.create_task(after.run())
+    try:
+        await eventually(lambda: handled == [added], timeout=60, what="the added topic's record handled")
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
