@@ -13,7 +13,7 @@ from linkduty_shared.objects import ObjectStore
 from linkduty_shared.runtime import Runtime, every
 
 from hazards import images, photos, pii
-from hazards.api import erasure, hazards, lifecycle, me
+from hazards.api import erasure, hazards, lifecycle, me, open311
 from hazards.api import photos as photo_routes
 from hazards.application import HazardsService, utcnow
 from hazards.application.photos import PhotosService
@@ -63,8 +63,8 @@ def build_app(settings: HazardsSettings | None = None) -> FastAPI:
 
     app = create_app(
         settings, title="LinkDuty hazards",
-        routers=[hazards.router, lifecycle.router, me.router, erasure.router, photo_routes.router],
+        routers=[hazards.router, lifecycle.router, me.router, erasure.router, photo_routes.router, open311.router],
         schema_sql=(HazardList.ddl, pii.DDL, photos.DDL), on_start=on_start,
-        body_limits=photo_routes.body_limits(settings.photo_max_bytes),
+        body_limits=photo_routes.body_limits(settings.photo_max_bytes) | open311.body_limits(),
     )
     return app

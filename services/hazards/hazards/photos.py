@@ -96,6 +96,15 @@ async def of_hazard(conn: asyncpg.Connection, hazard_id: str, photo_id: str) -> 
                                pid, hazard_id)
 
 
+async def report_photos(conn: asyncpg.Connection, hazard_ids: list[str]) -> dict[str, str]:
+    """One photo of each of these hazards' reports (the first uploaded), by hazard id: one query for a page."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT ON (hazard_id) hazard_id, photo_id FROM hazard_photos
+           WHERE hazard_id = ANY($1) AND attached_as = 'report' ORDER BY hazard_id, uploaded_at, photo_id""",
+        hazard_ids)
+    return {r["hazard_id"]: str(r["photo_id"]) for r in rows}
+
+
 async def uploaded_by(conn: asyncpg.Connection, uploader: str, photo_id: str) -> asyncpg.Record | None:
     pid = as_uuid(photo_id)
     if pid is None:

@@ -49,8 +49,8 @@ async def list_visible(service: Service, principal: Reader, status: Status | Non
                        cursor: Annotated[str | None, Query(min_length=1, max_length=MAX_CURSOR)] = None) -> dict:
     after = decode_cursor(cursor) if cursor else FIRST_PAGE
     async with service.store.pool.acquire() as conn:
-        rows = await list_hazards(conn, within=list(principal.jurisdiction), status=status, category=category,
-                                  limit=limit, after=after)
+        rows = await list_hazards(conn, within=list(principal.jurisdiction), statuses=[status] if status else None,
+                                  categories=[category] if category else None, limit=limit, after=after)
     last = rows[-1] if len(rows) == limit else None
     return {"hazards": [json_row(r) for r in rows],
             "next_cursor": encode_cursor(last["reported_at"], last["hazard_id"]) if last else None}

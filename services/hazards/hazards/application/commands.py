@@ -21,6 +21,9 @@ class ReportHazard:
     severity: str | None = None  # the category's default unless the reporter knows better
     reporter_phone: str | None = None
     reporter_name: str | None = None
+    # More about the reporter (Open311's email, account_id, device_id): into the vault with the
+    # phone and the name, never into an event.
+    reporter_other: tuple[tuple[str, str], ...] = ()
     photo_ids: tuple[str, ...] = ()  # uploaded first (POST /v1/photos), by the same caller
 
 

@@ -143,7 +143,8 @@ class HazardsService:
             # Phone and ID numbers typed into free text are masked before anything records it;
             # what was typed is kept whole in the vault, erasable like the reporter's contact.
             description, address = scrub_personal_numbers(cmd.description), _scrubbed(cmd.address)
-            contact = {k: v for k, v in (("phone", cmd.reporter_phone), ("name", cmd.reporter_name)) if v}
+            contact = {k: v for k, v in (("phone", cmd.reporter_phone), ("name", cmd.reporter_name),
+                                         *cmd.reporter_other) if v}
             reporter_ref = await pii.store(conn, json.dumps(contact, ensure_ascii=False)) if contact else None
             free_text_ref = None if (description, address) == (cmd.description, cmd.address) else await pii.store(
                 conn, json.dumps({"description": cmd.description, "address": cmd.address}, ensure_ascii=False))

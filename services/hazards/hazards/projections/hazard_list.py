@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Collection
 
 import asyncpg
 
@@ -73,8 +74,17 @@ class HazardList(Projection):
         assignee_id    text,
         merged_into    text,
         recurrence_of  text,
-        version        integer NOT NULL
+        version        integer NOT NULL,
+        updated_at     timestamptz,  -- the last event's time
+        description    text,         -- as recorded (phone and ID numbers masked)
+        address        text,
+        status_note    text          -- the note (or rejection message) of the event that set the status
     );
+    -- Tables made before these columns get them here; their older rows keep NULLs until the
+    -- projection is rebuilt (readers fall back: updated_at to reported_at).
+    ALTER TABLE hazard_list ADD COLUMN IF NOT EXISTS updated_at timestamptz,
+        ADD COLUMN IF NOT EXISTS description text, ADD COLUMN IF NOT EXISTS address text,
+        ADD COLUMN IF NOT EXISTS status_note text;
     CREATE INDEX IF NOT EXISTS hazard_list_open ON hazard_list (lat) WHERE """ + OPEN + """;
     CREATE INDEX IF NOT EXISTS hazard_list_fixed ON hazard_list (category, lat) WHERE """ + FIXED + """;
     CREATE INDEX IF NOT EXISTS hazard_list_fixed_venue ON hazard_list (venue_id, category) WHERE """ + FIXED + """;
@@ -94,13 +104,13 @@ class HazardList(Projection):
                 await conn.execute(
                     """INSERT INTO hazard_list (hazard_id, status, category, severity, source, lat, lon, venue_id,
                            grid, community, street, district, city, handling_level, reported_at, triage_due_at,
-                           reporters, failures, version)
+                           reporters, failures, version, updated_at, description, address)
                        VALUES ($1, 'reported', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'community', $13, $14,
-                           1, 0, $15)
+                           1, 0, $15, $13, $16, $17)
                        ON CONFLICT (hazard_id) DO NOTHING""",
                     hazard_id, d["category"], d["severity"], d["source"], d["location"]["lat"], d["location"]["lon"],
                     d.get("venue_id"), j["grid"], j["community"], j["street"], j["district"], j["city"],
-                    _time(d["at"]), _time(d["triage_due_at"]), version)
+                    _time(d["at"]), _time(d["triage_due_at"]), version, d["description"], d["location"].get("address"))
                 return
             case "RecurrenceFlagged":
                 await conn.execute("UPDATE hazard_list SET recurrence_of = $2 WHERE hazard_id = $1",
@@ -143,8 +153,13 @@ class HazardList(Projection):
                 else:
                     await conn.execute("UPDATE hazard_list SET handling_level = $2 WHERE hazard_id = $1", hazard_id,
                                        d["to_level"])
-        await conn.execute("UPDATE hazard_list SET status = COALESCE($2, status), version = $3 WHERE hazard_id = $1",
-                           hazard_id, status, version)
+        # An event that sets the status sets its note too (none: NULL), so the note is always the current status's.
+        note = (d.get("note") or d.get("message")) if status is not None else None
+        await conn.execute(
+            """UPDATE hazard_list SET status = COALESCE($2, status), version = $3,
+                   updated_at = GREATEST(updated_at, $4), status_note = CASE WHEN $2::text IS NULL THEN status_note
+                                                                            ELSE $5 END
+               WHERE hazard_id = $1""", hazard_id, status, version, _time(d["at"]) if d.get("at") else None, note)
 
     async def reset(self, conn: asyncpg.Connection) -> None:
         await conn.execute("DELETE FROM hazard_list")
@@ -219,8 +234,9 @@ async def overdue_hazards(conn: asyncpg.Connection, now: dt.datetime, limit: int
 # every hazard. Each division code at each level gives its newest `limit` after the cursor by
 # that level's index; the union holds the page (a hazard inside two of the codes counts once).
 
-_FILTERS = """($3::text IS NULL OR status = $3) AND ($4::text IS NULL OR category = $4)
-              AND (reported_at, hazard_id) < ($5::timestamptz, $6::text)"""
+_FILTERS = """($3::text[] IS NULL OR status = ANY($3)) AND ($4::text[] IS NULL OR category = ANY($4))
+              AND (reported_at, hazard_id) < ($5::timestamptz, $6::text)
+              AND ($7::timestamptz IS NULL OR reported_at >= $7)"""
 _PAGE_AT_EACH_LEVEL = "\n        UNION ALL ".join(
     f"""(SELECT hazard_id FROM hazard_list WHERE {level} = w.code AND {_FILTERS}
          ORDER BY reported_at DESC, hazard_id DESC LIMIT $2)""" for level in LEVELS)
@@ -234,10 +250,24 @@ _MINE = """SELECT h.*, r.following_at FROM hazard_reporters r JOIN hazard_list h
 FIRST_PAGE = (dt.datetime.max.replace(tzinfo=dt.UTC), "")
 
 
-async def list_hazards(conn: asyncpg.Connection, *, within: list[str], status: str | None, category: str | None,
-                       limit: int, after: tuple[dt.datetime, str] = FIRST_PAGE) -> list[asyncpg.Record]:
-    """Hazards inside any of the divisions `within`, newest first, after the cursor `after`."""
-    return await conn.fetch(_LIST, within, limit, status, category, *after)
+async def list_hazards(conn: asyncpg.Connection, *, within: list[str], statuses: Collection[str] | None = None,
+                       categories: Collection[str] | None = None, limit: int,
+                       after: tuple[dt.datetime, str] = FIRST_PAGE,
+                       since: dt.datetime | None = None) -> list[asyncpg.Record]:
+    """Hazards inside any of the divisions `within`, newest first, after the cursor `after` and
+    reported at `since` or later; of these statuses and categories (None: any)."""
+    return await conn.fetch(_LIST, within, limit, _listed(statuses), _listed(categories), *after, since)
+
+
+def _listed(values: Collection[str] | None) -> list[str] | None:
+    return None if values is None else list(values)
+
+
+async def hazards_by_id(conn: asyncpg.Connection, hazard_ids: Collection[str]) -> list[asyncpg.Record]:
+    """The rows of these hazards (those the read model has), newest first; the caller checks who may see them."""
+    return await conn.fetch(
+        "SELECT * FROM hazard_list WHERE hazard_id = ANY($1) ORDER BY reported_at DESC, hazard_id DESC",
+        list(hazard_ids))
 
 
 async def list_followed(conn: asyncpg.Connection, *, subject: str, limit: int,
