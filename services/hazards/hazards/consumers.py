@@ -9,7 +9,8 @@ from aiokafka import ConsumerRecord
 
 from linkduty_shared.application import CommandContext
 from linkduty_shared.contracts import ContractViolation
-from linkduty_shared.contracts.units import PATROL_FINDING_TYPE, patrol_finding_from_data
+from linkduty_shared.contracts.units import PATROL_FINDING_TYPE, patrol_finding_from_data, patrol_finding_ids
+from linkduty_shared.domain.personal_data import scrub_personal_numbers
 from linkduty_shared.events.envelope import Envelope
 
 from hazards.application import HazardsService
@@ -37,24 +38,24 @@ def patrol_findings_handler(service: HazardsService, kinds: PatrolKinds):
     async def handle(event: Envelope, record: ConsumerRecord) -> None:
         if not is_patrol_finding(event.type):
             return
+        patrol_id, finding_id = patrol_finding_ids(event.subject, event.id)
         finding = patrol_finding_from_data(event.data)
-        patrol_id = event.subject
         if not finding.located:
-            log.info("patrol %s finding %s has no location: not filed as a hazard", patrol_id, event.id)
+            log.info("patrol %s finding %s has no location: not filed as a hazard", patrol_id, finding_id)
             return
         if not kinds.knows(finding.hazard_kind):
-            log.warning("patrol %s finding %s: unknown hazard kind %r, filed as %s", patrol_id, event.id,
-                        finding.hazard_kind, kinds.default)
+            log.warning("patrol %s finding %s: unknown hazard kind %r, filed as %s", patrol_id, finding_id,
+                        scrub_personal_numbers(finding.hazard_kind), kinds.default)  # never a number in a log
         # The patrol is the actor (no person: its members are forces, counted, never named).
         ctx = CommandContext(actor=f"patrol:{patrol_id}", agency=event.agency, correlation_id=event.correlationid,
                              causation_id=event.id)
         try:
-            hazard = await service.file_patrol_finding(event.id, ctx, category=kinds.category_of(finding.hazard_kind),
+            hazard = await service.file_patrol_finding(finding_id, ctx, category=kinds.category_of(finding.hazard_kind),
                                                        text=finding.text, lat=finding.lat, lon=finding.lon)
         except OutsideTheCity:
-            raise ContractViolation(f"patrol {patrol_id} finding {event.id}: its location lies in no micro-grid "
+            raise ContractViolation(f"patrol {patrol_id} finding {finding_id}: its location lies in no micro-grid "
                                     "of this service's city directory") from None
         if hazard is None:
-            log.info("patrol %s finding %s: already filed", patrol_id, event.id)
+            log.info("patrol %s finding %s: already filed", patrol_id, finding_id)
 
     return handle

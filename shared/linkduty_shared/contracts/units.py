@@ -24,6 +24,7 @@ patrol's division of the shared city directory. The hazards service files each a
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter, ValidationError, model_validator
@@ -105,3 +106,15 @@ def patrol_finding_from_data(data: Any) -> PatrolFindingLogged:
         where = ".".join(str(part) for part in first["loc"]) or "data"
         raise ContractViolation(f"breaks the {PATROL_FINDING_TYPE} v1 contract: {where}: {first['msg']}"
                                 f" ({exc.error_count()} error(s))") from None
+
+
+def patrol_finding_ids(subject: str, event_id: str) -> tuple[str, str]:
+    """(patrol id, finding id) of a PatrolFindingLogged record: its subject and its CloudEvent id,
+    both UUIDs (canonical form), or ContractViolation."""
+    ids = []
+    for name, value in (("subject (the patrol id)", subject), ("id (the finding id)", event_id)):
+        try:
+            ids.append(str(uuid.UUID(value)))
+        except (ValueError, TypeError, AttributeError):
+            raise ContractViolation(f"breaks the {PATROL_FINDING_TYPE} v1 contract: {name} is not a UUID") from None
+    return ids[0], ids[1]
