@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from linkduty_shared.api.app import create_app
 from linkduty_shared.jurisdictions import load_city
+from linkduty_shared.messaging.consumer import ConsumerRunner
 from linkduty_shared.objects import ObjectStore
 from linkduty_shared.runtime import Runtime, every
 
@@ -18,7 +19,9 @@ from hazards.api import photos as photo_routes
 from hazards.application import HazardsService, utcnow
 from hazards.application.photos import PhotosService
 from hazards.config import HazardsSettings
+from hazards.consumers import is_patrol_finding, patrol_findings_handler
 from hazards.domain.categories import default_taxonomy, parse_taxonomy
+from hazards.domain.patrol_kinds import parse_patrol_kinds, shipped_patrol_kinds_text
 from hazards.domain.values import Severity
 from hazards.projections.hazard_list import HazardList
 
@@ -37,6 +40,8 @@ def build_app(settings: HazardsSettings | None = None) -> FastAPI:
     taxonomy = (parse_taxonomy(Path(settings.categories_path).read_text(encoding="utf-8"))
                 if settings.categories_path else default_taxonomy())
     deadlines = triage_within(settings)
+    patrol_kinds = parse_patrol_kinds(Path(settings.patrol_kinds_path).read_text(encoding="utf-8")
+                                      if settings.patrol_kinds_path else shipped_patrol_kinds_text(), taxonomy)
 
     if not (settings.deadline_sweep_interval_s > 0 and settings.deadline_sweep_batch > 0):
         raise ValueError("deadline_sweep_interval_s and deadline_sweep_batch must be positive")
@@ -58,6 +63,11 @@ def build_app(settings: HazardsSettings | None = None) -> FastAPI:
         # (HazardsService.escalate_overdue). No timer lives in memory: each pass recomputes from PostgreSQL.
         runtime.background("deadline sweep", lambda: every(
             settings.deadline_sweep_interval_s, lambda: service.escalate_overdue(settings.deadline_sweep_batch)))
+        findings = app.state.patrol_findings = ConsumerRunner(
+            bootstrap=settings.kafka, group_id=settings.patrol_findings_group, topics=[settings.units_events_topic],
+            handler=patrol_findings_handler(service, patrol_kinds), wanted=is_patrol_finding,
+            max_attempts=settings.consumer_max_attempts, retry_backoff_s=settings.consumer_retry_backoff_s)
+        runtime.background("units.events consumer (patrol findings)", findings.run)
         keep = dt.timedelta(hours=settings.photo_unattached_keep_hours)
         runtime.background("unattached photos", lambda: every(600.0, lambda: photo_store.drop_unattached(keep)))
 

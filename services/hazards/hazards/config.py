@@ -10,6 +10,11 @@ class HazardsSettings(HttpServiceSettings, ObjectStoreSettings):
     port: int = 8103
     events_topic: str = "hazards.events"
     categories_path: str | None = None  # the taxonomy (TOML, see domain/categories.toml); the shipped one when unset
+    # Joint patrols' findings (PatrolFindingLogged on units.events) become hazards (consumers.py);
+    # their kinds map onto categories by patrol_kinds_path (TOML, see domain/patrol_kinds.toml).
+    units_events_topic: str = "units.events"
+    patrol_findings_group: str = "hazards"
+    patrol_kinds_path: str | None = None  # the shipped mapping when unset (a taxonomy of one's own needs its own)
     # A report this close to an open hazard of a compatible category is offered to triage as the same.
     duplicate_radius_m: float = 50.0
     # The same category this close to (or at the same venue as) a hazard fixed this recently is a recurrence (反弹).

@@ -13,7 +13,23 @@ Two kinds of stream share the topic:
   records; key = their stream id.
 
 Data never carries personal data: members are counted, not named.
+
+Joint patrols (联防, stream type `joint_patrol`, key and subject = the patrol id): what a patrol
+finds is `PatrolFindingLogged` (below); the finding's stable id is the CloudEvent id (one event
+per finding, never re-issued: a redelivery carries the same id). Its text never holds a mobile or
+resident ID number (the units service refuses them), and a location, when given, lies in the
+patrol's division of the shared city directory. The hazards service files each as a hazard.
 """
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from typing import Annotated, Any
+
+from pydantic import Field, TypeAdapter, ValidationError, model_validator
+
+from linkduty_shared.contracts import ContractViolation
 
 # Stream types whose events concern one alarm and are keyed by its id.
 ALARM_RECORD_STREAM_TYPES = frozenset({"dispatch", "joint_operation"})
@@ -40,3 +56,65 @@ def is_alarm_record(event_type: str) -> bool:
 def is_for_consoles(event_type: str) -> bool:
     """Whether linkage routes this `units.events` record to the centres that see its alarm."""
     return is_alarm_record(event_type) and event_type.rsplit(".", 1)[-1] not in NOT_FOR_CONSOLES
+
+
+# ---- 联防: joint patrols ----------------------------------------------------------------------
+
+PATROL_STREAM_TYPE = "joint_patrol"
+PATROL_FINDING_EVENT = "PatrolFindingLogged"
+PATROL_FINDING_TYPE = f"linkduty.{PATROL_STREAM_TYPE}.{PATROL_FINDING_EVENT}"
+# The kinds a finding has today. The set may grow: a consumer must take a kind it does not know
+# (as its own default), never refuse the record for it.
+PATROL_HAZARD_KINDS = frozenset({
+    "e_bike_charging", "blocked_passage", "blocked_fire_lane", "three_in_one_premises", "electrical_wiring",
+    "flammables_storage", "fire_equipment_fault", "other",
+})
+
+
+@dataclasses.dataclass(frozen=True)
+class PatrolFindingLogged:
+    """A hazard a joint patrol found. `at`: ISO 8601 with its offset. `lat`/`lon`: both or neither
+    (a finding indoors may have no fix)."""
+
+    text: Annotated[str, Field(min_length=1, max_length=2000)]
+    hazard_kind: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]  # snake_case; see PATROL_HAZARD_KINDS
+    at: Annotated[str, Field(min_length=1)]
+    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> PatrolFindingLogged:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("a location needs both lat and lon, or neither")
+        return self
+
+    @property
+    def located(self) -> bool:
+        return self.lat is not None
+
+
+_FINDING = TypeAdapter(PatrolFindingLogged)
+
+
+def patrol_finding_from_data(data: Any) -> PatrolFindingLogged:
+    """The finding a `linkduty.joint_patrol.PatrolFindingLogged` record holds, every field of the
+    type the contract gives it, or ContractViolation. Extra fields are dropped."""
+    try:
+        return _FINDING.validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"]) or "data"
+        raise ContractViolation(f"breaks the {PATROL_FINDING_TYPE} v1 contract: {where}: {first['msg']}"
+                                f" ({exc.error_count()} error(s))") from None
+
+
+def patrol_finding_ids(subject: str, event_id: str) -> tuple[str, str]:
+    """(patrol id, finding id) of a PatrolFindingLogged record: its subject and its CloudEvent id,
+    both UUIDs (canonical form), or ContractViolation."""
+    ids = []
+    for name, value in (("subject (the patrol id)", subject), ("id (the finding id)", event_id)):
+        try:
+            ids.append(str(uuid.UUID(value)))
+        except (ValueError, TypeError, AttributeError):
+            raise ContractViolation(f"breaks the {PATROL_FINDING_TYPE} v1 contract: {name} is not a UUID") from None
+    return ids[0], ids[1]

@@ -50,7 +50,7 @@ LAG = {
     "linkage": ("linkduty-linkage", "alarms.events"),
 }
 # ... or CPU: the gateway's one feed writer consumes, so its lag cannot fall with more replicas;
-# hazards consumes no topic, so it has no lag at all.
+# hazards' load is its HTTP clients (the patrol findings it consumes are a trickle).
 CPU = {"gateway", "hazards"}
 # Operator kinds allowed (no schema in kubernetes-validate): anything else must be built in.
 CUSTOM_KINDS = {
@@ -392,7 +392,7 @@ def _topics_of(service: str) -> tuple[set[str], set[str], set[str]]:
     return {
         "alarms": ({alarms.events_topic}, {alarms.commands_topic, alarms.units_topic}, {"alarms", "alarms-arrivals"}),
         "units": ({units.events_topic}, {units.alarms_topic}, {"units"}),
-        "hazards": ({hazards.events_topic}, set(), set()),  # consumes nothing yet
+        "hazards": ({hazards.events_topic}, {hazards.units_events_topic}, {hazards.patrol_findings_group}),
         "linkage": ({linkage.notifications_topic, linkage.commands_topic},
                     {linkage.alarms_topic, linkage.units_topic, linkage.hazards_topic}, {linkage.app_id}),
         "gateway": (set(), {gateway.notifications_topic}, {"gateway"}),

@@ -9,6 +9,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import uuid
 from collections.abc import Callable, Mapping
 
 from linkduty_shared.application import (
@@ -39,11 +40,17 @@ log = logging.getLogger(__name__)
 SOURCE = "/linkduty/hazards"
 READ, REPORT = "hazards:read", "hazards:report"
 RESIDENT_ACTOR = "resident"  # the actor of what a caller who may only report records
+PATROL_FINDINGS = uuid.UUID("5d0c6f4e-5b1a-4d8e-9f31-7a3c2b1e9d40")  # namespace of patrol findings' hazard ids
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
+
+def patrol_hazard_id(finding_id: str) -> str:
+    """The hazard a patrol finding (its units.events event id) is filed as: always the same one.
+    (A name-based UUID, not a time-ordered one: findings are few beside the reports.)"""
+    return str(uuid.uuid5(PATROL_FINDINGS, finding_id))
 
 
 def _scrubbed(text: str | None) -> str | None:
@@ -131,41 +138,73 @@ class HazardsService:
                 f"{chain.community.name} ({chain.community.code}) is not in your jurisdiction claim")
 
         async def work(tx: Transaction) -> tuple[Hazard, list[tuple[str, float]]]:
-            conn, now = tx.conn, self.clock()
-            report = Report(category.id, cmd.lat, cmd.lon, now, cmd.venue_id)
-            candidates = duplicate_candidates(self.taxonomy, report,
-                                              await open_near(conn, cmd.lat, cmd.lon, self.duplicate_radius_m),
-                                              radius_m=self.duplicate_radius_m)
-            fixed = await fixed_near(conn, category=category.id, lat=cmd.lat, lon=cmd.lon, venue_id=cmd.venue_id,
-                                     radius_m=self.recurrence_radius_m, since=now - self.recurrence_window)
-            recurrence = latest_recurrence(report, fixed, radius_m=self.recurrence_radius_m,
-                                           window=self.recurrence_window)
-            # Phone and ID numbers typed into free text are masked before anything records it;
-            # what was typed is kept whole in the vault, erasable like the reporter's contact.
-            description, address = scrub_personal_numbers(cmd.description), _scrubbed(cmd.address)
-            contact = {k: v for k, v in (("phone", cmd.reporter_phone), ("name", cmd.reporter_name),
-                                         *cmd.reporter_other) if v}
-            reporter_ref = await pii.store(conn, json.dumps(contact, ensure_ascii=False)) if contact else None
-            free_text_ref = None if (description, address) == (cmd.description, cmd.address) else await pii.store(
-                conn, json.dumps({"description": cmd.description, "address": cmd.address}, ensure_ascii=False))
-            severity = cmd.severity or category.default_severity
-            hazard = Hazard(str(time_ordered_uuid()))
-            hazard.report(category=category, taxonomy_version=self.taxonomy.version, source=cmd.source,
-                          severity=severity, description=description,
-                          location={"lat": cmd.lat, "lon": cmd.lon, "address": address}, jurisdiction=jurisdiction,
-                          venue_id=cmd.venue_id, at=now, triage_due_at=triage_due(severity, now, self.triage_within),
-                          duplicate_candidates=candidates, reporter_masked=mask_phone(cmd.reporter_phone),
-                          reporter_ref=reporter_ref, free_text_ref=free_text_ref, recurrence=recurrence,
-                          photo_ids=cmd.photo_ids)
-            await self.attach_photos(conn, cmd.photo_ids, principal, hazard.id, "report")
+            new = Hazard(str(time_ordered_uuid()))
+            hazard, candidates, refs = await self._file(tx, new, cmd, category, jurisdiction)
+            await self.attach_photos(tx.conn, cmd.photo_ids, principal, hazard.id, "report")
             await tx.save(self.repo, hazard)
-            await pii.follow(conn, principal.client_id, hazard.id, now,
-                             [ref for ref in (reporter_ref, free_text_ref) if ref])
+            await pii.follow(tx.conn, principal.client_id, hazard.id, self.clock(), refs)
             return hazard, candidates
 
         hazard, candidates = await self.uow.run(work, ctx, principal=principal)
         offered = [{"hazard_id": h, "distance_m": round(d, 1)} for h, d in candidates]
         return Reported(hazard, await self.visible_candidates(offered, principal))
+
+    async def _file(self, tx: Transaction, hazard: Hazard, cmd: ReportHazard, category: Category,
+                    jurisdiction: dict[str, str]) -> tuple[Hazard, list[tuple[str, float]], list[str]]:
+        """Record the report on the new `hazard` (not yet saved): its duplicate candidates, the
+        recurrence it is, free text masked and the originals in the vault. Returns the hazard,
+        the candidates and the vault references written."""
+        conn, now = tx.conn, self.clock()
+        report = Report(category.id, cmd.lat, cmd.lon, now, cmd.venue_id)
+        candidates = duplicate_candidates(self.taxonomy, report,
+                                          await open_near(conn, cmd.lat, cmd.lon, self.duplicate_radius_m),
+                                          radius_m=self.duplicate_radius_m)
+        fixed = await fixed_near(conn, category=category.id, lat=cmd.lat, lon=cmd.lon, venue_id=cmd.venue_id,
+                                 radius_m=self.recurrence_radius_m, since=now - self.recurrence_window)
+        recurrence = latest_recurrence(report, fixed, radius_m=self.recurrence_radius_m,
+                                       window=self.recurrence_window)
+        # Phone and ID numbers typed into free text are masked before anything records it;
+        # what was typed is kept whole in the vault, erasable like the reporter's contact.
+        description, address = scrub_personal_numbers(cmd.description), _scrubbed(cmd.address)
+        contact = {k: v for k, v in (("phone", cmd.reporter_phone), ("name", cmd.reporter_name),
+                                     *cmd.reporter_other) if v}
+        reporter_ref = await pii.store(conn, json.dumps(contact, ensure_ascii=False)) if contact else None
+        free_text_ref = None if (description, address) == (cmd.description, cmd.address) else await pii.store(
+            conn, json.dumps({"description": cmd.description, "address": cmd.address}, ensure_ascii=False))
+        severity = cmd.severity or category.default_severity
+        hazard.report(category=category, taxonomy_version=self.taxonomy.version, source=cmd.source,
+                      severity=severity, description=description,
+                      location={"lat": cmd.lat, "lon": cmd.lon, "address": address}, jurisdiction=jurisdiction,
+                      venue_id=cmd.venue_id, at=now, triage_due_at=triage_due(severity, now, self.triage_within),
+                      duplicate_candidates=candidates, reporter_masked=mask_phone(cmd.reporter_phone),
+                      reporter_ref=reporter_ref, free_text_ref=free_text_ref, recurrence=recurrence,
+                      photo_ids=cmd.photo_ids)
+        return hazard, candidates, [ref for ref in (reporter_ref, free_text_ref) if ref]
+
+    # ---- joint patrols' findings (units.events) ---------------------------------------------------
+
+    async def file_patrol_finding(self, finding_id: str, ctx: CommandContext, *, category: str, text: str, lat: float,
+                                  lon: float) -> Hazard | None:
+        """A joint patrol's finding as a hazard (source joint_patrol), at most once: its id is
+        derived from the finding's (`patrol_hazard_id`), so a redelivered finding finds its hazard
+        already there and records nothing (returns None). Two deliveries at once: the second
+        append conflicts, and the unit of work's retry finds the first one's hazard. No reporter
+        follows it and nothing goes to the vault (the text is masked: a patrol's finding names
+        no person, and an original nobody could erase is not kept). OutsideTheCity if its
+        location lies in no micro-grid."""
+        cmd = ReportHazard(category=category, description=scrub_personal_numbers(text), lat=lat, lon=lon,
+                           source="joint_patrol")
+        jurisdiction = self.resolve(lat, lon).codes()
+
+        async def work(tx: Transaction) -> Hazard | None:
+            hazard = await tx.load(self.repo, patrol_hazard_id(finding_id))
+            if hazard.exists:
+                return None
+            hazard, _, _ = await self._file(tx, hazard, cmd, self.category(category), jurisdiction)
+            await tx.save(self.repo, hazard)
+            return hazard
+
+        return await self.uow.run(work, ctx)
 
     # ---- triage ------------------------------------------------------------------------------
 

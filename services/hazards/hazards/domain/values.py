@@ -20,7 +20,7 @@ class Source(StrEnum):
     GRID_WORKER = "grid_worker"
     VOLUNTEER = "volunteer"
     INSPECTOR = "inspector"
-    JOINT_PATROL = "joint_patrol"  # 联防: the units service's patrol findings (a later consumer)
+    JOINT_PATROL = "joint_patrol"  # 联防: the units service's patrol findings (consumers.py)
     HOTLINE = "hotline"  # 12345
 
 

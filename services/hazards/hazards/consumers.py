@@ -1,0 +1,61 @@
+"""What the hazards service consumes: joint patrols' findings on `units.events`, each filed as a
+hazard (source joint_patrol). Every other units event is skipped unparsed (`wanted`)."""
+
+from __future__ import annotations
+
+import logging
+
+from aiokafka import ConsumerRecord
+
+from linkduty_shared.application import CommandContext
+from linkduty_shared.contracts import ContractViolation
+from linkduty_shared.contracts.units import PATROL_FINDING_TYPE, patrol_finding_from_data, patrol_finding_ids
+from linkduty_shared.domain.personal_data import scrub_personal_numbers
+from linkduty_shared.events.envelope import Envelope
+
+from hazards.application import HazardsService
+from hazards.application.errors import OutsideTheCity
+from hazards.domain.patrol_kinds import PatrolKinds
+
+log = logging.getLogger(__name__)
+
+
+def is_patrol_finding(event_type: str) -> bool:
+    return event_type == PATROL_FINDING_TYPE
+
+
+def patrol_findings_handler(service: HazardsService, kinds: PatrolKinds):
+    """`units.events` PatrolFindingLogged → a hazard, once per finding (its event id).
+
+    - a record breaking the contract: ContractViolation, dead-lettered at once by the runner;
+    - a finding without a location: skipped (a hazard needs a point to find its grid; the finding
+      stays in the patrol's record at units), logged with ids only;
+    - a location in no micro-grid: dead-lettered. The contract puts it in the patrol's division of
+      the shared city directory, so this directory disagrees with units' one; replayed from the
+      DLQ once they agree, it is filed then;
+    - a kind the mapping does not know: filed under its default category, logged."""
+
+    async def handle(event: Envelope, record: ConsumerRecord) -> None:
+        if not is_patrol_finding(event.type):
+            return
+        patrol_id, finding_id = patrol_finding_ids(event.subject, event.id)
+        finding = patrol_finding_from_data(event.data)
+        if not finding.located:
+            log.info("patrol %s finding %s has no location: not filed as a hazard", patrol_id, finding_id)
+            return
+        if not kinds.knows(finding.hazard_kind):
+            log.warning("patrol %s finding %s: unknown hazard kind %r, filed as %s", patrol_id, finding_id,
+                        scrub_personal_numbers(finding.hazard_kind), kinds.default)  # never a number in a log
+        # The patrol is the actor (no person: its members are forces, counted, never named).
+        ctx = CommandContext(actor=f"patrol:{patrol_id}", agency=event.agency, correlation_id=event.correlationid,
+                             causation_id=event.id)
+        try:
+            hazard = await service.file_patrol_finding(finding_id, ctx, category=kinds.category_of(finding.hazard_kind),
+                                                       text=finding.text, lat=finding.lat, lon=finding.lon)
+        except OutsideTheCity:
+            raise ContractViolation(f"patrol {patrol_id} finding {finding_id}: its location lies in no micro-grid "
+                                    "of this service's city directory") from None
+        if hazard is None:
+            log.info("patrol %s finding %s: already filed", patrol_id, finding_id)
+
+    return handle
