@@ -56,8 +56,11 @@ from linkduty_shared.objects import ObjectStore
 from tests.support.served import served
 
 TOPIC = "bench.hazards.events"
-SETTINGS_FIELDS = ("service_name", "pg_dsn", "kafka_bootstrap", "events_topic", "object_store_path",
-                   "auth_jwks_file", "auth_issuer", "deadline_sweep_interval_s")
+# Its own units topic and group: the running hazards service's group on the real units.events is not the bench's to join.
+UNITS_TOPIC = "bench.units.events"
+SETTINGS_FIELDS = ("service_name", "pg_dsn", "kafka_bootstrap", "events_topic", "units_events_topic",
+                   "patrol_findings_group", "object_store_path", "auth_jwks_file", "auth_issuer",
+                   "deadline_sweep_interval_s")
 CATEGORIES = ("ebike_indoors", "evacuation_route_blocked", "flying_wire_charging", "corridor_cluttered",
               "fire_equipment_defective")
 
@@ -92,7 +95,8 @@ def settings_for(schema_dsn: str, objects: Path, issuer: LocalIssuer) -> Hazards
     env = stack_env()
     return HazardsSettings(
         service_name=f"bench-hazards-{uuid.uuid4().hex[:6]}", pg_dsn=schema_dsn,
-        kafka_bootstrap=env["LINKDUTY_KAFKA_BOOTSTRAP"], events_topic=TOPIC, object_store_path=str(objects),
+        kafka_bootstrap=env["LINKDUTY_KAFKA_BOOTSTRAP"], events_topic=TOPIC, units_events_topic=UNITS_TOPIC,
+        patrol_findings_group=f"bench-hazards-{uuid.uuid4().hex[:6]}", object_store_path=str(objects),
         auth_jwks_file=str(issuer.jwks_file), auth_issuer=issuer.issuer,
         # The sweep passes once at start; a year of loaded hazards is mostly past its triage
         # deadline, and the bench measures lists, not escalations.
@@ -229,7 +233,7 @@ async def list_sql(pool, code: str, runs: int) -> dict:
     async with pool.acquire() as conn:
         for _ in range(runs):
             started = time.perf_counter()
-            await list_hazards(conn, within=[code], status=None, category=None, limit=50, after=FIRST_PAGE)
+            await list_hazards(conn, within=[code], limit=50, after=FIRST_PAGE)
             samples.append(time.perf_counter() - started)
     return summarize_ms(samples)
 
@@ -244,7 +248,7 @@ async def busiest(pool, level: str) -> tuple[str, int]:
 async def main(args) -> dict:
     city = load_demo_city()
     issuer = LocalIssuer()
-    await ensure_topics(stack_env()["LINKDUTY_KAFKA_BOOTSTRAP"], [TopicSpec(TOPIC, 3, 1, 3_600_000)])
+    await ensure_topics(stack_env()["LINKDUTY_KAFKA_BOOTSTRAP"], [TopicSpec(t, 3, 1, 3_600_000) for t in (TOPIC, UNITS_TOPIC)])
     result: dict = {"machine": os.uname().nodename, "cpus": os.cpu_count()}
     log_dir = Path(tempfile.mkdtemp(prefix="bench-hazards-"))
 
