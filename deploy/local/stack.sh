@@ -4,28 +4,37 @@
 # One Kafka node by default; LINKDUTY_KAFKA_BROKERS=3 starts a three-node cluster as in production
 # (replication 3, min.insync.replicas 2), its nodes on consecutive port pairs from 19092/19093,
 # with a PostgreSQL data folder of its own (under .state/kafka-cluster).
+# On request (LINKDUTY_S3=1 with `up`, or `s3-start`) also SeaweedFS, an S3-compatible object
+# store (one `weed server`: master, volume, filer, S3 gateway), built from the Go module proxy on
+# first use (deploy/local/seaweedfs.sh, ~8 min cold). Services keep the local filesystem store
+# unless LINKDUTY_OBJECT_STORE=s3; stack.env carries the LINKDUTY_S3_* settings while it runs.
 #
 # Usage: deploy/local/stack.sh COMMAND
 #   up           start (or reuse) Kafka (every node) and PostgreSQL, wait until both really work,
 #                create the role and databases, write $LINKDUTY_STATE/stack.env
 #   down         stop what this script started (anything else on the ports is left alone)
-#   status       one line per component; exit 0 when both run, 3 otherwise
+#   status       one line per component; exit 0 when both run (and S3 when LINKDUTY_S3=1), 3 otherwise
 #   reset        down + delete the data (the Kafka jar cache is kept)
-#   kafka-stop | kafka-start | pg-stop | pg-start
+#   kafka-stop | kafka-start | pg-stop | pg-start | s3-stop | s3-start
 #                stop/start one component, keeping its data (used by the fault tests);
-#                kafka-start starts every node that is not running
-#   kafka-node-pid N | pg-pid
-#                the pid of Kafka node N (1-based) or of PostgreSQL's postmaster, when this
-#                script started it and it runs (for the fault tests)
+#                kafka-start starts every node that is not running; s3-start builds weed when
+#                missing, creates the bucket and adds the LINKDUTY_S3_* lines to stack.env
+#   kafka-node-pid N | pg-pid | s3-pid
+#                the pid of Kafka node N (1-based), of PostgreSQL's postmaster or of SeaweedFS,
+#                when this script started it and it runs (for the fault tests)
 #
 # Environment (defaults): LINKDUTY_STATE (<repo>/.state), LINKDUTY_KAFKA_PORT (19092),
 #   LINKDUTY_KAFKA_CONTROLLER_PORT (19093), LINKDUTY_KAFKA_BROKERS (1, 3 or 5; node N listens
 #   on port + 2(N-1) and controller port + 2(N-1); later commands use the count `up` last used),
 #   LINKDUTY_PG_PORT (15432),
-#   LINKDUTY_KAFKA_READY_TIMEOUT (90 s), LINKDUTY_PG_READY_TIMEOUT (60 s).
+#   LINKDUTY_KAFKA_READY_TIMEOUT (90 s), LINKDUTY_PG_READY_TIMEOUT (60 s),
+#   LINKDUTY_S3 (0; 1: `up` starts SeaweedFS too), LINKDUTY_S3_PORT (18333; its master, volume
+#   and filer take the next three ports, the four gRPC ports the four after: 18333-18340),
+#   LINKDUTY_S3_BUCKET (linkduty-photos), LINKDUTY_S3_READY_TIMEOUT (60 s).
 #
 # Needs: java 17+, mvn (once, to fetch the Kafka jars), the project virtualenv (.venv, for the
-# Kafka probe) and PostgreSQL (installed with apt-get when missing and running as root).
+# Kafka and S3 probes) and PostgreSQL (installed with apt-get when missing and running as root);
+# for S3, Go 1.26.6+ (once, to build weed).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -37,6 +46,11 @@ KAFKA_CONTROLLER_PORT=${LINKDUTY_KAFKA_CONTROLLER_PORT:-19093}
 PG_PORT=${LINKDUTY_PG_PORT:-15432}
 KAFKA_READY_TIMEOUT=${LINKDUTY_KAFKA_READY_TIMEOUT:-90}
 PG_READY_TIMEOUT=${LINKDUTY_PG_READY_TIMEOUT:-60}
+S3_WANTED=${LINKDUTY_S3:-0}
+S3_PORT=${LINKDUTY_S3_PORT:-18333}
+S3_BUCKET=${LINKDUTY_S3_BUCKET:-linkduty-photos}
+S3_REGION=us-east-1  # SeaweedFS accepts any; SigV4 needs one
+S3_READY_TIMEOUT=${LINKDUTY_S3_READY_TIMEOUT:-60}
 
 KAFKA_SRC=$HERE/kafka               # pom.xml, server.properties.in, log4j2.yaml (in git)
 PG_DBS_FILE=$HERE/databases.txt
@@ -59,6 +73,11 @@ set_state_paths() {
   PG_RUN=$PG_DIR/run
   PG_LOG=$PG_DIR/postgres.log
   PG_MARK=$PG_DIR/started-by-stack
+  S3_DIR=$STATE/seaweedfs
+  S3_DATA=$S3_DIR/data
+  S3_PID=$S3_DIR/weed.pid
+  S3_LOG=$S3_DIR/weed.log
+  S3_MARK=$S3_DIR/started-by-stack
 }
 
 remembered_brokers() { if [[ -s $KAFKA_BROKERS_FILE ]]; then cat "$KAFKA_BROKERS_FILE"; else echo 1; fi; }
@@ -154,11 +173,14 @@ take_lock() {
 
 check_ports() {
   local p
-  for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$PG_PORT"; do
+  for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$PG_PORT" "$S3_PORT"; do
     if ! [[ $p =~ ^[0-9]+$ ]] || ((p < 1 || p > 65535)); then die "invalid port '$p'"; fi
   done
   ((KAFKA_BROKERS == 1 || KAFKA_CONTROLLER_PORT - KAFKA_PORT == 1)) \
     || die "a cluster's ports come in pairs: LINKDUTY_KAFKA_CONTROLLER_PORT must be LINKDUTY_KAFKA_PORT + 1"
+  [[ $S3_WANTED =~ ^[01]$ ]] || die "LINKDUTY_S3 must be 0 or 1, not '$S3_WANTED'"
+  ((S3_PORT + 7 <= 65535)) || die "LINKDUTY_S3_PORT: SeaweedFS needs it and the 7 ports after it"
+  [[ $S3_BUCKET =~ ^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$ ]] || die "LINKDUTY_S3_BUCKET: '$S3_BUCKET' is not an S3 bucket name"
 }
 
 require_venv() {
@@ -616,14 +638,218 @@ pg_status() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# S3: SeaweedFS (optional: LINKDUTY_S3=1 with `up`, or s3-start)
+# ---------------------------------------------------------------------------------------------
+# Its master, volume server and filer listen on the three ports after the S3 one, the four gRPC
+# ports on the four after those (SeaweedFS would otherwise put them at +10000).
+s3_master_port() { echo $((S3_PORT + 1)); }
+s3_filer_port() { echo $((S3_PORT + 3)); }
+s3_endpoint() { echo "http://$HOST:$S3_PORT"; }
+
+# The binary, built when missing; before take_lock, so a first build (minutes) never blocks
+# another stack.sh (deploy/local/seaweedfs.sh has a lock of its own).
+WEED=""
+s3_install() { WEED=$("$HERE/seaweedfs.sh" install) || die "s3: could not build SeaweedFS (see above)"; }
+
+hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
+
+# One identity, made on first start and kept with the data (the objects are readable only with
+# it): an access key id and secret, as stack.env hands them to the services.
+s3_credentials() {
+  local file=$S3_DIR/credentials
+  if [[ ! -s $file ]]; then
+    (umask 077 && printf 'LD%s\n%s\n' "$(hex 9 | tr a-f A-F)" "$(hex 20)" >"$file.tmp" && mv -f "$file.tmp" "$file")
+  fi
+  { read -r S3_ACCESS_KEY_ID; read -r S3_SECRET_ACCESS_KEY; } <"$file"
+}
+
+# Rewritten on every start. s3.json: the stack's identity, the only one (no anonymous access).
+# security.toml (read from the working directory, weed's own and weed shell's): signing keys, so
+# the filer's and volume server's gRPC/HTTP writes need a token, not just a reachable port.
+s3_write_config() {
+  s3_credentials
+  local keys=$S3_DIR/signing-keys
+  [[ -s $keys ]] || (umask 077 && printf '%s\n%s\n' "$(hex 24)" "$(hex 24)" >"$keys")
+  local volume_key filer_key
+  { read -r volume_key; read -r filer_key; } <"$keys"
+  (umask 077
+   printf '{"identities": [{"name": "linkduty", "credentials": [{"accessKey": "%s", "secretKey": "%s"}],
+  "actions": ["Admin", "Read", "List", "Tagging", "Write"]}]}\n' "$S3_ACCESS_KEY_ID" "$S3_SECRET_ACCESS_KEY" >"$S3_DIR/s3.json"
+   printf '[jwt.signing]\nkey = "%s"\n\n[jwt.filer_signing]\nkey = "%s"\n' "$volume_key" "$filer_key" >"$S3_DIR/security.toml")
+}
+
+# Pid of the SeaweedFS this script started, if it is still alive (checked against its cmdline).
+s3_our_pid() {
+  [[ -f $S3_MARK && -f $S3_PID ]] || return 0
+  local pid cmd
+  pid=$(<"$S3_PID")
+  pid_alive "$pid" || return 0
+  cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 0
+  [[ $cmd == *weed\ server*"-dir=$S3_DATA "* ]] && echo "$pid"
+  return 0
+}
+
+s3_launch() {
+  local run=$S3_DIR/run p
+  mkdir -p "$S3_DATA" "$run"
+  ((${#run} + 10 <= 107)) || die "$run is too long for a Unix socket path: use a shorter LINKDUTY_STATE"
+  for ((p = S3_PORT + 1; p <= S3_PORT + 7; p++)); do
+    port_open "$p" && die "s3: port $HOST:$p (SeaweedFS's, LINKDUTY_S3_PORT + 1..7) is taken by another program"
+  done
+  s3_write_config
+  [[ -f $S3_LOG ]] && mv -f "$S3_LOG" "$S3_LOG.1"
+  rm -f "$S3_PID"
+  # Loopback only, no telemetry (on by default), no Iceberg/Lance catalogs, no bucket made by a
+  # stray upload; 64 MB volumes and a 1 s pre-stop keep a dev store small and quick to stop.
+  # shellcheck disable=SC2016  # $$, $0, $1 and $@ belong to the inner bash
+  setsid bash -c 'echo $$ >"$0"; cd "$1"; shift; exec "$@"' "$S3_PID" "$S3_DIR" \
+    "$WEED" server -dir="$S3_DATA" -ip="$HOST" -ip.bind="$HOST" \
+    -master.port="$(s3_master_port)" -master.port.grpc=$((S3_PORT + 5)) -master.telemetry=false -master.electionTimeout=1s \
+    -master.volumeSizeLimitMB=64 -master.defaultReplication=000 \
+    -volume.port=$((S3_PORT + 2)) -volume.port.grpc=$((S3_PORT + 6)) -volume.max=32 -volume.preStopSeconds=0 \
+    -filer -filer.port="$(s3_filer_port)" -filer.port.grpc=$((S3_PORT + 7)) -filer.localSocket="$run/filer.sock" \
+    -s3 -s3.port="$S3_PORT" -s3.port.grpc=$((S3_PORT + 4)) -s3.localSocket="$run/s3.sock" \
+    -s3.config="$S3_DIR/s3.json" -s3.iam=false -s3.autoCreateBucket=false -s3.port.iceberg=0 -s3.port.lance=0 \
+    </dev/null >>"$S3_LOG" 2>&1 9>&- &
+  wait_for 10 test -s "$S3_PID" || die "s3: the weed process did not start (see $S3_LOG)"
+  touch "$S3_MARK"
+  log "s3: started SeaweedFS pid $(<"$S3_PID") on $(s3_endpoint) (log $S3_LOG)"
+}
+
+s3_shell() {
+  (cd "$S3_DIR" && "$WEED" shell -connectTimeout=10s \
+    -master="$HOST:$(s3_master_port).$((S3_PORT + 5))" -filer="$HOST:$(s3_filer_port).$((S3_PORT + 7))")
+}
+
+s3_bucket_ready() {
+  local out
+  out=$(echo "s3.bucket.list" | s3_shell 2>&1) || return 1
+  grep -qE "^[[:space:]]*$S3_BUCKET([[:space:]]|$)" <<<"$out" && return 0
+  out=$(echo "s3.bucket.create -name $S3_BUCKET" | s3_shell 2>&1) || return 1
+  grep -q "created bucket $S3_BUCKET" <<<"$out" && log "s3: created bucket $S3_BUCKET"
+}
+
+s3_probe() {
+  LINKDUTY_S3_ACCESS_KEY_ID=$S3_ACCESS_KEY_ID LINKDUTY_S3_SECRET_ACCESS_KEY=$S3_SECRET_ACCESS_KEY \
+    "$VENV_PY" "$HERE/s3_probe.py" --endpoint "$(s3_endpoint)" --bucket "$S3_BUCKET" --region "$S3_REGION"
+}
+
+s3_fail() {
+  printf 'stack: ERROR: s3: %s\n' "$1" >&2
+  [[ -f $S3_LOG ]] && { printf 'stack: last lines of %s:\n' "$S3_LOG" >&2; tail -n 30 "$S3_LOG" | sed 's/^/    /' >&2; }
+  [[ -z $(s3_our_pid) ]] || s3_stop
+  exit 1
+}
+
+# Started (or already running), bucket made, a put/get/delete round trip done, stack.env updated.
+s3_start() {
+  require_venv
+  local pid t0=$SECONDS out=""
+  pid=$(s3_our_pid)
+  mkdir -p "$S3_DIR"
+  if [[ -z $pid ]]; then
+    rm -f "$S3_MARK"
+    # Another program's S3 is of no use: its identities are not ours to hand out.
+    port_open "$S3_PORT" && die "s3: $HOST:$S3_PORT is taken by a program this script did not start (set LINKDUTY_S3_PORT)"
+    s3_launch
+    pid=$(<"$S3_PID")
+  else
+    s3_credentials
+    log "s3: already running (pid $pid, started by this script) on $(s3_endpoint)"
+  fi
+  local deadline=$((SECONDS + S3_READY_TIMEOUT))
+  until port_open "$S3_PORT" && s3_bucket_ready && out=$(s3_probe 2>&1); do
+    pid_alive "$pid" || s3_fail "SeaweedFS (pid $pid) exited during start-up"
+    ((SECONDS < deadline)) || s3_fail "not ready after $S3_READY_TIMEOUT s; last probe said: ${out:-nothing (port closed or bucket not made)}"
+    sleep 0.5
+  done
+  s3_update_env
+  log "s3: ready on $(s3_endpoint), bucket $S3_BUCKET (probe wrote, read and deleted an object) in $((SECONDS - t0)) s"
+}
+
+# Stops SeaweedFS if this script started it. $1=strict: fail when it was not ours.
+s3_stop() {
+  local strict=${1:-} pid
+  pid=$(s3_our_pid)
+  if [[ -z $pid ]]; then
+    rm -f "$S3_MARK" "$S3_PID"
+    if port_open "$S3_PORT"; then
+      local msg="s3 on $HOST:$S3_PORT was not started by this script: leaving it alone"
+      [[ -n $strict ]] && die "$msg"
+      log "$msg"
+    fi
+    s3_update_env
+    return
+  fi
+  log "s3: stopping pid $pid (SIGTERM, up to 30 s) ..."
+  kill -TERM "$pid" 2>/dev/null || true
+  if ! wait_for 30 not_alive "$pid"; then
+    log "s3: pid $pid ignored SIGTERM for 30 s: SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    wait_for 10 not_alive "$pid" || die "s3: pid $pid survived SIGKILL"
+  fi
+  rm -f "$S3_MARK" "$S3_PID"
+  s3_update_env
+  log "s3: stopped"
+}
+
+s3_status() {
+  local pid
+  pid=$(s3_our_pid)
+  if [[ -n $pid ]] && port_open "$S3_PORT"; then
+    printf 's3        running  %s:%s  pid %s  (started by stack.sh; SeaweedFS, bucket %s)\n' "$HOST" "$S3_PORT" "$pid" "$S3_BUCKET"
+    return 0
+  fi
+  if [[ -n $pid ]]; then
+    printf 's3        starting %s:%s  pid %s  (started by stack.sh, port not open yet)\n' "$HOST" "$S3_PORT" "$pid"
+  elif port_open "$S3_PORT"; then
+    printf 's3        foreign  %s:%s  pid %s  (not started by stack.sh: not used)\n' "$HOST" "$S3_PORT" "$(listener_pid "$S3_PORT")"
+  else
+    printf 's3        stopped  %s:%s  pid -  (optional: stack.sh s3-start, or LINKDUTY_S3=1 stack.sh up)\n' "$HOST" "$S3_PORT"
+  fi
+  return 1
+}
+
+# The LINKDUTY_S3_* lines, while our SeaweedFS runs. LINKDUTY_OBJECT_STORE is not among them: the
+# services keep the local filesystem unless told otherwise.
+s3_env_lines() {
+  [[ -n $(s3_our_pid) ]] || return 0
+  s3_credentials
+  printf 'LINKDUTY_S3_ENDPOINT=%s\nLINKDUTY_S3_BUCKET=%s\nLINKDUTY_S3_REGION=%s\nLINKDUTY_S3_ACCESS_KEY_ID=%s\nLINKDUTY_S3_SECRET_ACCESS_KEY=%s\n' \
+    "$(s3_endpoint)" "$S3_BUCKET" "$S3_REGION" "$S3_ACCESS_KEY_ID" "$S3_SECRET_ACCESS_KEY"
+}
+
+# stack.env's other lines kept, its S3 lines replaced (or dropped, S3 stopped).
+s3_update_env() {
+  local env=$STATE/stack.env tmp=$STATE/stack.env.tmp
+  [[ -f $env || -n $(s3_our_pid) ]] || return 0
+  { if [[ -f $env ]]; then grep -v '^LINKDUTY_S3_' "$env" || true; fi; s3_env_lines; } >"$tmp"
+  chmod 600 "$tmp"
+  mv -f "$tmp" "$env"
+}
+
+# Pids of any weed server using this state folder, whoever started it.
+s3_pids_using_state() {
+  local f cmd
+  for f in /proc/[0-9]*/cmdline; do
+    cmd=$(tr '\0' ' ' 2>/dev/null <"$f") || continue
+    [[ $cmd == *weed\ server*"-dir=$S3_DATA "* ]] && { f=${f#/proc/}; echo "${f%/cmdline}"; }
+  done
+  return 0
+}
+
+# ---------------------------------------------------------------------------------------------
 # Commands
 # ---------------------------------------------------------------------------------------------
 write_env() {
   # Plain KEY=VALUE lines: `set -a; . .state/stack.env; set +a` in shells, easy to parse elsewhere.
-  # The replication factor is that of the topics the project creates.
+  # The replication factor is that of the topics the project creates. Only its owner reads it
+  # (the S3 lines carry a secret).
   local tmp=$STATE/stack.env.tmp
-  printf 'LINKDUTY_KAFKA_BOOTSTRAP=%s\nLINKDUTY_TOPIC_REPLICATION_FACTOR=%s\nLINKDUTY_PG_DSN=postgresql://linkduty:linkduty@%s:%s\n' \
-    "$(kafka_bootstrap)" "$(kafka_replication)" "$HOST" "$PG_PORT" >"$tmp"
+  { printf 'LINKDUTY_KAFKA_BOOTSTRAP=%s\nLINKDUTY_TOPIC_REPLICATION_FACTOR=%s\nLINKDUTY_PG_DSN=postgresql://linkduty:linkduty@%s:%s\n' \
+      "$(kafka_bootstrap)" "$(kafka_replication)" "$HOST" "$PG_PORT"
+    s3_env_lines; } >"$tmp"
+  chmod 600 "$tmp"
   mv -f "$tmp" "$STATE/stack.env"
 }
 
@@ -638,14 +864,16 @@ cmd_up() {
   # Kafka boots in the background while PostgreSQL is prepared; then both are checked.
   for_each_node kafka_ensure_started
   pg_start
+  ((S3_WANTED != 1)) || s3_start
   kafka_wait_ready
   write_env
-  log "up: Kafka $(kafka_bootstrap) and PostgreSQL $HOST:$PG_PORT ready in $((SECONDS - t0)) s; settings in $STATE/stack.env"
+  log "up: Kafka $(kafka_bootstrap) and PostgreSQL $HOST:$PG_PORT$( ((S3_WANTED != 1)) || echo " and S3 $(s3_endpoint)") ready in $((SECONDS - t0)) s; settings in $STATE/stack.env"
 }
 
 cmd_down() {
   for_each_node kafka_stop
   pg_stop
+  s3_stop
 }
 
 cmd_status() {
@@ -655,6 +883,7 @@ cmd_status() {
     kafka_status || rc=3
   done
   pg_status || rc=3
+  s3_status || ((S3_WANTED != 1)) || rc=3
   return "$rc"
 }
 
@@ -663,8 +892,11 @@ cmd_reset() {
   for_each_node kafka_reset_node
   pg_find
   ! pg_running_here || die "a PostgreSQL server not started by this script still uses $PG_DATA: stop it first"
-  log "reset: deleting Kafka and PostgreSQL data under $STATE (keeping the jar cache)"
-  rm -rf "$KAFKA_LIBS.tmp" "$PG_DIR" "$STATE/stack.env"
+  local pids
+  pids=$(s3_pids_using_state | tr '\n' ' ')
+  [[ -z ${pids// /} ]] || die "a SeaweedFS not started by this script still uses $S3_DATA (pid $pids): stop it first"
+  log "reset: deleting Kafka, PostgreSQL and S3 data under $STATE (keeping the jar cache and the weed binary)"
+  rm -rf "$KAFKA_LIBS.tmp" "$PG_DIR" "$S3_DIR" "$STATE/stack.env"
   ((KAFKA_BROKERS == 1)) || rm -rf "$KAFKA_CLUSTER_DIR"
 }
 
@@ -702,11 +934,13 @@ main() {
   local cmd=${1:-}
   case $cmd in
     up | down | status | reset | kafka-start | kafka-stop | kafka-node-pid | pg-pid | pg-start | pg-stop) ;;
+    s3-start | s3-stop | s3-pid) ;;
     -h | --help | help) usage; return 0 ;;
     *) usage; die "unknown command '${cmd}'" ;;
   esac
   set_state_paths
   check_ports
+  [[ $cmd == s3-start || ($cmd == up && $S3_WANTED == 1) ]] && s3_install
   # status and the *-pid commands only read; everything else changes state and is serialised.
   [[ $cmd == status || $cmd == *-pid ]] || take_lock
   case $cmd in
@@ -720,6 +954,9 @@ main() {
     pg-pid) cmd_pg_pid ;;
     pg-start) pg_start ;;
     pg-stop) pg_stop strict ;;
+    s3-start) s3_start ;;
+    s3-stop) s3_stop strict ;;
+    s3-pid) s3_our_pid ;;
   esac
 }
 
