@@ -15,11 +15,13 @@ import pytest
 
 from alarms.bootstrap import build_app
 from alarms.config import AlarmsSettings
+from gateway.config import GatewaySettings
 from linkduty_shared.auth.issuer import LocalIssuer
 from linkduty_shared.jurisdictions import load_demo_city
 from linkduty_shared.messaging.topics import TopicSpec, dlq_topic
 from tests.support.kafka import make_topics
 from tests.conftest import ROOT, stack_test_dsn
+from tests.integration.gateway.support import serving
 
 PARTITIONS = 6
 
@@ -126,3 +128,16 @@ def token(issuer, city):
         return {"Authorization": f"Bearer {jwt}"}
 
     return make
+
+
+@pytest.fixture(scope="module")
+async def gateway(test_dsn, kafka_bootstrap, topics, issuer, linkage_worker):
+    """The gateway behind uvicorn on the run's notifications topic, its own schema."""
+    async with own_schema(test_dsn, "e2e_gateway") as dsn:
+        settings = GatewaySettings(
+            service_name=f"gateway-e2e-{uuid.uuid4().hex[:6]}", pg_dsn=dsn, kafka_bootstrap=kafka_bootstrap,
+            auth_jwks_file=str(issuer.jwks_file), auth_issuer=issuer.issuer,
+            notifications_topic=topics["notifications"], feed_poll_interval_s=0.2, pg_pool_max=10,
+        )
+        async with serving(settings) as served:
+            yield served

@@ -4,27 +4,12 @@ a console that reconnects with Last-Event-ID gets exactly what it missed."""
 
 import contextlib
 import json
-import uuid
 
 import httpx
 import pytest
 
-from gateway.config import GatewaySettings
 from linkduty_shared.jurisdictions import Level
-from tests.e2e.conftest import own_schema
-from tests.integration.gateway.support import SseReader, serving
-
-
-@pytest.fixture(scope="module")
-async def gateway(test_dsn, kafka_bootstrap, topics, issuer, linkage_worker):
-    async with own_schema(test_dsn, "e2e_gateway") as dsn:
-        settings = GatewaySettings(
-            service_name=f"gateway-e2e-{uuid.uuid4().hex[:6]}", pg_dsn=dsn, kafka_bootstrap=kafka_bootstrap,
-            auth_jwks_file=str(issuer.jwks_file), auth_issuer=issuer.issuer,
-            notifications_topic=topics["notifications"], feed_poll_interval_s=0.2, pg_pool_max=10,
-        )
-        async with serving(settings) as served:
-            yield served
+from tests.integration.gateway.support import SseReader
 
 
 @pytest.fixture

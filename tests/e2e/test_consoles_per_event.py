@@ -12,7 +12,6 @@ from linkduty_shared.jurisdictions import Level
 from tests.e2e.conftest import PARTITIONS, start_linkage, stop
 from tests.e2e.test_consoles import (  # noqa: F401  (fixtures and tests, run here against this module's worker)
     consoles,
-    gateway,
     next_about,
     test_a_console_that_reconnects_gets_exactly_what_it_missed,
     test_an_alarm_reaches_the_screens_of_exactly_its_four_centres,

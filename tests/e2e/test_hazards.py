@@ -20,14 +20,13 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from PIL import Image
 
-from gateway.config import GatewaySettings
 from hazards.application.service import PATROL_FINDINGS
 from hazards.bootstrap import build_app
 from hazards.config import HazardsSettings
 from linkduty_shared.events import Envelope, envelope_to_kafka
 from linkduty_shared.jurisdictions import Level
 from tests.e2e.conftest import own_schema
-from tests.integration.gateway.support import SseReader, serving
+from tests.integration.gateway.support import SseReader
 
 STAFF = ("hazards:report", "hazards:read", "hazards:triage", "hazards:rectify", "hazards:verify")
 M = 1 / 111_000  # a metre of latitude, in degrees
@@ -62,17 +61,6 @@ async def hazards_app(test_dsn, kafka_bootstrap, topics, issuer, linkage_worker,
 async def hazards(hazards_app):
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=hazards_app), base_url="http://hazards") as c:
         yield c
-
-
-@pytest.fixture(scope="module")
-async def gateway(test_dsn, kafka_bootstrap, topics, issuer, linkage_worker):
-    async with own_schema(test_dsn, "e2e_gateway") as dsn:
-        settings = GatewaySettings(
-            service_name=f"gateway-e2e-{uuid.uuid4().hex[:6]}", pg_dsn=dsn, kafka_bootstrap=kafka_bootstrap,
-            auth_jwks_file=str(issuer.jwks_file), auth_issuer=issuer.issuer,
-            notifications_topic=topics["notifications"], feed_poll_interval_s=0.2, pg_pool_max=10)
-        async with serving(settings) as served:
-            yield served
 
 
 @pytest.fixture
