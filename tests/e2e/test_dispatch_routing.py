@@ -21,7 +21,7 @@ from linkage import health
 from linkage.config import LinkageSettings
 from tests.conftest import eventually, loud_lines
 from tests.e2e.conftest import PARTITIONS, create_topics, start_linkage, stop
-from tests.e2e.test_consoles import consoles, gateway, next_about  # noqa: F401 (fixtures)
+from tests.e2e.test_consoles import consoles, next_about  # noqa: F401 (fixtures)
 from tests.e2e.test_critical_path import NotificationReader, report
 from tests.support.kafka import read_topic
 
