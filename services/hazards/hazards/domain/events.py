@@ -167,3 +167,126 @@ class HazardEscalated(DomainEvent):
     deadline: str | None = None  # triage | rectification: the one missed
     overdue_since: str | None = None  # when it was due
     due_at: str | None = None  # the deadline `to_level` has for it now (the same window again, from `at`)
+
+
+@event("HazardFixedOnSpot")
+class HazardFixedOnSpot(DomainEvent):
+    """当场整改: found and fixed at once, in front of the inspector who found it (an inspection's
+    item fixed on the spot). The hazard is closed, as a verified rectification closes it, and its
+    re-inspection (回头看) follows (ReinspectionScheduled)."""
+
+    by: str
+    at: str
+    note: str | None = None
+
+
+# ---- venues (场所): the registry a street keeps of the places it inspects ---------------------
+
+
+@event("VenueRegistered")
+class VenueRegistered(DomainEvent):
+    """A place entered in the registry (by hand or from a street's ledger: `ledger_ref`)."""
+
+    venue_id: str
+    at: str
+    kind: str  # an id of venue_kinds.toml (the nine small places, compounds, high-rises, …)
+    name: str  # a business's or building's name (phone and ID numbers masked)
+    location: dict  # {"lat", "lon", "address"}
+    jurisdiction: dict  # {"grid", "community", "street", "district", "city"}
+    risk_class: str  # low | medium | high (values.RiskClass)
+    by: str
+    floor_area_m2: float | None = None
+    inspection_due_at: str | None = None  # its first inspection, by its kind's interval
+    responsible_masked: str | None = None  # 安全责任人: their phone masked (name and phone in the vault)
+    responsible_ref: str | None = None
+    contact_masked: str | None = None  # 消防安全管理人 / the fire-safety contact, masked
+    contact_ref: str | None = None
+    ledger_ref: str | None = None  # its id in the ledger it was imported from
+
+
+@event("VenueDetailsChanged")
+class VenueDetailsChanged(DomainEvent):
+    """Corrected or changed: only the fields named in `changes` (name, kind, floor_area_m2,
+    address; a new location moves its micro-grid: `location` and `jurisdiction` together)."""
+
+    changes: dict
+    by: str
+    at: str
+
+
+@event("VenueContactsChanged")
+class VenueContactsChanged(DomainEvent):
+    """A new responsible person or fire-safety contact (the old ones' vault entries are erased)."""
+
+    by: str
+    at: str
+    responsible_masked: str | None = None
+    responsible_ref: str | None = None
+    contact_masked: str | None = None
+    contact_ref: str | None = None
+
+
+@event("VenueRiskClassified")
+class VenueRiskClassified(DomainEvent):
+    """Its risk class (风险等级) changed, and why: the venue's page shows this over time."""
+
+    risk_class: str
+    previous: str
+    reason: str
+    by: str
+    at: str
+
+
+@event("VenueDeregistered")
+class VenueDeregistered(DomainEvent):
+    """Closed down, demolished or entered twice: no longer inspected."""
+
+    reason: str
+    by: str
+    at: str
+
+
+@event("VenueInspected")
+class VenueInspected(DomainEvent):
+    """An inspection of it was recorded (the inspection's own stream has the checklist): its next
+    inspection falls due `inspection_due_at`, by its kind's interval."""
+
+    inspection_id: str
+    inspection_kind: str  # self_check | patrol | joint
+    inspected_at: str
+    inspection_due_at: str
+    at: str
+
+
+@event("VenueInspectionEscalated")
+class VenueInspectionEscalated(DomainEvent):
+    """Its inspection overdue at `from_level`: the next level up sees to it now, by `due_at`."""
+
+    from_level: str  # community | street
+    to_level: str  # street | district
+    overdue_since: str
+    due_at: str
+    at: str
+
+
+# ---- inspections (检查): one visit to one venue, with its checklist ---------------------------
+
+
+@event("InspectionRecorded")
+class InspectionRecorded(DomainEvent):
+    """An inspection of a venue, as its checklist was filled in. Every failed item opened a hazard
+    (`items[].hazard_id`, in the same transaction); an item fixed on the spot opened one that was
+    closed at once (HazardFixedOnSpot). `reinspected` are hazards it looked at again (回头看)."""
+
+    inspection_id: str
+    venue_id: str
+    venue_kind: str
+    kind: str  # self_check (the venue's own) | patrol (a grid worker or volunteer) | joint (防消联勤)
+    at: str  # when it was done (as the inspector says, never in the future)
+    jurisdiction: dict  # the venue's, when inspected
+    checklist_version: str
+    items: tuple  # [{"item_id", "result": passed|failed|fixed_on_spot|not_applicable, "category", "hazard_id", "note", "photo_ids"}]
+    participants: tuple  # [{"role": street_office|venue_contact|fire_station|grid_worker|volunteer|community, "id", "name"}]
+    by: str
+    reinspected: tuple = ()  # [{"hazard_id", "outcome": confirmed|reopened}]
+    note: str | None = None
