@@ -14,16 +14,19 @@ from linkduty_shared.objects import ObjectStore
 from linkduty_shared.runtime import Runtime, every
 
 from hazards import images, photos, pii
-from hazards.api import erasure, hazards, lifecycle, me, open311
+from hazards.api import erasure, hazards, inspections, lifecycle, me, open311, venues
 from hazards.api import photos as photo_routes
 from hazards.application import HazardsService, utcnow
 from hazards.application.photos import PhotosService
+from hazards.application.venues import VenuesService
 from hazards.config import HazardsSettings
 from hazards.consumers import is_patrol_finding, patrol_findings_handler
 from hazards.domain.categories import default_taxonomy, parse_taxonomy
 from hazards.domain.patrol_kinds import parse_patrol_kinds, shipped_patrol_kinds_text
 from hazards.domain.values import Severity
+from hazards.domain.venue_kinds import parse_venue_kinds, shipped_venue_kinds_text
 from hazards.projections.hazard_list import HazardList
+from hazards.projections.venue_list import VenueList
 
 
 def triage_within(settings: HazardsSettings) -> dict[str, dt.timedelta]:
@@ -42,6 +45,8 @@ def build_app(settings: HazardsSettings | None = None) -> FastAPI:
     deadlines = triage_within(settings)
     patrol_kinds = parse_patrol_kinds(Path(settings.patrol_kinds_path).read_text(encoding="utf-8")
                                       if settings.patrol_kinds_path else shipped_patrol_kinds_text(), taxonomy)
+    venue_kinds = parse_venue_kinds(Path(settings.venue_kinds_path).read_text(encoding="utf-8")
+                                    if settings.venue_kinds_path else shipped_venue_kinds_text(), taxonomy)
 
     if not (settings.deadline_sweep_interval_s > 0 and settings.deadline_sweep_batch > 0):
         raise ValueError("deadline_sweep_interval_s and deadline_sweep_batch must be positive")
@@ -63,6 +68,9 @@ def build_app(settings: HazardsSettings | None = None) -> FastAPI:
         # (HazardsService.escalate_overdue). No timer lives in memory: each pass recomputes from PostgreSQL.
         runtime.background("deadline sweep", lambda: every(
             settings.deadline_sweep_interval_s, lambda: service.escalate_overdue(settings.deadline_sweep_batch)))
+        registry = app.state.venues = VenuesService(service, venue_kinds, topic=settings.events_topic)
+        runtime.background("inspection sweep", lambda: every(
+            settings.deadline_sweep_interval_s, lambda: registry.escalate_overdue(settings.deadline_sweep_batch)))
         findings = app.state.patrol_findings = ConsumerRunner(
             bootstrap=settings.kafka, group_id=settings.patrol_findings_group, topics=[settings.units_events_topic],
             handler=patrol_findings_handler(service, patrol_kinds), wanted=is_patrol_finding,
@@ -73,8 +81,9 @@ def build_app(settings: HazardsSettings | None = None) -> FastAPI:
 
     app = create_app(
         settings, title="LinkDuty hazards",
-        routers=[hazards.router, lifecycle.router, me.router, erasure.router, photo_routes.router, open311.router],
-        schema_sql=(HazardList.ddl, pii.DDL, photos.DDL), on_start=on_start,
-        body_limits=photo_routes.body_limits(settings.photo_max_bytes) | open311.body_limits(),
+        routers=[hazards.router, lifecycle.router, me.router, erasure.router, photo_routes.router, open311.router,
+                 venues.router, inspections.router],
+        schema_sql=(HazardList.ddl, VenueList.ddl, pii.DDL, photos.DDL), on_start=on_start,
+        body_limits=photo_routes.body_limits(settings.photo_max_bytes) | open311.body_limits() | venues.body_limits(),
     )
     return app

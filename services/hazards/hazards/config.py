@@ -34,3 +34,7 @@ class HazardsSettings(HttpServiceSettings, ObjectStoreSettings):
     photo_unattached_keep_hours: float = 24.0  # uploaded, never named by a report: then deleted
     # A report from these sources needs at least this many photos (随手拍 is a snapshot); 1 to 9 in all.
     min_photos_per_report: dict[str, int] = {"resident_app": 1}
+    # Venues (场所): their kinds, inspection intervals and checklists (TOML, see domain/venue_kinds.toml;
+    # the shipped ones when unset). The same sweep interval and batch find venues whose inspection is
+    # overdue and escalate them, community → street → district.
+    venue_kinds_path: str | None = None

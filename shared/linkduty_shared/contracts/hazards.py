@@ -10,7 +10,9 @@ Kafka). Which reporters follow a hazard is not published.
 The loop (闭环): HazardReported (+ RecurrenceFlagged) → HazardAccepted | HazardRejected |
 HazardMerged (the duplicate; its target records DuplicateMerged) → HazardAssigned →
 RectificationSubmitted → RectificationVerified (+ ReinspectionScheduled) | RectificationFailed
-(back to rectifying) → ReinspectionConfirmed | HazardReopened (back to rectifying).
+(back to rectifying) → ReinspectionConfirmed | HazardReopened (back to rectifying). A hazard an
+inspection found and fixed at once: HazardReported (source inspection) → HazardFixedOnSpot
+(closed) + ReinspectionScheduled.
 HazardEscalated (community → street → district) may come while the hazard is open.
 """
 
@@ -35,6 +37,7 @@ STATUS_AFTER_EVENT = {
     "HazardAssigned": "rectifying",
     "RectificationSubmitted": "awaiting_verification",
     "RectificationVerified": "closed",
+    "HazardFixedOnSpot": "closed",
     "RectificationFailed": "rectifying",
     "ReinspectionConfirmed": "confirmed",
     "HazardReopened": "rectifying",
@@ -74,7 +77,7 @@ class DuplicateCandidate:
 class HazardReported:
     hazard_id: Text
     at: Text
-    source: Literal["resident_app", "grid_worker", "volunteer", "inspector", "joint_patrol", "hotline"]
+    source: Literal["resident_app", "grid_worker", "volunteer", "inspector", "joint_patrol", "hotline", "inspection"]
     category: Text
     taxonomy_version: Text
     severity: Severity
@@ -86,6 +89,7 @@ class HazardReported:
     duplicate_candidates: tuple[DuplicateCandidate, ...] = ()
     reporter_masked: str | None = None
     photo_ids: tuple[str, ...] = ()
+    inspection_id: str | None = None  # the inspection whose failed item it is (source inspection)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,6 +161,13 @@ class RectificationVerified:
 
 
 @dataclasses.dataclass(frozen=True)
+class HazardFixedOnSpot:
+    by: str
+    at: Text
+    note: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class RectificationFailed:
     note: Text
     failures: Annotated[int, Field(ge=1)]
@@ -201,7 +212,7 @@ class HazardEscalated:
 
 EVENTS: dict[str, type] = {cls.__name__: cls for cls in (
     HazardReported, RecurrenceFlagged, HazardMerged, DuplicateMerged, HazardAccepted, HazardRejected, HazardAssigned,
-    RectificationSubmitted, RectificationVerified, RectificationFailed, ReinspectionScheduled, ReinspectionConfirmed,
+    RectificationSubmitted, RectificationVerified, HazardFixedOnSpot, RectificationFailed, ReinspectionScheduled, ReinspectionConfirmed,
     HazardReopened, HazardEscalated)}
 EVENT_TYPES = frozenset(TYPE_PREFIX + name for name in EVENTS)
 _ADAPTERS = {name: TypeAdapter(cls) for name, cls in EVENTS.items()}

@@ -17,7 +17,8 @@ from linkduty_shared.jurisdictions import Level
 from linkduty_shared.messaging.topics import TopicSpec, dlq_topic
 from tests.support.kafka import make_topics
 
-STAFF = ("hazards:report", "hazards:read", "hazards:triage", "hazards:rectify", "hazards:verify")
+STAFF = ("hazards:report", "hazards:read", "hazards:triage", "hazards:rectify", "hazards:verify", "hazards:venues",
+         "hazards:inspect")
 
 
 @pytest.fixture

@@ -48,3 +48,52 @@ class Seen:
     hazard: Hazard
     as_staff: bool
     duplicate_candidates: list[dict]  # those the caller may see
+
+
+@dataclasses.dataclass(frozen=True)
+class Person:
+    """A venue's responsible person or fire-safety contact, as given: into the vault, masked elsewhere."""
+
+    name: str | None = None
+    phone: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class RegisterVenue:
+    kind: str
+    name: str
+    lat: float
+    lon: float
+    address: str | None = None
+    floor_area_m2: float | None = None
+    risk_class: str = "medium"
+    responsible: Person | None = None  # 消防安全责任人
+    contact: Person | None = None  # 消防安全管理人, the fire-safety contact
+    ledger_ref: str | None = None  # its id in the street's ledger (an import's row)
+
+
+@dataclasses.dataclass(frozen=True)
+class ChangeVenue:
+    name: str | None = None
+    kind: str | None = None
+    floor_area_m2: float | None = None
+    address: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordInspection:
+    kind: str  # self_check | patrol | joint
+    inspected_at: object  # datetime (aware)
+    answers: tuple  # ItemAnswer, one per checklist item
+    participants: tuple = ()  # Participant
+    reinspected: tuple[tuple[str, str], ...] = ()  # (hazard id, confirmed | reopened): 回头看 during this visit
+    note: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Inspected:
+    inspection: object  # Inspection
+    venue: object  # Venue
+    hazards: list  # the Hazards it opened (failed items, and those fixed on the spot)

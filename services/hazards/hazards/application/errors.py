@@ -24,3 +24,18 @@ class OutsideYourJurisdiction(NotPermitted):
 
 class TimeOutOfRange(DomainError):
     type_slug, status, title = "time-out-of-range", 422, "A time lies outside what can be asked for"
+
+
+class UnknownVenueKind(DomainError):
+    type_slug, status, title = "unknown-venue-kind", 422, "Unknown venue kind"
+
+    def __init__(self, kind: str, known: tuple[str, ...]) -> None:
+        super().__init__(f"{kind[:64]!r} is no venue kind", extra={"kinds": list(known)})
+
+
+class UnknownFireStation(DomainError):
+    type_slug, status, title = "unknown-fire-station", 422, "Unknown fire station"
+
+
+class ReinspectionMismatch(DomainError):
+    type_slug, status, title = "reinspection-mismatch", 422, "Not a hazard of this venue to re-inspect"

@@ -139,7 +139,7 @@ class HazardsService:
 
         async def work(tx: Transaction) -> tuple[Hazard, list[tuple[str, float]]]:
             new = Hazard(str(time_ordered_uuid()))
-            hazard, candidates, refs = await self._file(tx, new, cmd, category, jurisdiction)
+            hazard, candidates, refs = await self.file_report(tx, new, cmd, category, jurisdiction)
             await self.attach_photos(tx.conn, cmd.photo_ids, principal, hazard.id, "report")
             await tx.save(self.repo, hazard)
             await pii.follow(tx.conn, principal.client_id, hazard.id, self.clock(), refs)
@@ -149,8 +149,9 @@ class HazardsService:
         offered = [{"hazard_id": h, "distance_m": round(d, 1)} for h, d in candidates]
         return Reported(hazard, await self.visible_candidates(offered, principal))
 
-    async def _file(self, tx: Transaction, hazard: Hazard, cmd: ReportHazard, category: Category,
-                    jurisdiction: dict[str, str]) -> tuple[Hazard, list[tuple[str, float]], list[str]]:
+    async def file_report(self, tx: Transaction, hazard: Hazard, cmd: ReportHazard, category: Category,
+                          jurisdiction: dict[str, str], *, inspection_id: str | None = None,
+                          ) -> tuple[Hazard, list[tuple[str, float]], list[str]]:
         """Record the report on the new `hazard` (not yet saved): its duplicate candidates, the
         recurrence it is, free text masked and the originals in the vault. Returns the hazard,
         the candidates and the vault references written."""
@@ -178,7 +179,7 @@ class HazardsService:
                       venue_id=cmd.venue_id, at=now, triage_due_at=triage_due(severity, now, self.triage_within),
                       duplicate_candidates=candidates, reporter_masked=mask_phone(cmd.reporter_phone),
                       reporter_ref=reporter_ref, free_text_ref=free_text_ref, recurrence=recurrence,
-                      photo_ids=cmd.photo_ids)
+                      photo_ids=cmd.photo_ids, inspection_id=inspection_id)
         return hazard, candidates, [ref for ref in (reporter_ref, free_text_ref) if ref]
 
     # ---- joint patrols' findings (units.events) ---------------------------------------------------
@@ -200,7 +201,7 @@ class HazardsService:
             hazard = await tx.load(self.repo, patrol_hazard_id(finding_id))
             if hazard.exists:
                 return None
-            hazard, _, _ = await self._file(tx, hazard, cmd, self.category(category), jurisdiction)
+            hazard, _, _ = await self.file_report(tx, hazard, cmd, self.category(category), jurisdiction)
             await tx.save(self.repo, hazard)
             return hazard
 

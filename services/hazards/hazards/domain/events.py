@@ -32,6 +32,7 @@ class HazardReported(DomainEvent):
     reporter_ref: str | None = None  # the reporter's contact, in the hazards service's PII vault
     free_text_ref: str | None = None  # the description and address as typed, in the vault (when scrubbed)
     photo_ids: tuple = ()  # the photos' ids (hazards.photos: the bytes are in the object store)
+    inspection_id: str | None = None  # the inspection whose failed item it is (source inspection)
 
 
 @event("RecurrenceFlagged")

@@ -22,6 +22,7 @@ from hazards.domain.events import (
     HazardAccepted,
     HazardAssigned,
     HazardEscalated,
+    HazardFixedOnSpot,
     HazardMerged,
     HazardRejected,
     HazardReopened,
@@ -83,6 +84,7 @@ class Hazard(Aggregate):
         self.location: dict = {}
         self.jurisdiction: dict = {}
         self.venue_id: str | None = None
+        self.inspection_id: str | None = None
         self.reported_at = ""
         self.triage_due_at = ""
         self.reporter_masked: str | None = None
@@ -118,7 +120,7 @@ class Hazard(Aggregate):
                 self.jurisdiction, self.venue_id, self.reported_at = e.jurisdiction, e.venue_id, e.at
                 self.triage_due_at, self.reporter_masked, self.reporters = e.triage_due_at, e.reporter_masked, 1
                 self.duplicate_candidates = [dict(c) for c in e.duplicate_candidates]
-                self.photo_ids = list(e.photo_ids)
+                self.photo_ids, self.inspection_id = list(e.photo_ids), e.inspection_id
             case RecurrenceFlagged():
                 self.recurrence_of = {"hazard_id": e.previous_hazard_id, "rule": e.rule, "distance_m": e.distance_m,
                                       "closed_at": e.previous_closed_at}
@@ -138,7 +140,7 @@ class Hazard(Aggregate):
             case RectificationSubmitted():
                 self.status = Status.AWAITING_VERIFICATION
                 self.rectifications.append({"note": e.note, "photo_refs": list(e.photo_refs), "at": e.at, "by": e.by})
-            case RectificationVerified():
+            case RectificationVerified() | HazardFixedOnSpot():
                 self.status, self.closed_at = Status.CLOSED, e.at
             case RectificationFailed():
                 self.status, self.failures, self.rectification_due_at = Status.RECTIFYING, e.failures, e.due_at
@@ -165,7 +167,8 @@ class Hazard(Aggregate):
                description: str, location: dict, jurisdiction: dict, venue_id: str | None, at: dt.datetime,
                triage_due_at: dt.datetime, duplicate_candidates: list[tuple[str, float]],
                reporter_masked: str | None, reporter_ref: str | None, free_text_ref: str | None = None,
-               recurrence: Recurrence | None = None, photo_ids: tuple[str, ...] = ()) -> None:
+               recurrence: Recurrence | None = None, photo_ids: tuple[str, ...] = (),
+               inspection_id: str | None = None) -> None:
         if self.exists:
             raise IllegalTransition(f"hazard {self.id} already exists")
         self._record(HazardReported(
@@ -176,12 +179,24 @@ class Hazard(Aggregate):
             venue_id=venue_id,
             duplicate_candidates=tuple({"hazard_id": h, "distance_m": round(d, 1)} for h, d in duplicate_candidates),
             reporter_masked=reporter_masked, reporter_ref=reporter_ref, free_text_ref=free_text_ref,
-            photo_ids=tuple(photo_ids)))
+            photo_ids=tuple(photo_ids), inspection_id=inspection_id))
         if recurrence is not None:
             self._record(RecurrenceFlagged(
                 previous_hazard_id=recurrence.previous_hazard_id, rule=recurrence.rule,
                 distance_m=round(recurrence.distance_m, 1), previous_closed_at=_iso(recurrence.previous_closed_at),
                 at=_iso(at)))
+
+    def fix_on_spot(self, *, category: Category, by: str, at: dt.datetime, note: str | None = None) -> None:
+        """当场整改: an inspection found it and saw it fixed there and then (just reported, by that
+        inspection). Closed, as a verified fix closes a hazard, and looked at again (回头看) by its
+        category's interval."""
+        self._require({Status.REPORTED}, "fix on the spot")
+        self._same_category(category)
+        if self.inspection_id is None:
+            raise IllegalTransition(f"hazard {self.id} was not found by an inspection: only its inspector fixes it "
+                                    "on the spot")
+        self._record(HazardFixedOnSpot(by=by, at=_iso(at), note=note),
+                     ReinspectionScheduled(due_at=_iso(category.reinspection_due(at)), at=_iso(at)))
 
     # ---- triage --------------------------------------------------------------------------
 

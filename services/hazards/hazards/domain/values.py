@@ -22,6 +22,7 @@ class Source(StrEnum):
     INSPECTOR = "inspector"
     JOINT_PATROL = "joint_patrol"  # 联防: the units service's patrol findings (consumers.py)
     HOTLINE = "hotline"  # 12345
+    INSPECTION = "inspection"  # a failed item of a venue inspection (InspectionRecorded)
 
 
 class Status(StrEnum):
@@ -52,3 +53,43 @@ class AssigneeKind(StrEnum):
     PROPERTY_MANAGER = "property_manager"
     COMMUNITY = "community"
     VOLUNTEER_TEAM = "volunteer_team"
+
+
+class RiskClass(StrEnum):
+    """A venue's fire risk (风险等级), as the street classifies it."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class VenueStatus(StrEnum):
+    ACTIVE = "active"
+    DEREGISTERED = "deregistered"
+
+
+class InspectionKind(StrEnum):
+    SELF_CHECK = "self_check"  # 自查: the venue's own fire-safety contact
+    PATROL = "patrol"  # 巡查: a grid worker or volunteer
+    JOINT = "joint"  # 联合检查 (防消联勤): the street's emergency office, the venue's contact and firefighters
+
+
+class ItemResult(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"  # a hazard is opened, with its deadline
+    FIXED_ON_SPOT = "fixed_on_spot"  # 当场整改: found and fixed at once
+    NOT_APPLICABLE = "not_applicable"
+
+
+class ParticipantRole(StrEnum):
+    STREET_OFFICE = "street_office"  # the street's emergency management office (街道应急办)
+    COMMUNITY = "community"
+    VENUE_CONTACT = "venue_contact"
+    FIRE_STATION = "fire_station"  # firefighters of a station, from the units directory
+    GRID_WORKER = "grid_worker"
+    VOLUNTEER = "volunteer"
+
+
+class ReinspectionOutcome(StrEnum):
+    CONFIRMED = "confirmed"
+    REOPENED = "reopened"

@@ -88,6 +88,7 @@ class HazardList(Projection):
     CREATE INDEX IF NOT EXISTS hazard_list_open ON hazard_list (lat) WHERE """ + OPEN + """;
     CREATE INDEX IF NOT EXISTS hazard_list_fixed ON hazard_list (category, lat) WHERE """ + FIXED + """;
     CREATE INDEX IF NOT EXISTS hazard_list_fixed_venue ON hazard_list (venue_id, category) WHERE """ + FIXED + """;
+    CREATE INDEX IF NOT EXISTS hazard_list_venue ON hazard_list (venue_id, reported_at DESC) WHERE venue_id IS NOT NULL;
     CREATE INDEX IF NOT EXISTS hazard_list_untriaged_due ON hazard_list (triage_due_at) WHERE """ + UNTRIAGED + """;
     CREATE INDEX IF NOT EXISTS hazard_list_rectifying_due ON hazard_list (rectification_due_at)
         WHERE """ + RECTIFYING + """;
@@ -132,7 +133,7 @@ class HazardList(Projection):
                 await conn.execute(
                     "UPDATE hazard_list SET failures = $2, rectification_due_at = $3 WHERE hazard_id = $1",
                     hazard_id, d["failures"], _time(d["due_at"]))
-            case "RectificationVerified":
+            case "RectificationVerified" | "HazardFixedOnSpot":
                 await conn.execute("UPDATE hazard_list SET closed_at = $2 WHERE hazard_id = $1", hazard_id,
                                    _time(d["at"]))
             case "ReinspectionScheduled":
@@ -198,6 +199,12 @@ async def fixed_near(conn: asyncpg.Connection, *, category: str, lat: float, lon
     """Hazards of `category` fixed since `since` at the venue or in the box around the point."""
     rows = await conn.fetch(_FIXED_NEAR, category, since, *_box(lat, lon, radius_m), venue_id)
     return [_sighting(r) for r in rows]
+
+
+async def hazards_at_venue(conn: asyncpg.Connection, venue_id: str, limit: int) -> list[asyncpg.Record]:
+    """The venue's hazards, newest first, at most `limit`."""
+    return await conn.fetch("SELECT * FROM hazard_list WHERE venue_id = $1 ORDER BY reported_at DESC LIMIT $2",
+                            venue_id, limit)
 
 
 async def chains_of(conn: asyncpg.Connection, hazard_ids: list[str]) -> dict[str, tuple[str, ...]]:
