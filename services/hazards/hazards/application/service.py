@@ -21,6 +21,7 @@ from linkduty_shared.application import (
     UnitOfWork,
 )
 from linkduty_shared.auth import Principal
+from linkduty_shared.domain import InvariantViolated
 from linkduty_shared.domain.personal_data import mask_phone, scrub_personal_numbers
 from linkduty_shared.eventstore import ConcurrencyConflict, EventStore
 from linkduty_shared.ids import time_ordered_uuid
@@ -32,6 +33,7 @@ from hazards.application.errors import OutsideTheCity, OutsideYourJurisdiction, 
 from hazards.application.photos import PhotosService, TooFewPhotos, UnknownPhotos
 from hazards.domain.categories import Category, Taxonomy
 from hazards.domain.hazard import Hazard, merge
+from hazards.domain.values import Source
 from hazards.domain.rules import Report, duplicate_candidates, latest_recurrence, triage_due
 from hazards.projections.hazard_list import HazardList, chains_of, fixed_near, open_near, overdue_hazards
 
@@ -128,6 +130,9 @@ class HazardsService:
             # vault (`pii.follow`), erasable, and the event names the role that reported.
             ctx = dataclasses.replace(ctx, actor=RESIDENT_ACTOR)
         category = self.category(cmd.category)
+        if cmd.source == Source.INSPECTION:
+            raise InvariantViolated("a hazard of source inspection is an inspection's failed item: record the "
+                                    "inspection (POST /v1/venues/{venue_id}/inspections)")
         if len(cmd.photo_ids) < (needed := self.min_photos.get(cmd.source, 0)):
             raise TooFewPhotos(f"a report from {cmd.source} needs at least {needed} photo(s): upload first "
                                "(POST /v1/photos), then name them in photo_ids")
