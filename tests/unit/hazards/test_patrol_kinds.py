@@ -61,4 +61,11 @@ def test_a_taxonomy_of_ones_own_needs_its_own_mapping_or_the_service_does_not_st
     with pytest.raises(ValueError, match="patrol kinds"):
         build_app(HazardsSettings(categories_path=str(taxonomy)))
     (mapping := tmp_path / "patrol_kinds.toml").write_text('default = "b"\n[kinds]\nother = "b"', encoding="utf-8")
-    build_app(HazardsSettings(categories_path=str(taxonomy), patrol_kinds_path=str(mapping)))
+    with pytest.raises(ValueError, match="venue kinds"):  # the shipped checklists name categories it lacks
+        build_app(HazardsSettings(categories_path=str(taxonomy), patrol_kinds_path=str(mapping)))
+    (kinds := tmp_path / "venue_kinds.toml").write_text(
+        'version = "v"\n[[item]]\nid = "i"\ntext_zh = "甲"\ntext_en = "i"\ncategory = "b"\n'
+        '[[kind]]\nid = "k"\nname_zh = "乙"\nname_en = "k"\ngroup = "large"\ninspect_every_days = 30\nitems = ["i"]\n',
+        encoding="utf-8")
+    build_app(HazardsSettings(categories_path=str(taxonomy), patrol_kinds_path=str(mapping),
+                              venue_kinds_path=str(kinds)))

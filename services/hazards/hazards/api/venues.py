@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from linkduty_shared.api.answers import json_row, versioned
 from linkduty_shared.api.deps import Authenticated, Context, require_scopes
 from linkduty_shared.api.etag import parse_if_match
+from linkduty_shared.api.openapi import problem_responses
 from linkduty_shared.api.problems import Problem
 from linkduty_shared.auth import Principal
 
@@ -115,7 +116,7 @@ async def register(body: RegisterVenueIn, response: Response, service: Venues, p
                      location=_location(venue))
 
 
-@router.post("/venue-imports", response_model=ImportOut,
+@router.post("/venue-imports", response_model=ImportOut, responses=problem_responses(400, 415),
              summary="Import a street's venue ledger (CSV or GeoJSON): bad rows reported by line, good ones kept",
              openapi_extra={"requestBody": {"required": True, "content": {
                  "text/csv": {"schema": {"type": "string"}},
@@ -166,7 +167,7 @@ def _after(cursor: str) -> tuple[str, str]:
         raise Problem(400, "bad-cursor", "Not a cursor this list gave", "pass next_cursor as it came") from None
 
 
-@router.get("/venues", response_model=VenueList,
+@router.get("/venues", response_model=VenueList, responses=problem_responses(400, 404),
             summary="Venues inside the caller's jurisdiction (or one division of it), by name; overdue=true: "
                     "those whose inspection is overdue")
 async def list_(service: Venues, principal: Reader,
