@@ -14,10 +14,11 @@ from linkduty_shared.objects import ObjectStore
 from linkduty_shared.runtime import Runtime, every
 
 from hazards import images, photos, pii
-from hazards.api import erasure, hazards, inspections, lifecycle, me, open311, venues
+from hazards.api import erasure, hazards, inspections, lifecycle, me, open311, reports, venues
 from hazards.api import photos as photo_routes
 from hazards.application import HazardsService, utcnow
 from hazards.application.photos import PhotosService
+from hazards.application.statistics import StatisticsService
 from hazards.application.venues import VenuesService
 from hazards.config import HazardsSettings
 from hazards.consumers import is_patrol_finding, patrol_findings_handler
@@ -26,6 +27,7 @@ from hazards.domain.patrol_kinds import parse_patrol_kinds, shipped_patrol_kinds
 from hazards.domain.values import Severity
 from hazards.domain.venue_kinds import parse_venue_kinds, shipped_venue_kinds_text
 from hazards.projections.hazard_list import HazardList
+from hazards.projections.statistics import INSPECTION_DDL, HazardStatistics
 from hazards.projections.venue_list import VenueList
 
 
@@ -64,6 +66,7 @@ def build_app(settings: HazardsSettings | None = None) -> FastAPI:
             duplicate_radius_m=settings.duplicate_radius_m, recurrence_radius_m=settings.recurrence_radius_m,
             recurrence_window=dt.timedelta(days=settings.recurrence_window_days),
             min_photos=settings.min_photos_per_report, photo_store=photo_store)
+        app.state.statistics = StatisticsService(runtime.store.pool, city, taxonomy)
         # Every replica sweeps; optimistic concurrency makes each escalation happen once
         # (HazardsService.escalate_overdue). No timer lives in memory: each pass recomputes from PostgreSQL.
         runtime.background("deadline sweep", lambda: every(
@@ -82,8 +85,9 @@ def build_app(settings: HazardsSettings | None = None) -> FastAPI:
     app = create_app(
         settings, title="LinkDuty hazards",
         routers=[hazards.router, lifecycle.router, me.router, erasure.router, photo_routes.router, open311.router,
-                 venues.router, inspections.router],
-        schema_sql=(HazardList.ddl, VenueList.ddl, pii.DDL, photos.DDL), on_start=on_start,
+                 venues.router, inspections.router, reports.router],
+        schema_sql=(HazardList.ddl, VenueList.ddl, HazardStatistics.ddl, INSPECTION_DDL, pii.DDL, photos.DDL),
+        on_start=on_start,
         body_limits=photo_routes.body_limits(settings.photo_max_bytes) | open311.body_limits() | venues.body_limits(),
     )
     return app

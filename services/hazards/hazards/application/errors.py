@@ -22,6 +22,25 @@ class OutsideYourJurisdiction(NotPermitted):
     type_slug, title = "outside-your-jurisdiction", "Location is outside your jurisdiction"
 
 
+class UnknownDivision(DomainError):
+    type_slug, status, title = "unknown-division", 404, "No such division"
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"{code[:64]!r} is no division of the city's directory")
+
+
+class NotAReportingDivision(DomainError):
+    type_slug, status, title = "not-a-reporting-division", 422, "Statistics are kept for this division's parent"
+
+
+class PeriodNotReportable(DomainError):
+    type_slug, status, title = "bad-period", 422, "The period cannot be reported on"
+
+
+class DivisionOutsideYourJurisdiction(NotPermitted):
+    type_slug, title = "outside-your-jurisdiction", "Division is outside your jurisdiction"
+
+
 class TimeOutOfRange(DomainError):
     type_slug, status, title = "time-out-of-range", 422, "A time lies outside what can be asked for"
 

@@ -36,6 +36,7 @@ from hazards.domain.hazard import Hazard, merge
 from hazards.domain.values import Source
 from hazards.domain.rules import Report, duplicate_candidates, latest_recurrence, triage_due
 from hazards.projections.hazard_list import HazardList, chains_of, fixed_near, open_near, overdue_hazards
+from hazards.projections.statistics import HazardStatistics
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class HazardsService:
                  photo_store: PhotosService | None = None, clock: Callable[[], dt.datetime] = utcnow) -> None:
         self.store, self.directory, self.taxonomy, self.clock = store, directory, taxonomy, clock
         self.repo = EventSourcedRepository(store, Hazard, source=SOURCE, topic=topic,
-                                           inline_projections=(HazardList(),),
+                                           inline_projections=(HazardList(), HazardStatistics()),
                                            chain=lambda hazard: tuple(hazard.jurisdiction.values()))
         self.uow = UnitOfWork(store)
         self.triage_within = dict(triage_within)

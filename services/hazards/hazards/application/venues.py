@@ -35,6 +35,7 @@ from hazards.domain.hazard import Hazard
 from hazards.domain.values import ItemResult, ParticipantRole, ReinspectionOutcome
 from hazards.domain.venue import Contact, Inspection, Venue
 from hazards.domain.venue_kinds import VenueKind, VenueKinds
+from hazards.projections.statistics import InspectionStatistics, VenueStatistics
 from hazards.projections.venue_list import VenueList, overdue_venues
 
 log = logging.getLogger(__name__)
@@ -51,15 +52,14 @@ def ledger_venue_id(street: str, ledger_ref: str) -> str:
 
 
 class VenuesService:
-    def __init__(self, hazards: HazardsService, kinds: VenueKinds, *, topic: str,
-                 extra_projections: tuple = (), inspection_projections: tuple = ()) -> None:
+    def __init__(self, hazards: HazardsService, kinds: VenueKinds, *, topic: str) -> None:
         self.hazards, self.kinds = hazards, kinds
         self.store, self.directory = hazards.store, hazards.directory
         self.repo = EventSourcedRepository(self.store, Venue, source=SOURCE, topic=topic,
-                                           inline_projections=(VenueList(), *extra_projections),
+                                           inline_projections=(VenueList(), VenueStatistics()),
                                            chain=lambda venue: tuple(venue.jurisdiction.values()))
         self.inspections = EventSourcedRepository(self.store, Inspection, source=SOURCE, topic=topic,
-                                                  inline_projections=inspection_projections,
+                                                  inline_projections=(InspectionStatistics(),),
                                                   chain=lambda i: tuple(i.recorded.jurisdiction.values())
                                                   if i.recorded else ())
         self.uow = UnitOfWork(self.store)
