@@ -14,14 +14,16 @@ from linkduty_shared.objects import ObjectStore
 from linkduty_shared.runtime import Runtime, every
 
 from hazards import images, photos, pii
-from hazards.api import erasure, hazards, inspections, lifecycle, me, open311, reports, venues
+from hazards.api import alarm_context, erasure, hazards, inspections, lifecycle, me, open311, reports, venues
 from hazards.api import photos as photo_routes
 from hazards.application import HazardsService, utcnow
+from hazards.application.alarm_context import AlarmContextService
+from hazards.application.service import SOURCE
 from hazards.application.photos import PhotosService
 from hazards.application.statistics import StatisticsService
 from hazards.application.venues import VenuesService
 from hazards.config import HazardsSettings
-from hazards.consumers import is_patrol_finding, patrol_findings_handler
+from hazards.consumers import alarm_context_handler, is_alarm_reported, is_patrol_finding, patrol_findings_handler
 from hazards.domain.categories import default_taxonomy, parse_taxonomy
 from hazards.domain.patrol_kinds import parse_patrol_kinds, shipped_patrol_kinds_text
 from hazards.domain.values import Severity
@@ -79,13 +81,22 @@ def build_app(settings: HazardsSettings | None = None) -> FastAPI:
             handler=patrol_findings_handler(service, patrol_kinds), wanted=is_patrol_finding,
             max_attempts=settings.consumer_max_attempts, retry_backoff_s=settings.consumer_retry_backoff_s)
         runtime.background("units.events consumer (patrol findings)", findings.run)
+        pictures = app.state.alarm_context = AlarmContextService(
+            runtime.store, venue_kinds, topic=settings.events_topic, source=SOURCE,
+            venue_radius_m=settings.alarm_context_venue_radius_m, hazard_radius_m=settings.alarm_context_radius_m,
+            max_age=dt.timedelta(seconds=settings.alarm_context_max_age_s), clock=utcnow)
+        alarm_contexts = app.state.alarm_context_consumer = ConsumerRunner(
+            bootstrap=settings.kafka, group_id=settings.alarm_context_group, topics=[settings.alarms_events_topic],
+            handler=alarm_context_handler(pictures), wanted=is_alarm_reported,
+            max_attempts=settings.consumer_max_attempts, retry_backoff_s=settings.consumer_retry_backoff_s)
+        runtime.background("alarms.events consumer (pre-incident pictures)", alarm_contexts.run)
         keep = dt.timedelta(hours=settings.photo_unattached_keep_hours)
         runtime.background("unattached photos", lambda: every(600.0, lambda: photo_store.drop_unattached(keep)))
 
     app = create_app(
         settings, title="LinkDuty hazards",
         routers=[hazards.router, lifecycle.router, me.router, erasure.router, photo_routes.router, open311.router,
-                 venues.router, inspections.router, reports.router],
+                 venues.router, inspections.router, reports.router, alarm_context.router],
         schema_sql=(HazardList.ddl, VenueList.ddl, HazardStatistics.ddl, INSPECTION_DDL, pii.DDL, photos.DDL),
         on_start=on_start,
         body_limits=photo_routes.body_limits(settings.photo_max_bytes) | open311.body_limits() | venues.body_limits(),

@@ -38,3 +38,12 @@ class HazardsSettings(HttpServiceSettings, ObjectStoreSettings):
     # the shipped ones when unset). The same sweep interval and batch find venues whose inspection is
     # overdue and escalate them, community → street → district.
     venue_kinds_path: str | None = None
+    # The pre-incident picture (application/alarm_context.py): each AlarmReported on alarms.events
+    # gets what is known about its place: the venue within alarm_context_venue_radius_m, and the open
+    # hazards within alarm_context_radius_m. An alarm reported longer ago than alarm_context_max_age_s
+    # (a consumer catching up after an outage, or a new group reading from the start) gets none.
+    alarms_events_topic: str = "alarms.events"
+    alarm_context_group: str = "hazards-alarm-context"
+    alarm_context_venue_radius_m: float = 50.0
+    alarm_context_radius_m: float = 100.0
+    alarm_context_max_age_s: float = 600.0

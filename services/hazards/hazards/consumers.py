@@ -1,5 +1,6 @@
 """What the hazards service consumes: joint patrols' findings on `units.events`, each filed as a
-hazard (source joint_patrol). Every other units event is skipped unparsed (`wanted`)."""
+hazard (source joint_patrol), and the AlarmReported of `alarms.events`, each given its
+pre-incident picture. Every other record is skipped unparsed (`wanted`)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from aiokafka import ConsumerRecord
 
 from linkduty_shared.application import CommandContext
 from linkduty_shared.contracts import ContractViolation
+from linkduty_shared.contracts.alarms import ALARM_REPORTED_TYPE, alarm_reported_from_data
 from linkduty_shared.contracts.units import PATROL_FINDING_TYPE, patrol_finding_from_data, patrol_finding_ids
 from linkduty_shared.domain.personal_data import scrub_personal_numbers
 from linkduty_shared.events.envelope import Envelope
 
 from hazards.application import HazardsService
+from hazards.application.alarm_context import AlarmContextService
 from hazards.application.errors import OutsideTheCity
 from hazards.domain.patrol_kinds import PatrolKinds
 
@@ -57,5 +60,30 @@ def patrol_findings_handler(service: HazardsService, kinds: PatrolKinds):
                                     "of this service's city directory") from None
         if hazard is None:
             log.info("patrol %s finding %s: already filed", patrol_id, finding_id)
+
+    return handle
+
+
+def is_alarm_reported(event_type: str) -> bool:
+    return event_type == ALARM_REPORTED_TYPE
+
+
+def alarm_context_handler(service: AlarmContextService):
+    """`alarms.events` AlarmReported → the alarm's pre-incident picture, once per alarm (its id).
+    A record breaking the contract: ContractViolation, dead-lettered at once by the runner. Every
+    other alarm event is skipped unparsed (`wanted`)."""
+
+    async def handle(event: Envelope, record: ConsumerRecord) -> None:
+        if not is_alarm_reported(event.type):
+            return
+        alarm = alarm_reported_from_data(event.data)
+        if event.subject and event.subject != alarm.alarm_id:
+            raise ContractViolation(f"AlarmReported {event.id}: subject {event.subject!r} is not its alarm_id")
+        ctx = CommandContext(actor="hazards:alarm-context", agency=event.agency, correlation_id=event.correlationid,
+                             causation_id=event.id)
+        taken = await service.attach(alarm, ctx)
+        if taken is not None:
+            log.info("alarm %s: picture attached (venue %s, %d open hazard(s), %d overdue)", alarm.alarm_id,
+                     taken.venue["venue_id"] if taken.venue else None, taken.open_hazards, taken.overdue_hazards)
 
     return handle

@@ -1,4 +1,5 @@
-"""Routing: the records of `alarms.events`, `units.events` and `hazards.events`, a poll at a time,
+"""Routing: the records of `alarms.events`, `units.events` and `hazards.events` (hazards' own, and
+the alarms' pre-incident pictures, routed as a units record about the alarm is), a poll at a time,
 through the router (`linkage.router`) into notifications, with the state they change kept in
 PostgreSQL.
 
@@ -23,6 +24,7 @@ same ids (the gateway drops a repeated one). CRASH_SAFETY.md walks every point a
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 from typing import Any
@@ -31,6 +33,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from linkduty_shared.contracts import ContractViolation
+from linkduty_shared.contracts.alarm_context import alarm_context_from_data, is_alarm_context
 from linkduty_shared.contracts.hazards import TYPE_PREFIX as HAZARD_EVENT_PREFIX
 from linkduty_shared.contracts.hazards import hazard_event_from_data
 from linkduty_shared.contracts.units import is_for_consoles
@@ -60,11 +63,11 @@ def is_transient(error: BaseException) -> bool:
 
 def is_routed(event_type: str) -> bool:
     """Whether linkage routes records of this CloudEvent type (the runner skips others unparsed):
-    every alarm event, the units records about an alarm that consoles show, and every hazard
-    event (one of a type the hazards contract does not know goes to the DLQ, to be replayed
-    once linkage knows it, rather than be skipped unseen)."""
+    every alarm event, the units records about an alarm that consoles show, every hazard event
+    (one of a type the hazards contract does not know goes to the DLQ, to be replayed once
+    linkage knows it, rather than be skipped unseen) and the alarms' pre-incident pictures."""
     return (event_type.startswith(ALARM_EVENT_PREFIX) or event_type.startswith(HAZARD_EVENT_PREFIX)
-            or is_for_consoles(event_type))
+            or is_for_consoles(event_type) or is_alarm_context(event_type))
 
 
 def checked_hazard_event(envelope: Envelope) -> Any:
@@ -74,6 +77,18 @@ def checked_hazard_event(envelope: Envelope) -> Any:
     if not envelope.subject:
         raise ContractViolation(f"{envelope.type} {envelope.id} names no hazard (no subject, no key)")
     return hazard_event_from_data(envelope.type, envelope.data)
+
+
+def checked_alarm_context(envelope: Envelope) -> Envelope:
+    """A pre-incident picture (hazards.events, contracts/alarm_context.py) with only the contract's
+    fields in its data, re-serialized (nothing a record adds beyond them reaches a console), or
+    ContractViolation (poison)."""
+    if envelope.dataversion != 1:
+        raise ContractViolation(f"{envelope.type} {envelope.id}: dataversion {envelope.dataversion}, not 1")
+    context = alarm_context_from_data(envelope.type, envelope.data)
+    if envelope.subject != context.alarm_id:
+        raise ContractViolation(f"{envelope.type} {envelope.id}: subject {envelope.subject!r} is not its alarm_id")
+    return dataclasses.replace(envelope, data=dataclasses.asdict(context))
 
 
 class Outgoing:
@@ -125,12 +140,15 @@ class Routing:
             if not todo:
                 return
             outgoing, about, hazard_events = Outgoing(), {}, {}
-            for envelope, record in todo:
+            for i, (envelope, record) in enumerate(todo):
                 try:
-                    if record.topic == self._settings.hazards_topic:
-                        hazard_events[id(record)] = checked_hazard_event(envelope)
-                    else:
+                    if record.topic != self._settings.hazards_topic:
                         about[id(record)] = self._alarm_of(envelope, record)
+                    elif is_alarm_context(envelope.type):  # about an alarm: routed as a units record is
+                        todo[i] = (checked := checked_alarm_context(envelope)), record
+                        about[id(record)] = checked.subject
+                    else:
+                        hazard_events[id(record)] = checked_hazard_event(envelope)
                 except (EnvelopeError, ContractViolation) as exc:
                     outgoing.dead_letter(record, record.key, record.value, list(record.headers or ()), exc,
                                          consumer=self._consumer)
@@ -182,7 +200,8 @@ class Routing:
                 alarms.set_deadline(alarm_id, routed.deadline)
         else:
             routed = self._router.unit_record(alarms.entries.get(alarm_id), alarms.parked.get(alarm_id), envelope,
-                                              partition=record.partition, offset=record.offset, now=now)
+                                              partition=record.partition, offset=record.offset, now=now,
+                                              topic=record.topic)
             if routed.waiting is not None:
                 if routed.dropped:
                     log.warning("alarm %s: %d parked units record(s) dropped, over %d waiting for its AlarmReported",
@@ -219,7 +238,9 @@ class Routing:
             except Exception as exc:
                 message = envelope_to_kafka(envelope)
                 offset = parked.get("offset")
-                origin = _Origin(self._settings.units_topic, waiting["partition"], -1 if offset is None else offset)
+                # records parked before their topic was kept are all units records
+                origin = _Origin(parked.get("topic") or self._settings.units_topic, waiting["partition"],
+                                 -1 if offset is None else offset)
                 pending.dead_letter(origin, alarm_id.encode(), message.value, list(message.headers.items()), exc,
                                     consumer=self._consumer)
                 continue

@@ -118,15 +118,16 @@ class Router:
         return KEEP
 
     def unit_record(self, entry: Mapping[str, Any] | None, waiting: Mapping[str, Any] | None, envelope: Envelope, *,
-                    partition: int, offset: int, now: dt.datetime) -> UnitRecordRouted:
-        """A dispatch or joint-operation record about the alarm of `entry`. It goes to every
-        centre told about that alarm, with the summary unchanged. While the alarm is unknown
-        (the record overtook its AlarmReported, or came after the closed alarm was forgotten), the
-        record is parked in `waiting`."""
+                    partition: int, offset: int, now: dt.datetime, topic: str | None = None) -> UnitRecordRouted:
+        """A record about the alarm of `entry` from another topic (`topic`): a dispatch or
+        joint-operation record, or the alarm's pre-incident picture. It goes to every centre told
+        about that alarm, with the summary unchanged. While the alarm is unknown (the record
+        overtook its AlarmReported, or came after the closed alarm was forgotten), the record is
+        parked in `waiting`."""
         if entry is None:
             waiting = waiting or {"partition": partition, "records": []}
             records, dropped = park(waiting["records"], envelope, now.timestamp(), limit=self.parked_per_alarm,
-                                    offset=offset)
+                                    offset=offset, topic=topic)
             return UnitRecordRouted([], {**waiting, "records": records}, dropped)
         return UnitRecordRouted(self.notifications(envelope, summary_of(entry), entry["notified"], now=now))
 

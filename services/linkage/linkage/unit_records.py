@@ -1,8 +1,9 @@
-"""`units.events` records about one alarm (dispatch, joint operation), pure: whose alarm each is,
-and how one waits, parked, for its alarm's AlarmReported.
+"""Records about one alarm from other topics than its own (dispatch and joint operation on
+`units.events`, the pre-incident picture on `hazards.events`), pure: whose alarm each is, and how
+one waits, parked, for its alarm's AlarmReported.
 
-`alarms.events` and `units.events` are consumed independently, so a dispatch record can overtake
-the AlarmReported of its alarm. Routing then parks it (linkage.state, alarm id → the
+The topics are consumed independently, so a dispatch record or a picture can overtake the
+AlarmReported of its alarm. Routing then parks it (linkage.state, alarm id → the
 records below) and routes it right after that AlarmReported; a parked record nobody claims in
 time is dropped.
 """
@@ -32,12 +33,13 @@ def alarm_id_of(envelope: Envelope, key: bytes | None) -> str:
     return alarm_id
 
 
-def parked_record(envelope: Envelope, parked_at: float, offset: int | None = None) -> dict[str, Any]:
+def parked_record(envelope: Envelope, parked_at: float, offset: int | None = None,
+                  topic: str | None = None) -> dict[str, Any]:
     """A record as the parking table keeps it (JSON: the envelope's fields, time as ISO 8601, and
-    the offset it was read at, for its DLQ headers should it fail; records parked before offsets
-    were kept have none)."""
+    the topic and offset it was read at, for its DLQ headers should it fail; records parked before
+    offsets were kept have none, and before topics were, they all came from units.events)."""
     return {"envelope": {**dataclasses.asdict(envelope), "time": envelope.time.isoformat()}, "parked_at": parked_at,
-            "offset": offset}
+            "offset": offset, "topic": topic}
 
 
 def unparked(record: dict[str, Any]) -> Envelope:
@@ -46,7 +48,7 @@ def unparked(record: dict[str, Any]) -> Envelope:
 
 
 def park(records: list[dict[str, Any]], envelope: Envelope, now: float, *, limit: int,
-         offset: int | None = None) -> tuple[list[dict[str, Any]], int]:
+         offset: int | None = None, topic: str | None = None) -> tuple[list[dict[str, Any]], int]:
     """`records` with `envelope` (read at `offset`) added, and how many of the oldest were dropped
     to stay within `limit`.
 
@@ -54,7 +56,7 @@ def park(records: list[dict[str, Any]], envelope: Envelope, now: float, *, limit
     """
     if any(r["envelope"]["id"] == envelope.id for r in records):
         return records, 0
-    kept = [*records, parked_record(envelope, now, offset)]
+    kept = [*records, parked_record(envelope, now, offset, topic)]
     return kept[-limit:], max(0, len(kept) - limit)
 
 

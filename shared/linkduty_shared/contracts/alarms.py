@@ -5,7 +5,22 @@ event names: AlarmReported, CallLinked, CallSplit, AlarmVerified, AlarmMarkedFal
 AlarmAcknowledged, AlarmEscalated, AlarmControlled, AlarmCancelled, AlarmClosed, ForceArrivedOnScene
 (a dispatched unit reached the scene: unit_id, force_kind, role, arrived_at; no status change).
 Data never carries personal data (a masked phone at most).
+
+`alarm_reported_from_data` checks the AlarmReported fields another service acts on (the hazards
+service's pre-incident picture: where, when, what kind), dropping the rest.
 """
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Any
+
+from pydantic import Field, TypeAdapter
+
+from linkduty_shared.contracts import validated
+
+TYPE_PREFIX = "linkduty.alarm."
+ALARM_REPORTED_TYPE = f"{TYPE_PREFIX}AlarmReported"
 
 # The alarm's status after each event that changes it (an AlarmReported alarm is "reported").
 STATUS_AFTER_EVENT = {
@@ -25,3 +40,43 @@ CHAIN_LEVELS = ("community", "street", "district", "city")
 def levels_from(level: str) -> tuple[str, ...]:
     """`level` and every level above it."""
     return CHAIN_LEVELS[CHAIN_LEVELS.index(level):]
+
+
+_Code = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+@dataclasses.dataclass(frozen=True)
+class AlarmLocation:
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+    address: Annotated[str, Field(max_length=500)] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class AlarmJurisdiction:
+    grid: _Code
+    community: _Code
+    street: _Code
+    district: _Code
+    city: _Code
+
+
+@dataclasses.dataclass(frozen=True)
+class AlarmReported:
+    """What another service may act on in an AlarmReported (its other fields are the alarms
+    service's own)."""
+
+    alarm_id: _Code
+    received_at: Annotated[str, Field(min_length=1, max_length=64)]  # ISO 8601 with its offset
+    kind: _Code
+    severity: _Code
+    location: AlarmLocation
+    jurisdiction: AlarmJurisdiction
+
+
+_ALARM_REPORTED = TypeAdapter(AlarmReported)
+
+
+def alarm_reported_from_data(data: Any) -> AlarmReported:
+    """The AlarmReported a record holds, or ContractViolation (poison). Extra fields are dropped."""
+    return validated(_ALARM_REPORTED, data, ALARM_REPORTED_TYPE)

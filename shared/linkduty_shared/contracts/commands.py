@@ -19,9 +19,9 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter
 
-from linkduty_shared.contracts import ContractViolation
+from linkduty_shared.contracts import validated
 from linkduty_shared.events.envelope import Envelope
 
 COMMAND_SOURCE = "/linkduty/linkage"
@@ -56,10 +56,4 @@ _ESCALATE_ALARM = TypeAdapter(EscalateAlarm)
 def escalate_alarm_from_data(data: Any) -> EscalateAlarm:
     """The command that a record's data holds, each field of the type the contract gives it, or
     ContractViolation. Extra fields are dropped."""
-    try:
-        return _ESCALATE_ALARM.validate_python(data)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in first["loc"]) or "data"
-        raise ContractViolation(f"breaks the {ESCALATE_ALARM_TYPE} v1 contract: {where}: {first['msg']}"
-                                f" ({exc.error_count()} error(s))") from None
+    return validated(_ESCALATE_ALARM, data, ESCALATE_ALARM_TYPE)

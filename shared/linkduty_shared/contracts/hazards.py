@@ -21,9 +21,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter
 
-from linkduty_shared.contracts import ContractViolation
+from linkduty_shared.contracts import ContractViolation, validated
 
 STREAM_TYPE = "hazard"
 TYPE_PREFIX = f"linkduty.{STREAM_TYPE}."
@@ -229,10 +229,4 @@ def hazard_event_from_data(event_type: str, data: Any) -> Any:
     name = event_name(event_type)
     if name is None:
         raise ContractViolation(f"{event_type!r} is no event of the hazards.events v1 contract")
-    try:
-        return _ADAPTERS[name].validate_python(data)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in first["loc"]) or "data"
-        raise ContractViolation(f"breaks the {event_type} v1 contract: {where}: {first['msg']}"
-                                f" ({exc.error_count()} error(s))") from None
+    return validated(_ADAPTERS[name], data, event_type)

@@ -28,9 +28,9 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
-from linkduty_shared.contracts import ContractViolation
+from linkduty_shared.contracts import ContractViolation, validated
 from linkduty_shared.events.envelope import Envelope
 
 NOTIFICATION_TYPE = "linkduty.linkage.AlarmNotification"
@@ -194,30 +194,17 @@ _ROUTED = TypeAdapter(AlarmRouted)
 _HAZARD_NOTIFICATION = TypeAdapter(HazardNotification)
 
 
-def _violation(contract: str, exc: ValidationError) -> ContractViolation:
-    first = exc.errors(include_url=False)[0]
-    where = ".".join(str(part) for part in first["loc"]) or "data"
-    return ContractViolation(f"breaks the {contract} v1 contract: {where}: {first['msg']}"
-                             f" ({exc.error_count()} error(s))")
-
-
 def notification_from_data(data: Any) -> AlarmNotification:
     """The notification a record's data holds, every field of the type the contract says (a
     string where a string is due, an integer version...), or ContractViolation. Extra fields are
     dropped: a consumer keeps and shows only what the contract defines."""
-    try:
-        return _NOTIFICATION.validate_python(data)
-    except ValidationError as exc:
-        raise _violation(NOTIFICATION_TYPE, exc) from None
+    return validated(_NOTIFICATION, data, NOTIFICATION_TYPE)
 
 
 def routed_from_data(data: Any) -> AlarmRouted:
     """The AlarmRouted a record's data holds, checked as `notification_from_data` checks a
     notification, and with at least one centre, none listed twice; or ContractViolation."""
-    try:
-        routed = _ROUTED.validate_python(data)
-    except ValidationError as exc:
-        raise _violation(ROUTED_TYPE, exc) from None
+    routed = validated(_ROUTED, data, ROUTED_TYPE)
     ids = [c.centre_id for c in routed.centres]
     if not ids:
         raise ContractViolation(f"breaks the {ROUTED_TYPE} v1 contract: centres: no centre")
@@ -230,7 +217,4 @@ def routed_from_data(data: Any) -> AlarmRouted:
 def hazard_notification_from_data(data: Any) -> HazardNotification:
     """The hazard notification a record's data holds, checked as `notification_from_data` checks
     an alarm's; or ContractViolation."""
-    try:
-        return _HAZARD_NOTIFICATION.validate_python(data)
-    except ValidationError as exc:
-        raise _violation(HAZARD_NOTIFICATION_TYPE, exc) from None
+    return validated(_HAZARD_NOTIFICATION, data, HAZARD_NOTIFICATION_TYPE)

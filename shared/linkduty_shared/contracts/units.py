@@ -27,9 +27,9 @@ import dataclasses
 import uuid
 from typing import Annotated, Any
 
-from pydantic import Field, TypeAdapter, ValidationError, model_validator
+from pydantic import Field, TypeAdapter, model_validator
 
-from linkduty_shared.contracts import ContractViolation
+from linkduty_shared.contracts import ContractViolation, validated
 
 # Stream types whose events concern one alarm and are keyed by its id.
 ALARM_RECORD_STREAM_TYPES = frozenset({"dispatch", "joint_operation"})
@@ -99,13 +99,7 @@ _FINDING = TypeAdapter(PatrolFindingLogged)
 def patrol_finding_from_data(data: Any) -> PatrolFindingLogged:
     """The finding a `linkduty.joint_patrol.PatrolFindingLogged` record holds, every field of the
     type the contract gives it, or ContractViolation. Extra fields are dropped."""
-    try:
-        return _FINDING.validate_python(data)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in first["loc"]) or "data"
-        raise ContractViolation(f"breaks the {PATROL_FINDING_TYPE} v1 contract: {where}: {first['msg']}"
-                                f" ({exc.error_count()} error(s))") from None
+    return validated(_FINDING, data, PATROL_FINDING_TYPE)
 
 
 def patrol_finding_ids(subject: str, event_id: str) -> tuple[str, str]:

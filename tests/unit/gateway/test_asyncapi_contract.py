@@ -4,6 +4,7 @@ the gateway consumes."""
 import dataclasses
 
 from gateway.asyncapi import AsyncApi
+from linkduty_shared.contracts.alarm_context import MAX_HAZARDS, AlarmContextAttached, ContextHazard, ContextVenue
 from linkduty_shared.contracts.hazards import STATUS_AFTER_EVENT
 from linkduty_shared.contracts.notifications import (
     HAZARD_NOTIFICATION_TYPE,
@@ -70,3 +71,13 @@ def test_the_hazard_notification_is_described_field_for_field_on_the_topic_and_b
         assert "hazardNotification" in channels[channel]["messages"], channel
     assert set(schemas["Snapshot"]["required"]) == {"centre_id", "alarms", "hazards"}
     assert set(schemas["HazardSummary"]["properties"]["status"]["enum"]) == set(STATUS_AFTER_EVENT.values())
+
+
+def test_the_pre_incident_picture_is_described_field_for_field():
+    for name, cls in (("AlarmContext", AlarmContextAttached), ("ContextVenue", ContextVenue),
+                      ("ContextHazard", ContextHazard)):
+        assert set(schemas[name]["properties"]) == fields(cls), name
+        assert set(schemas[name]["required"]) == fields(cls), name
+    board_alarm = schemas["Snapshot"]["properties"]["alarms"]["items"]["allOf"][1]["properties"]
+    assert board_alarm["context"]["$ref"].endswith("/AlarmContext")
+    assert schemas["AlarmContext"]["properties"]["hazards"]["maxItems"] == MAX_HAZARDS

@@ -174,11 +174,12 @@ def test_a_units_record_of_a_known_alarm_goes_to_every_centre_told_with_the_summ
 
 
 def test_a_units_record_of_an_unknown_alarm_is_parked_with_where_it_was_read_bounded(router):
-    first = router.unit_record(None, None, unit_record(event_id="e1"), partition=5, offset=40, now=T0)
+    first = router.unit_record(None, None, unit_record(event_id="e1"), partition=5, offset=40, now=T0,
+                               topic="units.events")
     assert first.notifications == [] and first.dropped == 0
     assert first.waiting == {"partition": 5, "records": [
         {"envelope": {**unit_record(event_id="e1").__dict__, "time": T0.isoformat()}, "parked_at": T0.timestamp(),
-         "offset": 40}]}
+         "offset": 40, "topic": "units.events"}]}
     waiting = first.waiting
     for offset, event_id in ((41, "e2"), (42, "e3"), (43, "e4")):
         routed = router.unit_record(None, waiting, unit_record(event_id=event_id), partition=5, offset=offset, now=T0)

@@ -24,6 +24,9 @@ class BoardAlarm(BaseModel):
     escalation_level: str
     version: int
     open: bool
+    context: dict[str, Any] | None = Field(
+        default=None, description="its pre-incident picture (the hazards service's AlarmContextAttached: the venue at "
+                                  "its point and the open hazards around it), once attached; absent before")
 
 
 class Board(BaseModel):

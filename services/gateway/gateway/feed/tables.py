@@ -31,6 +31,8 @@ CREATE TABLE IF NOT EXISTS centre_alarms (
     PRIMARY KEY (centre_id, alarm_id)
 );
 CREATE INDEX IF NOT EXISTS centre_alarms_open ON centre_alarms (centre_id, last_seq) WHERE open;
+-- the alarm's pre-incident picture (an AlarmContextAttached notification's event_data), once attached
+ALTER TABLE centre_alarms ADD COLUMN IF NOT EXISTS context jsonb;
 -- Retention (feed/retention.py): the feed keeps `feed_keep_days`, purged from its oldest row on,
 -- so what is left is always every row from some seq on. through_seq: a centre's newest purged
 -- row, so that a stream resuming before it knows it missed something (streams.py, Resync).
@@ -156,10 +158,19 @@ async def head(pool: asyncpg.Pool) -> int:
 # get a resync, and its snapshot the same position, for ever.
 _BOARD_SEQ = """SELECT greatest((SELECT max(seq) FROM centre_feed WHERE centre_id = $1),
                                 (SELECT through_seq FROM centre_feed_purged WHERE centre_id = $1), 0)"""
-_OPEN_BOARD = "SELECT summary, open FROM centre_alarms WHERE centre_id = $1 AND open ORDER BY last_seq"
-_WHOLE_BOARD = "SELECT summary, open FROM centre_alarms WHERE centre_id = $1 ORDER BY last_seq"
+_OPEN_BOARD = "SELECT summary, open, context FROM centre_alarms WHERE centre_id = $1 AND open ORDER BY last_seq"
+_WHOLE_BOARD = "SELECT summary, open, context FROM centre_alarms WHERE centre_id = $1 ORDER BY last_seq"
 _OPEN_HAZARDS = "SELECT summary, open FROM centre_hazards WHERE centre_id = $1 AND open ORDER BY last_seq"
 _ALL_HAZARDS = "SELECT summary, open FROM centre_hazards WHERE centre_id = $1 ORDER BY last_seq"
+
+
+def _board_alarm(row: asyncpg.Record) -> dict[str, Any]:
+    """An alarm as the board shows it: its summary, whether open, and its pre-incident picture once
+    one is attached."""
+    alarm = {**row["summary"], "open": row["open"]}
+    if row["context"] is not None:
+        alarm["context"] = row["context"]
+    return alarm
 
 
 async def read_board(pool: asyncpg.Pool, centre_id: str, *, open_only: bool = True, alarms: bool = True,
@@ -172,5 +183,5 @@ async def read_board(pool: asyncpg.Pool, centre_id: str, *, open_only: bool = Tr
         alarm_rows = await conn.fetch(_OPEN_BOARD if open_only else _WHOLE_BOARD, centre_id) if alarms else []
         hazard_rows = await conn.fetch(_OPEN_HAZARDS if open_only else _ALL_HAZARDS, centre_id) if hazards else []
         seq = await conn.fetchval(_BOARD_SEQ, centre_id)
-    return Board(centre_id, seq, [{**r["summary"], "open": r["open"]} for r in alarm_rows],
+    return Board(centre_id, seq, [_board_alarm(r) for r in alarm_rows],
                  [{**r["summary"], "open": r["open"]} for r in hazard_rows])

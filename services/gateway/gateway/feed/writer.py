@@ -58,7 +58,8 @@ _TRY_LOCK = "SELECT pg_try_advisory_lock($1, 'centre_feed'::regclass::oid::int)"
 
 # A poll's notifications in one statement: feed rows numbered in the poll's order (a redelivered
 # notification_id inserts nothing), and each (centre, alarm) board row set from the newest
-# summary among them (the highest version, then the latest row), never replacing a newer one;
+# summary among them (the highest version, then the latest row), never replacing a newer one,
+# with the alarm's pre-incident picture when the poll brings it (AlarmContextAttached);
 # the same for each (centre, hazard) row of a hazard notification (its payload has `hazard`, not
 # `alarm`).
 # One statement instead of one per notification: under load each round trip to PostgreSQL waited
@@ -71,16 +72,21 @@ WITH incoming AS (
     INSERT INTO centre_feed (centre_id, notification_id, alarm_id, event_type, payload)
     SELECT centre_id, notification_id, alarm_id, event_type, payload::jsonb FROM incoming ORDER BY position
     ON CONFLICT (notification_id) DO NOTHING
-    RETURNING seq, centre_id, alarm_id, notification_id, payload
+    RETURNING seq, centre_id, alarm_id, notification_id, event_type, payload
+), contexts AS (  -- an alarm's pre-incident picture in this poll, kept on its board row
+    SELECT DISTINCT ON (centre_id, alarm_id) centre_id, alarm_id, payload -> 'event_data' AS context
+    FROM fed WHERE event_type = 'AlarmContextAttached' AND payload ? 'alarm'
+    ORDER BY centre_id, alarm_id, seq DESC
 ), board AS (
-    INSERT INTO centre_alarms (centre_id, alarm_id, summary, open, version, last_seq)
+    INSERT INTO centre_alarms (centre_id, alarm_id, summary, open, version, last_seq, context)
     SELECT DISTINCT ON (centre_id, alarm_id)
            centre_id, alarm_id, payload -> 'alarm', (payload ->> 'open')::boolean,
-           (payload -> 'alarm' ->> 'version')::integer, seq
-    FROM fed WHERE payload ? 'alarm'
+           (payload -> 'alarm' ->> 'version')::integer, seq, contexts.context
+    FROM fed LEFT JOIN contexts USING (centre_id, alarm_id) WHERE payload ? 'alarm'
     ORDER BY centre_id, alarm_id, (payload -> 'alarm' ->> 'version')::integer DESC, seq DESC
     ON CONFLICT (centre_id, alarm_id) DO UPDATE
-        SET summary = EXCLUDED.summary, open = EXCLUDED.open, version = EXCLUDED.version, last_seq = EXCLUDED.last_seq
+        SET summary = EXCLUDED.summary, open = EXCLUDED.open, version = EXCLUDED.version, last_seq = EXCLUDED.last_seq,
+            context = coalesce(EXCLUDED.context, centre_alarms.context)
         WHERE centre_alarms.version <= EXCLUDED.version  -- a late, older summary never replaces a newer one
 ), hazard_board AS (
     INSERT INTO centre_hazards (centre_id, hazard_id, summary, open, version, last_seq)

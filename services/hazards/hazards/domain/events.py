@@ -291,3 +291,21 @@ class InspectionRecorded(DomainEvent):
     by: str
     reinspected: tuple = ()  # [{"hazard_id", "outcome": confirmed|reopened}]
     note: str | None = None
+
+
+@event("AlarmContextAttached")
+class AlarmContextAttached(DomainEvent):
+    """灾前画像: what prevention knew about the place of a 119 alarm when it was reported (stream
+    `alarm_context/<alarm id>`; the contract is `linkduty_shared.contracts.alarm_context`)."""
+
+    alarm_id: str
+    at: str
+    lat: float
+    lon: float
+    jurisdiction: dict  # the alarm's {"grid", "community", "street", "district", "city"}: who may read it
+    radius_m: float
+    venue: dict | None  # ContextVenue's fields
+    hazards: tuple  # ContextHazard's fields, nearest first
+    open_hazards: int
+    overdue_hazards: int
+    headline: str
