@@ -49,6 +49,7 @@ async def hazards_app(test_dsn, kafka_bootstrap, topics, issuer, linkage_worker,
             service_name=f"hazards-e2e-{uuid.uuid4().hex[:6]}", pg_dsn=dsn, kafka_bootstrap=kafka_bootstrap,
             auth_jwks_file=str(issuer.jwks_file), auth_issuer=issuer.issuer, events_topic=topics["hazards"],
             units_events_topic=topics["units"], patrol_findings_group=f"hazards-e2e-{uuid.uuid4().hex[:6]}",
+            alarms_events_topic=topics["alarms"], alarm_context_group=f"hazards-e2e-context-{uuid.uuid4().hex[:6]}",
             object_store_path=str(tmp_path_factory.mktemp("objects")),
             deadline_sweep_interval_s=3600.0)  # the escalation test sweeps when it means to
         app = build_app(settings)

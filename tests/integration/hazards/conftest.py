@@ -23,9 +23,11 @@ STAFF = ("hazards:report", "hazards:read", "hazards:triage", "hazards:rectify", 
 
 @pytest.fixture
 async def hazards_topics(kafka_bootstrap) -> dict[str, str]:
-    """Its own hazards.events, and its own units.events (with its DLQ) for the patrol findings."""
+    """Its own hazards.events, and its own units.events and alarms.events (with their DLQs) for the
+    patrol findings and the alarms' pictures."""
     run = uuid.uuid4().hex[:8]
-    names = {"events": f"test.{run}.hazards.events", "units": f"test.{run}.units.events"}
+    names = {"events": f"test.{run}.hazards.events", "units": f"test.{run}.units.events",
+             "alarms": f"test.{run}.alarms.events"}
     await make_topics(kafka_bootstrap, [spec for name in names.values()
                                         for spec in (TopicSpec(name, 3, 1, 3_600_000),
                                                      TopicSpec(dlq_topic(name), 1, 1, 3_600_000))])
@@ -38,8 +40,9 @@ def hazards_settings(schema_dsn, kafka_bootstrap, issuer, hazards_topics, tmp_pa
     return HazardsSettings(
         service_name=name, pg_dsn=schema_dsn, kafka_bootstrap=kafka_bootstrap,
         auth_jwks_file=str(issuer.jwks_file), auth_issuer=issuer.issuer, events_topic=hazards_topics["events"],
-        # Never the running service's topic or group: the patrol findings consumer reads its own.
+        # Never the running service's topics or groups: the consumers read their own.
         units_events_topic=hazards_topics["units"], patrol_findings_group=name,
+        alarms_events_topic=hazards_topics["alarms"], alarm_context_group=f"{name}-alarm-context",
         object_store_path=str(tmp_path / "objects"),
         # The loop's tests report without photos; test_photos.py pins the shipped rule (a
         # resident's snapshot needs one) with `photos_required`.

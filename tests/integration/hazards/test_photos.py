@@ -200,7 +200,8 @@ async def test_photos_never_attached_are_deleted_after_a_day(client, resident, h
 
 async def test_healthz_answers_within_100_ms_while_big_photos_and_bombs_are_decoded(hazards_settings, token, tmp_path):
     fields = ("service_name", "pg_dsn", "kafka_bootstrap", "auth_jwks_file", "auth_issuer", "events_topic",
-              "units_events_topic", "patrol_findings_group", "object_store_path")
+              "units_events_topic", "patrol_findings_group", "alarms_events_topic", "alarm_context_group",
+              "object_store_path")
     # The heaviest photo that passes: 7,000 × 7,000 pixels (49 MP, under the 50 MP limit), each decoded in full.
     out = io.BytesIO()
     Image.new("RGB", (7000, 7000), (90, 90, 90)).save(out, "PNG")

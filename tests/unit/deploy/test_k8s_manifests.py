@@ -392,7 +392,8 @@ def _topics_of(service: str) -> tuple[set[str], set[str], set[str]]:
     return {
         "alarms": ({alarms.events_topic}, {alarms.commands_topic, alarms.units_topic}, {"alarms", "alarms-arrivals"}),
         "units": ({units.events_topic}, {units.alarms_topic}, {"units"}),
-        "hazards": ({hazards.events_topic}, {hazards.units_events_topic}, {hazards.patrol_findings_group}),
+        "hazards": ({hazards.events_topic}, {hazards.units_events_topic, hazards.alarms_events_topic},
+                    {hazards.patrol_findings_group, hazards.alarm_context_group}),
         "linkage": ({linkage.notifications_topic, linkage.commands_topic},
                     {linkage.alarms_topic, linkage.units_topic, linkage.hazards_topic}, {linkage.app_id}),
         "gateway": (set(), {gateway.notifications_topic}, {"gateway"}),
