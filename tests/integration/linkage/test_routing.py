@@ -283,6 +283,7 @@ def test_routing_takes_every_alarm_and_hazard_event_and_only_the_units_records_c
     assert not is_routed("linkduty.dispatch.DispatchOrderIssued") and not is_routed("linkduty.unit.UnitStatusChanged")
     # a hazard type the contract does not know is taken too, to be dead-lettered, not skipped unseen
     assert is_routed("linkduty.hazard.HazardEscalated") and is_routed("linkduty.hazard.HazardNotYetInTheContract")
+    assert is_routed("linkduty.alarm_context.AlarmContextAttached")  # the alarms' pictures, from hazards.events
 
 
 async def test_a_consumer_stuck_on_one_poll_says_for_how_long_and_not_after_it_is_through(kafka_bootstrap, topic):
@@ -454,3 +455,53 @@ async def test_the_worker_consumes_hazards_events_in_its_group_beside_the_alarms
         await asyncio.gather(task, return_exceptions=True)
     assert sorted(n.subject for n in told if n.type == HAZARD_NOTIFICATION_TYPE) == sorted([community, street])
     assert sorted(n.subject for n in told if n.type != HAZARD_NOTIFICATION_TYPE) == sorted(centres)
+
+
+def alarm_context(city, alarm_id: str = "a1", **extra) -> Envelope:
+    """An AlarmContextAttached as the hazards service publishes it (contracts/alarm_context.py)."""
+    community = city.divisions(level=Level.COMMUNITY)[0]
+    data = {"alarm_id": alarm_id, "at": dt.datetime.now(dt.UTC).isoformat(), "lat": community.lat,
+            "lon": community.lon, "jurisdiction": city.resolve(community.lat, community.lon).codes(), "radius_m": 100.0,
+            "venue": None, "hazards": [{
+                "hazard_id": "h9", "category": "evacuation_route_blocked", "severity": "major", "status": "rectifying",
+                "description": "北侧安全出口上锁", "reported_at": "2026-12-01T08:00:00+00:00",
+                "due_at": "2026-12-02T08:00:00+00:00", "overdue": True, "distance_m": 40.0, "venue_id": None,
+                "at_the_venue": False}],
+            "open_hazards": 1, "overdue_hazards": 1, "headline": "1 open hazard within 100 m, 1 overdue"} | extra
+    return Envelope(id=str(uuid.uuid4()), source="/linkduty/hazards", type="linkduty.alarm_context.AlarmContextAttached",
+                    subject=alarm_id, time=dt.datetime.now(dt.UTC), data=data, streamversion=1)
+
+
+async def test_a_picture_before_its_alarm_is_parked_then_follows_its_alarm_report_to_its_four_centres(
+        city, topics, linkage_pool, producer, kafka_bootstrap):
+    routing, _, settings = routing_for(city, topics, linkage_pool, producer)
+    early = alarm_context(city, surplus="not in the contract")
+    await routing.route_batch([record(topics["hazards"], 2, 30, early)])
+    waiting = await linkage_pool.fetchval("SELECT waiting FROM linkage_parked WHERE consumer = $1", settings.app_id)
+    assert [(r["topic"], r["offset"]) for r in waiting["records"]] == [(topics["hazards"], 30)]
+    reported, centres = alarm_reported(city)
+    await routing.route_batch([record(topics["alarms"], 2, 0, reported)])
+    told = envelopes(await read_topic(kafka_bootstrap, topics["notifications"], until_count=8))
+    for centre in centres:
+        assert [n.data["event_type"] for n in told if n.subject == centre] == ["AlarmReported", "AlarmContextAttached"]
+    pictures = [n.data for n in told if n.data["event_type"] == "AlarmContextAttached"]
+    assert all(p["event_data"]["hazards"][0]["overdue"] and "surplus" not in p["event_data"] for p in pictures)
+    assert all(p["alarm"]["version"] == 1 for p in pictures)  # it changes no summary
+
+
+async def test_a_picture_breaking_its_contract_goes_to_the_hazards_dlq_and_its_alarm_is_routed(
+        city, topics, linkage_pool, producer, kafka_bootstrap):
+    routing, _, settings = routing_for(city, topics, linkage_pool, producer)
+    reported, centres = alarm_reported(city)
+    broken = alarm_context(city, open_hazards=-1)
+    stranger = alarm_context(city, alarm_id="a2")  # its subject says a1, its data a2
+    stranger = dataclasses.replace(stranger, subject="a1")
+    await routing.route_batch([record(topics["alarms"], 1, 0, reported), record(topics["hazards"], 1, 5, broken),
+                               record(topics["hazards"], 1, 6, stranger)])
+    told = envelopes(await read_topic(kafka_bootstrap, topics["notifications"], until_count=len(centres)))
+    assert {n.data["event_type"] for n in told} == {"AlarmReported"}
+    dead = await read_topic(kafka_bootstrap, dlq_topic(topics["hazards"]), until_count=2)
+    errors = [dict(d.headers)["dlq_error"] for d in dead]
+    assert b"open_hazards" in errors[0] and b"is not its alarm_id" in errors[1]
+    assert await state.next_offsets(linkage_pool, settings.app_id, {(topics["hazards"], 1)}) == {
+        (topics["hazards"], 1): 7}
