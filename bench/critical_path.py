@@ -51,6 +51,7 @@ from linkduty_shared.messaging.topics import TopicSpec, ensure_topics
 ALARMS_URL = "http://127.0.0.1:8101"
 UNITS_URL = "http://127.0.0.1:8102"
 CALL_EVENTS = ("AlarmReported", "CallLinked")  # the alarm events a 119 POST produces
+PICTURE_EVENT = "AlarmContextAttached"  # the hazards service's pre-incident picture of a new alarm
 GATEWAY_URL = "http://127.0.0.1:8104"
 LEVELS = CHAIN_LEVELS  # a centre per level; latency is reported per level
 
@@ -63,7 +64,7 @@ async def _follow_streams(tokens: dict[str, str], stop, out, url: str = GATEWAY_
     """One console per centre (SSE), each with its own token (the gateway holds a client to a few
     streams); every notification read is recorded with its arrival time."""
     centre_ids = list(tokens)
-    arrivals, stages, errors, connected = [], [], [], [0]
+    arrivals, stages, pictures, errors, connected = [], [], [], [], [0]
     client = httpx.AsyncClient(timeout=httpx.Timeout(10, read=None),
                                limits=httpx.Limits(max_connections=len(centre_ids) + 10))
 
@@ -85,6 +86,8 @@ async def _follow_streams(tokens: dict[str, str], stop, out, url: str = GATEWAY_
                             arrivals.append((centre_id, n["alarm"]["alarm_id"], n["alarm"]["version"],
                                              n["notification_id"], now))
                             stages.append((n["alarm"]["alarm_id"], _ts(n["occurred_at"]), _ts(n["routed_at"]), wall))
+                        elif "alarm" in n and n["event_type"] == PICTURE_EVENT:
+                            pictures.append((centre_id, n["alarm"]["alarm_id"], now))
         except httpx.HTTPError as exc:
             errors.append(f"{centre_id}: {exc!r}")
 
@@ -100,7 +103,7 @@ async def _follow_streams(tokens: dict[str, str], stop, out, url: str = GATEWAY_
         t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     await client.aclose()
-    out.put(("arrivals", arrivals, stages))
+    out.put(("arrivals", arrivals, stages, pictures))
 
 
 def _console_process(tokens: dict[str, str], stop, out, url: str) -> None:
@@ -124,6 +127,7 @@ class Consoles:
         self.errors: list[str] = []
         self.arrivals: list[tuple[str, str, int, str, float]] = []
         self.stages: list[tuple[str, float, float, float]] = []  # (alarm, event occurred, routed, on screen), wall clock
+        self.pictures: list[tuple[str, str, float]] = []  # (centre, alarm, read at): AlarmContextAttached
 
     @property
     def pids(self) -> list[int]:
@@ -141,9 +145,10 @@ class Consoles:
     async def collect(self) -> None:
         self._stop.set()
         for _ in self._procs:
-            _, arrivals, stages = await asyncio.to_thread(self._out.get, True, 120)
+            _, arrivals, stages, pictures = await asyncio.to_thread(self._out.get, True, 120)
             self.arrivals += arrivals
             self.stages += stages
+            self.pictures += pictures
 
     async def __aexit__(self, *exc):
         self._stop.set()
@@ -224,7 +229,7 @@ class KafkaObserver:
 
 # The running services' consumer groups: a run starts once they have read everything, so that it
 # does not measure the previous run's clean-up (cancelling its alarms recalls their units: a burst).
-SERVICE_GROUPS = ("linkduty-linkage", "gateway", "units", "alarms", "alarms-arrivals")
+SERVICE_GROUPS = ("linkduty-linkage", "gateway", "units", "alarms", "alarms-arrivals", "hazards-alarm-context")
 
 
 async def wait_until_drained(bootstrap: str, timeout_s: float = 180.0, groups: tuple[str, ...] = SERVICE_GROUPS) -> int:
@@ -380,6 +385,7 @@ async def run(rate: float, seconds: float, seed: int = 119, drain_s: float = 10.
             "routed_to_screen": summarize_ms([w - r for a, _, r, w in consoles.stages if a in run_alarms]),
         },
         "dispatch": dispatch_figures(answered, kafka),
+        "pictures": picture_figures(answered, accepted, consoles.pictures),
         "timeline": {second: timeline[second] for second in sorted(timeline)},
     }
     worst_p99 = max(v["p99_ms"] for v in result["latency_by_level"].values())
@@ -464,6 +470,20 @@ async def cancel_all(alarms: set[str], city, issuer: LocalIssuer) -> None:
         await asyncio.gather(*(cancel(a) for a in alarms))
 
 
+def picture_figures(answered: dict[str, float], accepted: dict, pictures: list[tuple[str, str, float]]) -> dict:
+    """The pre-incident picture of each new alarm: its 201 read → its AlarmContextAttached read on
+    each of its four centres' streams (the last of the four), and how many new alarms got one on
+    all four (the hazards service attaches one to every reported alarm, empty or not)."""
+    centres_of = {alarm: set(ids) for alarm, _, ids in accepted.values() if alarm in answered}
+    seen: dict[str, dict[str, float]] = collections.defaultdict(dict)
+    for centre, alarm, t in pictures:
+        if alarm in centres_of and centre in centres_of[alarm]:
+            seen[alarm].setdefault(centre, t)
+    complete = {alarm: max(by.values()) for alarm, by in seen.items() if set(by) == centres_of[alarm]}
+    return {"new_alarms": len(centres_of), "on_all_four_streams": len(complete),
+            "accepted_to_picture_on_all_four": summarize_ms([t - answered[a] for a, t in complete.items()])}
+
+
 def report(r: dict) -> None:
     print(f"  offered {r['offered_rate']}/s for {r['seconds']} s: {r['accepted']} accepted,"
           f" failures {r['intake_failures'] or 0}; lost {r['lost']}, duplicated {r['duplicated']},"
@@ -484,6 +504,10 @@ def report(r: dict) -> None:
           f" accepted → first order p50 {d['accepted_to_first_order']['p50_ms']}"
           f" p99 {d['accepted_to_first_order']['p99_ms']} ms; alarm event → plan (Kafka→Kafka)"
           f" p50 {d['alarm_event_to_plan']['p50_ms']} p99 {d['alarm_event_to_plan']['p99_ms']} ms")
+    p = r["pictures"]
+    print(f"    pre-incident picture: {p['on_all_four_streams']} of {p['new_alarms']} new alarms on all four streams;"
+          f" accepted → picture on all four p50 {p['accepted_to_picture_on_all_four']['p50_ms']}"
+          f" p99 {p['accepted_to_picture_on_all_four']['p99_ms']} ms")
     late = sorted(((v[1], s) for s, v in r["timeline"].items() if v[1]), reverse=True)
     if late:
         print(f"    seconds of the run with alarms over 100 ms ({sum(n for n, _ in late)} alarms in {len(late)} s):"

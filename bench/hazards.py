@@ -1,6 +1,8 @@
 """Hazards: a resident's report with one 2 MB photo, and a street's hazard list over 100,000 hazards.
 
-    ./linkduty bench hazards [--reports 200] [--concurrency 4] [--hazards 100000] [--lists 1000] [--quick]
+    ./linkduty bench hazards [--reports 200] [--concurrency 4] [--hazards 100000] [--lists 1000]
+                             [--stats-hazards 1000000] [--stats-inspections 200000] [--parts intake,list,statistics]
+                             [--quick]
 
 Both parts run the hazards service as deployed, in a process of its own (`python -m
 hazards.main`: its pool, relay and photo workers), on a fresh schema of `linkduty_bench`, a bench
@@ -21,6 +23,14 @@ running beside it on the same two cores.
    past year), then `GET /v1/hazards` as a street centre's token asks it: the first page (50,
    newest first) and pages further down by cursor, and the same for a community and the district;
    the list query alone (SQL, no HTTP) beside it.
+3. **City-wide statistics** (`GET /v1/reports/hazards` over the past 365 days): the counters
+   filled as for `stats-hazards` / 10 hazards and `stats-inspections` / 10 inspections over two
+   years (bench/hazard_statistics.py says how, and why not through the write path), the report
+   timed for the city, its busiest district, a street and a community (JSON, and the city's as
+   CSV); then filled up to `stats-hazards` and `stats-inspections` and timed again. Figures: p50
+   and p99 at each size, and the ratio 1M / 100k (flat is the design: the report reads a bounded
+   number of cells, whatever the number of hazards). The pre-incident picture's latency under
+   load is measured by the critical-path bench, which reads it on the consoles' streams.
 """
 
 from __future__ import annotations
@@ -41,6 +51,7 @@ from pathlib import Path
 import httpx
 from PIL import Image
 
+from bench import hazard_statistics
 from bench.common import bench_dsn, fresh_schema, save, stack_env, summarize_ms
 from hazards import images
 from hazards.bootstrap import build_app
@@ -246,6 +257,57 @@ async def busiest(pool, level: str) -> tuple[str, int]:
     return row["code"], row["n"]
 
 
+async def time_reports(client: httpx.AsyncClient, issuer: LocalIssuer, city, *, requests: int) -> dict:
+    """`requests` reports of the past 365 days for the city, a district, a street and a community each."""
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
+    period = {"from": (today - dt.timedelta(days=364)).isoformat(), "to": today.isoformat()}
+    headers = {"Authorization": "Bearer " + issuer.issue("bench-city-centre", ["hazards:read"],
+                                                          jurisdiction=[city.city.code])}
+    district = city.divisions(level=Level.DISTRICT)[0]
+    street = city.children(district.code)[0]
+    community = city.children(street.code)[0]
+    out = {}
+    for level, code, fmt in (("city", city.city.code, "json"), ("district", district.code, "json"),
+                             ("street", street.code, "json"), ("community", community.code, "json"),
+                             ("city_csv", city.city.code, "csv")):
+        samples: list[float] = []
+        for _ in range(requests):
+            r = await timed(samples, client.get("/v1/reports/hazards", headers=headers,
+                                                params={"division": code, "format": fmt, **period}))
+            assert r.status_code == 200, r.text
+        reported = r.json()["total"]["figures"]["reported"] if fmt == "json" else None
+        out[level] = {"code": code, "reported_in_year": reported, **summarize_ms(samples)}
+    return out
+
+
+async def statistics(args, issuer: LocalIssuer, city, log_dir: Path) -> dict:
+    print(f"hazards: city-wide statistics, {args.stats_hazards // 10:,} then {args.stats_hazards:,} hazards and "
+          f"{args.stats_inspections // 10:,} then {args.stats_inspections:,} inspections in the counters")
+    steps = []
+    async with fresh_schema(pool_size=2) as (schema, pool):
+        settings = settings_for(schema_dsn(schema), log_dir / "objects-stats", issuer)
+        async with served("hazards.main", settings, SETTINGS_FIELDS, log_dir) as client:
+            hazards = inspections = 0
+            for size in (10, 1):
+                add_h, add_i = args.stats_hazards // size - hazards, args.stats_inspections // size - inspections
+                loaded = await hazard_statistics.load(pool, city, hazards=add_h, inspections=add_i, first=hazards,
+                                                      seed=size)
+                hazards, inspections = hazards + add_h, inspections + add_i
+                await time_reports(client, issuer, city, requests=5)  # warm: plans, caches
+                timing = await time_reports(client, issuer, city, requests=args.report_requests)
+                steps.append({"hazards": hazards, "inspections": inspections, "loaded": loaded, "reports": timing})
+                print(f"  {hazards:>9,} hazards, {inspections:,} inspections (cells computed in "
+                      f"{loaded['computed_s']} s, written in {loaded['written_s']} s; rows {loaded['rows']})")
+                for level, t in timing.items():
+                    print(f"    {level:10} {t['code']:14} p50 {t['p50_ms']:7.1f}  p99 {t['p99_ms']:7.1f} ms"
+                          + (f"   ({t['reported_in_year']:,} reported in the year)" if t["reported_in_year"] else ""))
+    small, big = steps[0]["reports"], steps[-1]["reports"]
+    growth = {level: round(big[level]["p99_ms"] / small[level]["p99_ms"], 2) for level in big}
+    print(f"  ratio, p99 at {steps[-1]['hazards']:,} / p99 at {steps[0]['hazards']:,}: "
+          + ", ".join(f"{level} {ratio}×" for level, ratio in growth.items()))
+    return {"steps": steps, "p99_growth": growth}
+
+
 # ---- the run ----------------------------------------------------------------------------------
 
 async def main(args) -> dict:
@@ -256,6 +318,17 @@ async def main(args) -> dict:
     result: dict = {"machine": os.uname().nodename, "cpus": os.cpu_count()}
     log_dir = Path(tempfile.mkdtemp(prefix="bench-hazards-"))
 
+    parts = set(args.parts.split(","))
+    if "statistics" in parts:
+        result["statistics"] = await statistics(args, issuer, city, log_dir)
+    if "intake" in parts:
+        await intake_part(args, issuer, city, log_dir, result)
+    if "list" in parts:
+        await list_part(args, issuer, city, log_dir, result)
+    return result
+
+
+async def intake_part(args, issuer: LocalIssuer, city, log_dir: Path, result: dict) -> None:
     print(f"hazards: intake, {args.reports} reports with one photo each, {args.concurrency} residents at once")
     async with fresh_schema(pool_size=2) as (schema, _), contextlib.AsyncExitStack() as stack:
         objects = log_dir / "objects"
@@ -287,6 +360,9 @@ async def main(args) -> dict:
     print(f"  processing alone (one thread): p50 {alone['p50_ms']:.1f}  p99 {alone['p99_ms']:.1f} ms")
     print(f"  ratio, report p50 / direct write p50: {r['report_p50_over_direct_write_p50']}×")
 
+
+async def list_part(args, issuer: LocalIssuer, city, log_dir: Path, result: dict) -> None:
+
     print(f"hazards: a street's list with {args.hazards:,} hazards in the store")
     async with fresh_schema(pool_size=4) as (schema, pool):
         settings = settings_for(schema_dsn(schema), log_dir / "objects-list", issuer)
@@ -309,7 +385,6 @@ async def main(args) -> dict:
                       f"p99 {pages['deeper_pages']['p99_ms']:.1f} ms; the query alone p50 {sql['p50_ms']:.2f} "
                       f"p99 {sql['p99_ms']:.2f} ms")
     result["list"] = lists
-    return result
 
 
 def cli(argv: list[str] | None = None) -> None:
@@ -318,10 +393,16 @@ def cli(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--hazards", type=int, default=100_000)
     parser.add_argument("--lists", type=int, default=1000)
-    parser.add_argument("--quick", action="store_true", help="20 reports, 2,000 hazards, 100 lists")
+    parser.add_argument("--stats-hazards", type=int, default=1_000_000)
+    parser.add_argument("--stats-inspections", type=int, default=200_000)
+    parser.add_argument("--report-requests", type=int, default=100)
+    parser.add_argument("--parts", default="intake,list,statistics", help="which parts to run, comma-separated")
+    parser.add_argument("--quick", action="store_true",
+                        help="20 reports, 2,000 hazards, 100 lists, statistics of 20,000 hazards")
     args = parser.parse_args(argv)
     if args.quick:
         args.reports, args.hazards, args.lists = 20, 2_000, 100
+        args.stats_hazards, args.stats_inspections, args.report_requests = 20_000, 4_000, 20
     result = asyncio.run(main(args))
     print(f"  results written to {save('hazards', result)}")
 
