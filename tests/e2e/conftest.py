@@ -4,6 +4,7 @@ Faust worker (its own process, as deployed), on topics of their own, on the real
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -15,13 +16,15 @@ import pytest
 
 from alarms.bootstrap import build_app
 from alarms.config import AlarmsSettings
+from hazards.bootstrap import build_app as build_hazards_app
+from hazards.config import HazardsSettings
 from gateway.config import GatewaySettings
 from linkduty_shared.auth.issuer import LocalIssuer
 from linkduty_shared.jurisdictions import load_demo_city
 from linkduty_shared.messaging.topics import TopicSpec, dlq_topic
 from tests.support.kafka import make_topics
 from tests.conftest import ROOT, stack_test_dsn
-from tests.integration.gateway.support import serving
+from tests.integration.gateway.support import SseReader, serving
 
 PARTITIONS = 6
 
@@ -141,3 +144,54 @@ async def gateway(test_dsn, kafka_bootstrap, topics, issuer, linkage_worker):
         )
         async with serving(settings) as served:
             yield served
+
+
+# ---- the hazards service in-process (tests/e2e/test_hazards.py, test_venues.py) ----
+
+class Clock:
+    """The hazards service's clock, moved forward by a test (deadlines are hours and days)."""
+
+    def __init__(self) -> None:
+        self.offset = dt.timedelta(0)
+
+    def __call__(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + self.offset
+
+
+@pytest.fixture(scope="module")
+async def hazards_app(test_dsn, kafka_bootstrap, topics, issuer, linkage_worker, tmp_path_factory):
+    async with own_schema(test_dsn, "e2e_hazards") as dsn:
+        settings = HazardsSettings(
+            service_name=f"hazards-e2e-{uuid.uuid4().hex[:6]}", pg_dsn=dsn, kafka_bootstrap=kafka_bootstrap,
+            auth_jwks_file=str(issuer.jwks_file), auth_issuer=issuer.issuer, events_topic=topics["hazards"],
+            units_events_topic=topics["units"], patrol_findings_group=f"hazards-e2e-{uuid.uuid4().hex[:6]}",
+            alarms_events_topic=topics["alarms"], alarm_context_group=f"hazards-e2e-context-{uuid.uuid4().hex[:6]}",
+            object_store_path=str(tmp_path_factory.mktemp("objects")),
+            deadline_sweep_interval_s=3600.0)  # the escalation test sweeps when it means to
+        app = build_hazards_app(settings)
+        async with app.router.lifespan_context(app):
+            app.state.hazards.clock = Clock()
+            yield app
+
+
+@pytest.fixture(scope="module")
+async def hazards(hazards_app):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=hazards_app), base_url="http://hazards") as c:
+        yield c
+
+
+@pytest.fixture
+async def console(gateway, issuer, city):
+    """console(centre_id) → an SseReader on that centre's stream, as the centre's own console."""
+    async with httpx.AsyncClient(base_url=gateway.base_url, timeout=httpx.Timeout(30.0)) as http, \
+            contextlib.AsyncExitStack() as streams:
+        async def open_(centre_id: str) -> SseReader:
+            jwt = issuer.issue(f"console-{centre_id}", ["stream:read"], centre=centre_id,
+                               jurisdiction=[city.centre(centre_id).division_code])
+            r = await streams.enter_async_context(http.stream(
+                "GET", f"/v1/centres/{centre_id}/stream", headers={"Authorization": f"Bearer {jwt}",
+                                                                   "Accept": "text/event-stream"}))
+            assert r.status_code == 200, (await r.aread()).decode()
+            return SseReader(r)
+
+        yield open_

@@ -15,70 +15,17 @@ import io
 import json
 import uuid
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from PIL import Image
 
 from hazards.application.service import PATROL_FINDINGS
-from hazards.bootstrap import build_app
-from hazards.config import HazardsSettings
 from linkduty_shared.events import Envelope, envelope_to_kafka
 from linkduty_shared.jurisdictions import Level
-from tests.e2e.conftest import own_schema
 from tests.integration.gateway.support import SseReader
 
 STAFF = ("hazards:report", "hazards:read", "hazards:triage", "hazards:rectify", "hazards:verify")
 M = 1 / 111_000  # a metre of latitude, in degrees
-
-
-class Clock:
-    """The hazards service's clock, moved forward by a test (deadlines are hours and days)."""
-
-    def __init__(self) -> None:
-        self.offset = dt.timedelta(0)
-
-    def __call__(self) -> dt.datetime:
-        return dt.datetime.now(dt.UTC) + self.offset
-
-
-@pytest.fixture(scope="module")
-async def hazards_app(test_dsn, kafka_bootstrap, topics, issuer, linkage_worker, tmp_path_factory):
-    async with own_schema(test_dsn, "e2e_hazards") as dsn:
-        settings = HazardsSettings(
-            service_name=f"hazards-e2e-{uuid.uuid4().hex[:6]}", pg_dsn=dsn, kafka_bootstrap=kafka_bootstrap,
-            auth_jwks_file=str(issuer.jwks_file), auth_issuer=issuer.issuer, events_topic=topics["hazards"],
-            units_events_topic=topics["units"], patrol_findings_group=f"hazards-e2e-{uuid.uuid4().hex[:6]}",
-            alarms_events_topic=topics["alarms"], alarm_context_group=f"hazards-e2e-context-{uuid.uuid4().hex[:6]}",
-            object_store_path=str(tmp_path_factory.mktemp("objects")),
-            deadline_sweep_interval_s=3600.0)  # the escalation test sweeps when it means to
-        app = build_app(settings)
-        async with app.router.lifespan_context(app):
-            app.state.hazards.clock = Clock()
-            yield app
-
-
-@pytest.fixture(scope="module")
-async def hazards(hazards_app):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=hazards_app), base_url="http://hazards") as c:
-        yield c
-
-
-@pytest.fixture
-async def console(gateway, issuer, city):
-    """console(centre_id) → an SseReader on that centre's stream, as the centre's own console."""
-    async with httpx.AsyncClient(base_url=gateway.base_url, timeout=httpx.Timeout(30.0)) as http, \
-            contextlib.AsyncExitStack() as streams:
-        async def open_(centre_id: str) -> SseReader:
-            jwt = issuer.issue(f"console-{centre_id}", ["stream:read"], centre=centre_id,
-                               jurisdiction=[city.centre(centre_id).division_code])
-            r = await streams.enter_async_context(http.stream(
-                "GET", f"/v1/centres/{centre_id}/stream", headers={"Authorization": f"Bearer {jwt}",
-                                                                   "Accept": "text/event-stream"}))
-            assert r.status_code == 200, (await r.aread()).decode()
-            return SseReader(r)
-
-        yield open_
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ import datetime as dt
 import json
 
 from linkduty_shared.jurisdictions import Level
-from tests.e2e.test_hazards import console, hazards, hazards_app  # noqa: F401 (module fixtures)
 from tests.integration.gateway.support import SseReader
 
 CST = dt.timezone(dt.timedelta(hours=8))  # the demo city's local days

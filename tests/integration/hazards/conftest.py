@@ -17,6 +17,10 @@ from linkduty_shared.jurisdictions import Level
 from linkduty_shared.messaging.topics import TopicSpec, dlq_topic
 from tests.support.kafka import make_topics
 
+# The settings a test passes to the service run as its own process (tests.support.served).
+SERVED_FIELDS = ("service_name", "pg_dsn", "kafka_bootstrap", "auth_jwks_file", "auth_issuer", "events_topic",
+                 "units_events_topic", "patrol_findings_group", "alarms_events_topic", "alarm_context_group",
+                 "object_store_path")
 STAFF = ("hazards:report", "hazards:read", "hazards:triage", "hazards:rectify", "hazards:verify", "hazards:venues",
          "hazards:inspect")
 

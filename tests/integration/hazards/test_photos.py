@@ -17,7 +17,7 @@ from PIL import Image
 from hazards.bootstrap import build_app
 from hazards.config import HazardsSettings
 from linkduty_shared.jurisdictions import Level
-from tests.integration.hazards.conftest import a_point, assert_problem, image_bytes, report, upload
+from tests.integration.hazards.conftest import SERVED_FIELDS, a_point, assert_problem, image_bytes, report, upload
 from tests.support.served import healthz_delays_while, served
 
 
@@ -199,15 +199,12 @@ async def test_photos_never_attached_are_deleted_after_a_day(client, resident, h
 
 
 async def test_healthz_answers_within_100_ms_while_big_photos_and_bombs_are_decoded(hazards_settings, token, tmp_path):
-    fields = ("service_name", "pg_dsn", "kafka_bootstrap", "auth_jwks_file", "auth_issuer", "events_topic",
-              "units_events_topic", "patrol_findings_group", "alarms_events_topic", "alarm_context_group",
-              "object_store_path")
     # The heaviest photo that passes: 7,000 × 7,000 pixels (49 MP, under the 50 MP limit), each decoded in full.
     out = io.BytesIO()
     Image.new("RGB", (7000, 7000), (90, 90, 90)).save(out, "PNG")
     heavy = out.getvalue()
     auth = token("hazards:report")
-    async with served("hazards.main", hazards_settings, fields, tmp_path) as service:
+    async with served("hazards.main", hazards_settings, SERVED_FIELDS, tmp_path) as service:
         await service.get("/healthz")
 
         async def attack() -> None:

@@ -155,7 +155,7 @@ async def test_a_csv_ledger_keeps_its_good_rows_and_reports_the_bad_ones_by_line
         f"A2,castle,乙城堡,,{lat},{lon},,,,",                                        # line 3: unknown kind
         f"A3,small_hotel,丙旅馆,,north,{lon},,,,",                                    # line 4: lat not a number
         f"A4,internet_cafe,丁网吧,,{lat},{lon},-5,,,",                                # line 5: negative area
-        f"A5,small_clinic,戊诊所,,0.0,0.0,,,,",                                        # line 6: outside the city
+        "A5,small_clinic,戊诊所,,0.0,0.0,,,,",                                         # line 6: outside the city
         f"A6,market,己市场,,{lat},{lon},1200,high,,",                                  # line 7: good
         f"A7,market,,,{lat},{lon},,,,",                                               # line 8: no name
     ]
