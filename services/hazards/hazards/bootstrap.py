@@ -85,11 +85,12 @@ def build_app(settings: HazardsSettings | None = None) -> FastAPI:
             runtime.store, venue_kinds, topic=settings.events_topic, source=SOURCE,
             venue_radius_m=settings.alarm_context_venue_radius_m, hazard_radius_m=settings.alarm_context_radius_m,
             max_age=dt.timedelta(seconds=settings.alarm_context_max_age_s), clock=utcnow)
-        alarm_contexts = app.state.alarm_context_consumer = ConsumerRunner(
-            bootstrap=settings.kafka, group_id=settings.alarm_context_group, topics=[settings.alarms_events_topic],
-            handler=alarm_context_handler(pictures), wanted=is_alarm_reported,
-            max_attempts=settings.consumer_max_attempts, retry_backoff_s=settings.consumer_retry_backoff_s)
-        runtime.background("alarms.events consumer (pre-incident pictures)", alarm_contexts.run)
+        if settings.alarm_context_enabled:
+            alarm_contexts = app.state.alarm_context_consumer = ConsumerRunner(
+                bootstrap=settings.kafka, group_id=settings.alarm_context_group, topics=[settings.alarms_events_topic],
+                handler=alarm_context_handler(pictures), wanted=is_alarm_reported,
+                max_attempts=settings.consumer_max_attempts, retry_backoff_s=settings.consumer_retry_backoff_s)
+            runtime.background("alarms.events consumer (pre-incident pictures)", alarm_contexts.run)
         keep = dt.timedelta(hours=settings.photo_unattached_keep_hours)
         runtime.background("unattached photos", lambda: every(600.0, lambda: photo_store.drop_unattached(keep)))
 

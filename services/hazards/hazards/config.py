@@ -42,6 +42,8 @@ class HazardsSettings(HttpServiceSettings, ObjectStoreSettings):
     # gets what is known about its place: the venue within alarm_context_venue_radius_m, and the open
     # hazards within alarm_context_radius_m. An alarm reported longer ago than alarm_context_max_age_s
     # (a consumer catching up after an outage, or a new group reading from the start) gets none.
+    # Off: no consumer of alarms.events (the consoles get no picture; GET …/context answers 404).
+    alarm_context_enabled: bool = True
     alarms_events_topic: str = "alarms.events"
     alarm_context_group: str = "hazards-alarm-context"
     alarm_context_venue_radius_m: float = 50.0
