@@ -115,7 +115,7 @@ async def test_an_alarm_at_a_venue_with_an_overdue_hazard_shows_the_picture_on_i
     try:
         r = await hazards.post("/v1/hazards", headers=headers, json={
             "category": "evacuation_route_blocked", "severity": "major", "description": "北侧安全出口上锁",
-            "location": {"lat": lat + 15 * M, "lon": lon}, "venue_id": venue["venue_id"]})
+            "source": "grid_worker", "location": {"lat": lat + 15 * M, "lon": lon}, "venue_id": venue["venue_id"]})
     finally:
         clock.offset = dt.timedelta(0)
     assert r.status_code == 201, r.text
