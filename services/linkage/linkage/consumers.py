@@ -45,7 +45,7 @@ from linkduty_shared.messaging.topics import dlq_topic
 from linkage import state
 from linkage.config import LinkageSettings
 from linkage.router import KEEP, Router, summary_of
-from linkage.unit_records import alarm_id_of, unparked
+from linkage.unit_records import alarm_id_of, envelope_from_json, envelope_json, unparked
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,8 @@ class Routing:
                     if record.topic != self._settings.hazards_topic:
                         about[id(record)] = self._alarm_of(envelope, record)
                     elif is_alarm_context(envelope.type):  # about an alarm: routed as a units record is
-                        todo[i] = (checked := checked_alarm_context(envelope)), record
+                        checked = checked_alarm_context(envelope)
+                        todo[i] = (checked, record)
                         about[id(record)] = checked.subject
                     else:
                         hazard_events[id(record)] = checked_hazard_event(envelope)
@@ -156,6 +157,7 @@ class Routing:
             hazards = await state.HazardsState.load(conn, self._consumer, {
                 envelope.subject for envelope, record in todo if id(record) in hazard_events})
             now = dt.datetime.now(dt.UTC)
+            joined: dict[str, set[str]] = {}  # alarm id → centres its events added to its audience in this poll
             for envelope, record in todo:
                 alarm_id, hazard_event = about.get(id(record)), hazard_events.get(id(record))
                 if alarm_id is None and hazard_event is None:
@@ -164,10 +166,12 @@ class Routing:
                     if hazard_event is not None:
                         self._route_hazard(hazards, outgoing, envelope, hazard_event, now)
                     else:
-                        self._route(alarms, outgoing, alarm_id, envelope, record, now)
+                        self._route(alarms, outgoing, alarm_id, envelope, record, now, joined)
                 except Exception as exc:  # the router is pure: no retry changes its answer
                     outgoing.dead_letter(record, record.key, record.value, list(record.headers or ()), exc,
                                          consumer=self._consumer)
+            if joined:
+                await self._picture_to_joined(conn, alarms, outgoing, joined, now)
             await outgoing.send(self._producer)
             await alarms.save(conn)
             await hazards.save(conn)
@@ -182,18 +186,21 @@ class Routing:
         return alarm_id_of(envelope, record.key)
 
     def _route(self, alarms: state.AlarmsState, outgoing: Outgoing, alarm_id: str, envelope: Envelope,
-               record: ConsumerRecord, now: dt.datetime) -> None:
+               record: ConsumerRecord, now: dt.datetime, joined: dict[str, set[str]]) -> None:
         """One record, in memory: decided whole (into `pending`) before anything of it is kept."""
         topic, pending = self._settings.notifications_topic, Outgoing()
         if record.topic == self._settings.alarms_topic:
-            routed = self._router.alarm_event(alarms.entries.get(alarm_id), envelope, partition=record.partition, now=now)
+            previous = alarms.entries.get(alarm_id)
+            routed = self._router.alarm_event(previous, envelope, partition=record.partition, now=now)
             if routed is None:
                 log.warning("event %s for alarm %s before its AlarmReported: skipped", envelope.id, alarm_id)
                 return
             for notification in routed.notifications:
                 pending.envelope(topic, notification)
+            if previous and (added := routed.entry["notified"].keys() - previous["notified"].keys()):
+                joined.setdefault(alarm_id, set()).update(added)  # they get its picture too (_picture_to_joined)
             if alarm_id in alarms.parked:
-                self._release_parked(pending, alarms.parked[alarm_id], routed.entry, alarm_id, now)
+                self._release_parked(pending, alarms, alarms.parked[alarm_id], routed.entry, alarm_id, now)
                 alarms.set_parked(alarm_id, None)
             alarms.set_entry(alarm_id, routed.entry)
             if routed.deadline is not KEEP:
@@ -209,7 +216,22 @@ class Routing:
                 alarms.set_parked(alarm_id, routed.waiting)
             for notification in routed.notifications:
                 pending.envelope(topic, notification)
+            if routed.waiting is None and is_alarm_context(envelope.type):
+                alarms.set_context(alarm_id, envelope_json(envelope))
         outgoing.records.extend(pending.records)
+
+    async def _picture_to_joined(self, conn, alarms: state.AlarmsState, outgoing: Outgoing,
+                                 joined: dict[str, set[str]], now: dt.datetime) -> None:
+        """The pre-incident picture of each alarm whose audience grew in this poll (an escalation
+        to the street, a rule), sent to the centres that joined: they see the alarm from now on and
+        need what prevention knows as much as the first ones did. Read only for those alarms."""
+        pictures = await alarms.contexts_of(conn, set(joined))
+        for alarm_id, fields in pictures.items():
+            entry = alarms.entries[alarm_id]
+            audience = {centre: entry["notified"][centre] for centre in sorted(joined[alarm_id])}
+            for notification in self._router.notifications(envelope_from_json(fields), summary_of(entry), audience,
+                                                            now=now):
+                outgoing.envelope(self._settings.notifications_topic, notification)
 
     def _route_hazard(self, hazards: state.HazardsState, outgoing: Outgoing, envelope: Envelope, event: Any,
                       now: dt.datetime) -> None:
@@ -224,8 +246,8 @@ class Routing:
         hazards.set_entry(hazard_id, routed.entry)
         outgoing.records.extend(pending.records)
 
-    def _release_parked(self, pending: Outgoing, waiting: dict[str, Any], entry: dict[str, Any], alarm_id: str,
-                        now: dt.datetime) -> None:
+    def _release_parked(self, pending: Outgoing, alarms: state.AlarmsState, waiting: dict[str, Any],
+                        entry: dict[str, Any], alarm_id: str, now: dt.datetime) -> None:
         """The records parked for the alarm, routed in the order they came, now that its
         AlarmReported is here. A poison one goes to the DLQ alone."""
         summary, audience = summary_of(entry), entry["notified"]
@@ -245,6 +267,8 @@ class Routing:
                                     consumer=self._consumer)
                 continue
             pending.records.extend(released.records)
+            if is_alarm_context(envelope.type):
+                alarms.set_context(alarm_id, envelope_json(envelope))
 
 
 class _Origin:

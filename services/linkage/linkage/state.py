@@ -56,6 +56,7 @@ class AlarmsState:
     changed_entries: set[str] = dataclasses.field(default_factory=set)
     changed_parked: set[str] = dataclasses.field(default_factory=set)  # absent from `parked`: delete
     deadlines: dict[str, dict[str, Any] | None] = dataclasses.field(default_factory=dict)  # None: delete
+    contexts: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)  # alarm id → picture routed now
 
     @classmethod
     async def load(cls, conn: asyncpg.Connection, consumer: str, alarm_ids: set[str]) -> AlarmsState:
@@ -82,6 +83,20 @@ class AlarmsState:
     def set_deadline(self, alarm_id: str, deadline: dict[str, Any] | None) -> None:
         self.deadlines[alarm_id] = deadline
 
+    def set_context(self, alarm_id: str, envelope: dict[str, Any]) -> None:
+        """The alarm's pre-incident picture, routed (envelope_json); the first one kept stands."""
+        self.contexts.setdefault(alarm_id, envelope)
+
+    async def contexts_of(self, conn: asyncpg.Connection, alarm_ids: set[str]) -> dict[str, dict[str, Any]]:
+        """The pictures of these alarms: routed in this batch, or kept from an earlier one."""
+        found = {a: self.contexts[a] for a in alarm_ids if a in self.contexts}
+        missing = sorted(alarm_ids - set(found))
+        if missing:
+            rows = await conn.fetch("SELECT alarm_id, envelope FROM linkage_alarm_contexts WHERE consumer = $1"
+                                    " AND alarm_id = ANY($2)", self.consumer, missing)
+            found |= {r["alarm_id"]: r["envelope"] for r in rows}
+        return found
+
     async def save(self, conn: asyncpg.Connection) -> None:
         consumer = self.consumer
         if self.changed_entries:
@@ -102,6 +117,11 @@ class AlarmsState:
             await conn.execute("DELETE FROM linkage_deadlines WHERE consumer = $1 AND alarm_id = ANY($2)",
                                consumer, dropped)
         await save_parked(conn, consumer, {alarm_id: self.parked.get(alarm_id) for alarm_id in self.changed_parked})
+        if self.contexts:
+            await conn.executemany(
+                "INSERT INTO linkage_alarm_contexts (consumer, alarm_id, envelope) VALUES ($1, $2, $3)"
+                " ON CONFLICT (consumer, alarm_id) DO NOTHING",
+                [(consumer, alarm_id, envelope) for alarm_id, envelope in sorted(self.contexts.items())])
 
 
 @dataclasses.dataclass

@@ -47,6 +47,16 @@ CREATE TABLE IF NOT EXISTS linkage_parked (
 );
 CREATE INDEX IF NOT EXISTS linkage_parked_age ON linkage_parked (consumer, parked_at);
 
+-- An alarm's pre-incident picture (hazards.events AlarmContextAttached) as routed
+-- (linkage.unit_records.envelope_json): sent again to each centre that joins the alarm's audience
+-- later (an escalation), read only then; forgotten with the alarm.
+CREATE TABLE IF NOT EXISTS linkage_alarm_contexts (
+    consumer  text  NOT NULL,
+    alarm_id  text  NOT NULL,
+    envelope  jsonb NOT NULL,
+    PRIMARY KEY (consumer, alarm_id)
+);
+
 -- Hazard id → {"summary": HazardSummary fields, "notified": {centre id: reason}} (linkage.router),
 -- read only by polls that hold hazards.events records. closed_at (epoch seconds) once the hazard
 -- is finished (rejected, merged, confirmed): forgotten `closed_retention_s` later.

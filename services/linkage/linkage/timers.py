@@ -90,7 +90,9 @@ class Timers:
         return await purge_in_batches(
             self._pool, "closed alarms (linkage)",
             "WITH gone AS (DELETE FROM linkage_alarms WHERE ctid = ANY(ARRAY(SELECT ctid FROM linkage_alarms"
-            " WHERE consumer = $1 AND closed_at <= $2 LIMIT $3)) RETURNING 1) SELECT count(*) FROM gone",
+            " WHERE consumer = $1 AND closed_at <= $2 LIMIT $3)) RETURNING alarm_id),"
+            " pictures AS (DELETE FROM linkage_alarm_contexts c USING gone WHERE c.consumer = $1"
+            " AND c.alarm_id = gone.alarm_id) SELECT count(*) FROM gone",
             self._consumer, cutoff, batch=TIMER_BATCH)
 
     async def forget_finished_hazards(self) -> int:

@@ -33,18 +33,25 @@ def alarm_id_of(envelope: Envelope, key: bytes | None) -> str:
     return alarm_id
 
 
+def envelope_json(envelope: Envelope) -> dict[str, Any]:
+    """An envelope as linkage's tables keep it (JSON: its fields, time as ISO 8601)."""
+    return {**dataclasses.asdict(envelope), "time": envelope.time.isoformat()}
+
+
+def envelope_from_json(fields: dict[str, Any]) -> Envelope:
+    return Envelope(**{**fields, "time": dt.datetime.fromisoformat(fields["time"])})
+
+
 def parked_record(envelope: Envelope, parked_at: float, offset: int | None = None,
                   topic: str | None = None) -> dict[str, Any]:
     """A record as the parking table keeps it (JSON: the envelope's fields, time as ISO 8601, and
     the topic and offset it was read at, for its DLQ headers should it fail; records parked before
     offsets were kept have none, and before topics were, they all came from units.events)."""
-    return {"envelope": {**dataclasses.asdict(envelope), "time": envelope.time.isoformat()}, "parked_at": parked_at,
-            "offset": offset, "topic": topic}
+    return {"envelope": envelope_json(envelope), "parked_at": parked_at, "offset": offset, "topic": topic}
 
 
 def unparked(record: dict[str, Any]) -> Envelope:
-    fields = record["envelope"]
-    return Envelope(**{**fields, "time": dt.datetime.fromisoformat(fields["time"])})
+    return envelope_from_json(record["envelope"])
 
 
 def park(records: list[dict[str, Any]], envelope: Envelope, now: float, *, limit: int,

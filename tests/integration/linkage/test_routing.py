@@ -505,3 +505,29 @@ async def test_a_picture_breaking_its_contract_goes_to_the_hazards_dlq_and_its_a
     assert b"open_hazards" in errors[0] and b"is not its alarm_id" in errors[1]
     assert await state.next_offsets(linkage_pool, settings.app_id, {(topics["hazards"], 1)}) == {
         (topics["hazards"], 1): 7}
+
+
+async def test_centres_that_join_an_alarm_later_get_its_picture_too_and_forgotten_alarms_leave_none(
+        city, topics, linkage_pool, producer, kafka_bootstrap):
+    routing, timers, settings = routing_for(city, topics, linkage_pool, producer)
+    reported, centres = alarm_reported(city)
+    picture = alarm_context(city)
+    await routing.route_batch([record(topics["alarms"], 2, 0, reported), record(topics["hazards"], 2, 0, picture)])
+    upgraded = Envelope(id=str(uuid.uuid4()), source="/linkduty/alarm", type="linkduty.alarm.AlarmUpdated",
+                        subject="a1", time=dt.datetime.now(dt.UTC), streamversion=2,
+                        data={"changes": {"severity": "major"}})  # its neighbouring streets join
+    await routing.route_batch([record(topics["alarms"], 2, 1, upgraded)])
+    entry = await linkage_pool.fetchval("SELECT entry FROM linkage_alarms WHERE consumer = $1 AND alarm_id = 'a1'",
+                                        settings.app_id)
+    neighbours = set(entry["notified"]) - set(centres)
+    assert neighbours, "a major fire reaches the neighbouring streets"
+    told = envelopes(await read_topic(kafka_bootstrap, topics["notifications"],
+                                      until_count=2 * len(centres) + 2 * len(neighbours)))
+    pictured = sorted(n.subject for n in told if n.data["event_type"] == "AlarmContextAttached")
+    assert pictured == sorted([*centres, *neighbours])  # each centre once: the first four, then those who joined
+    late = [n for n in told if n.data["event_type"] == "AlarmContextAttached" and n.subject in neighbours]
+    assert all(n.data["alarm"]["severity"] == "major" and n.data["event_data"]["alarm_id"] == "a1" for n in late)
+    await linkage_pool.execute("UPDATE linkage_alarms SET closed_at = 0 WHERE consumer = $1", settings.app_id)
+    await timers.forget_closed_alarms()
+    assert not await linkage_pool.fetchval("SELECT count(*) FROM linkage_alarm_contexts WHERE consumer = $1",
+                                           settings.app_id)
