@@ -40,7 +40,9 @@ async def group_lag(bootstrap: str, group: str, topic: str) -> dict[int, int]:
     try:
         committed = {tp: m.offset for tp, m in (await admin.list_consumer_group_offsets(group)).items()
                      if tp.topic == topic}
-        ends = await probe.end_offsets([TopicPartition(topic, p) for p in probe.partitions_for_topic(topic) or ()])
+        # the topic's partitions from the admin client: a probe subscribed to nothing knows none of them
+        [described] = await admin.describe_topics([topic])
+        ends = await probe.end_offsets([TopicPartition(topic, p["partition"]) for p in described["partitions"]])
         return {tp.partition: end - max(committed.get(tp, 0), 0) for tp, end in ends.items()}
     finally:
         await probe.stop()

@@ -81,7 +81,7 @@ def alarm_context_handler(service: AlarmContextService):
             raise ContractViolation(f"AlarmReported {event.id}: subject {event.subject!r} is not its alarm_id")
         ctx = CommandContext(actor="hazards:alarm-context", agency=event.agency, correlation_id=event.correlationid,
                              causation_id=event.id)
-        taken = await service.attach(alarm, ctx)
+        taken = await service.attach(alarm, ctx, recorded_at=event.time)
         if taken is not None:
             log.info("alarm %s: picture attached (venue %s, %d open hazard(s), %d overdue)", alarm.alarm_id,
                      taken.venue["venue_id"] if taken.venue else None, taken.open_hazards, taken.overdue_hazards)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Any
 
-from pydantic import Field, TypeAdapter
+from pydantic import AwareDatetime, Field, TypeAdapter
 
 from linkduty_shared.contracts import validated
 
@@ -67,7 +67,7 @@ class AlarmReported:
     service's own)."""
 
     alarm_id: _Code
-    received_at: Annotated[str, Field(min_length=1, max_length=64)]  # ISO 8601 with its offset
+    received_at: AwareDatetime  # when the first call reached the intake (ISO 8601 with its offset)
     kind: _Code
     severity: _Code
     location: AlarmLocation

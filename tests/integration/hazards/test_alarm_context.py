@@ -16,7 +16,8 @@ from linkduty_shared.events.envelope import Envelope, envelope_from_kafka, envel
 from linkduty_shared.messaging.topics import dlq_topic
 from tests.integration.hazards.conftest import Clock, a_point, assert_problem, report
 from tests.integration.hazards.test_venues import register, venue
-from tests.support.kafka import read_topic
+from tests.conftest import eventually
+from tests.support.kafka import group_lag, read_topic
 
 M = 1 / 111_000  # a metre of latitude, in degrees
 
@@ -29,16 +30,19 @@ def picture_clock(hazards_app) -> Clock:
 
 @pytest.fixture
 def alarm(producer, hazards_topics, city):
-    """alarm(lat, lon[, received_at, alarm_id, value]) → the AlarmReported put on the test alarms.events."""
+    """alarm(lat, lon[, at, received_at, alarm_id, data]) → the AlarmReported put on the test
+    alarms.events, recorded `at` (its event time), its first call received `received_at` (the same
+    unless given: a split alarm keeps its first call's)."""
 
-    async def send(lat: float, lon: float, *, received_at: dt.datetime | None = None, alarm_id: str | None = None,
-                   data: dict | None = None) -> Envelope:
+    async def send(lat: float, lon: float, *, at: dt.datetime | None = None, received_at: dt.datetime | None = None,
+                   alarm_id: str | None = None, data: dict | None = None) -> Envelope:
         alarm_id = alarm_id or str(uuid.uuid4())
+        at = at or dt.datetime.now(dt.UTC)
         envelope = Envelope(
             id=str(uuid.uuid4()), source="/linkduty/alarms", type="linkduty.alarm.AlarmReported", subject=alarm_id,
-            time=dt.datetime.now(dt.UTC), streamversion=1, correlationid=f"corr-{alarm_id[:6]}",
+            time=at, streamversion=1, correlationid=f"corr-{alarm_id[:6]}",
             data=data or {"alarm_id": alarm_id, "call_id": str(uuid.uuid4()), "source": "119",
-                          "received_at": (received_at or dt.datetime.now(dt.UTC)).isoformat(), "kind": "fire",
+                          "received_at": (received_at or at).isoformat(), "kind": "fire",
                           "severity": "major", "description": "饭馆厨房起火", "caller_masked": "138****5678",
                           "location": {"lat": lat, "lon": lon, "address": "幸福路12号"},
                           "jurisdiction": city.resolve(lat, lon).codes() if lat else {}})
@@ -48,6 +52,11 @@ def alarm(producer, hazards_topics, city):
         return envelope
 
     return send
+
+
+async def no_lag(bootstrap: str, group: str, topic: str) -> bool:
+    lag = await group_lag(bootstrap, group, topic)
+    return bool(lag) and not any(lag.values())
 
 
 async def pictures(kafka_bootstrap, topic: str, count: int) -> dict[str, list]:
@@ -61,7 +70,7 @@ async def pictures(kafka_bootstrap, topic: str, count: int) -> dict[str, list]:
 
 
 async def test_an_alarm_at_a_venue_gets_its_picture_keyed_by_the_alarm_id_once(
-        client, token, city, service, hazards_app, hazards_topics, kafka_bootstrap, alarm, picture_clock):
+        client, token, city, service, hazards_settings, hazards_topics, kafka_bootstrap, alarm, picture_clock):
     lat, lon, _ = a_point(city, 6)
     place = await register(client, token(), venue(lat, lon, risk_class="high"))
     r = await client.post("/v1/hazards", headers=token(), json=report(
@@ -71,10 +80,13 @@ async def test_an_alarm_at_a_venue_gets_its_picture_keyed_by_the_alarm_id_once(
     hazard = r.json()
     picture_clock.advance(hours=3)  # its triage (major: 2 h) is overdue by the time the alarm comes
 
-    sent = await alarm(lat + 5 * M, lon, received_at=picture_clock())
-    await alarm(0, 0, alarm_id=sent.subject, data=sent.data)  # the same AlarmReported again (redelivered)
+    sent = await alarm(lat + 5 * M, lon, at=picture_clock())
+    await alarm(0, 0, at=picture_clock(), alarm_id=sent.subject, data=sent.data)  # the same again (redelivered)
     found = await pictures(kafka_bootstrap, hazards_topics["events"], 3)  # the venue, the hazard, the picture
     [(record, event)] = found[sent.subject]
+    await eventually(lambda: no_lag(kafka_bootstrap, hazards_settings.alarm_context_group, hazards_topics["alarms"]),
+                     what="the redelivered AlarmReported handled")
+    assert len(await service.store.load(sent.subject)) == 1  # attached once
     assert record.key == sent.subject.encode() and event.correlationid == sent.correlationid
     taken = alarm_context_from_data(event.type, event.data)
     assert taken.venue.venue_id == place["venue_id"] and taken.venue.risk_class == "high"
@@ -91,15 +103,18 @@ async def test_an_alarm_at_a_venue_gets_its_picture_keyed_by_the_alarm_id_once(
                                     headers=token("hazards:read", jurisdiction=[elsewhere.code])), 404, "not-found")
 
 
-async def test_an_old_alarm_gets_no_picture_and_a_poison_one_goes_to_the_dlq(
+async def test_an_alarm_recorded_long_ago_gets_no_picture_and_poison_goes_to_the_dlq_at_once(
         client, token, city, hazards_app, hazards_topics, kafka_bootstrap, alarm, picture_clock):
     lat, lon, _ = a_point(city, 7)
-    old = await alarm(lat, lon, received_at=picture_clock() - dt.timedelta(hours=1))
+    now = picture_clock()
+    old = await alarm(lat, lon, at=now - dt.timedelta(hours=1))
     poison = await alarm(lat, lon, data={"alarm_id": "x", "location": {"lat": 999, "lon": lon}})
-    fresh = await alarm(lat, lon, received_at=picture_clock())
+    vague = await alarm(lat, lon, data={**old.data, "alarm_id": "y", "received_at": "yesterday"})
+    split = await alarm(lat, lon, at=now, received_at=now - dt.timedelta(hours=2))  # split from an older call
     found = await pictures(kafka_bootstrap, hazards_topics["events"], 1)
-    assert set(found) == {fresh.subject} and not found[fresh.subject][0][1].data["venue"]
-    [dead] = await read_topic(kafka_bootstrap, dlq_topic(hazards_topics["alarms"]), until_count=1)
-    assert envelope_from_kafka(dead.headers, dead.key, dead.value).id == poison.id
+    assert set(found) == {split.subject} and not found[split.subject][0][1].data["venue"]
+    dead = await read_topic(kafka_bootstrap, dlq_topic(hazards_topics["alarms"]), until_count=2)
+    assert [envelope_from_kafka(d.headers, d.key, d.value).id for d in dead] == [poison.id, vague.id]
+    assert [dict(d.headers)["dlq_attempts"] for d in dead] == [b"1", b"1"]  # a contract's breach: no retry
     assert_problem(await client.get(f"/v1/alarms/{old.subject}/context", headers=token("hazards:read")),
                    404, "not-found")

@@ -36,15 +36,16 @@ class AlarmContextService:
                                            chain=lambda c: tuple(c.attached.jurisdiction.values()) if c.attached else ())
         self.uow = UnitOfWork(store)
 
-    async def attach(self, alarm: AlarmReported, ctx: CommandContext) -> AlarmContextAttached | None:
-        """The alarm's picture, attached; None when it has one already, or was reported longer
-        than `max_age` ago (a consumer catching up after an outage: a picture taken now would
-        describe the place as it is, not as it was, and nobody is waiting for it any more)."""
+    async def attach(self, alarm: AlarmReported, ctx: CommandContext, *,
+                     recorded_at: dt.datetime) -> AlarmContextAttached | None:
+        """The alarm's picture, attached; None when it has one already, or its AlarmReported was
+        recorded (`recorded_at`: the event's time, not the call's, which a split alarm keeps
+        from its first call) longer than `max_age` ago: a consumer catching up after an outage.
+        A picture taken now would describe the place as it is, not as it was, and nobody is
+        waiting for it any more."""
         now = self.clock()
-        received = dt.datetime.fromisoformat(alarm.received_at)
-        if received.tzinfo is None or now - received > self.max_age:
-            log.info("alarm %s reported at %s: too old (or without an offset) for a picture", alarm.alarm_id,
-                     alarm.received_at)
+        if now - recorded_at > self.max_age:
+            log.info("alarm %s reported at %s: too long ago for a picture", alarm.alarm_id, recorded_at.isoformat())
             return None
         lat, lon = alarm.location.lat, alarm.location.lon
         async with self.store.pool.acquire() as conn:
