@@ -288,13 +288,14 @@ async def list_followed(conn: asyncpg.Connection, *, subject: str, limit: int,
 _OPEN_AROUND = f"""SELECT hazard_id, category, severity, status, description, lat, lon, venue_id, reported_at,
        CASE status WHEN 'reported' THEN triage_due_at WHEN 'rectifying' THEN rectification_due_at END AS due_at
    FROM hazard_list WHERE hazard_id IN (
-       (SELECT hazard_id FROM hazard_list WHERE {OPEN} AND lat BETWEEN $1 AND $2 AND lon BETWEEN $3 AND $4 LIMIT $6)
+       (SELECT hazard_id FROM hazard_list WHERE {OPEN} AND lat BETWEEN $1 AND $2 AND lon BETWEEN $3 AND $4
+        ORDER BY (lat - ($1 + $2) / 2) ^ 2 + (lon - ($3 + $4) / 2) ^ 2 LIMIT $6)
        UNION
        (SELECT hazard_id FROM hazard_list WHERE venue_id = ANY($5::text[]) AND {OPEN} LIMIT $6))"""
 
 
 async def open_around(conn: asyncpg.Connection, lat: float, lon: float, radius_m: float, venue_ids: list[str],
                       limit: int = 200) -> list[asyncpg.Record]:
-    """Open hazards in the box around the point or at these venues (the caller measures), at
-    most `limit` of each."""
+    """Open hazards in the box around the point (the nearest `limit`, by degrees: the caller
+    measures) or at these venues (at most `limit`)."""
     return await conn.fetch(_OPEN_AROUND, *_box(lat, lon, radius_m), venue_ids, limit)
