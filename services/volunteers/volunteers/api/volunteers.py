@@ -1,0 +1,181 @@
+"""Volunteers' files (档案) and their background review (审核 → 审批), insurance, and erasure.
+
+Who: `volunteers:apply` applies (a resident's app, or community staff for them);
+`volunteers:read` reads the files in its jurisdiction (masked); `volunteers:review` reviews and
+records insurance, and reads a person's own data (`…/person`); `volunteers:erase` shreds it."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from linkduty_shared.api.answers import json_row, versioned
+from linkduty_shared.api.deps import Authenticated, Context, require_scopes
+from linkduty_shared.api.etag import parse_if_match
+from linkduty_shared.api.openapi import problem_responses
+from linkduty_shared.api.problems import Problem
+from linkduty_shared.auth import Principal
+
+from volunteers.api.schemas import (
+    ApplicationIn,
+    ApprovalIn,
+    PersonOut,
+    PolicyIn,
+    RejectionIn,
+    ServiceDomainsOut,
+    VolunteerOut,
+    VolunteerPage,
+    VolunteerRow,
+)
+from volunteers.application import VolunteersService
+from volunteers.application.service import Application
+from volunteers.domain.volunteer import Policy, Volunteer
+from volunteers.projections.volunteer_list import FIRST_PAGE, list_volunteers
+
+router = APIRouter(prefix="/v1", tags=["volunteers"])
+Applicant = Annotated[Principal, require_scopes("volunteers:apply")]
+Reader = Annotated[Principal, require_scopes("volunteers:read")]
+Reviewer = Annotated[Principal, require_scopes("volunteers:review")]
+Eraser = Annotated[Principal, require_scopes("volunteers:erase")]
+MAX_PAGE = 200
+
+
+def service_of(request: Request) -> VolunteersService:
+    return request.app.state.volunteers
+
+
+def view(service: VolunteersService, v: Volunteer) -> dict:
+    a, today = v.applied, service.clock().date()
+    return {
+        "volunteer_id": v.id, "status": v.status.value, "name": a.name_masked, "id_number": a.id_number_masked,
+        "phone": a.phone_masked, "domains": list(a.domains), "home_community": a.home_community,
+        "jurisdiction": a.jurisdiction, "availability": list(a.availability), "review": v.history,
+        "policies": [vars(p) for p in v.policies], "on_duty_roll": v.on_duty_roll(today),
+        "missing_for_duty": v.missing_for_duty(today), "personal_data_erased": v.erased, "version": v.version,
+    }
+
+
+def _answer(response: Response, service: VolunteersService, v: Volunteer, status: int | None = None) -> dict:
+    return versioned(response, view(service, v), v.version, status=status, location=f"/v1/volunteers/{v.id}")
+
+
+@router.get("/service-domains", response_model=ServiceDomainsOut, summary="The service domains volunteers serve in")
+async def service_domains(request: Request, _: Authenticated) -> dict:
+    domains = service_of(request).domains
+    return {"version": domains.version, "domains": [vars(d) for d in domains.domains]}
+
+
+@router.post("/volunteers", status_code=201, response_model=VolunteerOut,
+             summary="Apply to volunteer: the file opens, its review waits")
+async def apply(body: ApplicationIn, request: Request, response: Response, principal: Applicant, ctx: Context) -> dict:
+    """422 for an unknown service domain or a home that is no community; 403 for a community
+    outside the caller's jurisdiction."""
+    service = service_of(request)
+    volunteer = await service.apply(Application(body.name, body.id_number, body.phone, tuple(body.domains),
+                                                body.home_community, tuple(body.availability)), ctx, principal)
+    return _answer(response, service, volunteer, 201)
+
+
+@router.get("/volunteers", response_model=VolunteerPage, responses=problem_responses(400),
+            summary="Volunteers in the caller's jurisdiction, newest applications first")
+async def list_(request: Request, principal: Reader,
+                status: Annotated[str | None, Query(pattern=r"^(submitted|under_review|approved|rejected)$")] = None,
+                domain: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+                limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+                cursor: Annotated[str | None, Query(min_length=1, max_length=200)] = None) -> dict:
+    service = service_of(request)
+    async with service.store.pool.acquire() as conn:
+        rows = await list_volunteers(conn, within=principal.jurisdiction, limit=limit, status=status, domain=domain,
+                                     after=_after(cursor) if cursor else FIRST_PAGE)
+    keep = set(VolunteerRow.model_fields)
+    last = rows[-1] if len(rows) == limit else None
+    return {"volunteers": [{k: v for k, v in json_row(r).items() if k in keep} for r in rows],
+            "next_cursor": _cursor(last["applied_at"], last["volunteer_id"]) if last else None}
+
+
+@router.get("/volunteers/{volunteer_id}", response_model=VolunteerOut, summary="A volunteer's file (masked)")
+async def read(volunteer_id: str, request: Request, response: Response, principal: Reader) -> dict:
+    service = service_of(request)
+    return _answer(response, service, await service.repo.get(volunteer_id, visible_to=principal))
+
+
+@router.get("/volunteers/{volunteer_id}/person", response_model=PersonOut, responses=problem_responses(404),
+            summary="The person behind a file, for the reviewer (name, ID number, phone)")
+async def person(volunteer_id: str, request: Request, principal: Reviewer) -> dict:
+    service = service_of(request)
+    revealed = await service.person(await service.repo.get(volunteer_id, visible_to=principal))
+    if revealed is None:
+        raise Problem(404, "personal-data-erased", "This person's data was erased", volunteer_id[:64])
+    return revealed
+
+
+def _review(step: str):
+    async def route(volunteer_id: str, request: Request, response: Response, principal: Reviewer, ctx: Context,
+                    body=None) -> dict:
+        service = service_of(request)
+        volunteer = await service.review(volunteer_id, step, ctx, principal, reason=getattr(body, "reason", None),
+                                         note=getattr(body, "note", None),
+                                         expected_version=parse_if_match(request.headers.get("if-match")))
+        return _answer(response, service, volunteer)
+    return route
+
+
+@router.post("/volunteers/{volunteer_id}/review", response_model=VolunteerOut,
+             summary="Take up the background review (审核)")
+async def start_review(volunteer_id: str, request: Request, response: Response, principal: Reviewer,
+                       ctx: Context) -> dict:
+    """409 unless the application is submitted."""
+    return await _review("start")(volunteer_id, request, response, principal, ctx)
+
+
+@router.post("/volunteers/{volunteer_id}/approval", response_model=VolunteerOut,
+             summary="The review passed (审批加入)")
+async def approve(volunteer_id: str, body: ApprovalIn, request: Request, response: Response, principal: Reviewer,
+                  ctx: Context) -> dict:
+    """409 unless the review is under way."""
+    return await _review("approve")(volunteer_id, request, response, principal, ctx, body)
+
+
+@router.post("/volunteers/{volunteer_id}/rejection", response_model=VolunteerOut,
+             summary="The review failed, with the reason the applicant is told")
+async def reject(volunteer_id: str, body: RejectionIn, request: Request, response: Response, principal: Reviewer,
+                 ctx: Context) -> dict:
+    """409 unless the review is under way."""
+    return await _review("reject")(volunteer_id, request, response, principal, ctx, body)
+
+
+@router.post("/volunteers/{volunteer_id}/insurance", response_model=VolunteerOut,
+             summary="Record an insurance policy (a renewal is another): on duty only while one is in force")
+async def insure(volunteer_id: str, body: PolicyIn, request: Request, response: Response, principal: Reviewer,
+                 ctx: Context) -> dict:
+    """409 unless approved; 422 for a policy ending before it starts or longer than three years."""
+    service = service_of(request)
+    volunteer = await service.insure(volunteer_id, Policy(body.policy_number, body.insurer, body.valid_from,
+                                                          body.valid_to), ctx, principal)
+    return _answer(response, service, volunteer)
+
+
+@router.delete("/volunteers/{volunteer_id}/personal-data", response_model=VolunteerOut, tags=["personal data"],
+               summary="Erase the person (crypto-shredded in the vault): the file and its history stay")
+async def erase(volunteer_id: str, request: Request, response: Response, principal: Eraser, ctx: Context) -> dict:
+    service = service_of(request)
+    return _answer(response, service, await service.erase_personal_data(volunteer_id, ctx, principal))
+
+
+def _cursor(applied_at: dt.datetime, volunteer_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([applied_at.isoformat(), volunteer_id]).encode()).decode().rstrip("=")
+
+
+def _after(cursor: str) -> tuple[dt.datetime, str]:
+    try:
+        at, volunteer_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        parsed = dt.datetime.fromisoformat(at)
+        if not isinstance(volunteer_id, str) or parsed.tzinfo is None or "\x00" in volunteer_id:
+            raise ValueError
+        return parsed, volunteer_id
+    except (ValueError, TypeError, UnicodeDecodeError):
+        raise Problem(400, "bad-cursor", "Not a cursor this list gave", "pass next_cursor as it came") from None

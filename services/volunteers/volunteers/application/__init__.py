@@ -1,0 +1,3 @@
+from volunteers.application.service import VolunteersService, utcnow
+
+__all__ = ["VolunteersService", "utcnow"]

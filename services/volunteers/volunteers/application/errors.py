@@ -1,0 +1,27 @@
+"""Why the volunteers service refuses a command: each a domain error, answered as problem+json in
+one place (`linkduty_shared.api.problems`). A volunteer or team outside the caller's
+jurisdiction is not refused here: it is not found (404), like one that does not exist."""
+
+from __future__ import annotations
+
+from linkduty_shared.domain import DomainError, NotPermitted
+
+
+class UnknownServiceDomain(DomainError):
+    type_slug, status, title = "unknown-service-domain", 422, "Unknown service domain"
+
+    def __init__(self, unknown: list[str], known: tuple[str, ...]) -> None:
+        super().__init__(f"{', '.join(repr(u[:64]) for u in unknown)}: no service domain of this service",
+                         extra={"domains": list(known)})
+
+
+class NotACommunity(DomainError):
+    type_slug, status, title = "not-a-community", 422, "A volunteer's home is a community"
+
+
+class NotATeamDivision(DomainError):
+    type_slug, status, title = "not-a-team-division", 422, "A team is under a community or a street"
+
+
+class OutsideYourJurisdiction(NotPermitted):
+    type_slug, title = "outside-your-jurisdiction", "That division is outside your jurisdiction"

@@ -1,0 +1,168 @@
+"""The volunteers' files and teams: every command one unit of work.
+
+Personal data: an applicant's name, resident ID number and phone go to the vault together
+(JSON), the events carry them masked; `erase_personal_data` shreds them without touching an event,
+and the file, its review and its policies stay.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Callable
+
+from linkduty_shared import vault
+from linkduty_shared.application import CommandContext, EventSourcedRepository, UnitOfWork
+from linkduty_shared.auth import Principal
+from linkduty_shared.domain.personal_data import mask_digits, mask_phone
+from linkduty_shared.eventstore import EventStore
+from linkduty_shared.ids import time_ordered_uuid
+from linkduty_shared.jurisdictions import Directory, Level
+
+from volunteers.application.errors import NotACommunity, NotATeamDivision, OutsideYourJurisdiction, UnknownServiceDomain
+from volunteers.domain.events import TeamFormed, VolunteerApplied
+from volunteers.domain.service_domains import ServiceDomains
+from volunteers.domain.volunteer import Policy, Team, Volunteer
+from volunteers.projections.volunteer_list import VolunteerList
+
+SOURCE = "/linkduty/volunteers"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclasses.dataclass(frozen=True)
+class Application:
+    name: str
+    id_number: str
+    phone: str
+    domains: tuple[str, ...]
+    home_community: str
+    availability: tuple[str, ...] = ()
+
+
+def mask_name(name: str) -> str:
+    """张三丰 → 张**: the family name, enough for a roll call, not for a search."""
+    name = name.strip()
+    return name[:1] + "*" * max(1, len(name) - 1) if name else "*"
+
+
+class VolunteersService:
+    def __init__(self, store: EventStore, directory: Directory, domains: ServiceDomains, *, topic: str,
+                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+        self.store, self.directory, self.domains, self.clock = store, directory, domains, clock
+        self.repo = EventSourcedRepository(store, Volunteer, source=SOURCE, topic=topic,
+                                           inline_projections=(VolunteerList(),),
+                                           chain=lambda v: tuple(v.jurisdiction.values()))
+        self.teams = EventSourcedRepository(store, Team, source=SOURCE, topic=topic,
+                                            chain=lambda t: tuple(t.jurisdiction.values()))
+        self.uow = UnitOfWork(store)
+
+    def _chain(self, code: str, levels: tuple[Level, ...], refused: type[Exception], principal: Principal) -> dict:
+        try:
+            division = self.directory.division(code)
+        except KeyError:
+            raise refused(f"{code[:64]!r} is no division of the city's directory") from None
+        if division.level not in levels:
+            raise refused(f"{division.name} ({code}) is a {division.level.value}")
+        chain = {d.level.value: d.code for d in [division, *self.directory.ancestors(code)]}
+        if not principal.may_see(tuple(chain.values())):
+            raise OutsideYourJurisdiction(f"{division.name} ({code}) is not in your jurisdiction claim")
+        return chain
+
+    # ---- the file and its review -------------------------------------------------------------
+
+    async def apply(self, app: Application, ctx: CommandContext, principal: Principal) -> Volunteer:
+        unknown = sorted(set(app.domains) - set(self.domains.ids()))
+        if unknown:
+            raise UnknownServiceDomain(unknown, self.domains.ids())
+        jurisdiction = self._chain(app.home_community, (Level.COMMUNITY,), NotACommunity, principal)
+        volunteer_id = str(time_ordered_uuid())
+
+        async def work(tx) -> Volunteer:
+            person = json.dumps({"name": app.name, "id_number": app.id_number, "phone": app.phone}, ensure_ascii=False)
+            ref = await vault.store(tx.conn, person)
+            volunteer = await tx.load(self.repo, volunteer_id)
+            volunteer.apply(VolunteerApplied(
+                volunteer_id=volunteer_id, at=self.clock().isoformat(), name_masked=mask_name(app.name),
+                id_number_masked=mask_digits(app.id_number), phone_masked=mask_phone(app.phone) or "*",
+                person_ref=ref, domains=tuple(dict.fromkeys(app.domains)), home_community=app.home_community,
+                jurisdiction=jurisdiction, availability=tuple(dict.fromkeys(app.availability)),
+                applied_by=principal.client_id))
+            await tx.save(self.repo, volunteer)
+            return volunteer
+
+        return await self.uow.run(work, ctx, principal=principal)
+
+    async def review(self, volunteer_id: str, step: str, ctx: CommandContext, principal: Principal, *,
+                     reason: str | None = None, note: str | None = None,
+                     expected_version: int | None = None) -> Volunteer:
+        """`step`: start | approve | reject (with `reason`)."""
+        by, at = principal.client_id, self.clock()
+        decide = {
+            "start": lambda v: v.start_review(by=by, at=at),
+            "approve": lambda v: v.approve(by=by, at=at, note=note),
+            "reject": lambda v: v.reject(by=by, at=at, reason=reason or ""),
+        }[step]
+        return await self.uow.execute(self.repo, volunteer_id, decide, ctx, principal=principal,
+                                      expected_version=expected_version)
+
+    async def insure(self, volunteer_id: str, policy: Policy, ctx: CommandContext, principal: Principal) -> Volunteer:
+        by, at = principal.client_id, self.clock()
+        return await self.uow.execute(self.repo, volunteer_id, lambda v: v.insure(policy, by=by, at=at), ctx,
+                                      principal=principal)
+
+    async def erase_personal_data(self, volunteer_id: str, ctx: CommandContext, principal: Principal) -> Volunteer:
+        """Shred the person in the vault; the file keeps its masked fields, review and policies."""
+        by, at = principal.client_id, self.clock()
+
+        async def work(tx) -> Volunteer:
+            volunteer = await tx.get(self.repo, volunteer_id)
+            await vault.erase(tx.conn, volunteer.applied.person_ref)
+            volunteer.erase_personal_data(by=by, at=at)
+            await tx.save(self.repo, volunteer)
+            return volunteer
+
+        return await self.uow.run(work, ctx, principal=principal)
+
+    async def person(self, volunteer: Volunteer) -> dict | None:
+        """The person's name, ID number and phone from the vault (None once erased)."""
+        async with self.store.pool.acquire() as conn:
+            revealed = await vault.reveal(conn, volunteer.applied.person_ref)
+        return json.loads(revealed) if revealed else None
+
+    # ---- teams -------------------------------------------------------------------------------
+
+    async def form_team(self, name: str, division: str, leader_id: str, ctx: CommandContext,
+                        principal: Principal) -> Team:
+        jurisdiction = self._chain(division, (Level.COMMUNITY, Level.STREET), NotATeamDivision, principal)
+        team_id = str(time_ordered_uuid())
+
+        async def work(tx) -> Team:
+            leader = await tx.get(self.repo, leader_id)
+            team = await tx.load(self.teams, team_id)
+            team.form(TeamFormed(team_id=team_id, name=name.strip(), division=division, jurisdiction=jurisdiction,
+                                 leader_id=leader_id, by=principal.client_id, at=self.clock().isoformat()), leader)
+            await tx.save(self.teams, team)
+            return team
+
+        return await self.uow.run(work, ctx, principal=principal)
+
+    async def change_team(self, team_id: str, action: str, volunteer_id: str, ctx: CommandContext,
+                          principal: Principal, *, reason: str | None = None) -> Team:
+        """`action`: add | remove | lead."""
+        by, at = principal.client_id, self.clock()
+
+        async def work(tx) -> Team:
+            team = await tx.get(self.teams, team_id)
+            if action == "remove":
+                team.remove(volunteer_id, by=by, at=at, reason=reason)
+            else:
+                volunteer = await tx.get(self.repo, volunteer_id)
+                (team.add if action == "add" else team.change_leader)(volunteer, by=by, at=at)
+            await tx.save(self.teams, team)
+            return team
+
+        return await self.uow.run(work, ctx, principal=principal)

@@ -1,0 +1,223 @@
+"""A volunteer's file (档案) and a team, as aggregates. Pure: no I/O, the time passed in.
+
+The review is a workflow: submitted → under_review → approved | rejected (with the reason the
+applicant is told), each step with its reviewer and time. An approved volunteer is on the duty
+roll only while an insurance policy is in force (`insured_on`): an expired policy takes them off
+until it is renewed, with no event needed for the expiry (it is a date, read against the day).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+
+from linkduty_shared.domain import Aggregate, DomainEvent, IllegalTransition, InvariantViolated
+
+from volunteers.domain.events import (
+    TeamFormed,
+    TeamLeaderChanged,
+    TeamMemberAdded,
+    TeamMemberRemoved,
+    VolunteerApplied,
+    VolunteerApproved,
+    VolunteerInsured,
+    VolunteerPersonalDataErased,
+    VolunteerRejected,
+    VolunteerReviewStarted,
+)
+
+MAX_POLICY_DAYS = 3 * 366  # a policy longer than three years is a typing error, not cover
+
+
+class ReviewStatus(enum.StrEnum):
+    SUBMITTED = "submitted"
+    UNDER_REVIEW = "under_review"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+def _iso(at: dt.datetime) -> str:
+    if at.tzinfo is None:
+        raise InvariantViolated("a time needs its offset")
+    return at.isoformat()
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    policy_number: str
+    insurer: str
+    valid_from: dt.date
+    valid_to: dt.date
+
+
+class Volunteer(Aggregate):
+    stream_type = "volunteer"
+
+    def __init__(self, aggregate_id: str) -> None:
+        super().__init__(aggregate_id)
+        self.status: ReviewStatus | None = None
+        self.applied: VolunteerApplied | None = None
+        self.history: list[dict] = []  # [{"step", "by", "at", "reason"?}], the review's steps in order
+        self.policies: list[Policy] = []
+        self.erased = False
+
+    @property
+    def jurisdiction(self) -> dict:
+        return self.applied.jurisdiction if self.applied else {}
+
+    def evolve(self, e: DomainEvent) -> None:
+        match e:
+            case VolunteerApplied():
+                self.applied, self.status = e, ReviewStatus.SUBMITTED
+                self.history.append({"step": "submitted", "by": e.applied_by, "at": e.at})
+            case VolunteerReviewStarted():
+                self.status = ReviewStatus.UNDER_REVIEW
+                self.history.append({"step": "under_review", "by": e.by, "at": e.at})
+            case VolunteerApproved():
+                self.status = ReviewStatus.APPROVED
+                self.history.append({"step": "approved", "by": e.by, "at": e.at, "note": e.note})
+            case VolunteerRejected():
+                self.status = ReviewStatus.REJECTED
+                self.history.append({"step": "rejected", "by": e.by, "at": e.at, "reason": e.reason})
+            case VolunteerInsured():
+                self.policies.append(Policy(e.policy_number, e.insurer, dt.date.fromisoformat(e.valid_from),
+                                            dt.date.fromisoformat(e.valid_to)))
+            case VolunteerPersonalDataErased():
+                self.erased = True
+
+    # ---- commands ----------------------------------------------------------------------------
+
+    def apply(self, applied: VolunteerApplied) -> list[DomainEvent]:
+        if self.exists:
+            raise IllegalTransition(f"volunteer {self.id} has applied already")
+        if not applied.domains:
+            raise InvariantViolated("an application names at least one service domain")
+        return self._record(applied)
+
+    def start_review(self, *, by: str, at: dt.datetime) -> list[DomainEvent]:
+        self._expect(ReviewStatus.SUBMITTED, "start a review of")
+        return self._record(VolunteerReviewStarted(by=by, at=_iso(at)))
+
+    def approve(self, *, by: str, at: dt.datetime, note: str | None = None) -> list[DomainEvent]:
+        self._expect(ReviewStatus.UNDER_REVIEW, "approve")
+        return self._record(VolunteerApproved(by=by, at=_iso(at), note=note))
+
+    def reject(self, *, by: str, at: dt.datetime, reason: str) -> list[DomainEvent]:
+        self._expect(ReviewStatus.UNDER_REVIEW, "reject")
+        if not reason.strip():
+            raise InvariantViolated("a rejection says why: the applicant is told")
+        return self._record(VolunteerRejected(by=by, at=_iso(at), reason=reason.strip()))
+
+    def insure(self, policy: Policy, *, by: str, at: dt.datetime) -> list[DomainEvent]:
+        """Record a policy (a renewal is one more). Only an approved volunteer is insured for duty."""
+        self._expect(ReviewStatus.APPROVED, "insure")
+        if policy.valid_to < policy.valid_from:
+            raise InvariantViolated("a policy ends on or after the day it starts")
+        if (policy.valid_to - policy.valid_from).days > MAX_POLICY_DAYS:
+            raise InvariantViolated(f"a policy covers at most {MAX_POLICY_DAYS} days")
+        if any(p.policy_number == policy.policy_number and p.insurer == policy.insurer for p in self.policies):
+            return []  # the same policy again: recorded already
+        return self._record(VolunteerInsured(policy.policy_number, policy.insurer, policy.valid_from.isoformat(),
+                                             policy.valid_to.isoformat(), by=by, at=_iso(at)))
+
+    def erase_personal_data(self, *, by: str, at: dt.datetime) -> list[DomainEvent]:
+        if self.erased:
+            return []
+        return self._record(VolunteerPersonalDataErased(by=by, at=_iso(at)))
+
+    # ---- queries -----------------------------------------------------------------------------
+
+    def policy_on(self, day: dt.date) -> Policy | None:
+        """The policy in force on `day`, the one covering longest if several."""
+        covering = [p for p in self.policies if p.valid_from <= day <= p.valid_to]
+        return max(covering, key=lambda p: p.valid_to) if covering else None
+
+    def on_duty_roll(self, day: dt.date) -> bool:
+        """Approved and insured on `day` (training, the other half of the gate, is §2's)."""
+        return self.status is ReviewStatus.APPROVED and self.policy_on(day) is not None and not self.erased
+
+    def missing_for_duty(self, day: dt.date) -> list[str]:
+        """What keeps the volunteer off duty on `day`, as a 409 names it."""
+        missing = []
+        if self.status is not ReviewStatus.APPROVED:
+            missing.append(f"approval (the review is {self.status.value if self.status else 'not started'})")
+        if self.policy_on(day) is None:
+            last = max((p.valid_to for p in self.policies), default=None)
+            missing.append(f"insurance in force (the last policy ended {last.isoformat()})" if last
+                           else "insurance in force (none recorded)")
+        return missing
+
+    def _expect(self, status: ReviewStatus, what: str) -> None:
+        if not self.exists:
+            raise IllegalTransition(f"no volunteer {self.id}")
+        if self.status is not status:
+            raise IllegalTransition(f"cannot {what} volunteer {self.id}: the review is {self.status.value}")
+
+
+class Team(Aggregate):
+    """志愿服务队: approved volunteers under a community or a street, with a leader among them."""
+
+    stream_type = "volunteer_team"
+
+    def __init__(self, aggregate_id: str) -> None:
+        super().__init__(aggregate_id)
+        self.formed: TeamFormed | None = None
+        self.leader_id = ""
+        self.members: list[str] = []
+
+    @property
+    def jurisdiction(self) -> dict:
+        return self.formed.jurisdiction if self.formed else {}
+
+    def evolve(self, e: DomainEvent) -> None:
+        match e:
+            case TeamFormed():
+                self.formed, self.leader_id, self.members = e, e.leader_id, [e.leader_id]
+            case TeamMemberAdded():
+                self.members.append(e.volunteer_id)
+            case TeamMemberRemoved():
+                self.members.remove(e.volunteer_id)
+            case TeamLeaderChanged():
+                self.leader_id = e.leader_id
+
+    def form(self, formed: TeamFormed, leader: Volunteer) -> list[DomainEvent]:
+        if self.exists:
+            raise IllegalTransition(f"team {self.id} exists already")
+        if not formed.name.strip():
+            raise InvariantViolated("a team has a name")
+        _must_serve(leader, "lead a team")
+        return self._record(formed)
+
+    def add(self, volunteer: Volunteer, *, by: str, at: dt.datetime) -> list[DomainEvent]:
+        self._must_exist()
+        if volunteer.id in self.members:
+            return []
+        _must_serve(volunteer, "join a team")
+        return self._record(TeamMemberAdded(volunteer.id, by=by, at=_iso(at)))
+
+    def remove(self, volunteer_id: str, *, by: str, at: dt.datetime, reason: str | None = None) -> list[DomainEvent]:
+        self._must_exist()
+        if volunteer_id not in self.members:
+            return []
+        if volunteer_id == self.leader_id:
+            raise IllegalTransition("the leader cannot leave the team: name another leader first")
+        return self._record(TeamMemberRemoved(volunteer_id, by=by, at=_iso(at), reason=reason))
+
+    def change_leader(self, volunteer: Volunteer, *, by: str, at: dt.datetime) -> list[DomainEvent]:
+        self._must_exist()
+        if volunteer.id not in self.members:
+            raise IllegalTransition(f"volunteer {volunteer.id} is not a member of team {self.id}")
+        if volunteer.id == self.leader_id:
+            return []
+        _must_serve(volunteer, "lead a team")
+        return self._record(TeamLeaderChanged(volunteer.id, by=by, at=_iso(at)))
+
+    def _must_exist(self) -> None:
+        if not self.exists:
+            raise IllegalTransition(f"no team {self.id}")
+
+
+def _must_serve(volunteer: Volunteer, what: str) -> None:
+    if not volunteer.exists or volunteer.status is not ReviewStatus.APPROVED:
+        raise IllegalTransition(f"only an approved volunteer may {what}")
