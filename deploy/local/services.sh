@@ -22,6 +22,7 @@ SERVICES=(
   "alarms|8101|linkduty_alarms|alarms.main"
   "units|8102|linkduty_units|units.main"
   "hazards|8103|linkduty_hazards|hazards.main"
+  "volunteers|8105|linkduty_volunteers|volunteers.main"
   "linkage|0|linkduty_linkage|linkage.main"
   "gateway|8104|linkduty_gateway|gateway.main"
 )

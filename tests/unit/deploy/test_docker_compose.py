@@ -27,6 +27,7 @@ from hazards.config import HazardsSettings
 from gateway.config import GatewaySettings
 from linkage.config import LinkageSettings
 from units.config import UnitsSettings
+from volunteers.config import VolunteersSettings
 
 ROOT = Path(__file__).resolve().parents[3]
 LOCAL = ROOT / "deploy" / "local"
@@ -36,7 +37,7 @@ IMAGE = {"build": {"context": ".", "dockerfile": "Dockerfile"}, "image": "linkdu
 INFRA = {"kafka", "postgres"}  # the only services not built from the Dockerfile
 ONE_SHOT = {"kafka-topics", "auth-keys"}  # what ./linkduty up runs before the services
 SETTINGS = {"alarms": AlarmsSettings, "units": UnitsSettings, "hazards": HazardsSettings, "linkage": LinkageSettings,
-            "gateway": GatewaySettings}
+            "gateway": GatewaySettings, "volunteers": VolunteersSettings}
 
 
 # --- the repository's side --------------------------------------------------------------------

@@ -28,6 +28,7 @@ from linkage.config import LinkageSettings
 from linkduty_shared.config import HttpServiceSettings, ServiceSettings
 from linkduty_shared.messaging.topics import configured_topics
 from units.config import UnitsSettings
+from volunteers.config import VolunteersSettings
 
 ROOT = Path(__file__).resolve().parents[3]
 K8S = ROOT / "k8s"
@@ -40,6 +41,7 @@ SERVICES = {
     "alarms": ("alarms.main", 8101, "linkduty_alarms"),
     "units": ("units.main", 8102, "linkduty_units"),
     "hazards": ("hazards.main", 8103, "linkduty_hazards"),
+    "volunteers": ("volunteers.main", 8105, "linkduty_volunteers"),
     "gateway": ("gateway.main", 8104, "linkduty_gateway"),
     "linkage": ("linkage.main", None, "linkduty_linkage"),
 }
@@ -51,7 +53,7 @@ LAG = {
 }
 # ... or CPU: the gateway's one feed writer consumes, so its lag cannot fall with more replicas;
 # hazards' load is its HTTP clients (the patrol findings it consumes are a trickle).
-CPU = {"gateway", "hazards"}
+CPU = {"gateway", "hazards", "volunteers"}
 # Operator kinds allowed (no schema in kubernetes-validate): anything else must be built in.
 CUSTOM_KINDS = {
     ("kafka.strimzi.io/v1beta2", "Kafka"),
@@ -397,6 +399,7 @@ def _topics_of(service: str) -> tuple[set[str], set[str], set[str]]:
         "linkage": ({linkage.notifications_topic, linkage.commands_topic},
                     {linkage.alarms_topic, linkage.units_topic, linkage.hazards_topic}, {linkage.app_id}),
         "gateway": (set(), {gateway.notifications_topic}, {"gateway"}),
+        "volunteers": ({VolunteersSettings().events_topic}, set(), set()),
     }[service]
 
 
