@@ -114,7 +114,7 @@ async def test_an_alarm_recorded_long_ago_gets_no_picture_and_poison_goes_to_the
     found = await pictures(kafka_bootstrap, hazards_topics["events"], 1)
     assert set(found) == {split.subject} and not found[split.subject][0][1].data["venue"]
     dead = await read_topic(kafka_bootstrap, dlq_topic(hazards_topics["alarms"]), until_count=2)
-    assert [envelope_from_kafka(d.headers, d.key, d.value).id for d in dead] == [poison.id, vague.id]
+    assert sorted(envelope_from_kafka(d.headers, d.key, d.value).id for d in dead) == sorted([poison.id, vague.id])
     assert [dict(d.headers)["dlq_attempts"] for d in dead] == [b"1", b"1"]  # a contract's breach: no retry
     assert_problem(await client.get(f"/v1/alarms/{old.subject}/context", headers=token("hazards:read")),
                    404, "not-found")
