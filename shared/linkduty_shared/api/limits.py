@@ -13,6 +13,7 @@ retry). It is refused here, for every service, with a 400 that says so.
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,8 +25,23 @@ from linkduty_shared.api.problems import send_problem
 # 256 KiB, cap.parse), parsed by a bounded, entity-free parser.
 DEFAULT_MAX_BODY_BYTES = 16 * 1024
 XML_MEDIA_TYPES = ("application/cap+xml", "application/xml", "text/xml")
-# A JSON \u0000 escape: its backslash not itself escaped (an even number of backslashes before it).
-_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+# A run of backslashes before "u0000": a JSON \u0000 escape when the run is odd (its last
+# backslash not itself escaped). A run, not a lookbehind at every byte: the lookbehind pattern
+# took 89 ms over a 4 MiB ledger, on the event loop.
+_BACKSLASHES_BEFORE_U0000 = re.compile(rb"\\+u0000")
+_RUNS_PER_SLICE = 10_000  # matches examined between two chances for the event loop to run
+
+
+async def has_json_nul(body: bytes) -> bool:
+    """Whether `body` holds a JSON \u0000 escape; a body without "u0000" costs one substring search."""
+    if b"u0000" not in body:
+        return False
+    for n, match in enumerate(_BACKSLASHES_BEFORE_U0000.finditer(body), 1):
+        if (match.end() - match.start() - len(b"u0000")) % 2 == 1:
+            return True
+        if n % _RUNS_PER_SLICE == 0:
+            await asyncio.sleep(0)
+    return False
 
 
 class BodyLimitMiddleware:
@@ -66,7 +82,7 @@ class BodyLimitMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if media_type.decode("latin-1") not in XML_MEDIA_TYPES and (_JSON_NUL.search(body) or b"%00" in body):
+        if media_type.decode("latin-1") not in XML_MEDIA_TYPES and (b"%00" in body or await has_json_nul(body)):
             return await self._nul(send, scope, "the body")  # any JSON (application/*+json too), or a form
         await self.app(scope, replay_body(body, receive), send)
 

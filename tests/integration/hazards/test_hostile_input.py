@@ -3,11 +3,13 @@
 import json
 import uuid
 
+import httpx
 import pytest
 
 from linkduty_shared.api.limits import DEFAULT_MAX_BODY_BYTES
 from linkduty_shared.api.problems import PROBLEM_JSON
-from tests.integration.hazards.conftest import a_point, assert_problem, report
+from tests.integration.hazards.conftest import SERVED_FIELDS, a_point, assert_problem, report
+from tests.support.served import healthz_delays_while, served
 
 JSON = {"content-type": "application/json"}
 
@@ -94,3 +96,30 @@ async def test_bad_commands_are_4xx_and_leave_the_hazard_as_it_was(client, token
     naive = await client.get(f"/v1/hazards/{hazard_id}", params={"as_of": "2026-01-01T00:00:00"}, headers=staff)
     assert naive.status_code == 422
 
+
+async def test_healthz_answers_within_100_ms_while_the_biggest_ledgers_are_imported(hazards_settings, token, city,
+                                                                                   tmp_path):
+    """The worst ledgers a street can send: 5,000 good rows with long fields (each registered), a
+    4 MiB file of one unreadable field, and GeoJSON nested deep; the service as deployed."""
+    lat, lon, _ = a_point(city, 20)
+    header = "id,kind,name,address,lat,lon,floor_area_m2,risk_class,responsible_name,responsible_phone\n"
+    rows = "".join(f"W{i},small_shop,{'店' * 60}{i},{'路' * 150},{lat + i * 1e-6},{lon},50,low,王五,13912345678\n"
+                   for i in range(5000))
+    big = (header + rows).encode()
+    assert 3 * 1024 * 1024 < len(big) <= 4 * 1024 * 1024
+    junk = header.encode() + b"x" * (4 * 1024 * 1024 - len(header) - 1)
+    deep = b'{"type": "FeatureCollection", "features": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    auth = token("hazards:venues") | {"content-type": "text/csv"}
+    async with served("hazards.main", hazards_settings, SERVED_FIELDS, tmp_path) as service:
+        service.timeout = httpx.Timeout(120)
+        await service.get("/healthz")
+
+        async def attack() -> None:
+            r = await service.post("/v1/venue-imports", content=big, headers=auth)
+            assert r.status_code == 200 and r.json()["registered"] == 5000, r.text[:500]
+            assert_problem(await service.post("/v1/venue-imports", content=junk, headers=auth), 400, "ledger-unreadable")
+            r = await service.post("/v1/venue-imports", content=deep, headers=auth | {"content-type": "application/geo+json"})
+            assert 400 <= r.status_code < 500, r.text[:500]
+
+        delays = await healthz_delays_while(service, attack)
+    assert len(delays) > 20 and max(delays) < 0.1, (len(delays), sorted(delays)[-5:])

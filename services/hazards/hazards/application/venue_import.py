@@ -18,6 +18,7 @@ import dataclasses
 import io
 import json
 import math
+from collections.abc import Iterator
 
 from hazards.application.commands import Person, RegisterVenue
 
@@ -98,6 +99,16 @@ def row_of(line: int, props: dict, point: tuple[float, float] | None = None) -> 
 
 
 def read_csv(text: str) -> list[Row]:
+    return list(csv_rows(text))
+
+
+def read_geojson(text: str) -> list[Row]:
+    return list(geojson_rows(text))
+
+
+def csv_rows(text: str) -> Iterator[Row]:
+    """The CSV's rows one at a time (a caller on an event loop can let it breathe between them);
+    LedgerUnreadable, raised while iterating, refuses the whole file."""
     reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
         header = reader.fieldnames
@@ -110,22 +121,23 @@ def read_csv(text: str) -> list[Row]:
     if not {"kind", "name", "lat", "lon"} <= set(header):
         raise LedgerUnreadable("the CSV header must name at least kind, name, lat, lon (it has: "
                                + ", ".join(h[:40] for h in header[:20]) + ")")
-    rows: list[Row] = []
+    count = 0
     try:
         for record in reader:
-            if len(rows) == MAX_ROWS:
+            if count == MAX_ROWS:
                 raise LedgerUnreadable(f"more than {MAX_ROWS} rows: split the ledger")
+            count += 1
             line = reader.line_num
             if None in record:  # more fields than the header
-                rows.append(Row(line, None, (f"{len(record[None])} field(s) more than the header",)))
+                yield Row(line, None, (f"{len(record[None])} field(s) more than the header",))
                 continue
-            rows.append(row_of(line, {k: v for k, v in record.items() if v is not None}))
+            yield row_of(line, {k: v for k, v in record.items() if v is not None})
     except csv.Error as error:
         raise LedgerUnreadable(f"line {reader.line_num}: {error}") from None
-    return rows
 
 
-def read_geojson(text: str) -> list[Row]:
+def geojson_rows(text: str) -> Iterator[Row]:
+    """The FeatureCollection's features as rows, one at a time (see csv_rows)."""
     try:
         document = json.loads(text)
     except (ValueError, RecursionError) as error:
@@ -136,10 +148,9 @@ def read_geojson(text: str) -> list[Row]:
     features = document["features"]
     if len(features) > MAX_ROWS:
         raise LedgerUnreadable(f"more than {MAX_ROWS} features: split the ledger")
-    rows = []
     for n, feature in enumerate(features, 1):
         if not isinstance(feature, dict) or not isinstance(feature.get("properties") or {}, dict):
-            rows.append(Row(n, None, ("not a Feature with properties",)))
+            yield Row(n, None, ("not a Feature with properties",))
             continue
         geometry, errors = feature.get("geometry"), []
         point = None
@@ -147,13 +158,12 @@ def read_geojson(text: str) -> list[Row]:
             coordinates = geometry.get("coordinates") if isinstance(geometry, dict) else None
             if not (isinstance(geometry, dict) and geometry.get("type") == "Point" and isinstance(coordinates, list)
                     and len(coordinates) >= 2):
-                rows.append(Row(n, None, ("geometry: a Point [lon, lat] is expected",)))
+                yield Row(n, None, ("geometry: a Point [lon, lat] is expected",))
                 continue
             lon = _number(coordinates[0], "geometry lon", errors, low=-180, high=180)
             lat = _number(coordinates[1], "geometry lat", errors, low=-90, high=90)
             if errors:
-                rows.append(Row(n, None, tuple(errors)))
+                yield Row(n, None, tuple(errors))
                 continue
             point = (lat, lon)
-        rows.append(row_of(n, feature.get("properties") or {}, point))
-    return rows
+        yield row_of(n, feature.get("properties") or {}, point)
