@@ -15,6 +15,7 @@ from linkduty_shared.runtime import Runtime
 from volunteers.api import teams, volunteers
 from volunteers.application import VolunteersService, utcnow
 from volunteers.config import VolunteersSettings
+from volunteers.domain.courses import parse_courses, shipped_courses_text
 from volunteers.domain.service_domains import parse_service_domains, shipped_service_domains_text
 from volunteers.projections.volunteer_list import VolunteerList
 
@@ -24,9 +25,11 @@ def build_app(settings: VolunteersSettings | None = None) -> FastAPI:
     city = load_city(settings.directory_path)
     domains = parse_service_domains(Path(settings.service_domains_path).read_text(encoding="utf-8")
                                     if settings.service_domains_path else shipped_service_domains_text())
+    courses = parse_courses(Path(settings.courses_path).read_text(encoding="utf-8")
+                            if settings.courses_path else shipped_courses_text(), domains)
 
     async def on_start(runtime: Runtime) -> None:
-        app.state.volunteers = VolunteersService(runtime.store, city, domains, topic=settings.events_topic,
+        app.state.volunteers = VolunteersService(runtime.store, city, domains, courses, topic=settings.events_topic,
                                                  clock=utcnow)
 
     app = create_app(settings, title="LinkDuty volunteers", routers=[volunteers.router, teams.router],

@@ -10,3 +10,5 @@ class VolunteersSettings(HttpServiceSettings):
     events_topic: str = "volunteers.events"
     # The service domains (TOML, see domain/service_domains.toml); the shipped ones when unset.
     service_domains_path: str | None = None
+    # The courses and which are required per domain (TOML, see domain/courses.toml; the shipped ones when unset).
+    courses_path: str | None = None

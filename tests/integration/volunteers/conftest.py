@@ -14,7 +14,7 @@ from tests.support.kafka import make_topics
 from volunteers.bootstrap import build_app
 from volunteers.config import VolunteersSettings
 
-STAFF = ("volunteers:apply", "volunteers:read", "volunteers:review", "volunteers:erase")
+STAFF = ("volunteers:apply", "volunteers:read", "volunteers:review", "volunteers:train", "volunteers:erase")
 
 
 @pytest.fixture

@@ -159,3 +159,40 @@ async def test_a_team_of_approved_volunteers_under_a_community(client, token, ci
     assert r.json()["leader_id"] == member
     r = await client.delete(f"/v1/teams/{team}/members/{leader}", headers=token())
     assert r.json()["members"] == [member]
+
+
+async def test_an_untrained_volunteer_is_refused_with_what_is_missing_and_a_trained_insured_one_passes(
+        client, token, city, volunteers_app):
+    v = (await applied(client, token, city))["volunteer_id"]
+    check = {"domain": "first_aid"}
+    body = assert_problem(await client.post(f"/v1/volunteers/{v}/fitness-checks", json=check, headers=token()),
+                          409, "not-fit-for-duty")
+    assert body["missing"][0].startswith("approval") and any("first_aid_basic" in m for m in body["missing"])
+    await step(client, token, v, "review")
+    await step(client, token, v, "approval")
+    today = dt.date.today()
+    await step(client, token, v, "insurance", {"policy_number": "PA-1", "insurer": "人保财险",
+                                               "valid_from": today.isoformat(),
+                                               "valid_to": (today + dt.timedelta(days=365)).isoformat()})
+    for course in ("first_aid_basic", "cpr_aed"):
+        file = await step(client, token, v, "course-results",
+                          {"course_id": course, "passed": True, "exam_on": today.isoformat(), "score": 92})
+    assert {c["course_id"] for c in file["courses"]} == {"first_aid_basic", "cpr_aed"}
+    r = await client.post(f"/v1/volunteers/{v}/fitness-checks", json=check, headers=token("volunteers:read"))
+    assert r.status_code == 200 and r.json()["fit"] is True
+    body = assert_problem(await client.post(f"/v1/volunteers/{v}/fitness-checks", json={"domain": "water_rescue"},
+                                            headers=token()), 409, "not-fit-for-duty")
+    assert body["missing"] == ["course water_rescue_basic (水上救援基础) not taken"]
+    assert_problem(await client.post(f"/v1/volunteers/{v}/course-results", headers=token(), json={
+        "course_id": "alchemy", "passed": True, "exam_on": today.isoformat()}), 422, "unknown-course")
+    assert_problem(await client.post(f"/v1/volunteers/{v}/course-results", headers=token("volunteers:review"), json={
+        "course_id": "cpr_aed", "passed": True, "exam_on": today.isoformat()}), 403, "forbidden")
+    service = volunteers_app.state.volunteers
+    real = service.clock
+    service.clock = lambda: real() + dt.timedelta(days=366)  # the policy has run out
+    try:
+        body = assert_problem(await client.post(f"/v1/volunteers/{v}/fitness-checks", json=check, headers=token()),
+                              409, "not-fit-for-duty")
+    finally:
+        service.clock = real
+    assert body["missing"][0].startswith("insurance in force")

@@ -8,9 +8,10 @@ import datetime as dt
 import pytest
 
 from linkduty_shared.domain import IllegalTransition, InvariantViolated
+from volunteers.domain.courses import parse_courses, shipped_courses_text
 from volunteers.domain.events import TeamFormed, VolunteerApplied
 from volunteers.domain.service_domains import parse_service_domains, shipped_service_domains_text
-from volunteers.domain.volunteer import Policy, ReviewStatus, Team, Volunteer
+from volunteers.domain.volunteer import NotFitForDuty, Policy, ReviewStatus, Team, Volunteer
 
 T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 J = {"community": "c1", "street": "s1", "district": "d1", "city": "x"}
@@ -110,3 +111,54 @@ def test_the_shipped_service_domains_parse_and_a_repeated_id_is_refused():
     with pytest.raises(ValueError, match="twice"):
         parse_service_domains('version = "x"\n[[domains]]\nid = "a"\nname_zh = "甲"\nname_en = "a"\n'
                               '[[domains]]\nid = "a"\nname_zh = "甲"\nname_en = "a"\n')
+
+
+COURSES = parse_courses(shipped_courses_text(), parse_service_domains(shipped_service_domains_text()))
+
+
+def test_the_gate_names_every_required_course_not_passed_and_what_else_is_missing():
+    v = approved()
+    missing = v.missing_for_domain("first_aid", dt.date(2026, 12, 5), COURSES)
+    assert missing == ["insurance in force (none recorded)", "course first_aid_basic (应急救护初级) not taken",
+                       "course cpr_aed (心肺复苏与AED) not taken"]
+    v.insure(policy("2026-01-01", "2027-12-31"), by="r", at=T0)
+    v.record_result(COURSES["first_aid_basic"], passed=True, exam_on=dt.date(2026, 11, 20), by="trainer", at=T0)
+    v.record_result(COURSES["cpr_aed"], passed=False, exam_on=dt.date(2026, 11, 21), by="trainer", at=T0)
+    with pytest.raises(NotFitForDuty) as refused:
+        v.fit_for("first_aid", dt.date(2026, 12, 5), COURSES)
+    assert refused.value.status == 409 and refused.value.extra["missing"] == [
+        "course cpr_aed (心肺复苏与AED) failed on 2026-11-21"]
+    v.record_result(COURSES["cpr_aed"], passed=True, exam_on=dt.date(2026, 11, 28), by="trainer", at=T0)
+    v.fit_for("first_aid", dt.date(2026, 12, 5), COURSES)  # fit: nothing raised
+    assert v.missing_for_domain("water_rescue", dt.date(2026, 12, 5), COURSES) == [
+        "course water_rescue_basic (水上救援基础) not taken"]
+
+
+def test_a_certificate_runs_out_after_the_course_s_validity_and_a_failed_retake_ends_a_pass():
+    v = approved()
+    v.insure(policy("2026-01-01", "2028-06-30"), by="r", at=T0)
+    v.insure(policy("2028-07-01", "2029-12-31", "P-2"), by="r", at=T0)  # renewed
+    for course in ("first_aid_basic", "cpr_aed"):
+        v.record_result(COURSES[course], passed=True, exam_on=dt.date(2026, 11, 30), by="t", at=T0)
+    assert v.results["cpr_aed"].certificate_until == "2028-11-29"  # 24 months
+    assert v.missing_for_domain("first_aid", dt.date(2028, 11, 29), COURSES) == []
+    assert v.missing_for_domain("first_aid", dt.date(2028, 11, 30), COURSES) == [
+        "course cpr_aed (心肺复苏与AED): its certificate ended 2028-11-29"]
+    v.record_result(COURSES["first_aid_basic"], passed=False, exam_on=dt.date(2026, 11, 30), by="t", at=T0)
+    assert "failed" in v.missing_for_domain("first_aid", dt.date(2027, 1, 1), COURSES)[0]
+
+
+def test_only_an_approved_volunteer_is_trained_and_never_for_an_exam_to_come():
+    with pytest.raises(IllegalTransition):
+        applied().record_result(COURSES["cpr_aed"], passed=True, exam_on=dt.date(2026, 11, 1), by="t", at=T0)
+    with pytest.raises(InvariantViolated):
+        approved().record_result(COURSES["cpr_aed"], passed=True, exam_on=dt.date(2026, 12, 2), by="t", at=T0)
+
+
+def test_courses_must_train_every_domain_and_name_only_known_ones():
+    domains = parse_service_domains(shipped_service_domains_text())
+    with pytest.raises(ValueError, match="no required course for"):
+        parse_courses('version = "x"\n[[courses]]\nid = "a"\nname_zh = "甲"\ndomains = ["first_aid"]\n'
+                      'required = true\n', domains)
+    with pytest.raises(ValueError, match="does not know"):
+        parse_courses('version = "x"\n[[courses]]\nid = "a"\nname_zh = "甲"\ndomains = ["dragons"]\n', domains)

@@ -44,6 +44,44 @@ class PolicyIn(Strict):
     valid_to: dt.date
 
 
+class CourseResultIn(Strict):
+    course_id: Slug
+    passed: bool
+    exam_on: dt.date
+    score: Annotated[float, Field(ge=0, le=100)] | None = None
+
+
+class FitnessCheckIn(Strict):
+    domain: Slug
+
+
+class FitnessOut(BaseModel):
+    volunteer_id: str
+    domain: str
+    fit: bool
+
+
+class CourseResultOut(BaseModel):
+    course_id: str
+    passed: bool
+    score: float | None
+    exam_on: dt.date
+    certificate_until: dt.date | None
+
+
+class CourseOut(BaseModel):
+    id: str
+    name_zh: str
+    domains: list[str]
+    required: bool
+    valid_months: int = Field(description="how long a pass certifies; 0: for good")
+
+
+class CoursesOut(BaseModel):
+    version: str
+    courses: list[CourseOut]
+
+
 class ReviewStep(BaseModel):
     step: str
     by: str
@@ -71,6 +109,7 @@ class VolunteerOut(BaseModel):
     availability: list[str]
     review: list[ReviewStep]
     policies: list[PolicyOut]
+    courses: list[CourseResultOut] = Field(description="each course's latest exam")
     on_duty_roll: bool = Field(description="approved and insured today (training is not checked yet)")
     missing_for_duty: list[str]
     personal_data_erased: bool

@@ -23,6 +23,10 @@ from linkduty_shared.auth import Principal
 from volunteers.api.schemas import (
     ApplicationIn,
     ApprovalIn,
+    CourseResultIn,
+    CoursesOut,
+    FitnessCheckIn,
+    FitnessOut,
     PersonOut,
     PolicyIn,
     RejectionIn,
@@ -40,6 +44,7 @@ router = APIRouter(prefix="/v1", tags=["volunteers"])
 Applicant = Annotated[Principal, require_scopes("volunteers:apply")]
 Reader = Annotated[Principal, require_scopes("volunteers:read")]
 Reviewer = Annotated[Principal, require_scopes("volunteers:review")]
+Trainer = Annotated[Principal, require_scopes("volunteers:train")]
 Eraser = Annotated[Principal, require_scopes("volunteers:erase")]
 MAX_PAGE = 200
 
@@ -54,7 +59,10 @@ def view(service: VolunteersService, v: Volunteer) -> dict:
         "volunteer_id": v.id, "status": v.status.value, "name": a.name_masked, "id_number": a.id_number_masked,
         "phone": a.phone_masked, "domains": list(a.domains), "home_community": a.home_community,
         "jurisdiction": a.jurisdiction, "availability": list(a.availability), "review": v.history,
-        "policies": [vars(p) for p in v.policies], "on_duty_roll": v.on_duty_roll(today),
+        "policies": [vars(p) for p in v.policies],
+        "courses": [{"course_id": r.course_id, "passed": r.passed, "score": r.score, "exam_on": r.exam_on,
+                     "certificate_until": r.certificate_until} for r in v.results.values()],
+        "on_duty_roll": v.on_duty_roll(today),
         "missing_for_duty": v.missing_for_duty(today), "personal_data_erased": v.erased, "version": v.version,
     }
 
@@ -157,6 +165,33 @@ async def insure(volunteer_id: str, body: PolicyIn, request: Request, response: 
     volunteer = await service.insure(volunteer_id, Policy(body.policy_number, body.insurer, body.valid_from,
                                                           body.valid_to), ctx, principal)
     return _answer(response, service, volunteer)
+
+
+@router.get("/courses", response_model=CoursesOut, summary="Courses, and which each service domain requires")
+async def courses(request: Request, _: Authenticated) -> dict:
+    courses = service_of(request).courses
+    return {"version": courses.version, "courses": [{**vars(c), "domains": list(c.domains)} for c in courses.courses]}
+
+
+@router.post("/volunteers/{volunteer_id}/course-results", response_model=VolunteerOut,
+             summary="Record an exam of a course: a pass certifies for the course's validity, a fail ends a pass")
+async def course_result(volunteer_id: str, body: CourseResultIn, request: Request, response: Response,
+                        principal: Trainer, ctx: Context) -> dict:
+    """409 unless approved; 422 for an unknown course or an exam in the future."""
+    service = service_of(request)
+    volunteer = await service.record_result(volunteer_id, body.course_id, passed=body.passed, exam_on=body.exam_on,
+                                            score=body.score, ctx=ctx, principal=principal)
+    return _answer(response, service, volunteer)
+
+
+@router.post("/volunteers/{volunteer_id}/fitness-checks", response_model=FitnessOut,
+             responses=problem_responses(409),
+             summary="The duty gate: may the volunteer serve in this domain today? (不培训不上岗)")
+async def fitness(volunteer_id: str, body: FitnessCheckIn, request: Request, principal: Reader) -> dict:
+    """200 when approved, insured and every required course of the domain passed with its
+    certificate in date; otherwise 409 whose `missing` names each of those that is not."""
+    await service_of(request).check_fitness(volunteer_id, body.domain, principal)
+    return {"volunteer_id": volunteer_id, "domain": body.domain, "fit": True}
 
 
 @router.delete("/volunteers/{volunteer_id}/personal-data", response_model=VolunteerOut, tags=["personal data"],

@@ -15,6 +15,13 @@ class UnknownServiceDomain(DomainError):
                          extra={"domains": list(known)})
 
 
+class UnknownCourse(DomainError):
+    type_slug, status, title = "unknown-course", 422, "Unknown course"
+
+    def __init__(self, course: str, known: tuple[str, ...]) -> None:
+        super().__init__(f"{course[:64]!r} is no course of this service", extra={"courses": list(known)})
+
+
 class NotACommunity(DomainError):
     type_slug, status, title = "not-a-community", 422, "A volunteer's home is a community"
 

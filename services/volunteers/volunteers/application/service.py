@@ -20,7 +20,14 @@ from linkduty_shared.eventstore import EventStore
 from linkduty_shared.ids import time_ordered_uuid
 from linkduty_shared.jurisdictions import Directory, Level
 
-from volunteers.application.errors import NotACommunity, NotATeamDivision, OutsideYourJurisdiction, UnknownServiceDomain
+from volunteers.application.errors import (
+    NotACommunity,
+    NotATeamDivision,
+    OutsideYourJurisdiction,
+    UnknownCourse,
+    UnknownServiceDomain,
+)
+from volunteers.domain.courses import Courses
 from volunteers.domain.events import TeamFormed, VolunteerApplied
 from volunteers.domain.service_domains import ServiceDomains
 from volunteers.domain.volunteer import Policy, Team, Volunteer
@@ -50,9 +57,9 @@ def mask_name(name: str) -> str:
 
 
 class VolunteersService:
-    def __init__(self, store: EventStore, directory: Directory, domains: ServiceDomains, *, topic: str,
-                 clock: Callable[[], dt.datetime] = utcnow) -> None:
-        self.store, self.directory, self.domains, self.clock = store, directory, domains, clock
+    def __init__(self, store: EventStore, directory: Directory, domains: ServiceDomains, courses: Courses, *,
+                 topic: str, clock: Callable[[], dt.datetime] = utcnow) -> None:
+        self.store, self.directory, self.domains, self.courses, self.clock = store, directory, domains, courses, clock
         self.repo = EventSourcedRepository(store, Volunteer, source=SOURCE, topic=topic,
                                            inline_projections=(VolunteerList(),),
                                            chain=lambda v: tuple(v.jurisdiction.values()))
@@ -113,6 +120,24 @@ class VolunteersService:
         by, at = principal.client_id, self.clock()
         return await self.uow.execute(self.repo, volunteer_id, lambda v: v.insure(policy, by=by, at=at), ctx,
                                       principal=principal)
+
+    async def record_result(self, volunteer_id: str, course_id: str, *, passed: bool, exam_on: dt.date,
+                            score: float | None, ctx: CommandContext, principal: Principal) -> Volunteer:
+        if course_id not in self.courses:
+            raise UnknownCourse(course_id, self.courses.ids())
+        course, by, at = self.courses[course_id], principal.client_id, self.clock()
+        return await self.uow.execute(
+            self.repo, volunteer_id,
+            lambda v: v.record_result(course, passed=passed, exam_on=exam_on, by=by, at=at, score=score), ctx,
+            principal=principal)
+
+    async def check_fitness(self, volunteer_id: str, domain: str, principal: Principal) -> Volunteer:
+        """The duty gate (不培训不上岗): the volunteer, or NotFitForDuty (409) naming what is missing."""
+        if domain not in self.domains:
+            raise UnknownServiceDomain([domain], self.domains.ids())
+        volunteer = await self.repo.get(volunteer_id, visible_to=principal)
+        volunteer.fit_for(domain, self.clock().date(), self.courses)
+        return volunteer
 
     async def erase_personal_data(self, volunteer_id: str, ctx: CommandContext, principal: Principal) -> Volunteer:
         """Shred the person in the vault; the file keeps its masked fields, review and policies."""

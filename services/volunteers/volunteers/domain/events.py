@@ -107,3 +107,16 @@ class TeamLeaderChanged(DomainEvent):
     leader_id: str
     by: str
     at: str
+
+
+@event("VolunteerCourseResultRecorded")
+class VolunteerCourseResultRecorded(DomainEvent):
+    """An exam of a course (courses.toml) taken: passed or failed, and, passed, the certificate's last day."""
+
+    course_id: str
+    passed: bool
+    score: float | None
+    exam_on: str  # ISO date
+    certificate_until: str | None  # ISO date; None: failed, or a pass that certifies for good
+    by: str
+    at: str

@@ -12,7 +12,9 @@ import dataclasses
 import datetime as dt
 import enum
 
-from linkduty_shared.domain import Aggregate, DomainEvent, IllegalTransition, InvariantViolated
+from linkduty_shared.domain import Aggregate, DomainError, DomainEvent, IllegalTransition, InvariantViolated
+
+from volunteers.domain.courses import Course, Courses
 
 from volunteers.domain.events import (
     TeamFormed,
@@ -21,6 +23,7 @@ from volunteers.domain.events import (
     TeamMemberRemoved,
     VolunteerApplied,
     VolunteerApproved,
+    VolunteerCourseResultRecorded,
     VolunteerInsured,
     VolunteerPersonalDataErased,
     VolunteerRejected,
@@ -60,6 +63,7 @@ class Volunteer(Aggregate):
         self.applied: VolunteerApplied | None = None
         self.history: list[dict] = []  # [{"step", "by", "at", "reason"?}], the review's steps in order
         self.policies: list[Policy] = []
+        self.results: dict[str, VolunteerCourseResultRecorded] = {}  # course id → the latest exam's
         self.erased = False
 
     @property
@@ -83,6 +87,8 @@ class Volunteer(Aggregate):
             case VolunteerInsured():
                 self.policies.append(Policy(e.policy_number, e.insurer, dt.date.fromisoformat(e.valid_from),
                                             dt.date.fromisoformat(e.valid_to)))
+            case VolunteerCourseResultRecorded():
+                self.results[e.course_id] = e
             case VolunteerPersonalDataErased():
                 self.erased = True
 
@@ -121,6 +127,17 @@ class Volunteer(Aggregate):
         return self._record(VolunteerInsured(policy.policy_number, policy.insurer, policy.valid_from.isoformat(),
                                              policy.valid_to.isoformat(), by=by, at=_iso(at)))
 
+    def record_result(self, course: Course, *, passed: bool, exam_on: dt.date, by: str, at: dt.datetime,
+                      score: float | None = None) -> list[DomainEvent]:
+        """An exam of `course`: the latest result stands (a failed retake after a pass ends the
+        pass: 培训不合格不上岗). Only an approved volunteer is trained; not in the future."""
+        self._expect(ReviewStatus.APPROVED, "train")
+        if exam_on > at.date():
+            raise InvariantViolated("an exam is recorded once it was taken, not before")
+        until = course.certificate_until(exam_on) if passed else None
+        return self._record(VolunteerCourseResultRecorded(
+            course.id, passed, score, exam_on.isoformat(), until.isoformat() if until else None, by=by, at=_iso(at)))
+
     def erase_personal_data(self, *, by: str, at: dt.datetime) -> list[DomainEvent]:
         if self.erased:
             return []
@@ -148,11 +165,41 @@ class Volunteer(Aggregate):
                            else "insurance in force (none recorded)")
         return missing
 
+    def missing_for_domain(self, domain: str, day: dt.date, courses: Courses) -> list[str]:
+        """What keeps the volunteer from serving in `domain` on `day` (不培训不上岗): approval,
+        insurance, and each required course of the domain passed with its certificate in date."""
+        missing = self.missing_for_duty(day)
+        if self.erased:
+            missing.append("a person (their personal data was erased)")
+        for course in courses.required_for(domain):
+            result = self.results.get(course.id)
+            if result is None:
+                missing.append(f"course {course.id} ({course.name_zh}) not taken")
+            elif not result.passed:
+                missing.append(f"course {course.id} ({course.name_zh}) failed on {result.exam_on}")
+            elif result.certificate_until and dt.date.fromisoformat(result.certificate_until) < day:
+                missing.append(f"course {course.id} ({course.name_zh}): its certificate ended {result.certificate_until}")
+        return missing
+
+    def fit_for(self, domain: str, day: dt.date, courses: Courses) -> None:
+        """The duty gate an order or an alert of `domain` passes: NotFitForDuty naming what is missing."""
+        missing = self.missing_for_domain(domain, day, courses)
+        if missing:
+            raise NotFitForDuty(self.id, domain, missing)
+
     def _expect(self, status: ReviewStatus, what: str) -> None:
         if not self.exists:
             raise IllegalTransition(f"no volunteer {self.id}")
         if self.status is not status:
             raise IllegalTransition(f"cannot {what} volunteer {self.id}: the review is {self.status.value}")
+
+
+class NotFitForDuty(DomainError):
+    type_slug, status, title = "not-fit-for-duty", 409, "Not fit for duty in this domain"
+
+    def __init__(self, volunteer_id: str, domain: str, missing: list[str]) -> None:
+        super().__init__(f"volunteer {volunteer_id} may not serve in {domain}: missing {'; '.join(missing)}",
+                         extra={"domain": domain, "missing": missing})
 
 
 class Team(Aggregate):
