@@ -140,8 +140,8 @@ async def import_ledger(request: Request, service: Venues, principal: Keeper, ct
             from None
     rows = []
     try:
-        # On the loop, a slice at a time: 5,000 rows are ~50 ms of pure Python, which in a thread
-        # still held the GIL against the loop (a /healthz waited 115 ms; test_hostile_input.py).
+        # On the loop, a slice at a time: 5,000 rows are ~50 ms of pure Python, which a thread
+        # would spend holding the GIL against the loop anyway.
         for row in (csv_rows if content_type in CSV_TYPES else geojson_rows)(text):
             rows.append(row)
             if len(rows) % PARSE_SLICE == 0:

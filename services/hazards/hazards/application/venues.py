@@ -138,7 +138,7 @@ class VenuesService:
         readable = [r for r in rows if r.venue is not None]
         registered = updated = 0
         # Checked a batch at a time, between the batches' transactions: 5,000 rows checked in one
-        # go held the event loop for 120 ms (tests/integration/hazards/test_hostile_input.py).
+        # go would hold the event loop for their whole check.
         for start in range(0, len(readable), IMPORT_BATCH):
             batch = []
             for row in readable[start:start + IMPORT_BATCH]:
