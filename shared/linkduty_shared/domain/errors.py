@@ -39,3 +39,10 @@ class NotPermitted(DomainError):
     type_slug = "forbidden"
     status = 403
     title = "Not allowed"
+
+
+class OutsideYourJurisdiction(NotPermitted):
+    """What the caller named (a location, a division) lies outside its token's jurisdiction claim.
+    Services subclass it for a title that says what it was."""
+
+    type_slug, title = "outside-your-jurisdiction", "Outside your jurisdiction"

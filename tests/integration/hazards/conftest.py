@@ -16,6 +16,7 @@ from hazards.config import HazardsSettings
 from linkduty_shared.jurisdictions import Level
 from linkduty_shared.messaging.topics import TopicSpec, dlq_topic
 from tests.support.kafka import make_topics
+from tests.support.problems import assert_problem  # noqa: F401 (the hazards tests import it from here)
 
 # The settings a test passes to the service run as its own process (tests.support.served).
 SERVED_FIELDS = ("service_name", "pg_dsn", "kafka_bootstrap", "auth_jwks_file", "auth_issuer", "events_topic",
@@ -144,10 +145,3 @@ async def upload(client, headers: dict[str, str], data: bytes | None = None, *, 
     assert response.status_code == 201, response.text
     return response.json()
 
-
-def assert_problem(response, status: int, slug: str) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
-    assert body["type"].endswith("/" + slug), body
-    return body

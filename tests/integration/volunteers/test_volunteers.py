@@ -11,15 +11,9 @@ from linkduty_shared import vault
 from linkduty_shared.events import envelope_from_kafka
 from tests.integration.volunteers.conftest import application, community
 from tests.support.kafka import read_topic
+from tests.support.problems import assert_problem
 
 PERSON = ("张三丰", "330102199001011234", "13812345678")
-
-
-def assert_problem(response, status: int, slug: str) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    assert response.json()["type"].endswith("/" + slug), response.json()
-    return response.json()
 
 
 async def applied(client, token, city, index: int = 0, **overrides) -> dict:

@@ -3,6 +3,7 @@ one place (`linkduty_shared.api.problems`)."""
 
 from __future__ import annotations
 
+from linkduty_shared import domain as shared
 from linkduty_shared.domain import DomainError, IllegalTransition, NotPermitted
 
 
@@ -10,8 +11,8 @@ class OutsideTheCity(DomainError):
     type_slug, status, title = "outside-jurisdiction", 422, "Location is outside the city's jurisdiction"
 
 
-class OutsideYourJurisdiction(NotPermitted):
-    type_slug, title = "outside-your-jurisdiction", "Location is outside your jurisdiction"
+class OutsideYourJurisdiction(shared.OutsideYourJurisdiction):
+    title = "Location is outside your jurisdiction"
 
 
 class NotACentre(NotPermitted):

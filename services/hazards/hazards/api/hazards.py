@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime
 
+from linkduty_shared.api.cursors import MAX_CURSOR, decode_cursor, encode_cursor
 from linkduty_shared.api.answers import json_row, versioned
 from linkduty_shared.api.deps import Authenticated, Context
 from linkduty_shared.api.etag import MAX_VERSION
@@ -15,7 +16,7 @@ from linkduty_shared.api.problems import Problem
 
 from hazards.api.deps import Reader, Reporter, Service
 from hazards.api.schemas import Categories, HazardOut, HazardPage, ReportHazardIn
-from hazards.api.views import MAX_CURSOR, decode_cursor, encode_cursor, hazard_view, location_of
+from hazards.api.views import hazard_view, location_of
 from hazards.application import ReportHazard, Seen
 from hazards.domain.values import Status
 from hazards.projections.hazard_list import FIRST_PAGE, list_hazards

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from linkduty_shared.api.cursors import MAX_CURSOR, decode_cursor, encode_cursor
 from linkduty_shared.api.answers import json_row
 
 from hazards.api.deps import Reporter, Service
 from hazards.api.schemas import MyHazardPage
-from hazards.api.views import MAX_CURSOR, decode_cursor, encode_cursor
 from hazards.projections.hazard_list import FIRST_PAGE, list_followed
 
 router = APIRouter(prefix="/v1/me", tags=["reporters"])

@@ -3,12 +3,6 @@ its reporters. Never anyone's contact: the first reporter's number masked, for c
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import json
-
-from linkduty_shared.api.problems import Problem
-
 from hazards.application import HazardsService, Seen
 from hazards.domain.hazard import Hazard
 
@@ -51,21 +45,3 @@ def location_of(hazard: Hazard) -> str:
     return f"/v1/hazards/{hazard.id}"
 
 
-# ---- page cursors: (reported_at, hazard_id) of the last row, opaque to clients -----------------
-
-MAX_CURSOR = 200
-
-
-def encode_cursor(at: dt.datetime, hazard_id: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([at.isoformat(), hazard_id]).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
-    try:
-        at, hazard_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        when = dt.datetime.fromisoformat(at)
-        if when.tzinfo is None or not isinstance(hazard_id, str) or "\x00" in hazard_id:
-            raise ValueError
-        return when.astimezone(dt.UTC), hazard_id  # a time PostgreSQL can hold, or OverflowError
-    except (ValueError, TypeError, UnicodeDecodeError, OverflowError):
-        raise Problem(400, "bad-cursor", "Not a cursor this list gave", "pass next_cursor as it came") from None

@@ -9,6 +9,7 @@ consoles), which goes on without waiting for it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -56,7 +57,7 @@ class AlarmContextService:
                               r["inspection_due_at"]) for r in venue_rows]
         hazards = [NearbyHazard(r["hazard_id"], r["category"], r["severity"], r["status"], r["description"] or "",
                                 r["lat"], r["lon"], r["venue_id"], r["reported_at"], r["due_at"]) for r in hazard_rows]
-        taken = picture(alarm.alarm_id, lat, lon, {k: v for k, v in vars(alarm.jurisdiction).items()}, venues,
+        taken = picture(alarm.alarm_id, lat, lon, dataclasses.asdict(alarm.jurisdiction), venues,
                         hazards, now=now, venue_radius_m=self.venue_radius_m, hazard_radius_m=self.hazard_radius_m)
         context = await self.uow.execute(self.repo, alarm.alarm_id, lambda c: c.attach(taken), ctx, must_exist=False)
         return taken if context.attached is taken else None

@@ -4,7 +4,8 @@ refused here: it is not found (`AggregateNotFound`, 404), like one that does not
 
 from __future__ import annotations
 
-from linkduty_shared.domain import DomainError, NotPermitted
+from linkduty_shared import domain as shared
+from linkduty_shared.domain import DomainError
 
 
 class UnknownCategory(DomainError):
@@ -18,8 +19,8 @@ class OutsideTheCity(DomainError):
     type_slug, status, title = "outside-jurisdiction", 422, "Location is outside the city's jurisdiction"
 
 
-class OutsideYourJurisdiction(NotPermitted):
-    type_slug, title = "outside-your-jurisdiction", "Location is outside your jurisdiction"
+class OutsideYourJurisdiction(shared.OutsideYourJurisdiction):
+    title = "Location is outside your jurisdiction"
 
 
 class UnknownDivision(DomainError):
@@ -37,8 +38,8 @@ class PeriodNotReportable(DomainError):
     type_slug, status, title = "bad-period", 422, "The period cannot be reported on"
 
 
-class DivisionOutsideYourJurisdiction(NotPermitted):
-    type_slug, title = "outside-your-jurisdiction", "Division is outside your jurisdiction"
+class DivisionOutsideYourJurisdiction(shared.OutsideYourJurisdiction):
+    title = "Division is outside your jurisdiction"
 
 
 class TimeOutOfRange(DomainError):

@@ -63,7 +63,8 @@ def _ago(now: dt.datetime, then: dt.datetime) -> str:
     return "today" if days < 1 else "1 day ago" if days == 1 else f"{days} days ago"
 
 
-def picture(alarm_id: str, lat: float, lon: float, jurisdiction: dict, venues: Iterable[NearbyVenue], hazards: Iterable[NearbyHazard], *,
+def picture(alarm_id: str, lat: float, lon: float, jurisdiction: dict, venues: Iterable[NearbyVenue],
+            hazards: Iterable[NearbyHazard], *,
             now: dt.datetime, venue_radius_m: float = VENUE_RADIUS_M,
             hazard_radius_m: float = HAZARD_RADIUS_M) -> AlarmContextAttached:
     """What prevention knows about the alarm's place at `now`: the nearest active venue within
@@ -75,13 +76,17 @@ def picture(alarm_id: str, lat: float, lon: float, jurisdiction: dict, venues: I
 
     listed = []
     for h in hazards:
-        d = distance_m(lat, lon, h.lat, h.lon)
+        d = round(distance_m(lat, lon, h.lat, h.lon), 1)
         own = venue_id is not None and h.venue_id == venue_id
         if d <= hazard_radius_m or own:
-            overdue = h.due_at is not None and h.due_at <= now
-            listed.append((not own, not overdue, round(d, 1), h.hazard_id, own, overdue, h))
-    listed.sort(key=lambda t: t[:4])
-    overdue_count = sum(1 for t in listed if t[5])
+            listed.append({
+                "hazard_id": h.hazard_id, "category": h.category, "severity": h.severity, "status": h.status,
+                "description": h.description, "reported_at": h.reported_at.isoformat(), "due_at": _iso(h.due_at),
+                "overdue": h.due_at is not None and h.due_at <= now, "distance_m": d, "venue_id": h.venue_id,
+                "at_the_venue": own,
+            })
+    listed.sort(key=lambda x: (not x["at_the_venue"], not x["overdue"], x["distance_m"], x["hazard_id"]))
+    overdue_count = sum(x["overdue"] for x in listed)
 
     venue = None
     if at_venue:
@@ -89,23 +94,18 @@ def picture(alarm_id: str, lat: float, lon: float, jurisdiction: dict, venues: I
         venue = {
             "venue_id": v.venue_id, "name": v.name, "kind": v.kind, "kind_name": v.kind_name,
             "risk_class": v.risk_class, "distance_m": round(d, 1),
-            "open_hazards": sum(1 for t in listed if t[4]),
+            "open_hazards": sum(x["at_the_venue"] for x in listed),
             "last_inspected_at": _iso(v.last_inspected_at), "last_inspection_kind": v.last_inspection_kind,
             "inspection_due_at": _iso(v.inspection_due_at),
             "inspection_overdue": v.inspection_due_at is not None and v.inspection_due_at <= now,
         }
-    shown = tuple({
-        "hazard_id": h.hazard_id, "category": h.category, "severity": h.severity, "status": h.status,
-        "description": h.description, "reported_at": h.reported_at.isoformat(), "due_at": _iso(h.due_at),
-        "overdue": overdue, "distance_m": d, "venue_id": h.venue_id, "at_the_venue": own,
-    } for _, _, d, _, own, overdue, h in listed[:MAX_HAZARDS])
     return AlarmContextAttached(
-        alarm_id=alarm_id, at=now.isoformat(), lat=lat, lon=lon, jurisdiction=dict(jurisdiction), radius_m=hazard_radius_m, venue=venue,
-        hazards=shown, open_hazards=len(listed), overdue_hazards=overdue_count,
-        headline=headline(venue, listed, overdue_count, now=now, radius_m=hazard_radius_m))
+        alarm_id=alarm_id, at=now.isoformat(), lat=lat, lon=lon, jurisdiction=dict(jurisdiction),
+        radius_m=hazard_radius_m, venue=venue, hazards=tuple(listed[:MAX_HAZARDS]), open_hazards=len(listed),
+        overdue_hazards=overdue_count, headline=headline(venue, listed, overdue_count, now=now, radius_m=hazard_radius_m))
 
 
-def headline(venue: dict | None, listed: list, overdue: int, *, now: dt.datetime, radius_m: float) -> str:
+def headline(venue: dict | None, listed: list[dict], overdue: int, *, now: dt.datetime, radius_m: float) -> str:
     """e.g. "At 老街小饭馆 (small restaurant, risk high; last inspected 40 days ago, inspection
     overdue). 2 open hazards within 100 m, 1 overdue: north exit locked, reported 3 days ago, overdue"."""
     parts = []
@@ -118,9 +118,10 @@ def headline(venue: dict | None, listed: list, overdue: int, *, now: dt.datetime
         parts.append(f"No open hazard within {radius_m:.0f} m.")
     else:
         count = f"{len(listed)} open hazard{'s' if len(listed) > 1 else ''} within {radius_m:.0f} m"
-        first = listed[0][6]
-        what = " ".join(first.description.split())[:80] or first.category
-        note = f"{what}, reported {_ago(now, first.reported_at)}{', overdue' if listed[0][5] else ''}"
+        first = listed[0]
+        what = " ".join(first["description"].split())[:80] or first["category"]
+        reported = _ago(now, dt.datetime.fromisoformat(first["reported_at"]))
+        note = f"{what}, reported {reported}{', overdue' if first['overdue'] else ''}"
         parts.append(f"{count}{f', {overdue} overdue' if overdue else ''}: {note}")
     return " ".join(parts)[:1000]
 

@@ -6,14 +6,12 @@ records insurance, and reads a person's own data (`…/person`); `volunteers:era
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
 from linkduty_shared.api.answers import json_row, versioned
+from linkduty_shared.api.cursors import MAX_CURSOR, decode_cursor, encode_cursor
 from linkduty_shared.api.deps import Authenticated, Context, require_scopes
 from linkduty_shared.api.etag import parse_if_match
 from linkduty_shared.api.openapi import problem_responses
@@ -94,15 +92,15 @@ async def list_(request: Request, principal: Reader,
                 status: Annotated[str | None, Query(pattern=r"^(submitted|under_review|approved|rejected)$")] = None,
                 domain: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
                 limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-                cursor: Annotated[str | None, Query(min_length=1, max_length=200)] = None) -> dict:
+                cursor: Annotated[str | None, Query(min_length=1, max_length=MAX_CURSOR)] = None) -> dict:
     service = service_of(request)
     async with service.store.pool.acquire() as conn:
         rows = await list_volunteers(conn, within=principal.jurisdiction, limit=limit, status=status, domain=domain,
-                                     after=_after(cursor) if cursor else FIRST_PAGE)
+                                     after=decode_cursor(cursor) if cursor else FIRST_PAGE)
     keep = set(VolunteerRow.model_fields)
     last = rows[-1] if len(rows) == limit else None
     return {"volunteers": [{k: v for k, v in json_row(r).items() if k in keep} for r in rows],
-            "next_cursor": _cursor(last["applied_at"], last["volunteer_id"]) if last else None}
+            "next_cursor": encode_cursor(last["applied_at"], last["volunteer_id"]) if last else None}
 
 
 @router.get("/volunteers/{volunteer_id}", response_model=VolunteerOut, summary="A volunteer's file (masked)")
@@ -121,15 +119,12 @@ async def person(volunteer_id: str, request: Request, principal: Reviewer) -> di
     return revealed
 
 
-def _review(step: str):
-    async def route(volunteer_id: str, request: Request, response: Response, principal: Reviewer, ctx: Context,
-                    body=None) -> dict:
-        service = service_of(request)
-        volunteer = await service.review(volunteer_id, step, ctx, principal, reason=getattr(body, "reason", None),
-                                         note=getattr(body, "note", None),
-                                         expected_version=parse_if_match(request.headers.get("if-match")))
-        return _answer(response, service, volunteer)
-    return route
+async def _review(step: str, volunteer_id: str, request: Request, response: Response, principal: Principal,
+                  ctx, *, reason: str | None = None, note: str | None = None) -> dict:
+    service = service_of(request)
+    volunteer = await service.review(volunteer_id, step, ctx, principal, reason=reason, note=note,
+                                     expected_version=parse_if_match(request.headers.get("if-match")))
+    return _answer(response, service, volunteer)
 
 
 @router.post("/volunteers/{volunteer_id}/review", response_model=VolunteerOut,
@@ -137,7 +132,7 @@ def _review(step: str):
 async def start_review(volunteer_id: str, request: Request, response: Response, principal: Reviewer,
                        ctx: Context) -> dict:
     """409 unless the application is submitted."""
-    return await _review("start")(volunteer_id, request, response, principal, ctx)
+    return await _review("start", volunteer_id, request, response, principal, ctx)
 
 
 @router.post("/volunteers/{volunteer_id}/approval", response_model=VolunteerOut,
@@ -145,7 +140,7 @@ async def start_review(volunteer_id: str, request: Request, response: Response, 
 async def approve(volunteer_id: str, body: ApprovalIn, request: Request, response: Response, principal: Reviewer,
                   ctx: Context) -> dict:
     """409 unless the review is under way."""
-    return await _review("approve")(volunteer_id, request, response, principal, ctx, body)
+    return await _review("approve", volunteer_id, request, response, principal, ctx, note=body.note)
 
 
 @router.post("/volunteers/{volunteer_id}/rejection", response_model=VolunteerOut,
@@ -153,7 +148,7 @@ async def approve(volunteer_id: str, body: ApprovalIn, request: Request, respons
 async def reject(volunteer_id: str, body: RejectionIn, request: Request, response: Response, principal: Reviewer,
                  ctx: Context) -> dict:
     """409 unless the review is under way."""
-    return await _review("reject")(volunteer_id, request, response, principal, ctx, body)
+    return await _review("reject", volunteer_id, request, response, principal, ctx, reason=body.reason)
 
 
 @router.post("/volunteers/{volunteer_id}/insurance", response_model=VolunteerOut,
@@ -200,17 +195,3 @@ async def erase(volunteer_id: str, request: Request, response: Response, princip
     service = service_of(request)
     return _answer(response, service, await service.erase_personal_data(volunteer_id, ctx, principal))
 
-
-def _cursor(applied_at: dt.datetime, volunteer_id: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([applied_at.isoformat(), volunteer_id]).encode()).decode().rstrip("=")
-
-
-def _after(cursor: str) -> tuple[dt.datetime, str]:
-    try:
-        at, volunteer_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        parsed = dt.datetime.fromisoformat(at)
-        if not isinstance(volunteer_id, str) or parsed.tzinfo is None or "\x00" in volunteer_id:
-            raise ValueError
-        return parsed, volunteer_id
-    except (ValueError, TypeError, UnicodeDecodeError):
-        raise Problem(400, "bad-cursor", "Not a cursor this list gave", "pass next_cursor as it came") from None

@@ -4,7 +4,8 @@ jurisdiction is not refused here: it is not found (404), like one that does not 
 
 from __future__ import annotations
 
-from linkduty_shared.domain import DomainError, NotPermitted
+from linkduty_shared import domain as shared
+from linkduty_shared.domain import DomainError
 
 
 class UnknownServiceDomain(DomainError):
@@ -30,5 +31,5 @@ class NotATeamDivision(DomainError):
     type_slug, status, title = "not-a-team-division", 422, "A team is under a community or a street"
 
 
-class OutsideYourJurisdiction(NotPermitted):
-    type_slug, title = "outside-your-jurisdiction", "That division is outside your jurisdiction"
+class OutsideYourJurisdiction(shared.OutsideYourJurisdiction):
+    title = "That division is outside your jurisdiction"
