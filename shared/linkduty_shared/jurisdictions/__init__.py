@@ -22,12 +22,13 @@ from linkduty_shared.jurisdictions.model import (
     Force,
     Level,
     OutsideJurisdiction,
+    bounding_box,
     distance_m,
 )
 
 DEMO_CITY_RESOURCE = "data/demo-city.geojson.gz"
 
-__all__ = ["Centre", "Chain", "Directory", "Division", "Force", "Level", "OutsideJurisdiction", "distance_m", "load_city",
+__all__ = ["Centre", "Chain", "Directory", "Division", "Force", "Level", "OutsideJurisdiction", "bounding_box", "distance_m", "load_city",
            "load_demo_city"]
 
 

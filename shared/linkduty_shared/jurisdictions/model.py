@@ -110,3 +110,14 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+M_PER_DEGREE_LAT = 111_000.0  # a little under the true 111,195: the box errs wide, never narrow
+
+
+def bounding_box(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, float]:
+    """(lat_min, lat_max, lon_min, lon_max) of a box holding the circle of `radius_m` around the
+    point: what an index on (lat, lon) narrows to before the exact distance is measured."""
+    dlat = radius_m / M_PER_DEGREE_LAT
+    dlon = dlat / max(0.01, abs(math.cos(math.radians(lat))))
+    return lat - dlat, lat + dlat, lon - dlon, lon + dlon

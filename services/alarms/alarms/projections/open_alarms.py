@@ -14,7 +14,6 @@ to cost what it returns, not what the table holds (bench/history.py: a year of h
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 import asyncpg
 
@@ -23,10 +22,9 @@ from linkduty_shared.events.envelope import Envelope
 from linkduty_shared.projections import Projection
 
 from alarms.domain.values import OPEN_STATUSES, compatible_kinds
-from linkduty_shared.jurisdictions import distance_m
+from linkduty_shared.jurisdictions import bounding_box, distance_m
 
 # 1 degree of latitude ≈ 111 km; the bounding box pre-filter, before the exact distance.
-_M_PER_DEG = 111_000.0
 # The open statuses as SQL text: the partial index's predicate and the queries' condition.
 OPEN = "status IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(OPEN_STATUSES)))
 _WITHIN = """(grid = ANY($1::text[]) OR community = ANY($1::text[]) OR street = ANY($1::text[])
@@ -119,11 +117,9 @@ async def find_duplicate(
     `window` of this one, inside the divisions `within` (what the caller may see): (alarm id,
     distance). Controlled alarms still take calls, closed do not. Reads only the open alarms'
     index entries of the window (alarm_list_open), however many closed alarms there are."""
-    dlat = radius_m / _M_PER_DEG
-    dlon = dlat / max(0.01, abs(math.cos(math.radians(lat))))
     rows = await conn.fetch(
         FIND_DUPLICATE, within, list(compatible_kinds(kind)), received_at - window, received_at + window,
-        lat - dlat, lat + dlat, lon - dlon, lon + dlon,
+        *bounding_box(lat, lon, radius_m),
     )
     candidates = [(r["alarm_id"], distance_m(lat, lon, r["lat"], r["lon"])) for r in rows]
     candidates = [c for c in candidates if c[1] <= radius_m]

@@ -13,19 +13,18 @@ page size, from the page's cursor.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Collection
 
 import asyncpg
 
 from linkduty_shared.contracts.hazards import STATUS_AFTER_EVENT
 from linkduty_shared.events.envelope import Envelope
+from linkduty_shared.jurisdictions import bounding_box
 from linkduty_shared.projections import Projection
 
 from hazards.domain.rules import Sighting
 from hazards.domain.values import CLOSED_STATUSES, OPEN_STATUSES
 
-_M_PER_DEG = 111_000.0  # 1 degree of latitude; the bounding box before the exact distance
 LEVELS = ("grid", "community", "street", "district", "city")
 
 
@@ -166,12 +165,6 @@ class HazardList(Projection):
         await conn.execute("DELETE FROM hazard_list")
 
 
-def _box(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, float]:
-    dlat = radius_m / _M_PER_DEG
-    dlon = dlat / max(0.01, abs(math.cos(math.radians(lat))))
-    return lat - dlat, lat + dlat, lon - dlon, lon + dlon
-
-
 def _sighting(row: asyncpg.Record) -> Sighting:
     return Sighting(row["hazard_id"], row["category"], row["status"], row["lat"], row["lon"], row["venue_id"],
                     row["closed_at"])
@@ -191,13 +184,13 @@ _FIXED_NEAR = f"""SELECT {_SIGHTING} FROM hazard_list
 async def open_near(conn: asyncpg.Connection, lat: float, lon: float, radius_m: float) -> list[Sighting]:
     """Open hazards in the box around the point (the rules then measure): at most 200, since a
     box of 50 m holding more open hazards than that is a list for triage, not a duplicate search."""
-    return [_sighting(r) for r in await conn.fetch(_OPEN_NEAR, *_box(lat, lon, radius_m))]
+    return [_sighting(r) for r in await conn.fetch(_OPEN_NEAR, *bounding_box(lat, lon, radius_m))]
 
 
 async def fixed_near(conn: asyncpg.Connection, *, category: str, lat: float, lon: float, venue_id: str | None,
                      radius_m: float, since: dt.datetime) -> list[Sighting]:
     """Hazards of `category` fixed since `since` at the venue or in the box around the point."""
-    rows = await conn.fetch(_FIXED_NEAR, category, since, *_box(lat, lon, radius_m), venue_id)
+    rows = await conn.fetch(_FIXED_NEAR, category, since, *bounding_box(lat, lon, radius_m), venue_id)
     return [_sighting(r) for r in rows]
 
 
@@ -298,4 +291,4 @@ async def open_around(conn: asyncpg.Connection, lat: float, lon: float, radius_m
                       limit: int = 200) -> list[asyncpg.Record]:
     """Open hazards in the box around the point (the nearest `limit`, by degrees: the caller
     measures) or at these venues (at most `limit`)."""
-    return await conn.fetch(_OPEN_AROUND, *_box(lat, lon, radius_m), venue_ids, limit)
+    return await conn.fetch(_OPEN_AROUND, *bounding_box(lat, lon, radius_m), venue_ids, limit)

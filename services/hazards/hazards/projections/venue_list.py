@@ -14,9 +14,10 @@ from collections.abc import Collection
 import asyncpg
 
 from linkduty_shared.events.envelope import Envelope
+from linkduty_shared.jurisdictions import bounding_box
 from linkduty_shared.projections import Projection
 
-from hazards.projections.hazard_list import LEVELS, _box
+from hazards.projections.hazard_list import LEVELS
 
 ACTIVE = "status = 'active'"
 # Inspections a sweep can escalate: active, below the top of the chain.
@@ -140,7 +141,7 @@ _NEAR = f"""SELECT * FROM venue_list WHERE {ACTIVE} AND lat BETWEEN $1 AND $2 AN
 async def active_venues_near(conn: asyncpg.Connection, lat: float, lon: float,
                              radius_m: float) -> list[asyncpg.Record]:
     """Active venues in the box around the point (the caller measures the distance)."""
-    return await conn.fetch(_NEAR, *_box(lat, lon, radius_m))
+    return await conn.fetch(_NEAR, *bounding_box(lat, lon, radius_m))
 
 
 async def venue_row(conn: asyncpg.Connection, venue_id: str) -> asyncpg.Record | None:

@@ -28,7 +28,8 @@ from volunteers.application.errors import (
     UnknownServiceDomain,
 )
 from volunteers.domain.courses import Courses
-from volunteers.domain.events import TeamFormed, VolunteerApplied
+from volunteers.domain.events import TeamFormed, VolunteerApplied, VolunteerHoursCredited
+from volunteers.domain.grades import Grades
 from volunteers.domain.service_domains import ServiceDomains
 from volunteers.domain.volunteer import Policy, Team, Volunteer
 from volunteers.projections.volunteer_list import VolunteerList
@@ -57,9 +58,10 @@ def mask_name(name: str) -> str:
 
 
 class VolunteersService:
-    def __init__(self, store: EventStore, directory: Directory, domains: ServiceDomains, courses: Courses, *,
-                 topic: str, clock: Callable[[], dt.datetime] = utcnow) -> None:
+    def __init__(self, store: EventStore, directory: Directory, domains: ServiceDomains, courses: Courses,
+                 grades: Grades, *, topic: str, clock: Callable[[], dt.datetime] = utcnow) -> None:
         self.store, self.directory, self.domains, self.courses, self.clock = store, directory, domains, courses, clock
+        self.grades = grades
         self.repo = EventSourcedRepository(store, Volunteer, source=SOURCE, topic=topic,
                                            inline_projections=(VolunteerList(),),
                                            chain=lambda v: tuple(v.jurisdiction.values()))
@@ -126,10 +128,45 @@ class VolunteersService:
         if course_id not in self.courses:
             raise UnknownCourse(course_id, self.courses.ids())
         course, by, at = self.courses[course_id], principal.client_id, self.clock()
-        return await self.uow.execute(
-            self.repo, volunteer_id,
-            lambda v: v.record_result(course, passed=passed, exam_on=exam_on, by=by, at=at, score=score), ctx,
-            principal=principal)
+
+        def decide(v: Volunteer) -> None:
+            v.record_result(course, passed=passed, exam_on=exam_on, by=by, at=at, score=score)
+            v.regrade(self.grades, self.courses, at.date(), by=by, at=at)  # a pass may promote, a fail demote
+
+        return await self.uow.execute(self.repo, volunteer_id, decide, ctx, principal=principal)
+
+    # ---- grades, the hour ledger, stars ----------------------------------------------------------
+
+    async def credit(self, tx, volunteer: Volunteer, entry: VolunteerHoursCredited) -> Volunteer:
+        """Inside `tx`: credit one ledger entry and regrade on it (more hours, a new rating)."""
+        volunteer.credit_hours(entry)
+        at = dt.datetime.fromisoformat(entry.at)
+        volunteer.regrade(self.grades, self.courses, at.date(), by=entry.confirmed_by, at=at)
+        await tx.save(self.repo, volunteer)
+        return volunteer
+
+    async def correct_hours(self, volunteer_id: str, entry_id: str, hours: float, reason: str, ctx: CommandContext,
+                            principal: Principal) -> Volunteer:
+        """A correction of one entry: a new entry of `hours` (negative to take some away)."""
+        async def work(tx) -> Volunteer:
+            volunteer = await tx.get(self.repo, volunteer_id)
+            return await self.credit(tx, volunteer, VolunteerHoursCredited(
+                str(time_ordered_uuid()), hours, "correction", entry_id, None, confirmed_by=principal.client_id,
+                at=self.clock().isoformat(), corrects=entry_id, reason=reason.strip()))
+
+        return await self.uow.run(work, ctx, principal=principal)
+
+    async def regrade(self, volunteer_id: str, ctx: CommandContext, principal: Principal) -> Volunteer:
+        """A grade review today: a certificate that ran out demotes, with the rule it broke."""
+        by, at = principal.client_id, self.clock()
+        return await self.uow.execute(self.repo, volunteer_id,
+                                      lambda v: v.regrade(self.grades, self.courses, at.date(), by=by, at=at), ctx,
+                                      principal=principal)
+
+    async def certify_stars(self, volunteer_id: str, ctx: CommandContext, principal: Principal) -> Volunteer:
+        by, at = principal.client_id, self.clock()
+        return await self.uow.execute(self.repo, volunteer_id, lambda v: v.certify_stars(self.grades, by=by, at=at),
+                                      ctx, principal=principal)
 
     async def check_fitness(self, volunteer_id: str, domain: str, principal: Principal) -> Volunteer:
         """The duty gate (不培训不上岗): the volunteer, or NotFitForDuty (409) naming what is missing."""

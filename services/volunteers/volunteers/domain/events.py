@@ -120,3 +120,240 @@ class VolunteerCourseResultRecorded(DomainEvent):
     certificate_until: str | None  # ISO date; None: failed, or a pass that certifies for good
     by: str
     at: str
+
+
+# ---- grades, the hour ledger and stars -------------------------------------------------------
+
+@event("VolunteerPromoted")
+class VolunteerPromoted(DomainEvent):
+    """The volunteer's record earns a higher grade (grades.toml): `rule` is the one it met."""
+
+    from_grade: str
+    to_grade: str
+    rule: dict  # Grade.rule(): the thresholds met
+    standing: dict  # {"hours", "ratings", "average_rating"} as the rule read them
+    at: str
+    by: str
+
+
+@event("VolunteerDemoted")
+class VolunteerDemoted(DomainEvent):
+    """The volunteer's record no longer earns their grade: `unmet` names the conditions of the
+    grade's `rule` they fell short of (a certificate ran out, a rating fell)."""
+
+    from_grade: str
+    to_grade: str
+    rule: dict
+    unmet: tuple
+    standing: dict
+    at: str
+    by: str
+
+
+@event("VolunteerHoursCredited")
+class VolunteerHoursCredited(DomainEvent):
+    """One entry of the append-only hour ledger: hours confirmed by the one served (an order's
+    requester, the community for an alarm response). A correction is another entry
+    (`corrects` names the one it corrects, `hours` may be negative), never an edit."""
+
+    entry_id: str
+    hours: float
+    source: str  # service_order | alarm_response | correction
+    source_id: str  # the order's id, the alarm's id, or the corrected entry's id
+    rating: int | None  # 1–5, the requester's, when one was given
+    confirmed_by: str
+    at: str
+    corrects: str | None = None
+    reason: str | None = None
+
+
+@event("VolunteerStarsCertified")
+class VolunteerStarsCertified(DomainEvent):
+    """星级认证, on the volunteer's application: the stars their ledger's hours reached."""
+
+    stars: int
+    hours: float  # the ledger's total when certified
+    min_hours: float  # the threshold (grades.toml) it met
+    at: str
+    by: str
+
+
+# ---- service orders (三单: 点单, 派单, 接单) ------------------------------------------------------
+
+@event("ServiceOrderPlaced")
+class ServiceOrderPlaced(DomainEvent):
+    """点单: a resident or a community ordered a service. The address and the contact's phone are
+    in the vault (`contact_ref`, dropped by the relay); the events carry them masked."""
+
+    order_id: str
+    kind: str  # order_kinds.toml
+    domain: str  # the kind's service domain, the duty gate the volunteer passes
+    min_grade: str
+    community: str
+    jurisdiction: dict
+    lat: float
+    lon: float
+    description: str  # phone and ID numbers scrubbed
+    address_masked: str
+    contact_masked: str
+    contact_ref: str
+    wanted_from: str | None  # ISO 8601, the window the requester asked for
+    wanted_until: str | None
+    requested_by: str
+    at: str
+
+
+@event("ServiceOrderAssigned")
+class ServiceOrderAssigned(DomainEvent):
+    """派单: to a volunteer, or to a team whose members may take it."""
+
+    volunteer_id: str | None
+    team_id: str | None
+    answer_by: str  # ISO 8601: unanswered by then, it goes back to the assigner
+    by: str
+    at: str
+
+
+@event("ServiceOrderPublished")
+class ServiceOrderPublished(DomainEvent):
+    """Published for any volunteer who passes its gate and grade to claim."""
+
+    answer_by: str
+    by: str
+    at: str
+
+
+@event("ServiceOrderAccepted")
+class ServiceOrderAccepted(DomainEvent):
+    """接单."""
+
+    volunteer_id: str
+    name_masked: str
+    at: str
+
+
+@event("ServiceOrderDeclined")
+class ServiceOrderDeclined(DomainEvent):
+    """The volunteer it was assigned to declined: it goes back to its assigner."""
+
+    volunteer_id: str
+    reason: str
+    at: str
+
+
+@event("ServiceOrderReturned")
+class ServiceOrderReturned(DomainEvent):
+    """Nobody answered by its deadline: back to its assigner to assign again."""
+
+    answer_by: str
+    at: str
+
+
+@event("ServiceOrderCompleted")
+class ServiceOrderCompleted(DomainEvent):
+    """The volunteer did it: their report (numbers scrubbed), photos, the time it took, and the
+    hazards found on the visit (each filed with the hazards service from this event)."""
+
+    volunteer_id: str
+    report: str
+    photos: tuple  # object keys or URLs, as the app uploaded them
+    hours_spent: float
+    hazards_found: tuple  # ({"finding_id", "category", "description", "lat", "lon"}, …)
+    at: str
+
+
+@event("ServiceOrderConfirmed")
+class ServiceOrderConfirmed(DomainEvent):
+    """The requester confirmed and rated it; `hours` went to the volunteer's ledger."""
+
+    volunteer_id: str
+    rating: int  # 1–5
+    comment: str
+    hours: float
+    by: str
+    at: str
+
+
+@event("ServiceOrderCancelled")
+class ServiceOrderCancelled(DomainEvent):
+    reason: str
+    by: str
+    at: str
+
+
+# ---- proximity alerts on 119 alarms --------------------------------------------------------------
+
+@event("VolunteersAlerted")
+class VolunteersAlerted(DomainEvent):
+    """The qualified on-duty volunteers near a 119 alarm were alerted (stream
+    `alarm_response/<alarm id>`; published keyed by the alarm id). No position is published:
+    each alerted volunteer is listed with their grade and distance, rounded to 50 m."""
+
+    alarm_id: str
+    kind: str
+    domain: str  # the service domain whose gate they passed
+    place: str  # public | home
+    lat: float  # the alarm's point
+    lon: float
+    radius_m: float
+    wanted: int  # how many acceptances stop the alerting
+    alerted: tuple  # ({"volunteer_id", "name_masked", "grade", "distance_m"}, …) nearest first
+    jurisdiction: dict
+    at: str
+
+
+@event("VolunteerResponseAccepted")
+class VolunteerResponseAccepted(DomainEvent):
+    """An alerted volunteer is coming, with an ETA."""
+
+    alarm_id: str
+    volunteer_id: str
+    name_masked: str
+    grade: str
+    eta_minutes: int
+    distance_m: float
+    at: str
+
+
+@event("VolunteerResponseDeclined")
+class VolunteerResponseDeclined(DomainEvent):
+    alarm_id: str
+    volunteer_id: str
+    at: str
+
+
+@event("VolunteerSceneReported")
+class VolunteerSceneReported(DomainEvent):
+    """On scene: where they are, what they see, how to get the appliance in (road blocked, the
+    hydrant, the gate code), with photos. Text scrubbed of phone and ID numbers."""
+
+    alarm_id: str
+    volunteer_id: str
+    name_masked: str
+    lat: float
+    lon: float
+    assessment: str
+    guidance: tuple  # ({"kind": road_blocked | hydrant | gate_code | access | other, "note"}, …)
+    photos: tuple
+    at: str
+
+
+@event("VolunteerAlertsStoodDown")
+class VolunteerAlertsStoodDown(DomainEvent):
+    """The alerts still unanswered are withdrawn: enough accepted, or the alarm closed."""
+
+    alarm_id: str
+    reason: str  # enough_accepted | alarm_closed
+    volunteer_ids: tuple
+    at: str
+
+
+@event("VolunteerResponseConfirmed")
+class VolunteerResponseConfirmed(DomainEvent):
+    """The community confirmed the volunteer's response: `hours` went to their ledger."""
+
+    alarm_id: str
+    volunteer_id: str
+    hours: float
+    by: str
+    at: str

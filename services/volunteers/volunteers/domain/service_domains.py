@@ -21,6 +21,7 @@ class ServiceDomain:
 class ServiceDomains:
     version: str
     domains: tuple[ServiceDomain, ...]
+    alarm_alerts: dict[str, str] = dataclasses.field(default_factory=dict)  # alarm kind → domain
 
     def __contains__(self, domain_id: object) -> bool:
         return any(d.id == domain_id for d in self.domains)
@@ -48,7 +49,10 @@ def parse_service_domains(text: str) -> ServiceDomains:
         out.append(ServiceDomain(domain_id, entry["name_zh"], entry["name_en"]))
     if not out:
         raise ValueError("service domains: none defined")
-    return ServiceDomains(version, tuple(out))
+    alerts = data.get("alarm_alerts", {})
+    if not isinstance(alerts, dict) or any(d not in seen for d in alerts.values()):
+        raise ValueError("service domains: alarm_alerts maps alarm kinds to domains defined here")
+    return ServiceDomains(version, tuple(out), dict(alerts))
 
 
 def shipped_service_domains_text() -> str:

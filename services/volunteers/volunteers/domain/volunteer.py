@@ -15,6 +15,7 @@ import enum
 from linkduty_shared.domain import Aggregate, DomainError, DomainEvent, IllegalTransition, InvariantViolated
 
 from volunteers.domain.courses import Course, Courses
+from volunteers.domain.grades import Grades, Standing
 
 from volunteers.domain.events import (
     TeamFormed,
@@ -24,10 +25,14 @@ from volunteers.domain.events import (
     VolunteerApplied,
     VolunteerApproved,
     VolunteerCourseResultRecorded,
+    VolunteerDemoted,
+    VolunteerHoursCredited,
     VolunteerInsured,
     VolunteerPersonalDataErased,
+    VolunteerPromoted,
     VolunteerRejected,
     VolunteerReviewStarted,
+    VolunteerStarsCertified,
 )
 
 MAX_POLICY_DAYS = 3 * 366  # a policy longer than three years is a typing error, not cover
@@ -65,6 +70,9 @@ class Volunteer(Aggregate):
         self.policies: list[Policy] = []
         self.results: dict[str, VolunteerCourseResultRecorded] = {}  # course id → the latest exam's
         self.erased = False
+        self.grade: str | None = None  # None: the entry grade (grades.toml's first) once approved
+        self.ledger: dict[str, VolunteerHoursCredited] = {}  # entry id → entry, in order (append-only)
+        self.stars = 0
 
     @property
     def jurisdiction(self) -> dict:
@@ -91,6 +99,12 @@ class Volunteer(Aggregate):
                 self.results[e.course_id] = e
             case VolunteerPersonalDataErased():
                 self.erased = True
+            case VolunteerPromoted() | VolunteerDemoted():
+                self.grade = e.to_grade
+            case VolunteerHoursCredited():
+                self.ledger[e.entry_id] = e
+            case VolunteerStarsCertified():
+                self.stars = e.stars
 
     # ---- commands ----------------------------------------------------------------------------
 
@@ -143,7 +157,70 @@ class Volunteer(Aggregate):
             return []
         return self._record(VolunteerPersonalDataErased(by=by, at=_iso(at)))
 
+    def credit_hours(self, entry: VolunteerHoursCredited) -> list[DomainEvent]:
+        """One entry of the hour ledger (idempotent on its id). A correction names the entry it
+        corrects and may take hours away, never below zero in all."""
+        self._expect(ReviewStatus.APPROVED, "credit hours to")
+        if entry.entry_id in self.ledger:
+            return []
+        if entry.corrects is None and not 0 < entry.hours <= 24:
+            raise InvariantViolated("an entry credits more than 0 and at most 24 hours")
+        if entry.corrects is not None:
+            if entry.corrects not in self.ledger or not (entry.reason or "").strip():
+                raise InvariantViolated("a correction names an entry of this ledger and says why")
+            if self.hours + entry.hours < 0:
+                raise InvariantViolated(f"a correction of {entry.hours:g} h would leave the ledger below zero")
+        return self._record(entry)
+
+    def regrade(self, grades: Grades, courses: Courses, day: dt.date, *, by: str,
+                at: dt.datetime) -> list[DomainEvent]:
+        """Promote or demote to the grade the record earns on `day`, with the rule that decided;
+        nothing if it is the one held. Only an approved volunteer has a grade."""
+        if self.status is not ReviewStatus.APPROVED:
+            return []
+        standing = self.standing(day)
+        held = self.grade_on(grades)
+        earned = grades.earned(standing)
+        if earned.id == held.id:
+            return []
+        measured = {"hours": standing.hours, "ratings": standing.ratings, "average_rating": standing.average_rating}
+        if grades.rank(earned.id) > grades.rank(held.id):
+            return self._record(VolunteerPromoted(held.id, earned.id, earned.rule(), measured, at=_iso(at), by=by))
+        return self._record(VolunteerDemoted(held.id, earned.id, held.rule(), tuple(held.unmet(standing)), measured,
+                                             at=_iso(at), by=by))
+
+    def certify_stars(self, grades: Grades, *, by: str, at: dt.datetime) -> list[DomainEvent]:
+        """星级认证 on application: the stars the ledger's hours reach, or NotEnoughHours (409)."""
+        self._expect(ReviewStatus.APPROVED, "certify")
+        hours = self.hours
+        level = grades.stars_for(hours)
+        if level is None or level.stars <= self.stars:
+            following = next((s for s in grades.stars if s.stars > self.stars), None)
+            raise NotEnoughHours(self.id, hours, following.stars if following else None,
+                                 following.min_hours if following else None)
+        return self._record(VolunteerStarsCertified(level.stars, hours, level.min_hours, at=_iso(at), by=by))
+
     # ---- queries -----------------------------------------------------------------------------
+
+    @property
+    def hours(self) -> float:
+        return round(sum(e.hours for e in self.ledger.values()), 2)
+
+    def certified(self, course_id: str, day: dt.date) -> bool:
+        """Passed `course_id`, with its certificate in date on `day`."""
+        result = self.results.get(course_id)
+        return bool(result and result.passed and (
+            result.certificate_until is None or dt.date.fromisoformat(result.certificate_until) >= day))
+
+    def standing(self, day: dt.date) -> Standing:
+        rated = [e.rating for e in self.ledger.values() if e.rating is not None]
+        return Standing(self.hours, len(rated), sum(rated) / len(rated) if rated else None,
+                        lambda course_id: self.certified(course_id, day))
+
+    def grade_on(self, grades: Grades):
+        """The grade held (the entry grade until a promotion; a grade since removed from the data
+        counts as the entry grade)."""
+        return grades[self.grade] if self.grade in grades else grades.entry
 
     def policy_on(self, day: dt.date) -> Policy | None:
         """The policy in force on `day`, the one covering longest if several."""
@@ -192,6 +269,15 @@ class Volunteer(Aggregate):
             raise IllegalTransition(f"no volunteer {self.id}")
         if self.status is not status:
             raise IllegalTransition(f"cannot {what} volunteer {self.id}: the review is {self.status.value}")
+
+
+class NotEnoughHours(DomainError):
+    type_slug, status, title = "not-enough-hours", 409, "Not enough hours for more stars"
+
+    def __init__(self, volunteer_id: str, hours: float, stars: int | None, min_hours: float | None) -> None:
+        following = (f"{stars} star(s) need {min_hours:g}" if stars else "no more stars to certify")
+        super().__init__(f"volunteer {volunteer_id} has {hours:g} hours in the ledger: {following}",
+                         extra={"hours": hours, "next_stars": stars, "next_min_hours": min_hours})
 
 
 class NotFitForDuty(DomainError):
