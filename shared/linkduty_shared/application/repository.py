@@ -107,6 +107,18 @@ class EventSourcedRepository(Generic[A]):
             stored = []  # another aggregate's stream (a unit's id asked for as a dispatch): not one of ours
         return self._cls.rehydrate(aggregate_id, (to_domain_event(s) for s in stored))
 
+    async def load_many(self, aggregate_ids: list[str], *, conn: asyncpg.Connection | None = None) -> dict[str, A]:
+        """Several aggregates as they are now, in one round trip (an id that never existed, or
+        is another aggregate's, maps to an empty one)."""
+        streams = await self._store.load_many(list(aggregate_ids), conn=conn)
+        out = {}
+        for aggregate_id in aggregate_ids:
+            stored = streams.get(aggregate_id, [])
+            if stored and stored[0].stream_type != self._cls.stream_type:
+                stored = []
+            out[aggregate_id] = self._cls.rehydrate(aggregate_id, (to_domain_event(s) for s in stored))
+        return out
+
     async def get(self, aggregate_id: str, *, visible_to: Principal | None = None, **kwargs) -> A:
         """The aggregate, or AggregateNotFound if it never existed or lies outside the
         jurisdiction of `visible_to` (None: a service's own actor, which sees everything). Outside

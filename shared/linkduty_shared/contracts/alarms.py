@@ -13,7 +13,7 @@ service's pre-incident picture: where, when, what kind), dropping the rest.
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, TypeAdapter
 
@@ -31,6 +31,9 @@ STATUS_AFTER_EVENT = {
     "AlarmClosed": "closed",
 }
 CLOSED_STATUSES = frozenset({"false_alarm", "cancelled", "closed"})
+# The CloudEvent types after which an alarm is over (nobody more goes to it).
+CLOSING_TYPES = frozenset(f"{TYPE_PREFIX}{name}" for name, status in STATUS_AFTER_EVENT.items()
+                          if status in CLOSED_STATUSES)
 
 # The chain a centre sits in, bottom up: acknowledgement and escalation climb it in this order
 # (AlarmAcknowledged.level, AlarmEscalated.from_level / to_level take these values).
@@ -50,6 +53,7 @@ class AlarmLocation:
     lat: Annotated[float, Field(ge=-90, le=90)]
     lon: Annotated[float, Field(ge=-180, le=180)]
     address: Annotated[str, Field(max_length=500)] | None = None
+    place: Literal["home", "public"] | None = None  # when the intake knew; None: unknown
 
 
 @dataclasses.dataclass(frozen=True)

@@ -125,6 +125,7 @@ WITH guard AS (
 )
 SELECT event_id, version, tx, global_position FROM inserted ORDER BY version
 """
+_LOAD_MANY = f"SELECT {_COLUMNS} FROM events WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, version"
 
 _READ_ALL = f"""
 SELECT {_COLUMNS} FROM events
@@ -253,6 +254,20 @@ class EventStore:
             async with self.pool.acquire() as c:
                 rows = await c.fetch(_LOAD, *args)
         return [row_to_event(r) for r in rows]
+
+    async def load_many(self, stream_ids: list[str], *,
+                        conn: asyncpg.Connection | None = None) -> dict[str, list[StoredEvent]]:
+        """Several streams' events in one round trip: stream id → its events in order (absent:
+        no such stream)."""
+        if conn is not None:
+            rows = await conn.fetch(_LOAD_MANY, stream_ids)
+        else:
+            async with self.pool.acquire() as c:
+                rows = await c.fetch(_LOAD_MANY, stream_ids)
+        streams: dict[str, list[StoredEvent]] = {}
+        for r in rows:
+            streams.setdefault(r["stream_id"], []).append(row_to_event(r))
+        return streams
 
     async def read_all(self, after: Position = Position.START, *, limit: int = 1000) -> list[StoredEvent]:
         """Events in global order after `after`, never skipping one that commits later."""

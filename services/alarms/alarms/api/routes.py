@@ -96,7 +96,7 @@ async def report_alarm(request: Request, response: Response, service: Service, p
     cmd = ReportAlarm(
         source=data.source, received_at=data.received_at or service.clock(), kind=data.kind, severity=data.severity,
         description=data.description, lat=data.location.lat, lon=data.location.lon, address=data.location.address,
-        caller_phone=data.caller.phone if data.caller else None, call_id=data.call_id,
+        caller_phone=data.caller.phone if data.caller else None, call_id=data.call_id, place=data.location.place,
     )
     return _reported(service, await service.report(cmd, ctx, principal), response)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from alarms.domain.alarm import Alarm
@@ -12,6 +14,9 @@ class Location(BaseModel):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     address: str | None = Field(default=None, max_length=500)
+    # What kind of place the caller is at, when the intake knows: a private dwelling ("home") or
+    # anywhere else ("public"). Volunteers nearby are alerted by it (only trusted grades to homes).
+    place: Literal["home", "public"] | None = None
 
 
 class Caller(BaseModel):
@@ -46,6 +51,7 @@ class PlaceOut(BaseModel):
     lat: float
     lon: float
     address: str | None = None
+    place: Literal["home", "public"] | None = None
 
 
 class CallOut(BaseModel):

@@ -23,6 +23,7 @@ class ReportAlarm:
     caller_phone: str | None = None
     call_id: str | None = None
     cap: dict | None = None
+    place: str | None = None  # home | public, when the intake knows
 
 
 @dataclasses.dataclass(frozen=True)

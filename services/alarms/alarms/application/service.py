@@ -109,6 +109,8 @@ class AlarmsService:
         description = scrub_personal_numbers(cmd.description)
         address = scrub_personal_numbers(cmd.address) if cmd.address else cmd.address
         location = {"lat": cmd.lat, "lon": cmd.lon, "address": address}
+        if cmd.place:
+            location["place"] = cmd.place
         match = await find_duplicate(conn, kind=cmd.kind, lat=cmd.lat, lon=cmd.lon, received_at=cmd.received_at,
                                      radius_m=self.duplicate_radius_m, window=self.duplicate_window, within=within)
         alarm = await tx.load(self.repo, match[0]) if match is not None else None

@@ -22,9 +22,12 @@ from volunteers.api.schemas import (
     ApplicationIn,
     ApprovalIn,
     CourseResultIn,
+    CorrectionIn,
     CoursesOut,
     FitnessCheckIn,
     FitnessOut,
+    GradesOut,
+    HoursOut,
     PersonOut,
     PolicyIn,
     RejectionIn,
@@ -35,7 +38,7 @@ from volunteers.api.schemas import (
 )
 from volunteers.application import VolunteersService
 from volunteers.application.service import Application
-from volunteers.domain.volunteer import Policy, Volunteer
+from volunteers.domain.volunteer import Policy, ReviewStatus, Volunteer
 from volunteers.projections.volunteer_list import FIRST_PAGE, list_volunteers
 
 router = APIRouter(prefix="/v1", tags=["volunteers"])
@@ -61,7 +64,9 @@ def view(service: VolunteersService, v: Volunteer) -> dict:
         "courses": [{"course_id": r.course_id, "passed": r.passed, "score": r.score, "exam_on": r.exam_on,
                      "certificate_until": r.certificate_until} for r in v.results.values()],
         "on_duty_roll": v.on_duty_roll(today),
-        "missing_for_duty": v.missing_for_duty(today), "personal_data_erased": v.erased, "version": v.version,
+        "missing_for_duty": v.missing_for_duty(today),
+        "grade": v.grade_on(service.grades).id if v.status is ReviewStatus.APPROVED else None, "hours": v.hours,
+        "stars": v.stars, "personal_data_erased": v.erased, "version": v.version,
     }
 
 
@@ -194,4 +199,40 @@ async def fitness(volunteer_id: str, body: FitnessCheckIn, request: Request, pri
 async def erase(volunteer_id: str, request: Request, response: Response, principal: Eraser, ctx: Context) -> dict:
     service = service_of(request)
     return _answer(response, service, await service.erase_personal_data(volunteer_id, ctx, principal))
+
+
+
+# ---- grades, the hour ledger, stars ------------------------------------------------------------
+
+@router.get("/grades", response_model=GradesOut, summary="Grades and their rules, lowest first, and the stars' hours")
+async def grades(request: Request, _: Authenticated) -> dict:
+    g = service_of(request).grades
+    return {"version": g.version, "grades": [{**vars(x), "courses": list(x.courses), "alert_places": list(x.alert_places)}
+                                             for x in g.grades], "stars": [vars(s) for s in g.stars]}
+
+
+@router.get("/volunteers/{volunteer_id}/hours", response_model=HoursOut,
+            summary="The volunteer's hour ledger: append-only, corrections are entries of their own")
+async def hours(volunteer_id: str, request: Request, principal: Reader) -> dict:
+    v = await service_of(request).repo.get(volunteer_id, visible_to=principal)
+    return {"volunteer_id": v.id, "total": v.hours, "entries": [vars(e) for e in v.ledger.values()]}
+
+
+@router.post("/volunteers/{volunteer_id}/hour-corrections", response_model=VolunteerOut,
+             summary="Correct an entry of the ledger with a new entry (never an edit)")
+async def correct_hours(volunteer_id: str, body: CorrectionIn, request: Request, response: Response,
+                        principal: Reviewer, ctx: Context) -> dict:
+    """422 for an entry not in the ledger, a correction without a reason, or one that would take
+    the ledger below zero."""
+    service = service_of(request)
+    volunteer = await service.correct_hours(volunteer_id, body.entry_id, body.hours, body.reason, ctx, principal)
+    return _answer(response, service, volunteer)
+
+
+@router.post("/volunteers/{volunteer_id}/grade-reviews", response_model=VolunteerOut,
+             summary="Review the grade today: promoted or demoted by the rules, with the rule that decided")
+async def grade_review(volunteer_id: str, request: Request, response: Response, principal: Reviewer,
+                       ctx: Context) -> dict:
+    service = service_of(request)
+    return _answer(response, service, await service.regrade(volunteer_id, ctx, principal))
 

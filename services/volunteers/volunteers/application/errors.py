@@ -33,3 +33,14 @@ class NotATeamDivision(DomainError):
 
 class OutsideYourJurisdiction(shared.OutsideYourJurisdiction):
     title = "That division is outside your jurisdiction"
+
+
+class UnknownOrderKind(DomainError):
+    type_slug, status, title = "unknown-order-kind", 422, "Unknown kind of service order"
+
+    def __init__(self, kind: str, known: tuple[str, ...]) -> None:
+        super().__init__(f"{kind[:64]!r} is no kind of service order", extra={"kinds": list(known)})
+
+
+class NotAVolunteerToken(DomainError):
+    type_slug, status, title = "not-a-volunteer", 403, "This token does not speak for a volunteer"

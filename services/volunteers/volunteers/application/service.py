@@ -20,6 +20,7 @@ from linkduty_shared.eventstore import EventStore
 from linkduty_shared.ids import time_ordered_uuid
 from linkduty_shared.jurisdictions import Directory, Level
 
+from volunteers import positions
 from volunteers.application.errors import (
     NotACommunity,
     NotATeamDivision,
@@ -163,10 +164,11 @@ class VolunteersService:
                                       lambda v: v.regrade(self.grades, self.courses, at.date(), by=by, at=at), ctx,
                                       principal=principal)
 
-    async def certify_stars(self, volunteer_id: str, ctx: CommandContext, principal: Principal) -> Volunteer:
-        by, at = principal.client_id, self.clock()
-        return await self.uow.execute(self.repo, volunteer_id, lambda v: v.certify_stars(self.grades, by=by, at=at),
-                                      ctx, principal=principal)
+    async def certify_stars(self, volunteer_id: str, ctx: CommandContext) -> Volunteer:
+        """On the volunteer's own application (their app's token, so no jurisdiction to check)."""
+        at = self.clock()
+        return await self.uow.execute(self.repo, volunteer_id,
+                                      lambda v: v.certify_stars(self.grades, by=ctx.actor or volunteer_id, at=at), ctx)
 
     async def check_fitness(self, volunteer_id: str, domain: str, principal: Principal) -> Volunteer:
         """The duty gate (不培训不上岗): the volunteer, or NotFitForDuty (409) naming what is missing."""
@@ -183,6 +185,7 @@ class VolunteersService:
         async def work(tx) -> Volunteer:
             volunteer = await tx.get(self.repo, volunteer_id)
             await vault.erase(tx.conn, volunteer.applied.person_ref)
+            await positions.forget(tx.conn, volunteer_id)  # where they were is theirs too
             volunteer.erase_personal_data(by=by, at=at)
             await tx.save(self.repo, volunteer)
             return volunteer

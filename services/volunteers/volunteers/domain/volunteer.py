@@ -231,6 +231,12 @@ class Volunteer(Aggregate):
         """Approved and insured on `day` (training, the other half of the gate, is §2's)."""
         return self.status is ReviewStatus.APPROVED and self.policy_on(day) is not None and not self.erased
 
+    def must_be_on_duty_roll(self, day: dt.date) -> None:
+        """NotFitForDuty (409) naming what keeps the volunteer off duty on `day`."""
+        missing = self.missing_for_duty(day) + (["a person (their personal data was erased)"] if self.erased else [])
+        if missing:
+            raise NotFitForDuty(self.id, "any domain", missing)
+
     def missing_for_duty(self, day: dt.date) -> list[str]:
         """What keeps the volunteer off duty on `day`, as a 409 names it."""
         missing = []
