@@ -106,5 +106,5 @@ async def test_bad_orders_are_4xx_problems(client, token, city):
                    422, "validation-failed")
     other = community(city, 1).code
     assert_problem(await client.post("/v1/orders", json=order(city), headers=token(
-        "volunteers:order", client="resident-1", jurisdiction=[other])), 403)
+        "volunteers:order", client="resident-1", jurisdiction=[other])), 403, "outside-your-jurisdiction")
     assert_problem(await client.post("/v1/orders", json=order(city), headers=token("volunteers:read")), 403, "forbidden")
