@@ -16,6 +16,9 @@ liveness probe reads (`linkage.health`).
 - A hazard event (`hazards.events`), checked against its contract, is folded into the hazard's
   summary and goes, one HazardNotification per centre, to every centre that sees the hazard: its
   community, the levels it was escalated to, and those a `[[hazard_rules]]` rule reaches.
+- The volunteers' response to an alarm (`volunteers.events`, `contracts/volunteers.py`: who was
+  alerted, who is coming and when, scene reports, the stand-down), checked against its contract,
+  goes to every centre that sees the alarm, routed (and parked) like a units record about it.
 - An overdue deadline becomes an `EscalateAlarm` command on `linkage.commands` (a hazard's
   deadlines are the hazards service's: its HazardEscalated comes back through routing).
 """
@@ -78,7 +81,8 @@ class Worker:
         try:
             routing = Routing(settings, self.router, self.pool, producer)
             self.runner = ConsumerRunner(
-                bootstrap=settings.kafka, group_id=settings.app_id, topics=[settings.alarms_topic, settings.units_topic, settings.hazards_topic],
+                bootstrap=settings.kafka, group_id=settings.app_id, topics=[settings.alarms_topic, settings.units_topic, settings.hazards_topic,
+                                                                    settings.volunteers_topic],
                 handler=routing.route_one, batch_handler=routing.route_batch, wanted=is_routed, outage=is_transient,
                 max_attempts=settings.consumer_max_attempts, retry_backoff_s=settings.consumer_retry_backoff_s,
                 group_instance_id=settings.group_instance_id, co_partitioned=True)

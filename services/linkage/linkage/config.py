@@ -13,6 +13,8 @@ class LinkageSettings(ServiceSettings):
     # Fire hazards, routed to their community, street, district centres (routing_rules.toml). It
     # must have as many partitions as alarms_topic (one consumer group, range assignment).
     hazards_topic: str = "hazards.events"
+    # The volunteers' response to an alarm (keyed by the alarm id): the same partition count too.
+    volunteers_topic: str = "volunteers.events"
     notifications_topic: str = "linkage.notifications"
     # What goes to notifications_topic (contracts/notifications.py): "per_centre", one
     # AlarmNotification per centre (key = centre id), or "per_event", one AlarmRouted per event

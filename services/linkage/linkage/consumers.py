@@ -1,5 +1,6 @@
-"""Routing: the records of `alarms.events`, `units.events` and `hazards.events` (hazards' own, and
-the alarms' pre-incident pictures, routed as a units record about the alarm is), a poll at a time,
+"""Routing: the records of `alarms.events`, `units.events`, `hazards.events` (hazards' own, and
+the alarms' pre-incident pictures, routed as a units record about the alarm is) and
+`volunteers.events` (the volunteers' response to an alarm, routed the same way), a poll at a time,
 through the router (`linkage.router`) into notifications, with the state they change kept in
 PostgreSQL.
 
@@ -37,6 +38,7 @@ from linkduty_shared.contracts.alarm_context import alarm_context_from_data, is_
 from linkduty_shared.contracts.hazards import TYPE_PREFIX as HAZARD_EVENT_PREFIX
 from linkduty_shared.contracts.hazards import hazard_event_from_data
 from linkduty_shared.contracts.units import is_for_consoles
+from linkduty_shared.contracts.volunteers import is_response_for_consoles, response_from_data
 from linkduty_shared.events.envelope import Envelope, EnvelopeError, envelope_to_kafka
 from linkduty_shared.messaging.consumer import POISON_ERRORS, RecordOrigin, dlq_headers, is_outage
 from linkduty_shared.messaging.kafka import is_kafka_outage
@@ -65,9 +67,10 @@ def is_routed(event_type: str) -> bool:
     """Whether linkage routes records of this CloudEvent type (the runner skips others unparsed):
     every alarm event, the units records about an alarm that consoles show, every hazard event
     (one of a type the hazards contract does not know goes to the DLQ, to be replayed once
-    linkage knows it, rather than be skipped unseen) and the alarms' pre-incident pictures."""
+    linkage knows it, rather than be skipped unseen), the alarms' pre-incident pictures and the
+    volunteers' responses that consoles show."""
     return (event_type.startswith(ALARM_EVENT_PREFIX) or event_type.startswith(HAZARD_EVENT_PREFIX)
-            or is_for_consoles(event_type) or is_alarm_context(event_type))
+            or is_for_consoles(event_type) or is_alarm_context(event_type) or is_response_for_consoles(event_type))
 
 
 def checked_hazard_event(envelope: Envelope) -> Any:
@@ -79,16 +82,18 @@ def checked_hazard_event(envelope: Envelope) -> Any:
     return hazard_event_from_data(envelope.type, envelope.data)
 
 
-def checked_alarm_context(envelope: Envelope) -> Envelope:
-    """A pre-incident picture (hazards.events, contracts/alarm_context.py) with only the contract's
-    fields in its data, re-serialized (nothing a record adds beyond them reaches a console), or
-    ContractViolation (poison)."""
+def checked_about_alarm(envelope: Envelope) -> Envelope:
+    """A record about an alarm from another service's stream keyed by the alarm (a pre-incident
+    picture, contracts/alarm_context.py; a volunteers' response, contracts/volunteers.py) with
+    only its contract's fields in its data, re-serialized (nothing a record adds beyond them
+    reaches a console), or ContractViolation (poison)."""
     if envelope.dataversion != 1:
         raise ContractViolation(f"{envelope.type} {envelope.id}: dataversion {envelope.dataversion}, not 1")
-    context = alarm_context_from_data(envelope.type, envelope.data)
-    if envelope.subject != context.alarm_id:
+    parse = alarm_context_from_data if is_alarm_context(envelope.type) else response_from_data
+    checked = parse(envelope.type, envelope.data)
+    if envelope.subject != checked.alarm_id:
         raise ContractViolation(f"{envelope.type} {envelope.id}: subject {envelope.subject!r} is not its alarm_id")
-    return dataclasses.replace(envelope, data=dataclasses.asdict(context))
+    return dataclasses.replace(envelope, data=dataclasses.asdict(checked))
 
 
 class Outgoing:
@@ -142,14 +147,15 @@ class Routing:
             outgoing, about, hazard_events = Outgoing(), {}, {}
             for i, (envelope, record) in enumerate(todo):
                 try:
-                    if record.topic != self._settings.hazards_topic:
-                        about[id(record)] = self._alarm_of(envelope, record)
-                    elif is_alarm_context(envelope.type):  # about an alarm: routed as a units record is
-                        checked = checked_alarm_context(envelope)
+                    if record.topic == self._settings.volunteers_topic or (
+                            record.topic == self._settings.hazards_topic and is_alarm_context(envelope.type)):
+                        checked = checked_about_alarm(envelope)  # about an alarm: routed as a units record is
                         todo[i] = (checked, record)
                         about[id(record)] = checked.subject
-                    else:
+                    elif record.topic == self._settings.hazards_topic:
                         hazard_events[id(record)] = checked_hazard_event(envelope)
+                    else:
+                        about[id(record)] = self._alarm_of(envelope, record)
                 except (EnvelopeError, ContractViolation) as exc:
                     outgoing.dead_letter(record, record.key, record.value, list(record.headers or ()), exc,
                                          consumer=self._consumer)

@@ -44,7 +44,7 @@ def city():
 async def topics(kafka_bootstrap):
     base = f"it.linkage.{uuid.uuid4().hex[:8]}"
     names = {"alarms": f"{base}.alarms", "units": f"{base}.units", "hazards": f"{base}.hazards",
-             "notifications": f"{base}.notifications", "commands": f"{base}.commands"}
+             "volunteers": f"{base}.volunteers", "notifications": f"{base}.notifications", "commands": f"{base}.commands"}
     await make_topics(kafka_bootstrap, [spec for name in names.values()
                                         for spec in (TopicSpec(name, 6, 1, 3_600_000),
                                                      TopicSpec(dlq_topic(name), 1, 1, 3_600_000))])
@@ -72,7 +72,7 @@ class PoisonFor(Router):
 def settings_for(topics, app_id: str | None = None) -> LinkageSettings:
     return LinkageSettings(app_id=app_id or f"it-linkage-{uuid.uuid4().hex[:6]}", alarms_topic=topics["alarms"],
                            units_topic=topics["units"], hazards_topic=topics["hazards"],
-                           notifications_topic=topics["notifications"],
+                           volunteers_topic=topics["volunteers"], notifications_topic=topics["notifications"],
                            commands_topic=topics["commands"], escalation_retry_s=10.0)
 
 
@@ -531,3 +531,31 @@ async def test_centres_that_join_an_alarm_later_get_its_picture_too_and_forgotte
     await timers.forget_closed_alarms()
     assert not await linkage_pool.fetchval("SELECT count(*) FROM linkage_alarm_contexts WHERE consumer = $1",
                                            settings.app_id)
+
+
+def volunteer_response(city, alarm_id: str = "a1", name: str = "VolunteerResponseAccepted", **extra) -> Envelope:
+    """A volunteers' response record as the volunteers service publishes it (contracts/volunteers.py)."""
+    data = {"alarm_id": alarm_id, "volunteer_id": "v1", "name_masked": "张**", "grade": "level_1", "eta_minutes": 4,
+            "distance_m": 150.0, "at": dt.datetime.now(dt.UTC).isoformat()} | extra
+    return Envelope(id=str(uuid.uuid4()), source="/linkduty/volunteers", type=f"linkduty.alarm_response.{name}",
+                    subject=alarm_id, time=dt.datetime.now(dt.UTC), data=data, streamversion=1)
+
+
+async def test_a_volunteer_coming_reaches_the_alarm_s_four_centres_and_a_forged_one_goes_to_the_dlq(
+        city, topics, linkage_pool, producer, kafka_bootstrap):
+    routing, _, settings = routing_for(city, topics, linkage_pool, producer)
+    early = volunteer_response(city, surplus="not in the contract")
+    await routing.route_batch([record(topics["volunteers"], 3, 10, early)])  # overtook its AlarmReported: parked
+    reported, centres = alarm_reported(city)
+    forged = volunteer_response(city, eta_minutes=-5)
+    declined = volunteer_response(city, name="VolunteerResponseDeclined")  # the volunteers service's own business
+    await routing.route_batch([record(topics["alarms"], 3, 0, reported), record(topics["volunteers"], 3, 11, forged)])
+    assert not is_routed(declined.type)
+    told = envelopes(await read_topic(kafka_bootstrap, topics["notifications"], until_count=2 * len(centres)))
+    for centre in centres:
+        assert [n.data["event_type"] for n in told if n.subject == centre] == ["AlarmReported",
+                                                                              "VolunteerResponseAccepted"]
+    coming = [n.data["event_data"] for n in told if n.data["event_type"] == "VolunteerResponseAccepted"]
+    assert all(c["eta_minutes"] == 4 and "surplus" not in c for c in coming)
+    [dead] = await read_topic(kafka_bootstrap, dlq_topic(topics["volunteers"]), until_count=1)
+    assert b"eta_minutes" in dict(dead.headers)["dlq_error"]
