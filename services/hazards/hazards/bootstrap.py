@@ -23,7 +23,14 @@ from hazards.application.photos import PhotosService
 from hazards.application.statistics import StatisticsService
 from hazards.application.venues import VenuesService
 from hazards.config import HazardsSettings
-from hazards.consumers import alarm_context_handler, is_alarm_reported, is_patrol_finding, patrol_findings_handler
+from hazards.consumers import (
+    alarm_context_handler,
+    is_alarm_reported,
+    is_order_completed,
+    is_patrol_finding,
+    patrol_findings_handler,
+    volunteer_findings_handler,
+)
 from hazards.domain.categories import default_taxonomy, parse_taxonomy
 from hazards.domain.patrol_kinds import parse_patrol_kinds, shipped_patrol_kinds_text
 from hazards.domain.values import Severity
@@ -52,6 +59,8 @@ def build_app(settings: HazardsSettings | None = None) -> FastAPI:
     venue_kinds = parse_venue_kinds(Path(settings.venue_kinds_path).read_text(encoding="utf-8")
                                     if settings.venue_kinds_path else shipped_venue_kinds_text(), taxonomy)
 
+    if settings.volunteer_findings_category not in taxonomy:
+        raise ValueError(f"volunteer_findings_category {settings.volunteer_findings_category!r} is no category")
     if not (settings.deadline_sweep_interval_s > 0 and settings.deadline_sweep_batch > 0):
         raise ValueError("deadline_sweep_interval_s and deadline_sweep_batch must be positive")
 
@@ -81,6 +90,13 @@ def build_app(settings: HazardsSettings | None = None) -> FastAPI:
             handler=patrol_findings_handler(service, patrol_kinds), wanted=is_patrol_finding,
             max_attempts=settings.consumer_max_attempts, retry_backoff_s=settings.consumer_retry_backoff_s)
         runtime.background("units.events consumer (patrol findings)", findings.run)
+        visits = app.state.volunteer_findings = ConsumerRunner(
+            bootstrap=settings.kafka, group_id=settings.volunteer_findings_group,
+            topics=[settings.volunteers_events_topic],
+            handler=volunteer_findings_handler(service, settings.volunteer_findings_category),
+            wanted=is_order_completed, max_attempts=settings.consumer_max_attempts,
+            retry_backoff_s=settings.consumer_retry_backoff_s)
+        runtime.background("volunteers.events consumer (hazards found on home visits)", visits.run)
         pictures = app.state.alarm_context = AlarmContextService(
             runtime.store, venue_kinds, topic=settings.events_topic, source=SOURCE,
             venue_radius_m=settings.alarm_context_venue_radius_m, hazard_radius_m=settings.alarm_context_radius_m,

@@ -14,6 +14,10 @@ class HazardsSettings(HttpServiceSettings, ObjectStoreSettings):
     # their kinds map onto categories by patrol_kinds_path (TOML, see domain/patrol_kinds.toml).
     units_events_topic: str = "units.events"
     patrol_findings_group: str = "hazards"
+    # Hazards found on volunteers' home visits (ServiceOrderCompleted), filed as source volunteer.
+    volunteers_events_topic: str = "volunteers.events"
+    volunteer_findings_group: str = "hazards-volunteer-findings"
+    volunteer_findings_category: str = "other"  # for a category this taxonomy does not know
     patrol_kinds_path: str | None = None  # the shipped mapping when unset (a taxonomy of one's own needs its own)
     # A report this close to an open hazard of a compatible category is offered to triage as the same.
     duplicate_radius_m: float = 50.0

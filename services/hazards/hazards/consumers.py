@@ -1,6 +1,7 @@
 """What the hazards service consumes: joint patrols' findings on `units.events`, each filed as a
-hazard (source joint_patrol), and the AlarmReported of `alarms.events`, each given its
-pre-incident picture. Every other record is skipped unparsed (`wanted`)."""
+hazard (source joint_patrol), the hazards volunteers found on home visits (`volunteers.events`
+ServiceOrderCompleted, source volunteer), and the AlarmReported of `alarms.events`, each given
+its pre-incident picture. Every other record is skipped unparsed (`wanted`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from linkduty_shared.application import CommandContext
 from linkduty_shared.contracts import ContractViolation
 from linkduty_shared.contracts.alarms import ALARM_REPORTED_TYPE, alarm_reported_from_data
 from linkduty_shared.contracts.units import PATROL_FINDING_TYPE, patrol_finding_from_data, patrol_finding_ids
+from linkduty_shared.contracts.volunteers import ORDER_COMPLETED_TYPE, order_completed_from_data
 from linkduty_shared.domain.personal_data import scrub_personal_numbers
 from linkduty_shared.events.envelope import Envelope
 
@@ -53,13 +55,44 @@ def patrol_findings_handler(service: HazardsService, kinds: PatrolKinds):
         ctx = CommandContext(actor=f"patrol:{patrol_id}", agency=event.agency, correlation_id=event.correlationid,
                              causation_id=event.id)
         try:
-            hazard = await service.file_patrol_finding(finding_id, ctx, category=kinds.category_of(finding.hazard_kind),
+            hazard = await service.file_finding(finding_id, ctx, category=kinds.category_of(finding.hazard_kind),
                                                        text=finding.text, lat=finding.lat, lon=finding.lon)
         except OutsideTheCity:
             raise ContractViolation(f"patrol {patrol_id} finding {finding_id}: its location lies in no micro-grid "
                                     "of this service's city directory") from None
         if hazard is None:
             log.info("patrol %s finding %s: already filed", patrol_id, finding_id)
+
+    return handle
+
+
+def is_order_completed(event_type: str) -> bool:
+    return event_type == ORDER_COMPLETED_TYPE
+
+
+def volunteer_findings_handler(service: HazardsService, default_category: str):
+    """`volunteers.events` ServiceOrderCompleted → each hazard found on the visit filed, once per
+    finding id. A record breaking the contract, or a finding in no micro-grid of this directory:
+    dead-lettered (replayable once the directories agree). A category the taxonomy does not
+    know: filed under `default_category`, logged."""
+
+    async def handle(event: Envelope, record: ConsumerRecord) -> None:
+        if not is_order_completed(event.type):
+            return
+        completed = order_completed_from_data(event.data)
+        ctx = CommandContext(actor=f"volunteer:{completed.volunteer_id}", agency=event.agency,
+                             correlation_id=event.correlationid, causation_id=event.id)
+        for found in completed.hazards_found:
+            category = found.category if found.category in service.taxonomy else default_category
+            if category != found.category:
+                log.warning("order %s finding %s: unknown category %r, filed as %s", event.subject, found.finding_id,
+                            scrub_personal_numbers(found.category), category)
+            try:
+                await service.file_finding(found.finding_id, ctx, category=category, text=found.description,
+                                           lat=found.lat, lon=found.lon, source="volunteer")
+            except OutsideTheCity:
+                raise ContractViolation(f"order {event.subject} finding {found.finding_id}: its location lies in no "
+                                        "micro-grid of this service's city directory") from None
 
     return handle
 

@@ -101,7 +101,7 @@ async def test_a_redelivered_finding_is_still_one_hazard(hazards_app, service, p
 async def test_two_deliveries_of_one_finding_at_once_file_one_hazard(hazards_app, service, city):
     lat, lon, _ = a_point(city, 5)
     finding_id, ctx = str(uuid.uuid4()), CommandContext(actor="patrol:p-1")
-    results = await asyncio.gather(*(service.file_patrol_finding(finding_id, ctx, category="ebike_indoors",
+    results = await asyncio.gather(*(service.file_finding(finding_id, ctx, category="ebike_indoors",
                                                                  text="e-bikes in the stairwell", lat=lat, lon=lon)
                                      for _ in range(2)))
     assert sorted(r is None for r in results) == [False, True]  # one filed it; the other found it there

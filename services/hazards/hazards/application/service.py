@@ -44,6 +44,8 @@ SOURCE = "/linkduty/hazards"
 READ, REPORT = "hazards:read", "hazards:report"
 RESIDENT_ACTOR = "resident"  # the actor of what a caller who may only report records
 PATROL_FINDINGS = uuid.UUID("5d0c6f4e-5b1a-4d8e-9f31-7a3c2b1e9d40")  # namespace of patrol findings' hazard ids
+VOLUNTEER_FINDINGS = uuid.UUID("0b7e2f52-9a64-4c1f-8d3e-6f1a2c9b7e15")  # of hazards found on volunteers' visits
+_FINDINGS = {"joint_patrol": PATROL_FINDINGS, "volunteer": VOLUNTEER_FINDINGS}
 
 
 def utcnow() -> dt.datetime:
@@ -53,7 +55,13 @@ def utcnow() -> dt.datetime:
 def patrol_hazard_id(finding_id: str) -> str:
     """The hazard a patrol finding (its units.events event id) is filed as: always the same one.
     (A name-based UUID, not a time-ordered one: findings are few beside the reports.)"""
-    return str(uuid.uuid5(PATROL_FINDINGS, finding_id))
+    return finding_hazard_id("joint_patrol", finding_id)
+
+
+def finding_hazard_id(source: str, finding_id: str) -> str:
+    """The hazard another service's finding is filed as (a patrol's, one found on a volunteer's
+    home visit): always the same one for the same finding."""
+    return str(uuid.uuid5(_FINDINGS[source], finding_id))
 
 
 def _scrubbed(text: str | None) -> str | None:
@@ -190,21 +198,22 @@ class HazardsService:
 
     # ---- joint patrols' findings (units.events) ---------------------------------------------------
 
-    async def file_patrol_finding(self, finding_id: str, ctx: CommandContext, *, category: str, text: str, lat: float,
-                                  lon: float) -> Hazard | None:
-        """A joint patrol's finding as a hazard (source joint_patrol), at most once: its id is
-        derived from the finding's (`patrol_hazard_id`), so a redelivered finding finds its hazard
+    async def file_finding(self, finding_id: str, ctx: CommandContext, *, category: str, text: str, lat: float,
+                                  lon: float, source: str = "joint_patrol") -> Hazard | None:
+        """Another service's finding as a hazard (source joint_patrol, or volunteer for one found
+        on a home visit), at most once: its id is derived from the finding's
+        (`finding_hazard_id`), so a redelivered finding finds its hazard
         already there and records nothing (returns None). Two deliveries at once: the second
         append conflicts, and the unit of work's retry finds the first one's hazard. No reporter
         follows it and nothing goes to the vault (the text is masked: a patrol's finding names
         no person, and an original nobody could erase is not kept). OutsideTheCity if its
         location lies in no micro-grid."""
         cmd = ReportHazard(category=category, description=scrub_personal_numbers(text), lat=lat, lon=lon,
-                           source="joint_patrol")
+                           source=source)
         jurisdiction = self.resolve(lat, lon).codes()
 
         async def work(tx: Transaction) -> Hazard | None:
-            hazard = await tx.load(self.repo, patrol_hazard_id(finding_id))
+            hazard = await tx.load(self.repo, finding_hazard_id(source, finding_id))
             if hazard.exists:
                 return None
             hazard, _, _ = await self.file_report(tx, hazard, cmd, self.category(category), jurisdiction)
