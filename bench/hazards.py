@@ -70,6 +70,7 @@ TOPIC = "bench.hazards.events"
 # Its own units topic and group: the running hazards service's group on the real units.events is not the bench's to join.
 UNITS_TOPIC = "bench.units.events"
 ALARMS_TOPIC = "bench.alarms.events"
+VOLUNTEERS_TOPIC = "bench.volunteers.events"
 SETTINGS_FIELDS = ("service_name", "pg_dsn", "kafka_bootstrap", "events_topic", "units_events_topic",
                    "patrol_findings_group", "alarms_events_topic", "alarm_context_group", "object_store_path",
                    "auth_jwks_file", "auth_issuer",
@@ -111,6 +112,8 @@ def settings_for(schema_dsn: str, objects: Path, issuer: LocalIssuer) -> Hazards
         kafka_bootstrap=env["LINKDUTY_KAFKA_BOOTSTRAP"], events_topic=TOPIC, units_events_topic=UNITS_TOPIC,
         patrol_findings_group=f"bench-hazards-{uuid.uuid4().hex[:6]}", object_store_path=str(objects),
         alarms_events_topic=ALARMS_TOPIC, alarm_context_group=f"bench-hazards-context-{uuid.uuid4().hex[:6]}",
+        volunteers_events_topic=VOLUNTEERS_TOPIC,
+        volunteer_findings_group=f"bench-hazards-findings-{uuid.uuid4().hex[:6]}",
         auth_jwks_file=str(issuer.jwks_file), auth_issuer=issuer.issuer,
         # The sweep passes once at start; a year of loaded hazards is mostly past its triage
         # deadline, and the bench measures lists, not escalations.
@@ -314,7 +317,7 @@ async def main(args) -> dict:
     city = load_demo_city()
     issuer = LocalIssuer()
     await ensure_topics(stack_env()["LINKDUTY_KAFKA_BOOTSTRAP"], [TopicSpec(t, 3, 1, 3_600_000)
-                                                                for t in (TOPIC, UNITS_TOPIC, ALARMS_TOPIC)])
+                                                                for t in (TOPIC, UNITS_TOPIC, ALARMS_TOPIC, VOLUNTEERS_TOPIC)])
     result: dict = {"machine": os.uname().nodename, "cpus": os.cpu_count()}
     log_dir = Path(tempfile.mkdtemp(prefix="bench-hazards-"))
 

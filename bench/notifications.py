@@ -197,7 +197,7 @@ def free_port() -> int:
 async def components(shape: str, bootstrap: str, issuer: LocalIssuer):
     """A linkage worker and a gateway on the run's own topics and schema, torn down afterwards."""
     name = f"bn{uuid.uuid4().hex[:8]}"
-    topics = {k: f"bench.{name}.{k}" for k in ("alarms", "units", "hazards", "commands", "notifications")}
+    topics = {k: f"bench.{name}.{k}" for k in ("alarms", "units", "hazards", "volunteers", "commands", "notifications")}
     specs = [TopicSpec(t, NOTIFICATION_PARTITIONS if k == "notifications" else PARTITIONS, 1, 3_600_000)
              for k, t in topics.items()]
     await ensure_topics(bootstrap, specs + [TopicSpec(dlq_topic(t), 1, 1, 3_600_000) for t in topics.values()])
@@ -211,7 +211,7 @@ async def components(shape: str, bootstrap: str, issuer: LocalIssuer):
         [sys.executable, "-m", "linkage.main", "worker", "--loglevel", "warn"], cwd=ROOT,
         env={**base, "LINKDUTY_APP_ID": app_id, "LINKDUTY_ALARMS_TOPIC": topics["alarms"],
              "LINKDUTY_UNITS_TOPIC": topics["units"], "LINKDUTY_HAZARDS_TOPIC": topics["hazards"],
-             "LINKDUTY_NOTIFICATIONS_TOPIC": topics["notifications"],
+             "LINKDUTY_VOLUNTEERS_TOPIC": topics["volunteers"], "LINKDUTY_NOTIFICATIONS_TOPIC": topics["notifications"],
              "LINKDUTY_COMMANDS_TOPIC": topics["commands"], "LINKDUTY_PARTITIONS": str(PARTITIONS),
              "LINKDUTY_NOTIFICATIONS_SHAPE": shape, "LINKDUTY_DATA_DIR": str(workdir / "linkage"),
              "LINKDUTY_ACK_TIMEOUT_SCALE": "100"},  # no escalation within a run: it would load one shape's run only

@@ -25,6 +25,8 @@ from linkduty_shared.messaging.topics import TopicSpec, dlq_topic
 from tests.support.kafka import make_topics
 from tests.conftest import ROOT, stack_test_dsn
 from tests.integration.gateway.support import SseReader, serving
+from volunteers.bootstrap import build_app as build_volunteers_app
+from volunteers.config import VolunteersSettings
 
 PARTITIONS = 6
 
@@ -39,7 +41,7 @@ async def create_topics(kafka_bootstrap: str) -> dict[str, str]:
     run = uuid.uuid4().hex[:8]
     # hazards too: a linkage worker reads its hazards topic beside the others, and the real one
     # would bring the running system's hazards into a run's notifications
-    names = {k: f"e2e.{run}.{k}" for k in ("alarms", "units", "hazards", "commands", "notifications")}
+    names = {k: f"e2e.{run}.{k}" for k in ("alarms", "units", "hazards", "volunteers", "commands", "notifications")}
     await make_topics(kafka_bootstrap, [s for n in names.values() for s in
                                         (TopicSpec(n, PARTITIONS, 1, 3_600_000), TopicSpec(dlq_topic(n), 1, 1, 3_600_000))])
     return names
@@ -62,6 +64,7 @@ def start_linkage(kafka_bootstrap: str, topics: dict[str, str], workdir, *, app_
         "LINKDUTY_ALARMS_TOPIC": topics["alarms"],
         "LINKDUTY_UNITS_TOPIC": topics["units"],
         "LINKDUTY_HAZARDS_TOPIC": topics["hazards"],
+        "LINKDUTY_VOLUNTEERS_TOPIC": topics["volunteers"],
         "LINKDUTY_NOTIFICATIONS_TOPIC": topics["notifications"],
         "LINKDUTY_COMMANDS_TOPIC": topics["commands"],
         "LINKDUTY_ACK_TIMEOUT_SCALE": str(timeout_scale),
@@ -166,6 +169,8 @@ async def hazards_app(test_dsn, kafka_bootstrap, topics, issuer, linkage_worker,
             auth_jwks_file=str(issuer.jwks_file), auth_issuer=issuer.issuer, events_topic=topics["hazards"],
             units_events_topic=topics["units"], patrol_findings_group=f"hazards-e2e-{uuid.uuid4().hex[:6]}",
             alarms_events_topic=topics["alarms"], alarm_context_group=f"hazards-e2e-context-{uuid.uuid4().hex[:6]}",
+            volunteers_events_topic=topics["volunteers"],
+            volunteer_findings_group=f"hazards-e2e-findings-{uuid.uuid4().hex[:6]}",
             object_store_path=str(tmp_path_factory.mktemp("objects")),
             deadline_sweep_interval_s=3600.0)  # the escalation test sweeps when it means to
         app = build_hazards_app(settings)
@@ -177,6 +182,26 @@ async def hazards_app(test_dsn, kafka_bootstrap, topics, issuer, linkage_worker,
 @pytest.fixture(scope="module")
 async def hazards(hazards_app):
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=hazards_app), base_url="http://hazards") as c:
+        yield c
+
+
+# ---- the volunteers service in-process (tests/e2e/test_volunteers.py) ----
+
+@pytest.fixture(scope="module")
+async def volunteers_app(test_dsn, kafka_bootstrap, topics, issuer, linkage_worker):
+    async with own_schema(test_dsn, "e2e_volunteers") as dsn:
+        settings = VolunteersSettings(
+            service_name=f"volunteers-e2e-{uuid.uuid4().hex[:6]}", pg_dsn=dsn, kafka_bootstrap=kafka_bootstrap,
+            auth_jwks_file=str(issuer.jwks_file), auth_issuer=issuer.issuer, events_topic=topics["volunteers"],
+            alarms_events_topic=topics["alarms"], alarm_alerts_group=f"volunteers-e2e-alerts-{uuid.uuid4().hex[:6]}")
+        app = build_volunteers_app(settings)
+        async with app.router.lifespan_context(app):
+            yield app
+
+
+@pytest.fixture(scope="module")
+async def volunteers(volunteers_app):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=volunteers_app), base_url="http://volunteers") as c:
         yield c
 
 
