@@ -390,16 +390,18 @@ def _topics_of(service: str) -> tuple[set[str], set[str], set[str]]:
     """(produced, consumed, consumer groups) of a service, from its settings' defaults (the
     Deployments keep them) and LAG's groups."""
     alarms, units, linkage, gateway = AlarmsSettings(), UnitsSettings(), LinkageSettings(), GatewaySettings()
-    hazards = HazardsSettings()
+    hazards, volunteers = HazardsSettings(), VolunteersSettings()
     return {
         "alarms": ({alarms.events_topic}, {alarms.commands_topic, alarms.units_topic}, {"alarms", "alarms-arrivals"}),
         "units": ({units.events_topic}, {units.alarms_topic}, {"units"}),
-        "hazards": ({hazards.events_topic}, {hazards.units_events_topic, hazards.alarms_events_topic},
-                    {hazards.patrol_findings_group, hazards.alarm_context_group}),
+        "hazards": ({hazards.events_topic},
+                    {hazards.units_events_topic, hazards.alarms_events_topic, hazards.volunteers_events_topic},
+                    {hazards.patrol_findings_group, hazards.alarm_context_group, hazards.volunteer_findings_group}),
         "linkage": ({linkage.notifications_topic, linkage.commands_topic},
-                    {linkage.alarms_topic, linkage.units_topic, linkage.hazards_topic}, {linkage.app_id}),
+                    {linkage.alarms_topic, linkage.units_topic, linkage.hazards_topic, linkage.volunteers_topic},
+                    {linkage.app_id}),
         "gateway": (set(), {gateway.notifications_topic}, {"gateway"}),
-        "volunteers": ({VolunteersSettings().events_topic}, set(), set()),
+        "volunteers": ({volunteers.events_topic}, {volunteers.alarms_events_topic}, {volunteers.alarm_alerts_group}),
     }[service]
 
 

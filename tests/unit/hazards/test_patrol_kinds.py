@@ -67,5 +67,8 @@ def test_a_taxonomy_of_ones_own_needs_its_own_mapping_or_the_service_does_not_st
         'version = "v"\n[[item]]\nid = "i"\ntext_zh = "甲"\ntext_en = "i"\ncategory = "b"\n'
         '[[kind]]\nid = "k"\nname_zh = "乙"\nname_en = "k"\ngroup = "large"\ninspect_every_days = 30\nitems = ["i"]\n',
         encoding="utf-8")
+    with pytest.raises(ValueError, match="volunteer_findings_category"):  # "other" is not one of its own
+        build_app(HazardsSettings(categories_path=str(taxonomy), patrol_kinds_path=str(mapping),
+                                  venue_kinds_path=str(kinds)))
     build_app(HazardsSettings(categories_path=str(taxonomy), patrol_kinds_path=str(mapping),
-                              venue_kinds_path=str(kinds)))
+                              venue_kinds_path=str(kinds), volunteer_findings_category="b"))
