@@ -1,9 +1,10 @@
-"""`python -m bench [eventstore|jurisdictions|critical_path|dispatch|hazards|history|notifications|faults] [options]`:
-run the named benchmark (default: all but hazards, history, notifications and faults, with their default options)."""
+"""`python -m bench [eventstore|jurisdictions|critical_path|dispatch|hazards|volunteers|history|notifications|faults]
+[options]`: run the named benchmark (default: all but hazards, volunteers, history, notifications and faults, with
+their default options)."""
 
 import sys
 
-from bench import critical_path, dispatch, eventstore, faults, hazards, history, jurisdictions, notifications
+from bench import critical_path, dispatch, eventstore, faults, hazards, history, jurisdictions, notifications, volunteers
 
 BENCHMARKS = {
     "eventstore": eventstore.cli,
@@ -11,11 +12,12 @@ BENCHMARKS = {
     "critical_path": critical_path.cli,
     "dispatch": dispatch.cli,
     "hazards": hazards.cli,  # a 100,000-hazard load: several minutes, only when named
+    "volunteers": volunteers.cli,  # seeds volunteers in the running system and runs the critical path: only when named
     "history": history.cli,  # loads a year of history (about 15 minutes, 40 GB): only when named
     "notifications": notifications.cli,  # both shapes, 3 runs each: a quarter of an hour, only when named
     "faults": faults.cli,  # kills the running system's parts: only when named
 }
-ONLY_WHEN_NAMED = {"history", "notifications", "faults", "hazards"}
+ONLY_WHEN_NAMED = {"history", "notifications", "faults", "hazards", "volunteers"}
 
 if __name__ == "__main__":
     args = sys.argv[1:]

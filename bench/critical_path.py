@@ -51,7 +51,12 @@ from linkduty_shared.messaging.topics import TopicSpec, ensure_topics
 ALARMS_URL = "http://127.0.0.1:8101"
 UNITS_URL = "http://127.0.0.1:8102"
 CALL_EVENTS = ("AlarmReported", "CallLinked")  # the alarm events a 119 POST produces
-PICTURE_EVENT = "AlarmContextAttached"  # the hazards service's pre-incident picture of a new alarm
+# What other services attach to each new alarm, read on the same streams: the hazards service's
+# pre-incident picture, and the volunteers service's proximity alerts (one VolunteersAlerted per
+# alarm of a kind that alerts, listing whom, empty or not).
+PICTURE_EVENT = "AlarmContextAttached"
+ALERTS_EVENT = "VolunteersAlerted"
+ATTACHED_EVENTS = (PICTURE_EVENT, ALERTS_EVENT)
 GATEWAY_URL = "http://127.0.0.1:8104"
 LEVELS = CHAIN_LEVELS  # a centre per level; latency is reported per level
 
@@ -64,7 +69,7 @@ async def _follow_streams(tokens: dict[str, str], stop, out, url: str = GATEWAY_
     """One console per centre (SSE), each with its own token (the gateway holds a client to a few
     streams); every notification read is recorded with its arrival time."""
     centre_ids = list(tokens)
-    arrivals, stages, pictures, errors, connected = [], [], [], [], [0]
+    arrivals, stages, attached, errors, connected = [], [], [], [], [0]
     client = httpx.AsyncClient(timeout=httpx.Timeout(10, read=None),
                                limits=httpx.Limits(max_connections=len(centre_ids) + 10))
 
@@ -86,8 +91,9 @@ async def _follow_streams(tokens: dict[str, str], stop, out, url: str = GATEWAY_
                             arrivals.append((centre_id, n["alarm"]["alarm_id"], n["alarm"]["version"],
                                              n["notification_id"], now))
                             stages.append((n["alarm"]["alarm_id"], _ts(n["occurred_at"]), _ts(n["routed_at"]), wall))
-                        elif "alarm" in n and n["event_type"] == PICTURE_EVENT:
-                            pictures.append((centre_id, n["alarm"]["alarm_id"], now))
+                        elif "alarm" in n and n["event_type"] in ATTACHED_EVENTS:
+                            attached.append((n["event_type"], centre_id, n["alarm"]["alarm_id"], now,
+                                             len(n["event_data"].get("alerted", ()))))
         except httpx.HTTPError as exc:
             errors.append(f"{centre_id}: {exc!r}")
 
@@ -103,7 +109,7 @@ async def _follow_streams(tokens: dict[str, str], stop, out, url: str = GATEWAY_
         t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     await client.aclose()
-    out.put(("arrivals", arrivals, stages, pictures))
+    out.put(("arrivals", arrivals, stages, attached))
 
 
 def _console_process(tokens: dict[str, str], stop, out, url: str) -> None:
@@ -127,7 +133,8 @@ class Consoles:
         self.errors: list[str] = []
         self.arrivals: list[tuple[str, str, int, str, float]] = []
         self.stages: list[tuple[str, float, float, float]] = []  # (alarm, event occurred, routed, on screen), wall clock
-        self.pictures: list[tuple[str, str, float]] = []  # (centre, alarm, read at): AlarmContextAttached
+        # (event type, centre, alarm, read at, volunteers alerted): ATTACHED_EVENTS
+        self.attached: list[tuple[str, str, str, float, int]] = []
 
     @property
     def pids(self) -> list[int]:
@@ -145,10 +152,10 @@ class Consoles:
     async def collect(self) -> None:
         self._stop.set()
         for _ in self._procs:
-            _, arrivals, stages, pictures = await asyncio.to_thread(self._out.get, True, 120)
+            _, arrivals, stages, attached = await asyncio.to_thread(self._out.get, True, 120)
             self.arrivals += arrivals
             self.stages += stages
-            self.pictures += pictures
+            self.attached += attached
 
     async def __aexit__(self, *exc):
         self._stop.set()
@@ -229,7 +236,8 @@ class KafkaObserver:
 
 # The running services' consumer groups: a run starts once they have read everything, so that it
 # does not measure the previous run's clean-up (cancelling its alarms recalls their units: a burst).
-SERVICE_GROUPS = ("linkduty-linkage", "gateway", "units", "alarms", "alarms-arrivals", "hazards-alarm-context")
+SERVICE_GROUPS = ("linkduty-linkage", "gateway", "units", "alarms", "alarms-arrivals", "hazards-alarm-context",
+                  "volunteers-alarm-alerts")
 
 
 async def wait_until_drained(bootstrap: str, timeout_s: float = 180.0, groups: tuple[str, ...] = SERVICE_GROUPS) -> int:
@@ -385,7 +393,8 @@ async def run(rate: float, seconds: float, seed: int = 119, drain_s: float = 10.
             "routed_to_screen": summarize_ms([w - r for a, _, r, w in consoles.stages if a in run_alarms]),
         },
         "dispatch": dispatch_figures(answered, kafka),
-        "pictures": picture_figures(answered, accepted, consoles.pictures),
+        "pictures": attached_figures(answered, accepted, consoles.attached, PICTURE_EVENT),
+        "volunteer_alerts": attached_figures(answered, accepted, consoles.attached, ALERTS_EVENT),
         "timeline": {second: timeline[second] for second in sorted(timeline)},
     }
     worst_p99 = max(v["p99_ms"] for v in result["latency_by_level"].values())
@@ -470,18 +479,23 @@ async def cancel_all(alarms: set[str], city, issuer: LocalIssuer) -> None:
         await asyncio.gather(*(cancel(a) for a in alarms))
 
 
-def picture_figures(answered: dict[str, float], accepted: dict, pictures: list[tuple[str, str, float]]) -> dict:
-    """The pre-incident picture of each new alarm: its 201 read → its AlarmContextAttached read on
-    each of its four centres' streams (the last of the four), and how many new alarms got one on
-    all four (the hazards service attaches one to every reported alarm, empty or not)."""
+def attached_figures(answered: dict[str, float], accepted: dict, attached: list[tuple[str, str, str, float, int]],
+                     event_type: str) -> dict:
+    """What another service attaches to each new alarm (`event_type`: the pre-incident picture,
+    the volunteers' alerts): its 201 read → the attachment read on each of its four centres'
+    streams (the last of the four), how many new alarms got one on all four, and for alerts how
+    many volunteers each listed."""
     centres_of = {alarm: set(ids) for alarm, _, ids in accepted.values() if alarm in answered}
     seen: dict[str, dict[str, float]] = collections.defaultdict(dict)
-    for centre, alarm, t in pictures:
-        if alarm in centres_of and centre in centres_of[alarm]:
+    listed: dict[str, int] = {}
+    for kind, centre, alarm, t, alerted in attached:
+        if kind == event_type and alarm in centres_of and centre in centres_of[alarm]:
             seen[alarm].setdefault(centre, t)
+            listed[alarm] = alerted
     complete = {alarm: max(by.values()) for alarm, by in seen.items() if set(by) == centres_of[alarm]}
     return {"new_alarms": len(centres_of), "on_all_four_streams": len(complete),
-            "accepted_to_picture_on_all_four": summarize_ms([t - answered[a] for a, t in complete.items()])}
+            "volunteers_alerted": sum(listed[a] for a in complete),
+            "accepted_to_on_all_four": summarize_ms([t - answered[a] for a, t in complete.items()])}
 
 
 def report(r: dict) -> None:
@@ -506,8 +520,13 @@ def report(r: dict) -> None:
           f" p50 {d['alarm_event_to_plan']['p50_ms']} p99 {d['alarm_event_to_plan']['p99_ms']} ms")
     p = r["pictures"]
     print(f"    pre-incident picture: {p['on_all_four_streams']} of {p['new_alarms']} new alarms on all four streams;"
-          f" accepted → picture on all four p50 {p['accepted_to_picture_on_all_four']['p50_ms']}"
-          f" p99 {p['accepted_to_picture_on_all_four']['p99_ms']} ms")
+          f" accepted → picture on all four p50 {p['accepted_to_on_all_four']['p50_ms']}"
+          f" p99 {p['accepted_to_on_all_four']['p99_ms']} ms")
+    v = r.get("volunteer_alerts")
+    if v:
+        print(f"    volunteer alerts: {v['on_all_four_streams']} of {v['new_alarms']} new alarms on all four streams"
+              f" ({v['volunteers_alerted']} volunteers alerted); accepted → alerts on all four"
+              f" p50 {v['accepted_to_on_all_four']['p50_ms']} p99 {v['accepted_to_on_all_four']['p99_ms']} ms")
     late = sorted(((v[1], s) for s, v in r["timeline"].items() if v[1]), reverse=True)
     if late:
         print(f"    seconds of the run with alarms over 100 ms ({sum(n for n, _ in late)} alarms in {len(late)} s):"

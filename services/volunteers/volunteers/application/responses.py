@@ -67,9 +67,14 @@ class ResponsesService:
 
     async def alert(self, alarm: AlarmReported, ctx: CommandContext, *,
                     recorded_at: dt.datetime) -> VolunteersAlerted | None:
-        """The alarm's alerts, sent once; None when the kind alerts nobody, it was alerted
-        already, or it was recorded longer than `max_alarm_age` ago (a consumer catching up
-        after an outage: whoever was near then is not now)."""
+        """The alarm's alerts, sent once; None when the kind alerts nobody, nobody fit is near, it
+        was alerted already, or it was recorded longer than `max_alarm_age` ago (a consumer
+        catching up after an outage: whoever was near then is not now).
+
+        Nobody near records nothing: most alarms have no volunteer within 400 m, and an empty
+        list would cost every one of them an event through linkage and the gateway, beside the
+        alarm's own on the same path, to tell the consoles nothing. (A redelivered AlarmReported
+        then looks again, and alerts whoever has come on duty since: still worth it.)"""
         domain = self.volunteers.domains.alarm_alerts.get(alarm.kind)
         now = self.clock()
         if domain is None or now - recorded_at > self.max_alarm_age:
@@ -85,6 +90,8 @@ class ResponsesService:
         chosen = choose([Nearby(files[v], d) for v, d in candidates if files[v].exists], domain=domain, place=place,
                         day=now.date(), courses=self.volunteers.courses, grades=self.volunteers.grades,
                         limit=self.max_alerted)
+        if not chosen:
+            return None
         alerted = VolunteersAlerted(alarm.alarm_id, alarm.kind, domain, place, lat, lon, self.radius_m, self.wanted,
                                     tuple(chosen), {k: getattr(alarm.jurisdiction, k) for k in (
                                         "community", "street", "district", "city")}, at=now.isoformat())

@@ -99,8 +99,7 @@ class AlarmResponse(Aggregate):
     # ---- commands ----------------------------------------------------------------------------
 
     def alert(self, alerted: VolunteersAlerted) -> list[DomainEvent]:
-        """Once per alarm: a redelivered AlarmReported alerts nobody again. An alarm with nobody
-        fit nearby records that too (an empty list), so that the consoles know none is coming."""
+        """Once per alarm: a redelivered AlarmReported alerts nobody again."""
         if self.exists:
             return []
         return self._record(alerted)
