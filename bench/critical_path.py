@@ -240,20 +240,29 @@ SERVICE_GROUPS = ("linkduty-linkage", "gateway", "units", "alarms", "alarms-arri
                   "volunteers-alarm-alerts")
 
 
-async def wait_until_drained(bootstrap: str, timeout_s: float = 180.0, groups: tuple[str, ...] = SERVICE_GROUPS) -> int:
-    """Wait until `groups` have no lag; returns the lag left (0 unless `timeout_s` passed)."""
+async def wait_until_drained(bootstrap: str, timeout_s: float = 180.0, groups: tuple[str, ...] = SERVICE_GROUPS,
+                            idle_after_s: float = 10.0) -> int:
+    """Wait until `groups` have no lag; returns the lag left (0 unless `timeout_s` passed). A group
+    whose committed offsets have not moved for `idle_after_s` while it lags has no consumer (its
+    service turned that consumer off, as `alarm_context_enabled=false` does): it is not waited for."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     probe = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await admin.start()
     await probe.start()
     try:
         deadline = time.monotonic() + timeout_s
+        last_moved: dict[str, tuple[dict, float]] = {}  # group → (its offsets, when they last changed)
         while True:
-            committed = {}
+            committed, now = {}, time.monotonic()
             for group in groups:
-                committed |= {(group, tp): m.offset for tp, m in (await admin.list_consumer_group_offsets(group)).items()}
-            ends = await probe.end_offsets(list({tp for _, tp in committed}))
-            lag = sum(max(0, ends[tp] - offset) for (_, tp), offset in committed.items() if offset >= 0)
+                offsets = {tp: m.offset for tp, m in (await admin.list_consumer_group_offsets(group)).items()}
+                if group not in last_moved or last_moved[group][0] != offsets:
+                    last_moved[group] = (offsets, now)
+                committed[group] = offsets
+            ends = await probe.end_offsets(list({tp for offsets in committed.values() for tp in offsets}))
+            lags = {group: sum(max(0, ends[tp] - o) for tp, o in offsets.items() if o >= 0)
+                    for group, offsets in committed.items()}
+            lag = sum(n for group, n in lags.items() if not (n and now - last_moved[group][1] > idle_after_s))
             if lag == 0 or time.monotonic() > deadline:
                 return lag
             await asyncio.sleep(1)
