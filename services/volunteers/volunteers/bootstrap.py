@@ -17,10 +17,11 @@ from linkduty_shared.messaging.consumer import ConsumerRunner
 from linkduty_shared.runtime import Runtime, every
 
 from volunteers import positions
-from volunteers.api import me, orders, responses, teams, volunteers
+from volunteers.api import me, orders, responses, teams, training, volunteers
 from volunteers.application import VolunteersService, utcnow
 from volunteers.application.orders import OrdersService
 from volunteers.application.responses import ResponsesService
+from volunteers.application.training import TrainingService
 from volunteers.config import VolunteersSettings
 from volunteers.consumers import alarm_alerts_handler, is_alarm_change
 from volunteers.domain.courses import parse_courses, shipped_courses_text
@@ -50,6 +51,7 @@ def build_app(settings: VolunteersSettings | None = None) -> FastAPI:
     async def on_start(runtime: Runtime) -> None:
         service = app.state.volunteers = VolunteersService(runtime.store, city, domains, courses, grades,
                                                            topic=settings.events_topic, clock=utcnow)
+        app.state.training = TrainingService(service, topic=settings.events_topic)
         order_service = app.state.orders = OrdersService(service, order_kinds, topic=settings.events_topic)
         response_service = app.state.responses = ResponsesService(
             service, topic=settings.events_topic, radius_m=settings.alert_radius_m, wanted=settings.alert_wanted,
@@ -68,7 +70,8 @@ def build_app(settings: VolunteersSettings | None = None) -> FastAPI:
             runtime.background("alarms.events consumer (proximity alerts)", alerts.run)
 
     app = create_app(settings, title="LinkDuty volunteers",
-                     routers=[volunteers.router, teams.router, orders.router, responses.router, me.router],
+                     routers=[volunteers.router, teams.router, training.router, orders.router, responses.router,
+                              me.router],
                      schema_sql=(VolunteerList.ddl, OrderList.ddl, VolunteerAlerts.ddl, positions.DDL, vault.DDL),
                      on_start=on_start)
     return app

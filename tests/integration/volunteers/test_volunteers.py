@@ -9,7 +9,7 @@ import json
 
 from linkduty_shared import vault
 from linkduty_shared.events import envelope_from_kafka
-from tests.integration.volunteers.conftest import application, community
+from tests.integration.volunteers.conftest import application, community, fit_volunteer
 from tests.support.kafka import read_topic
 from tests.support.problems import assert_problem
 
@@ -190,3 +190,32 @@ async def test_an_untrained_volunteer_is_refused_with_what_is_missing_and_a_trai
     finally:
         service.clock = real
     assert body["missing"][0].startswith("insurance in force")
+
+
+async def test_a_training_session_examines_those_present_and_their_passes_count_for_the_gate(
+        client, token, city, volunteers_app):
+    home = community(city, 2).code
+    present, absent = [await fit_volunteer(client, token, home, ()) for _ in range(2)]
+    starts = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)  # begun an hour ago
+    r = await client.post("/v1/training-sessions", headers=token(), json={
+        "course_id": "cpr_aed", "starts_at": starts.isoformat(), "ends_at": (starts + dt.timedelta(hours=3)).isoformat(),
+        "place": "社区活动室", "capacity": 30, "trainer": "李教员", "division": home})
+    assert r.status_code == 201, r.text
+    sid = r.json()["session_id"]
+    for v in (present, absent):
+        assert (await client.post(f"/v1/training-sessions/{sid}/enrolments", json={"volunteer_id": v},
+                                  headers=token())).status_code == 200
+    r = await client.post(f"/v1/training-sessions/{sid}/attendance", json={"present": [present]}, headers=token())
+    assert r.status_code == 200 and r.json()["present"] == [present], r.text
+    refused = await client.post(f"/v1/training-sessions/{sid}/results", headers=token(), json={
+        "results": [{"volunteer_id": present, "passed": True, "score": 92}, {"volunteer_id": absent, "passed": True}]})
+    assert_problem(refused, 409, "illegal-transition")
+    file = (await client.get(f"/v1/volunteers/{present}", headers=token())).json()
+    assert file["courses"] == []  # refused whole: nothing recorded
+    r = await client.post(f"/v1/training-sessions/{sid}/results", headers=token(),
+                          json={"results": [{"volunteer_id": present, "passed": True, "score": 92}]})
+    assert r.status_code == 200, r.text
+    [course] = (await client.get(f"/v1/volunteers/{present}", headers=token())).json()["courses"]
+    assert (course["course_id"], course["passed"], course["exam_on"]) == ("cpr_aed", True, starts.date().isoformat())
+    assert_problem(await client.post(f"/v1/training-sessions/{sid}/results", headers=token("volunteers:read"),
+                                     json={"results": [{"volunteer_id": present, "passed": True}]}), 403, "forbidden")

@@ -394,3 +394,48 @@ class ResponseOut(BaseModel):
     scene_reports: list[dict]
     closed: bool
     version: int
+
+
+# ---- training sessions ---------------------------------------------------------------------------
+
+class SessionIn(Strict):
+    course_id: Slug = Field(description="GET /v1/courses")
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    place: Annotated[str, Field(min_length=1, max_length=300)]
+    capacity: Annotated[int, Field(ge=1, le=500)]
+    trainer: Annotated[str, Field(min_length=1, max_length=100)]
+    division: Code = Field(description="the community or street running it")
+
+
+class EnrolmentIn(Strict):
+    volunteer_id: Id
+
+
+class AttendanceIn(Strict):
+    present: Annotated[list[Id], Field(max_length=500)]
+
+
+class ExamResultIn(Strict):
+    volunteer_id: Id
+    passed: bool
+    score: Annotated[float, Field(ge=0, le=100)] | None = None
+
+
+class SessionResultsIn(Strict):
+    results: Annotated[list[ExamResultIn], Field(min_length=1, max_length=500)]
+
+
+class SessionOut(BaseModel):
+    session_id: str
+    course_id: str
+    starts_at: str
+    ends_at: str
+    place: str
+    capacity: int
+    trainer: str
+    division: str
+    jurisdiction: dict[str, str]
+    enrolled: list[str]
+    present: list[str] | None = Field(description="None until attendance is taken")
+    version: int

@@ -120,6 +120,7 @@ class VolunteerCourseResultRecorded(DomainEvent):
     certificate_until: str | None  # ISO date; None: failed, or a pass that certifies for good
     by: str
     at: str
+    session_id: str | None = None  # the training session it was examined in, if it was
 
 
 # ---- grades, the hour ledger and stars -------------------------------------------------------
@@ -355,5 +356,41 @@ class VolunteerResponseConfirmed(DomainEvent):
     alarm_id: str
     volunteer_id: str
     hours: float
+    by: str
+    at: str
+
+
+# ---- training sessions ---------------------------------------------------------------------------
+
+@event("TrainingSessionScheduled")
+class TrainingSessionScheduled(DomainEvent):
+    """A session of a course (courses.toml): when, where, how many seats, who teaches."""
+
+    session_id: str
+    course_id: str
+    starts_at: str
+    ends_at: str
+    place: str
+    capacity: int
+    trainer: str
+    division: str  # the community's or street's code
+    jurisdiction: dict
+    by: str
+    at: str
+
+
+@event("TrainingEnrolled")
+class TrainingEnrolled(DomainEvent):
+    volunteer_id: str
+    by: str
+    at: str
+
+
+@event("TrainingAttendanceRecorded")
+class TrainingAttendanceRecorded(DomainEvent):
+    """Who came (签到): only they are examined in the session."""
+
+    present: tuple
+    absent: tuple
     by: str
     at: str

@@ -142,7 +142,7 @@ class Volunteer(Aggregate):
                                              policy.valid_to.isoformat(), by=by, at=_iso(at)))
 
     def record_result(self, course: Course, *, passed: bool, exam_on: dt.date, by: str, at: dt.datetime,
-                      score: float | None = None) -> list[DomainEvent]:
+                      score: float | None = None, session_id: str | None = None) -> list[DomainEvent]:
         """An exam of `course`: the latest result stands (a failed retake after a pass ends the
         pass: 培训不合格不上岗). Only an approved volunteer is trained; not in the future."""
         self._expect(ReviewStatus.APPROVED, "train")
@@ -150,7 +150,8 @@ class Volunteer(Aggregate):
             raise InvariantViolated("an exam is recorded once it was taken, not before")
         until = course.certificate_until(exam_on) if passed else None
         return self._record(VolunteerCourseResultRecorded(
-            course.id, passed, score, exam_on.isoformat(), until.isoformat() if until else None, by=by, at=_iso(at)))
+            course.id, passed, score, exam_on.isoformat(), until.isoformat() if until else None, by=by, at=_iso(at),
+            session_id=session_id))
 
     def erase_personal_data(self, *, by: str, at: dt.datetime) -> list[DomainEvent]:
         if self.erased:
