@@ -17,6 +17,7 @@ from linkduty_shared.messaging.consumer import ConsumerRunner
 from linkduty_shared.runtime import Runtime, every
 
 from volunteers import positions
+from volunteers.alert_stream import AlertHub
 from volunteers.api import me, orders, responses, teams, training, volunteers
 from volunteers.application import VolunteersService, utcnow
 from volunteers.application.orders import OrdersService
@@ -57,6 +58,8 @@ def build_app(settings: VolunteersSettings | None = None) -> FastAPI:
             service, topic=settings.events_topic, radius_m=settings.alert_radius_m, wanted=settings.alert_wanted,
             max_alerted=settings.alert_max, position_fresh=dt.timedelta(seconds=settings.position_fresh_s),
             max_alarm_age=dt.timedelta(seconds=settings.alert_max_alarm_age_s))
+        hub = app.state.alert_hub = AlertHub(runtime.pool, max_streams=settings.max_alert_streams)
+        runtime.background("alert stream listener", hub.listen)
         # Every replica sweeps; optimistic concurrency makes each return happen once.
         runtime.background("order deadlines", lambda: every(
             settings.order_sweep_interval_s, lambda: order_service.return_unanswered(settings.order_sweep_batch)))

@@ -29,3 +29,4 @@ class VolunteersSettings(HttpServiceSettings):
     alert_max: int = 20  # volunteers alerted at most, nearest first
     position_fresh_s: float = 300.0  # a position older than this is stale: not alerted, and deleted
     alert_max_alarm_age_s: float = 600.0  # an AlarmReported recorded longer ago alerts nobody (a consumer catching up)
+    max_alert_streams: int = 5000  # the volunteers' own alert streams (SSE) a replica holds at once

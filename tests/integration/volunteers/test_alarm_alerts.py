@@ -8,6 +8,7 @@ credits the hours."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 
 import pytest
@@ -15,9 +16,11 @@ import pytest
 from linkduty_shared.events.envelope import Envelope, envelope_from_kafka, envelope_to_kafka
 from linkduty_shared.messaging.topics import dlq_topic
 from tests.conftest import eventually
+from tests.integration.gateway.support import SseReader
 from tests.integration.volunteers.conftest import community, fit_volunteer
 from tests.support.kafka import group_lag, read_topic
 from tests.support.problems import assert_problem
+from tests.support.served import served
 
 M = 1 / 111_000  # a metre of latitude, in degrees
 
@@ -185,3 +188,30 @@ async def test_a_poison_alarm_record_goes_to_the_dlq_and_the_next_one_is_alerted
     assert headers["dlq_attempts"] == b"1"  # poison: dead-lettered at once, not retried
     event = await alerted_event(kafka_bootstrap, volunteers_topic, good.subject, count=6 + 1)
     assert [line["volunteer_id"] for line in event.data["alerted"]] == [v]
+
+
+SERVED = ("service_name", "pg_dsn", "kafka_bootstrap", "auth_jwks_file", "auth_issuer", "events_topic",
+          "alarms_events_topic", "alarm_alerts_group")
+
+
+async def test_the_volunteer_s_own_stream_shows_an_alert_as_it_commits_then_its_answer(
+        client, token, me, city, volunteers_settings, alarm, tmp_path):
+    lat, lon = 30.3541, 120.2351
+    v = await fit_volunteer(client, token, community(city, 0).code)
+    await on_duty(client, me, v, lat + 60 * M, lon)
+    async with served("volunteers.main", volunteers_settings, SERVED, tmp_path) as replica:
+        async with replica.stream("GET", "/v1/me/alerts/stream", headers=me(v)) as r:
+            assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+            stream = SseReader(r)
+            reported = await alarm(lat, lon)
+            first = await stream.next(timeout=20)
+            alert = json.loads(first.data)
+            assert (first.event, first.id, alert["status"], alert["distance_m"]) == (
+                "alert", reported.subject, "alerted", 50)
+            assert (await client.post(f"/v1/me/alerts/{reported.subject}/acceptance", json={"eta_minutes": 3},
+                                      headers=me(v))).status_code == 200
+            answered = json.loads((await stream.next(timeout=20)).data)
+            assert (answered["alarm_id"], answered["status"], answered["eta_minutes"]) == (reported.subject,
+                                                                                          "accepted", 3)
+        assert_problem(await replica.get("/v1/me/alerts/stream", headers=token("volunteers:respond")), 403,
+                       "not-a-volunteer")

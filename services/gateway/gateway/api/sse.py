@@ -1,4 +1,5 @@
-"""Server-Sent Events: the wire format (pure) and the streaming response of a CentreStream."""
+"""Server-Sent Events: the frames of a centre stream (the wire format is linkduty_shared.api.sse) and its
+streaming response."""
 
 from __future__ import annotations
 
@@ -7,29 +8,13 @@ import orjson
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from linkduty_shared.api.sse import sse_comment, sse_event
+
 from gateway.api.pump import Ended, pump
 from gateway.feed.tables import Board, FeedItem, Resync
 from gateway.streams import CentreStream, StreamItem
 
 RETRY_MS = 2000  # how soon an EventSource reconnects (it then sends Last-Event-ID itself)
-
-
-def _field(value: str) -> str:
-    return value.replace("\r", " ").replace("\n", " ")  # a line break would end the field
-
-
-def sse_event(data: str, *, event: str | None = None, id: int | None = None) -> bytes:
-    lines = []
-    if id is not None:
-        lines.append(f"id: {id}")
-    if event:
-        lines.append(f"event: {_field(event)}")
-    lines.extend(f"data: {line}" for line in data.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
-    return ("\n".join(lines) + "\n\n").encode()
-
-
-def sse_comment(text: str) -> bytes:
-    return f": {_field(text)}\n\n".encode()
 
 
 OPENING = f"retry: {RETRY_MS}\n\n".encode()

@@ -8,16 +8,23 @@ another volunteer."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
 
 from linkduty_shared.api.answers import json_row
 from linkduty_shared.api.deps import Context, require_scopes
 from linkduty_shared.api.openapi import problem_responses
+from linkduty_shared.api.problems import Problem
+from linkduty_shared.api.sse import sse_comment, sse_event
 from linkduty_shared.auth import Principal
 
 from volunteers import positions
+from volunteers.alert_stream import TooManyStreams
 from volunteers.api.orders import answer as order_answer
 from volunteers.api.orders import orders_of
 from volunteers.api.responses import response_view, responses_of
@@ -46,13 +53,21 @@ router = APIRouter(prefix="/v1/me", tags=["the volunteer's app"])
 PREFIX = "volunteer:"
 
 
-async def _me(principal: Annotated[Principal, require_scopes("volunteers:respond")]) -> str:
+VolunteerApp = Annotated[Principal, require_scopes("volunteers:respond")]
+
+
+def volunteer_of(principal: Principal) -> str:
     if not principal.client_id.startswith(PREFIX) or len(principal.client_id) <= len(PREFIX):
         raise NotAVolunteerToken(f"the token's subject {principal.client_id[:80]!r} is not volunteer:<id>")
     return principal.client_id[len(PREFIX):]
 
 
+async def _me(principal: VolunteerApp) -> str:
+    return volunteer_of(principal)
+
+
 Me = Annotated[str, Depends(_me)]
+HEARTBEAT_S = 15.0
 
 
 # ---- on duty -----------------------------------------------------------------------------------
@@ -93,6 +108,46 @@ async def alerts(request: Request, me: Me, open: bool = False,
     async with responses_of(request).pool.acquire() as conn:
         rows = await alerts_of(conn, me, open_only=open, limit=limit)
     return {"alerts": [json_row(r) for r in rows]}
+
+
+@router.get("/alerts/stream", responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
+                                            "description": "`event: alert`, one AlertOut each"}, 503: {}},
+            summary="The volunteer's own alert stream (SSE): open alerts first, then each change as it commits")
+async def alert_stream(request: Request, principal: VolunteerApp) -> StreamingResponse:
+    """Every alert still waiting for an answer, then each new alert or change of one (accepted,
+    declined, stood down) the moment it is committed. Ends when the token expires (reconnect
+    with a new one: the open alerts come first again). 503 when this replica holds as many
+    streams as it may, or this volunteer three already."""
+    me, hub, pool = volunteer_of(principal), request.app.state.alert_hub, responses_of(request).pool
+    try:
+        doorbell = hub.subscribe(me)
+    except TooManyStreams:
+        raise Problem(503, "too-many-streams", "Too many alert streams", "close one, or try another replica") from None
+
+    async def frames():
+        sent: dict[str, str] = {}  # alarm id → the status last sent
+        try:
+            yield b"retry: 2000\n\n"
+            first = True
+            while principal.expires_at is None or time.time() < principal.expires_at:
+                async with pool.acquire() as conn:
+                    rows = await alerts_of(conn, me, open_only=False, limit=20)
+                for row in reversed(rows):  # oldest first
+                    changed = sent.get(row["alarm_id"]) != row["status"]
+                    sent[row["alarm_id"]] = row["status"]
+                    if changed and (not first or row["status"] == "alerted"):  # on opening: the open ones
+                        yield sse_event(orjson.dumps(json_row(row)).decode(), event="alert", id=row["alarm_id"])
+                first = False
+                try:
+                    await asyncio.wait_for(doorbell.get(), HEARTBEAT_S)
+                except TimeoutError:
+                    yield sse_comment("heartbeat")
+            yield sse_event('{"reason":"the access token expired: reconnect with a new one"}', event="token-expired")
+        finally:
+            hub.unsubscribe(me, doorbell)
+
+    return StreamingResponse(frames(), media_type="text/event-stream",
+                             headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
 
 
 @router.post("/alerts/{alarm_id}/acceptance", response_model=ResponseOut, responses=problem_responses(409),

@@ -5,6 +5,7 @@ alarm's point is kept (the volunteer goes there); nothing of the volunteer's own
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import asyncpg
 
@@ -33,7 +34,12 @@ class VolunteerAlerts(Projection):
     """
 
     async def apply(self, conn: asyncpg.Connection, event: Envelope) -> None:
+        """Each change rings the named volunteers' streams on commit (alert_stream.py)."""
         d, name = event.data, event.event_name
+        named = {"VolunteersAlerted": lambda: [line["volunteer_id"] for line in d["alerted"]],
+                 "VolunteerAlertsStoodDown": lambda: list(d["volunteer_ids"])}.get(name, lambda: [d["volunteer_id"]])()
+        await conn.execute("SELECT pg_notify('volunteer_alerts', $1)",
+                           json.dumps({"alarm_id": d["alarm_id"], "volunteer_ids": named}))
         match name:
             case "VolunteersAlerted":
                 at = dt.datetime.fromisoformat(d["at"])
