@@ -37,7 +37,7 @@ def event(name: str, *, version: int = 1):
         cls.event_type = name
         cls.schema_version = version
         existing = _registry.get(name)
-        if existing is not None and existing.__qualname__ != cls.__qualname__:
+        if existing is not None and (existing.__module__, existing.__qualname__) != (cls.__module__, cls.__qualname__):
             raise ValueError(f"event type {name!r} registered twice ({existing} and {cls})")
         _registry[name] = cls
         return cls

@@ -52,3 +52,18 @@ def test_old_schema_version_is_upcast_when_read():
 def test_position_orders_by_transaction_then_sequence_and_round_trips():
     assert Position(5, 100) < Position(6, 1) < Position(6, 2)
     assert Position.parse(str(Position(123, 456))) == Position(123, 456)
+
+
+def test_two_services_cannot_register_one_event_type_name():
+    """Every service's events share one registry in a process (the tests load them all): a name
+    taken by another module's class is refused, not silently replaced (units and volunteers both
+    once had a TrainingAttendanceRecorded, and the volunteers' rehydrated as the units' one)."""
+    import pytest
+
+    import alarms.domain.events  # noqa: F401 (registers the alarms service's AlarmReported)
+    from linkduty_shared.domain import DomainEvent, event
+
+    namespace: dict = {"__name__": "tests.elsewhere", "DomainEvent": DomainEvent}
+    exec("class AlarmReported(DomainEvent):\n    alarm_id: str", namespace)
+    with pytest.raises(ValueError, match="registered twice"):
+        event("AlarmReported")(namespace["AlarmReported"])

@@ -386,8 +386,8 @@ class TrainingEnrolled(DomainEvent):
     at: str
 
 
-@event("TrainingAttendanceRecorded")
-class TrainingAttendanceRecorded(DomainEvent):
+@event("TrainingAttendanceTaken")
+class TrainingAttendanceTaken(DomainEvent):
     """Who came (签到): only they are examined in the session."""
 
     present: tuple

@@ -8,7 +8,7 @@ import datetime as dt
 
 from linkduty_shared.domain import Aggregate, DomainEvent, IllegalTransition, InvariantViolated
 
-from volunteers.domain.events import TrainingAttendanceRecorded, TrainingEnrolled, TrainingSessionScheduled
+from volunteers.domain.events import TrainingAttendanceTaken, TrainingEnrolled, TrainingSessionScheduled
 from volunteers.domain.volunteer import ReviewStatus, Volunteer, _iso
 
 MAX_CAPACITY = 500
@@ -33,7 +33,7 @@ class TrainingSession(Aggregate):
                 self.scheduled = e
             case TrainingEnrolled():
                 self.enrolled.append(e.volunteer_id)
-            case TrainingAttendanceRecorded():
+            case TrainingAttendanceTaken():
                 self.present = set(e.present)
 
     def schedule(self, scheduled: TrainingSessionScheduled) -> list[DomainEvent]:
@@ -67,7 +67,7 @@ class TrainingSession(Aggregate):
         if strangers:
             raise InvariantViolated(f"not enrolled: {', '.join(s[:64] for s in strangers[:10])}")
         absent = tuple(v for v in self.enrolled if v not in present)
-        return self._record(TrainingAttendanceRecorded(tuple(dict.fromkeys(present)), absent, by=by, at=_iso(at)))
+        return self._record(TrainingAttendanceTaken(tuple(dict.fromkeys(present)), absent, by=by, at=_iso(at)))
 
     def must_have_attended(self, volunteer_id: str) -> None:
         """Examined in the session only if present at it."""
