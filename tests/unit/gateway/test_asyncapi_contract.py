@@ -81,3 +81,16 @@ def test_the_pre_incident_picture_is_described_field_for_field():
     board_alarm = schemas["Snapshot"]["properties"]["alarms"]["items"]["allOf"][1]["properties"]
     assert board_alarm["context"]["$ref"].endswith("/AlarmContext")
     assert schemas["AlarmContext"]["properties"]["hazards"]["maxItems"] == MAX_HAZARDS
+
+
+def test_the_volunteers_response_is_described_field_for_field():
+    from linkduty_shared.contracts import volunteers
+
+    for cls in (volunteers.VolunteersAlerted, volunteers.VolunteerResponseAccepted, volunteers.VolunteerSceneReported,
+                volunteers.VolunteerAlertsStoodDown):
+        assert set(schemas[cls.__name__]["properties"]) == fields(cls), cls.__name__
+        assert set(schemas[cls.__name__]["required"]) == fields(cls), cls.__name__
+    line = schemas["VolunteersAlerted"]["properties"]["alerted"]["items"]
+    assert set(line["required"]) == fields(volunteers.AlertedVolunteer)
+    assert {f"linkduty.alarm_response.{name}" for name in schemas if name.startswith("Volunteer")} == set(
+        volunteers.FOR_CONSOLES)
