@@ -16,6 +16,14 @@ def encode_cursor(at: dt.datetime, row_id: str) -> str:
     return base64.urlsafe_b64encode(json.dumps([at.isoformat(), row_id]).encode()).decode().rstrip("=")
 
 
+def next_cursor(rows, limit: int, at: str, row_id: str) -> str | None:
+    """The cursor of the page after `rows` (its last row's `at` and `row_id` columns), or None
+    when the page was not full: there is no next page."""
+    if len(rows) < limit or not rows:
+        return None
+    return encode_cursor(rows[-1][at], rows[-1][row_id])
+
+
 def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
     try:
         at, row_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime
 
-from linkduty_shared.api.cursors import MAX_CURSOR, decode_cursor, encode_cursor
+from linkduty_shared.api.cursors import MAX_CURSOR, decode_cursor, next_cursor
 from linkduty_shared.api.answers import json_row, versioned
 from linkduty_shared.api.deps import Authenticated, Context
 from linkduty_shared.api.etag import MAX_VERSION
@@ -52,9 +52,7 @@ async def list_visible(service: Service, principal: Reader, status: Status | Non
     async with service.store.pool.acquire() as conn:
         rows = await list_hazards(conn, within=list(principal.jurisdiction), statuses=[status] if status else None,
                                   categories=[category] if category else None, limit=limit, after=after)
-    last = rows[-1] if len(rows) == limit else None
-    return {"hazards": [json_row(r) for r in rows],
-            "next_cursor": encode_cursor(last["reported_at"], last["hazard_id"]) if last else None}
+    return {"hazards": [json_row(r) for r in rows], "next_cursor": next_cursor(rows, limit, "reported_at", "hazard_id")}
 
 
 @router.get("/hazards/{hazard_id}", response_model=HazardOut)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from linkduty_shared.api.cursors import MAX_CURSOR, decode_cursor, encode_cursor
+from linkduty_shared.api.cursors import MAX_CURSOR, decode_cursor, next_cursor
 from linkduty_shared.api.answers import json_row
 
 from hazards.api.deps import Reporter, Service
@@ -22,6 +22,4 @@ async def my_hazards(service: Service, principal: Reporter, limit: Annotated[int
     after = decode_cursor(cursor) if cursor else FIRST_PAGE
     async with service.store.pool.acquire() as conn:
         rows = await list_followed(conn, subject=principal.client_id, limit=limit, after=after)
-    last = rows[-1] if len(rows) == limit else None
-    return {"hazards": [json_row(r) for r in rows],
-            "next_cursor": encode_cursor(last["following_at"], last["hazard_id"]) if last else None}
+    return {"hazards": [json_row(r) for r in rows], "next_cursor": next_cursor(rows, limit, "following_at", "hazard_id")}

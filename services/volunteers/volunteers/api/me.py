@@ -35,7 +35,6 @@ from volunteers.api.schemas import (
     DeclineIn,
     OrderOut,
     OrderPage,
-    OrderRow,
     PositionIn,
     PositionOut,
     ResponseOut,
@@ -183,8 +182,7 @@ async def claimable(request: Request, me: Me, limit: Annotated[int, Query(ge=1, 
     within = [volunteer.jurisdiction[level] for level in ("community", "street") if volunteer.jurisdiction]
     async with service.volunteers.store.pool.acquire() as conn:
         rows = await list_orders(conn, within=within, limit=limit, status="published", kind=None, after=FIRST_PAGE)
-    keep = set(OrderRow.model_fields)
-    return {"orders": [{k: v for k, v in json_row(r).items() if k in keep} for r in rows], "next_cursor": None}
+    return {"orders": [json_row(r) for r in rows], "next_cursor": None}
 
 
 @router.post("/orders/{order_id}/acceptance", response_model=OrderOut, responses=problem_responses(409),

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from linkduty_shared.api.answers import json_row, versioned
-from linkduty_shared.api.cursors import MAX_CURSOR, decode_cursor, encode_cursor
+from linkduty_shared.api.cursors import MAX_CURSOR, decode_cursor, next_cursor
 from linkduty_shared.api.deps import Authenticated, Context, require_scopes
 from linkduty_shared.api.openapi import problem_responses
 from linkduty_shared.api.problems import Problem
@@ -28,7 +28,6 @@ from volunteers.api.schemas import (
     OrderKindsOut,
     OrderOut,
     OrderPage,
-    OrderRow,
 )
 from volunteers.application.orders import Order, OrdersService
 from volunteers.domain.order import ServiceOrder
@@ -91,10 +90,7 @@ async def list_(request: Request, principal: Assigner,
     async with service.volunteers.store.pool.acquire() as conn:
         rows = await list_orders(conn, within=principal.jurisdiction, limit=limit, status=status, kind=kind,
                                  after=decode_cursor(cursor) if cursor else FIRST_PAGE)
-    keep = set(OrderRow.model_fields)
-    last = rows[-1] if len(rows) == limit else None
-    return {"orders": [{k: v for k, v in json_row(r).items() if k in keep} for r in rows],
-            "next_cursor": encode_cursor(last["placed_at"], last["order_id"]) if last else None}
+    return {"orders": [json_row(r) for r in rows], "next_cursor": next_cursor(rows, limit, "placed_at", "order_id")}
 
 
 @router.get("/orders/{order_id}", response_model=OrderOut, summary="An order and every transition it went through")

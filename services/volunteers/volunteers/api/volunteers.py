@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from linkduty_shared.api.answers import json_row, versioned
-from linkduty_shared.api.cursors import MAX_CURSOR, decode_cursor, encode_cursor
+from linkduty_shared.api.cursors import MAX_CURSOR, decode_cursor, next_cursor
 from linkduty_shared.api.deps import Authenticated, Context, require_scopes
 from linkduty_shared.api.etag import parse_if_match
 from linkduty_shared.api.openapi import problem_responses
@@ -34,7 +34,6 @@ from volunteers.api.schemas import (
     ServiceDomainsOut,
     VolunteerOut,
     VolunteerPage,
-    VolunteerRow,
 )
 from volunteers.application import VolunteersService
 from volunteers.application.service import Application
@@ -102,10 +101,9 @@ async def list_(request: Request, principal: Reader,
     async with service.store.pool.acquire() as conn:
         rows = await list_volunteers(conn, within=principal.jurisdiction, limit=limit, status=status, domain=domain,
                                      after=decode_cursor(cursor) if cursor else FIRST_PAGE)
-    keep = set(VolunteerRow.model_fields)
-    last = rows[-1] if len(rows) == limit else None
-    return {"volunteers": [{k: v for k, v in json_row(r).items() if k in keep} for r in rows],
-            "next_cursor": encode_cursor(last["applied_at"], last["volunteer_id"]) if last else None}
+    # the response model keeps VolunteerRow's fields only
+    return {"volunteers": [json_row(r) for r in rows],
+            "next_cursor": next_cursor(rows, limit, "applied_at", "volunteer_id")}
 
 
 @router.get("/volunteers/{volunteer_id}", response_model=VolunteerOut, summary="A volunteer's file (masked)")

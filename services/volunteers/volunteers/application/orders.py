@@ -64,7 +64,7 @@ class OrdersService:
 
     async def place(self, order: Order, ctx: CommandContext, principal: Principal) -> ServiceOrder:
         kind = self._kind(order.kind)
-        jurisdiction = self.volunteers._chain(order.community, (Level.COMMUNITY,), NotACommunity, principal)
+        jurisdiction = self.volunteers.chain_of(order.community, (Level.COMMUNITY,), NotACommunity, principal)
         order_id = str(time_ordered_uuid())
 
         async def work(tx) -> ServiceOrder:

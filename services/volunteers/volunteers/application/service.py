@@ -70,7 +70,9 @@ class VolunteersService:
                                             chain=lambda t: tuple(t.jurisdiction.values()))
         self.uow = UnitOfWork(store)
 
-    def _chain(self, code: str, levels: tuple[Level, ...], refused: type[Exception], principal: Principal) -> dict:
+    def chain_of(self, code: str, levels: tuple[Level, ...], refused: type[Exception], principal: Principal) -> dict:
+        """The division chain of `code` ({level: code}), a division of one of `levels` inside the
+        caller's jurisdiction: `refused` (422) or OutsideYourJurisdiction (403) otherwise."""
         try:
             division = self.directory.division(code)
         except KeyError:
@@ -88,7 +90,7 @@ class VolunteersService:
         unknown = sorted(set(app.domains) - set(self.domains.ids()))
         if unknown:
             raise UnknownServiceDomain(unknown, self.domains.ids())
-        jurisdiction = self._chain(app.home_community, (Level.COMMUNITY,), NotACommunity, principal)
+        jurisdiction = self.chain_of(app.home_community, (Level.COMMUNITY,), NotACommunity, principal)
         volunteer_id = str(time_ordered_uuid())
 
         async def work(tx) -> Volunteer:
@@ -202,7 +204,7 @@ class VolunteersService:
 
     async def form_team(self, name: str, division: str, leader_id: str, ctx: CommandContext,
                         principal: Principal) -> Team:
-        jurisdiction = self._chain(division, (Level.COMMUNITY, Level.STREET), NotATeamDivision, principal)
+        jurisdiction = self.chain_of(division, (Level.COMMUNITY, Level.STREET), NotATeamDivision, principal)
         team_id = str(time_ordered_uuid())
 
         async def work(tx) -> Team:

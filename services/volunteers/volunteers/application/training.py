@@ -46,7 +46,7 @@ class TrainingService:
         v = self.volunteers
         if session.course_id not in v.courses:
             raise UnknownCourse(session.course_id, v.courses.ids())
-        jurisdiction = v._chain(session.division, (Level.COMMUNITY, Level.STREET), NotATeamDivision, principal)
+        jurisdiction = v.chain_of(session.division, (Level.COMMUNITY, Level.STREET), NotATeamDivision, principal)
         session_id = str(time_ordered_uuid())
         scheduled = TrainingSessionScheduled(
             session_id, session.course_id, session.starts_at.isoformat(), session.ends_at.isoformat(),

@@ -6,13 +6,9 @@ from __future__ import annotations
 import calendar
 import dataclasses
 import datetime as dt
-import re
-import tomllib
-from importlib import resources
 
+from volunteers.domain.data import entries, shipped, versioned
 from volunteers.domain.service_domains import ServiceDomains
-
-_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,22 +50,15 @@ class Courses:
 def parse_courses(text: str, domains: ServiceDomains) -> Courses:
     """ValueError naming what is wrong: a bad or repeated id, a domain the service does not know,
     a negative validity, or a domain no required course trains for."""
-    data = tomllib.loads(text)
-    version = data.get("version")
-    if not isinstance(version, str) or not version:
-        raise ValueError("courses: a version is required")
-    out, seen = [], set()
-    for i, entry in enumerate(data.get("courses", ())):
-        course_id = entry.get("id")
-        if not isinstance(course_id, str) or not _ID.match(course_id) or course_id in seen:
-            raise ValueError(f"courses: courses[{i}].id must be snake_case and unique")
+    version, data = versioned(text, "courses")
+    out = []
+    for course_id, entry in entries(data, "courses", "courses"):
         unknown = [d for d in entry.get("domains", ()) if d not in domains]
         if unknown or not entry.get("domains"):
             raise ValueError(f"courses: {course_id} names no domain, or ones the service does not know: {unknown}")
         months = entry.get("valid_months", 0)
-        if not isinstance(months, int) or months < 0 or not entry.get("name_zh"):
-            raise ValueError(f"courses: {course_id} needs name_zh and valid_months ≥ 0")
-        seen.add(course_id)
+        if not isinstance(months, int) or months < 0:
+            raise ValueError(f"courses: {course_id} needs valid_months ≥ 0")
         out.append(Course(course_id, entry["name_zh"], tuple(entry["domains"]), bool(entry.get("required", False)),
                           months))
     courses = Courses(version, tuple(out))
@@ -80,4 +69,4 @@ def parse_courses(text: str, domains: ServiceDomains) -> Courses:
 
 
 def shipped_courses_text() -> str:
-    return resources.files(__package__).joinpath("courses.toml").read_text(encoding="utf-8")
+    return shipped("courses.toml")

@@ -4,14 +4,10 @@ with the rule that decided it, and how many stars their hours certify."""
 from __future__ import annotations
 
 import dataclasses
-import re
-import tomllib
 from collections.abc import Callable
-from importlib import resources
 
 from volunteers.domain.courses import Courses
-
-_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+from volunteers.domain.data import entries, shipped, versioned
 PLACES = ("public", "home")
 
 
@@ -90,20 +86,13 @@ class Grades:
 def parse_grades(text: str, courses: Courses) -> Grades:
     """ValueError naming what is wrong: a bad or repeated id, a course the service does not know,
     an entry grade with a rule, a place that is neither public nor home, stars out of order."""
-    data = tomllib.loads(text)
-    version = data.get("version")
-    if not isinstance(version, str) or not version:
-        raise ValueError("grades: a version is required")
-    grades, seen = [], set()
-    for i, entry in enumerate(data.get("grades", ())):
-        grade_id = entry.get("id")
-        if not isinstance(grade_id, str) or not _ID.match(grade_id) or grade_id in seen or not entry.get("name_zh"):
-            raise ValueError(f"grades: grades[{i}] needs a unique snake_case id and name_zh")
+    version, data = versioned(text, "grades")
+    grades = []
+    for grade_id, entry in entries(data, "grades", "grades"):
         unknown = [c for c in entry.get("courses", ()) if c not in courses]
         places = tuple(entry.get("alert_places", ("public",)))
         if unknown or not places or set(places) - set(PLACES):
             raise ValueError(f"grades: {grade_id}: unknown courses {unknown} or places {places}")
-        seen.add(grade_id)
         grades.append(Grade(grade_id, entry["name_zh"], float(entry.get("min_hours", 0)), entry.get("min_rating"),
                             int(entry.get("min_ratings", 0)), tuple(entry.get("courses", ())), places))
     if not grades:
@@ -119,4 +108,4 @@ def parse_grades(text: str, courses: Courses) -> Grades:
 
 
 def shipped_grades_text() -> str:
-    return resources.files(__package__).joinpath("grades.toml").read_text(encoding="utf-8")
+    return shipped("grades.toml")

@@ -29,7 +29,7 @@ from volunteers.domain.events import (
     ServiceOrderReturned,
 )
 from volunteers.domain.grades import Grades
-from volunteers.domain.volunteer import NotFitForDuty, Volunteer, _iso
+from volunteers.domain.volunteer import NotFitForDuty, Volunteer, iso_time
 
 MAX_PHOTOS = 9
 MAX_HAZARDS_FOUND = 20
@@ -116,11 +116,11 @@ class ServiceOrder(Aggregate):
         if volunteer is not None:
             self.check_fit(volunteer, courses, grades, at.date())
         return self._record(ServiceOrderAssigned(volunteer.id if volunteer else None, team_id,
-                                                 answer_by=_iso(at + answer_within), by=by, at=_iso(at)))
+                                                 answer_by=iso_time(at + answer_within), by=by, at=iso_time(at)))
 
     def publish(self, *, answer_within: dt.timedelta, by: str, at: dt.datetime) -> list[DomainEvent]:
         self._expect((OrderStatus.PLACED, *WAITING_FOR_A_VOLUNTEER), "publish")
-        return self._record(ServiceOrderPublished(answer_by=_iso(at + answer_within), by=by, at=_iso(at)))
+        return self._record(ServiceOrderPublished(answer_by=iso_time(at + answer_within), by=by, at=iso_time(at)))
 
     def accept(self, volunteer: Volunteer, *, team_members: tuple[str, ...] = (), courses: Courses, grades: Grades,
                at: dt.datetime) -> list[DomainEvent]:
@@ -131,14 +131,14 @@ class ServiceOrder(Aggregate):
         self._expect(WAITING_FOR_A_VOLUNTEER, "accept")
         self._must_be_for(volunteer, team_members)
         self.check_fit(volunteer, courses, grades, at.date())
-        return self._record(ServiceOrderAccepted(volunteer.id, volunteer.applied.name_masked, at=_iso(at)))
+        return self._record(ServiceOrderAccepted(volunteer.id, volunteer.applied.name_masked, at=iso_time(at)))
 
     def decline(self, volunteer: Volunteer, *, team_members: tuple[str, ...] = (), reason: str,
                 at: dt.datetime) -> list[DomainEvent]:
         """A published order is not declined (others may claim it); an assigned one goes back."""
         self._expect((OrderStatus.ASSIGNED,), "decline")
         self._must_be_for(volunteer, team_members)
-        return self._record(ServiceOrderDeclined(volunteer.id, reason.strip() or "no reason given", at=_iso(at)))
+        return self._record(ServiceOrderDeclined(volunteer.id, reason.strip() or "no reason given", at=iso_time(at)))
 
     def return_unanswered(self, at: dt.datetime) -> list[DomainEvent]:
         """Back to its assigner once its deadline passed with nobody accepting (the sweep's)."""
@@ -146,7 +146,7 @@ class ServiceOrder(Aggregate):
             return []
         if dt.datetime.fromisoformat(self.answer_by) > at:
             return []
-        return self._record(ServiceOrderReturned(self.answer_by, at=_iso(at)))
+        return self._record(ServiceOrderReturned(self.answer_by, at=iso_time(at)))
 
     def complete(self, volunteer_id: str, *, report: str, photos: tuple[str, ...], hours_spent: float,
                  hazards_found: tuple[dict, ...], at: dt.datetime) -> list[DomainEvent]:
@@ -160,7 +160,7 @@ class ServiceOrder(Aggregate):
         if not 0 < hours_spent <= 24:
             raise InvariantViolated("hours spent: more than 0, at most 24")
         return self._record(ServiceOrderCompleted(volunteer_id, report.strip(), photos, hours_spent, hazards_found,
-                                                  at=_iso(at)))
+                                                  at=iso_time(at)))
 
     def confirm(self, *, rating: int, comment: str, hours: float | None, by: str,
                 at: dt.datetime) -> list[DomainEvent]:
@@ -176,13 +176,13 @@ class ServiceOrder(Aggregate):
             raise InvariantViolated(f"confirmed hours: more than 0, at most the {self.completed.hours_spent:g} "
                                     "the volunteer reported")
         return self._record(ServiceOrderConfirmed(self.volunteer_id, rating, comment.strip(), credited, by=by,
-                                                  at=_iso(at)))
+                                                  at=iso_time(at)))
 
     def cancel(self, *, reason: str, by: str, at: dt.datetime) -> list[DomainEvent]:
         self._expect((OrderStatus.PLACED, OrderStatus.ACCEPTED, *WAITING_FOR_A_VOLUNTEER), "cancel")
         if not reason.strip():
             raise InvariantViolated("a cancellation says why")
-        return self._record(ServiceOrderCancelled(reason.strip(), by=by, at=_iso(at)))
+        return self._record(ServiceOrderCancelled(reason.strip(), by=by, at=iso_time(at)))
 
     # ---- queries -----------------------------------------------------------------------------
 

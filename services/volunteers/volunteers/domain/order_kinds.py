@@ -4,14 +4,10 @@ grades on loading."""
 from __future__ import annotations
 
 import dataclasses
-import re
-import tomllib
-from importlib import resources
 
+from volunteers.domain.data import entries, shipped, versioned
 from volunteers.domain.grades import Grades
 from volunteers.domain.service_domains import ServiceDomains
-
-_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,24 +35,17 @@ class OrderKinds:
 
 
 def parse_order_kinds(text: str, domains: ServiceDomains, grades: Grades) -> OrderKinds:
-    data = tomllib.loads(text)
-    version = data.get("version")
-    if not isinstance(version, str) or not version:
-        raise ValueError("order kinds: a version is required")
-    kinds, seen = [], set()
-    for i, entry in enumerate(data.get("kinds", ())):
-        kind_id = entry.get("id")
-        if not isinstance(kind_id, str) or not _ID.match(kind_id) or kind_id in seen or not entry.get("name_zh"):
-            raise ValueError(f"order kinds: kinds[{i}] needs a unique snake_case id and name_zh")
+    version, data = versioned(text, "order kinds")
+    kinds = []
+    for kind_id, entry in entries(data, "kinds", "order kinds"):
         if entry.get("domain") not in domains or entry.get("min_grade") not in grades:
             raise ValueError(f"order kinds: {kind_id}: unknown domain or grade")
         hours = entry.get("answer_within_hours", 24)
         if not isinstance(hours, int | float) or not 0 < hours <= 24 * 30:
             raise ValueError(f"order kinds: {kind_id}: answer_within_hours in (0, 720]")
-        seen.add(kind_id)
         kinds.append(OrderKind(kind_id, entry["name_zh"], entry["domain"], entry["min_grade"], float(hours)))
     return OrderKinds(version, tuple(kinds))
 
 
 def shipped_order_kinds_text() -> str:
-    return resources.files(__package__).joinpath("order_kinds.toml").read_text(encoding="utf-8")
+    return shipped("order_kinds.toml")

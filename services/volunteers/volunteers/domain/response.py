@@ -25,7 +25,7 @@ from volunteers.domain.events import (
     VolunteerSceneReported,
 )
 from volunteers.domain.grades import Grades
-from volunteers.domain.volunteer import Volunteer, _iso
+from volunteers.domain.volunteer import Volunteer, iso_time
 
 GUIDANCE_KINDS = ("road_blocked", "hydrant", "gate_code", "access", "other")
 MAX_ETA_MINUTES = 60
@@ -118,11 +118,11 @@ class AlarmResponse(Aggregate):
         volunteer.fit_for(self.alerted.domain, at.date(), courses)
         events: list[DomainEvent] = [VolunteerResponseAccepted(
             self.id, volunteer.id, volunteer.applied.name_masked, volunteer.grade_on(grades).id, eta_minutes,
-            line["distance_m"], at=_iso(at))]
+            line["distance_m"], at=iso_time(at))]
         self._record(*events)
         if len(self.accepted) >= self.alerted.wanted and self.unanswered:
             events += self._record(VolunteerAlertsStoodDown(self.id, "enough_accepted", tuple(self.unanswered),
-                                                            at=_iso(at)))
+                                                            at=iso_time(at)))
         return events
 
     def decline(self, volunteer_id: str, *, at: dt.datetime) -> list[DomainEvent]:
@@ -131,7 +131,7 @@ class AlarmResponse(Aggregate):
             return []
         if volunteer_id in self.accepted:
             raise IllegalTransition("accepted already: tell the station if you cannot come")
-        return self._record(VolunteerResponseDeclined(self.id, volunteer_id, at=_iso(at)))
+        return self._record(VolunteerResponseDeclined(self.id, volunteer_id, at=iso_time(at)))
 
     def report_scene(self, volunteer: Volunteer, *, lat: float, lon: float, assessment: str,
                      guidance: tuple[dict, ...], photos: tuple[str, ...], at: dt.datetime) -> list[DomainEvent]:
@@ -142,13 +142,13 @@ class AlarmResponse(Aggregate):
         if any(g.get("kind") not in GUIDANCE_KINDS for g in guidance):
             raise InvariantViolated(f"guidance kinds: {', '.join(GUIDANCE_KINDS)}")
         return self._record(VolunteerSceneReported(self.id, volunteer.id, volunteer.applied.name_masked, lat, lon,
-                                                   assessment.strip(), guidance, photos, at=_iso(at)))
+                                                   assessment.strip(), guidance, photos, at=iso_time(at)))
 
     def close(self, *, at: dt.datetime) -> list[DomainEvent]:
         """The alarm closed (closed, cancelled, a false alarm): the alerts still out stop."""
         if not self.exists or self.closed:
             return []
-        return self._record(VolunteerAlertsStoodDown(self.id, "alarm_closed", tuple(self.unanswered), at=_iso(at)))
+        return self._record(VolunteerAlertsStoodDown(self.id, "alarm_closed", tuple(self.unanswered), at=iso_time(at)))
 
     def confirm(self, volunteer_id: str, *, hours: float, by: str, at: dt.datetime) -> list[DomainEvent]:
         """The community confirms the response of one who accepted; once per volunteer."""
@@ -158,7 +158,7 @@ class AlarmResponse(Aggregate):
             return []
         if not 0 < hours <= 24:
             raise InvariantViolated("hours of a response: more than 0, at most 24")
-        return self._record(VolunteerResponseConfirmed(self.id, volunteer_id, hours, by=by, at=_iso(at)))
+        return self._record(VolunteerResponseConfirmed(self.id, volunteer_id, hours, by=by, at=iso_time(at)))
 
     def _alert_of(self, volunteer_id: str) -> dict:
         if not self.exists:

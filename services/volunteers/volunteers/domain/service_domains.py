@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import re
-import tomllib
-from importlib import resources
 
-_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+from volunteers.domain.data import entries, shipped, versioned
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,21 +29,10 @@ class ServiceDomains:
 
 def parse_service_domains(text: str) -> ServiceDomains:
     """ValueError naming what is wrong: a missing version, a bad or repeated id, a missing name."""
-    data = tomllib.loads(text)
-    version = data.get("version")
-    if not isinstance(version, str) or not version:
-        raise ValueError("service domains: a version is required")
-    out, seen = [], set()
-    for i, entry in enumerate(data.get("domains", ())):
-        domain_id = entry.get("id")
-        if not isinstance(domain_id, str) or not _ID.match(domain_id):
-            raise ValueError(f"service domains: domains[{i}].id must be snake_case")
-        if domain_id in seen:
-            raise ValueError(f"service domains: {domain_id} twice")
-        if not entry.get("name_zh") or not entry.get("name_en"):
-            raise ValueError(f"service domains: {domain_id} needs name_zh and name_en")
-        seen.add(domain_id)
-        out.append(ServiceDomain(domain_id, entry["name_zh"], entry["name_en"]))
+    version, data = versioned(text, "service domains")
+    out = [ServiceDomain(domain_id, entry["name_zh"], entry["name_en"])
+           for domain_id, entry in entries(data, "domains", "service domains", names=("name_zh", "name_en"))]
+    seen = {d.id for d in out}
     if not out:
         raise ValueError("service domains: none defined")
     alerts = data.get("alarm_alerts", {})
@@ -56,4 +42,4 @@ def parse_service_domains(text: str) -> ServiceDomains:
 
 
 def shipped_service_domains_text() -> str:
-    return resources.files(__package__).joinpath("service_domains.toml").read_text(encoding="utf-8")
+    return shipped("service_domains.toml")

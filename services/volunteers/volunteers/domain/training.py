@@ -9,7 +9,7 @@ import datetime as dt
 from linkduty_shared.domain import Aggregate, DomainEvent, IllegalTransition, InvariantViolated
 
 from volunteers.domain.events import TrainingAttendanceTaken, TrainingEnrolled, TrainingSessionScheduled
-from volunteers.domain.volunteer import ReviewStatus, Volunteer, _iso
+from volunteers.domain.volunteer import ReviewStatus, Volunteer, iso_time
 
 MAX_CAPACITY = 500
 
@@ -55,7 +55,7 @@ class TrainingSession(Aggregate):
             raise IllegalTransition(f"session {self.id} has taken its attendance")
         if len(self.enrolled) >= self.scheduled.capacity:
             raise IllegalTransition(f"session {self.id} is full ({self.scheduled.capacity} seats)")
-        return self._record(TrainingEnrolled(volunteer.id, by=by, at=_iso(at)))
+        return self._record(TrainingEnrolled(volunteer.id, by=by, at=iso_time(at)))
 
     def take_attendance(self, present: tuple[str, ...], *, by: str, at: dt.datetime) -> list[DomainEvent]:
         self._must_exist()
@@ -67,7 +67,7 @@ class TrainingSession(Aggregate):
         if strangers:
             raise InvariantViolated(f"not enrolled: {', '.join(s[:64] for s in strangers[:10])}")
         absent = tuple(v for v in self.enrolled if v not in present)
-        return self._record(TrainingAttendanceTaken(tuple(dict.fromkeys(present)), absent, by=by, at=_iso(at)))
+        return self._record(TrainingAttendanceTaken(tuple(dict.fromkeys(present)), absent, by=by, at=iso_time(at)))
 
     def must_have_attended(self, volunteer_id: str) -> None:
         """Examined in the session only if present at it."""

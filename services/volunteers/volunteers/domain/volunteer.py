@@ -45,7 +45,7 @@ class ReviewStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
-def _iso(at: dt.datetime) -> str:
+def iso_time(at: dt.datetime) -> str:
     if at.tzinfo is None:
         raise InvariantViolated("a time needs its offset")
     return at.isoformat()
@@ -117,17 +117,17 @@ class Volunteer(Aggregate):
 
     def start_review(self, *, by: str, at: dt.datetime) -> list[DomainEvent]:
         self._expect(ReviewStatus.SUBMITTED, "start a review of")
-        return self._record(VolunteerReviewStarted(by=by, at=_iso(at)))
+        return self._record(VolunteerReviewStarted(by=by, at=iso_time(at)))
 
     def approve(self, *, by: str, at: dt.datetime, note: str | None = None) -> list[DomainEvent]:
         self._expect(ReviewStatus.UNDER_REVIEW, "approve")
-        return self._record(VolunteerApproved(by=by, at=_iso(at), note=note))
+        return self._record(VolunteerApproved(by=by, at=iso_time(at), note=note))
 
     def reject(self, *, by: str, at: dt.datetime, reason: str) -> list[DomainEvent]:
         self._expect(ReviewStatus.UNDER_REVIEW, "reject")
         if not reason.strip():
             raise InvariantViolated("a rejection says why: the applicant is told")
-        return self._record(VolunteerRejected(by=by, at=_iso(at), reason=reason.strip()))
+        return self._record(VolunteerRejected(by=by, at=iso_time(at), reason=reason.strip()))
 
     def insure(self, policy: Policy, *, by: str, at: dt.datetime) -> list[DomainEvent]:
         """Record a policy (a renewal is one more). Only an approved volunteer is insured for duty."""
@@ -139,7 +139,7 @@ class Volunteer(Aggregate):
         if any(p.policy_number == policy.policy_number and p.insurer == policy.insurer for p in self.policies):
             return []  # the same policy again: recorded already
         return self._record(VolunteerInsured(policy.policy_number, policy.insurer, policy.valid_from.isoformat(),
-                                             policy.valid_to.isoformat(), by=by, at=_iso(at)))
+                                             policy.valid_to.isoformat(), by=by, at=iso_time(at)))
 
     def record_result(self, course: Course, *, passed: bool, exam_on: dt.date, by: str, at: dt.datetime,
                       score: float | None = None, session_id: str | None = None) -> list[DomainEvent]:
@@ -150,13 +150,13 @@ class Volunteer(Aggregate):
             raise InvariantViolated("an exam is recorded once it was taken, not before")
         until = course.certificate_until(exam_on) if passed else None
         return self._record(VolunteerCourseResultRecorded(
-            course.id, passed, score, exam_on.isoformat(), until.isoformat() if until else None, by=by, at=_iso(at),
+            course.id, passed, score, exam_on.isoformat(), until.isoformat() if until else None, by=by, at=iso_time(at),
             session_id=session_id))
 
     def erase_personal_data(self, *, by: str, at: dt.datetime) -> list[DomainEvent]:
         if self.erased:
             return []
-        return self._record(VolunteerPersonalDataErased(by=by, at=_iso(at)))
+        return self._record(VolunteerPersonalDataErased(by=by, at=iso_time(at)))
 
     def credit_hours(self, entry: VolunteerHoursCredited) -> list[DomainEvent]:
         """One entry of the hour ledger (idempotent on its id). A correction names the entry it
@@ -186,9 +186,9 @@ class Volunteer(Aggregate):
             return []
         measured = {"hours": standing.hours, "ratings": standing.ratings, "average_rating": standing.average_rating}
         if grades.rank(earned.id) > grades.rank(held.id):
-            return self._record(VolunteerPromoted(held.id, earned.id, earned.rule(), measured, at=_iso(at), by=by))
+            return self._record(VolunteerPromoted(held.id, earned.id, earned.rule(), measured, at=iso_time(at), by=by))
         return self._record(VolunteerDemoted(held.id, earned.id, held.rule(), tuple(held.unmet(standing)), measured,
-                                             at=_iso(at), by=by))
+                                             at=iso_time(at), by=by))
 
     def certify_stars(self, grades: Grades, *, by: str, at: dt.datetime) -> list[DomainEvent]:
         """星级认证 on application: the stars the ledger's hours reach, or NotEnoughHours (409)."""
@@ -199,7 +199,7 @@ class Volunteer(Aggregate):
             following = next((s for s in grades.stars if s.stars > self.stars), None)
             raise NotEnoughHours(self.id, hours, following.stars if following else None,
                                  following.min_hours if following else None)
-        return self._record(VolunteerStarsCertified(level.stars, hours, level.min_hours, at=_iso(at), by=by))
+        return self._record(VolunteerStarsCertified(level.stars, hours, level.min_hours, at=iso_time(at), by=by))
 
     # ---- queries -----------------------------------------------------------------------------
 
@@ -334,7 +334,7 @@ class Team(Aggregate):
         if volunteer.id in self.members:
             return []
         _must_serve(volunteer, "join a team")
-        return self._record(TeamMemberAdded(volunteer.id, by=by, at=_iso(at)))
+        return self._record(TeamMemberAdded(volunteer.id, by=by, at=iso_time(at)))
 
     def remove(self, volunteer_id: str, *, by: str, at: dt.datetime, reason: str | None = None) -> list[DomainEvent]:
         self._must_exist()
@@ -342,7 +342,7 @@ class Team(Aggregate):
             return []
         if volunteer_id == self.leader_id:
             raise IllegalTransition("the leader cannot leave the team: name another leader first")
-        return self._record(TeamMemberRemoved(volunteer_id, by=by, at=_iso(at), reason=reason))
+        return self._record(TeamMemberRemoved(volunteer_id, by=by, at=iso_time(at), reason=reason))
 
     def change_leader(self, volunteer: Volunteer, *, by: str, at: dt.datetime) -> list[DomainEvent]:
         self._must_exist()
@@ -351,7 +351,7 @@ class Team(Aggregate):
         if volunteer.id == self.leader_id:
             return []
         _must_serve(volunteer, "lead a team")
-        return self._record(TeamLeaderChanged(volunteer.id, by=by, at=_iso(at)))
+        return self._record(TeamLeaderChanged(volunteer.id, by=by, at=iso_time(at)))
 
     def _must_exist(self) -> None:
         if not self.exists:
