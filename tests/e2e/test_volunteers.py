@@ -42,9 +42,23 @@ def app_of(issuer, volunteer_id: str) -> dict:
     return headers_of(issuer, f"volunteer:{volunteer_id}", ["volunteers:respond"], [""])
 
 
+async def transitions(reader, order_id: str, last: str, timeout: float = 30.0) -> list[dict]:
+    """The ServiceOrderNotifications of `order_id` on a console stream, up to the `last` event type."""
+    seen = []
+    while True:
+        event = await reader.next(timeout=timeout)
+        data = json.loads(event.data)
+        if data.get("order_id") == order_id:
+            seen.append(data)
+            if data["event_type"] == last:
+                return seen
+
+
 async def test_a_trained_insured_volunteer_takes_a_home_visit_finds_a_hazard_is_rated_and_credited(
-        volunteers, volunteers_app, hazards_app, issuer, city):
+        volunteers, volunteers_app, hazards_app, console, issuer, city):
     lat, lon, home = place(city, 44)
+    community_centre, street_centre = city.resolve(lat, lon).centre_ids()[:2]
+    consoles = [await console(community_centre), await console(street_centre)]
     token = staff(issuer, city)
     trained = await fit_volunteer(volunteers, token, home, ("hazard_inspection_basic", "first_aid_basic"))
     untrained = await fit_volunteer(volunteers, token, home, ())
@@ -79,6 +93,12 @@ async def test_a_trained_insured_volunteer_takes_a_home_visit_finds_a_hazard_is_
     assert r.status_code == 200, r.text
     ledger = (await volunteers.get(f"/v1/volunteers/{trained}/hours", headers=token())).json()
     assert ledger["total"] == 52 and ledger["entries"][-1]["source_id"] == order_id
+    for reader, centre_id in zip(consoles, (community_centre, street_centre)):  # each transition, on both
+        seen = await transitions(reader, order_id, "ServiceOrderConfirmed")
+        assert [n["event_type"] for n in seen] == ["ServiceOrderPlaced", "ServiceOrderAssigned", "ServiceOrderAccepted",
+                                                   "ServiceOrderCompleted", "ServiceOrderConfirmed"]
+        assert all(n["centre_id"] == centre_id for n in seen)
+        assert "13912345678" not in json.dumps(seen) and "老街8号2单元301" not in json.dumps(seen, ensure_ascii=False)
 
     async def filed():
         hazard = await hazards_app.state.hazards.repo.load(finding_hazard_id("volunteer", finding))

@@ -19,6 +19,8 @@ liveness probe reads (`linkage.health`).
 - The volunteers' response to an alarm (`volunteers.events`, `contracts/volunteers.py`: who was
   alerted, who is coming and when, scene reports, the stand-down), checked against its contract,
   goes to every centre that sees the alarm, routed (and parked) like a units record about it.
+  A service order's transition (`volunteers.events`) goes to its community's and street's
+  centres, read from the record's `divisions` extension: no state.
 - An overdue deadline becomes an `EscalateAlarm` command on `linkage.commands` (a hazard's
   deadlines are the hazards service's: its HazardEscalated comes back through routing).
 """

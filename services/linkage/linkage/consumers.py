@@ -38,7 +38,12 @@ from linkduty_shared.contracts.alarm_context import alarm_context_from_data, is_
 from linkduty_shared.contracts.hazards import TYPE_PREFIX as HAZARD_EVENT_PREFIX
 from linkduty_shared.contracts.hazards import hazard_event_from_data
 from linkduty_shared.contracts.units import is_for_consoles
-from linkduty_shared.contracts.volunteers import is_response_for_consoles, response_from_data
+from linkduty_shared.contracts.volunteers import (
+    is_order_event,
+    is_response_for_consoles,
+    order_event_from_data,
+    response_from_data,
+)
 from linkduty_shared.events.envelope import Envelope, EnvelopeError, envelope_to_kafka
 from linkduty_shared.messaging.consumer import POISON_ERRORS, RecordOrigin, dlq_headers, is_outage
 from linkduty_shared.messaging.kafka import is_kafka_outage
@@ -67,10 +72,11 @@ def is_routed(event_type: str) -> bool:
     """Whether linkage routes records of this CloudEvent type (the runner skips others unparsed):
     every alarm event, the units records about an alarm that consoles show, every hazard event
     (one of a type the hazards contract does not know goes to the DLQ, to be replayed once
-    linkage knows it, rather than be skipped unseen), the alarms' pre-incident pictures and the
-    volunteers' responses that consoles show."""
+    linkage knows it, rather than be skipped unseen), the alarms' pre-incident pictures, the
+    volunteers' responses that consoles show, and every transition of a service order."""
     return (event_type.startswith(ALARM_EVENT_PREFIX) or event_type.startswith(HAZARD_EVENT_PREFIX)
-            or is_for_consoles(event_type) or is_alarm_context(event_type) or is_response_for_consoles(event_type))
+            or is_for_consoles(event_type) or is_alarm_context(event_type) or is_response_for_consoles(event_type)
+            or is_order_event(event_type))
 
 
 def checked_hazard_event(envelope: Envelope) -> Any:
@@ -145,9 +151,12 @@ class Routing:
             if not todo:
                 return
             outgoing, about, hazard_events = Outgoing(), {}, {}
+            now = dt.datetime.now(dt.UTC)
             for i, (envelope, record) in enumerate(todo):
                 try:
-                    if record.topic == self._settings.volunteers_topic or (
+                    if record.topic == self._settings.volunteers_topic and is_order_event(envelope.type):
+                        self._route_order(outgoing, envelope, record, now)  # no state: routed here
+                    elif record.topic == self._settings.volunteers_topic or (
                             record.topic == self._settings.hazards_topic and is_alarm_context(envelope.type)):
                         checked = checked_about_alarm(envelope)  # about an alarm: routed as a units record is
                         todo[i] = (checked, record)
@@ -162,7 +171,6 @@ class Routing:
             alarms = await state.AlarmsState.load(conn, self._consumer, set(about.values()))
             hazards = await state.HazardsState.load(conn, self._consumer, {
                 envelope.subject for envelope, record in todo if id(record) in hazard_events})
-            now = dt.datetime.now(dt.UTC)
             joined: dict[str, set[str]] = {}  # alarm id → centres its events added to its audience in this poll
             for envelope, record in todo:
                 alarm_id, hazard_event = about.get(id(record)), hazard_events.get(id(record))
@@ -238,6 +246,21 @@ class Routing:
             for notification in self._router.notifications(envelope_from_json(fields), summary_of(entry), audience,
                                                             now=now):
                 outgoing.envelope(self._settings.notifications_topic, notification)
+
+    def _route_order(self, outgoing: Outgoing, envelope: Envelope, record: ConsumerRecord, now: dt.datetime) -> None:
+        """A service order's transition, checked against its contract, to its community's and
+        street's centres: no state read or kept (the record's `divisions` say where it is)."""
+        if envelope.dataversion != 1:
+            raise ContractViolation(f"{envelope.type} {envelope.id}: dataversion {envelope.dataversion}, not 1")
+        event_data = order_event_from_data(envelope.type, envelope.data, len(record.value or b""))
+        try:
+            notifications = self._router.order_event(envelope, event_data, now=now)
+        except ContractViolation:
+            raise
+        except Exception as exc:  # the router is pure: no retry changes its answer
+            raise ContractViolation(f"{envelope.type} {envelope.id} cannot be routed: {exc}") from exc
+        for notification in notifications:
+            outgoing.envelope(self._settings.notifications_topic, notification)
 
     def _route_hazard(self, hazards: state.HazardsState, outgoing: Outgoing, envelope: Envelope, event: Any,
                       now: dt.datetime) -> None:

@@ -26,6 +26,7 @@ from linkduty_shared.contracts.alarms import CHAIN_LEVELS, CLOSED_STATUSES, leve
 from linkduty_shared.contracts.commands import EscalateAlarm
 from linkduty_shared.contracts.hazards import OPEN_STATUSES as OPEN_HAZARD_STATUSES
 from linkduty_shared.contracts.notifications import (
+    ServiceOrderNotification,
     AlarmNotification,
     AlarmRouted,
     AlarmSummary,
@@ -35,7 +36,8 @@ from linkduty_shared.contracts.notifications import (
     notification_id,
 )
 from linkduty_shared.events.envelope import Envelope
-from linkduty_shared.jurisdictions import Directory
+from linkduty_shared.contracts import ContractViolation
+from linkduty_shared.jurisdictions import Directory, Level
 
 from linkage.routing import HazardRule, Rule, hazard_recipients, recipients
 from linkage.summary import fold, fold_hazard
@@ -183,6 +185,29 @@ class Router:
                 occurred_at=envelope.time.isoformat(), routed_at=routed_at, hazard=summary, open=is_open,
             ).envelope(traceparent=envelope.traceparent, correlationid=envelope.correlationid)
             for centre_id, reason in audience.items()])
+
+    def order_event(self, envelope: Envelope, event_data: dict[str, Any], *, now: dt.datetime) -> list[Envelope]:
+        """A service order's transition (`event_data`: the fields its contract lets through), one
+        ServiceOrderNotification for each of the community and street centres of the order's
+        chain (the record's `divisions`). No state: the record says where it is. A chain naming
+        no community of this directory breaks the contract (dead-lettered)."""
+        levels = {}
+        for code in (envelope.divisions or "").split():
+            try:
+                levels[self.directory.division(code).level] = code
+            except KeyError:
+                raise ContractViolation(f"{envelope.type} {envelope.id}: division {code[:64]!r} is in no directory"
+                                        " of linkage's") from None
+        if Level.COMMUNITY not in levels:
+            raise ContractViolation(f"{envelope.type} {envelope.id}: its divisions name no community")
+        routed_at = now.isoformat()
+        return [ServiceOrderNotification(
+            notification_id=notification_id(envelope.id, centre_id), centre_id=centre_id, reason="jurisdiction",
+            event_id=envelope.id, event_type=envelope.event_name, event_data=event_data,
+            occurred_at=envelope.time.isoformat(), routed_at=routed_at, order_id=envelope.subject,
+        ).envelope(traceparent=envelope.traceparent, correlationid=envelope.correlationid)
+            for centre_id in dict.fromkeys(self._centre_id(levels[level]) for level in (Level.COMMUNITY, Level.STREET)
+                                           if level in levels)]
 
     def _centre_id(self, division_code: str) -> str:
         return self.directory.centre_of(division_code).id

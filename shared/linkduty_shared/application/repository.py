@@ -139,6 +139,8 @@ class EventSourcedRepository(Generic[A]):
         """Append the aggregate's pending events at its loaded version (a ConcurrencyConflict if
         it moved), inside the caller's transaction: `UnitOfWork` is the one caller."""
         metadata = context.metadata(self._source)
+        if self._chain is not None and (chain := [code for code in self._chain(aggregate) if code]):
+            metadata["divisions"] = " ".join(chain)
         new = [
             NewEvent(event_type=e.event_type, schema_version=e.schema_version, data=e.to_data(), metadata=metadata)
             for e in aggregate.pending

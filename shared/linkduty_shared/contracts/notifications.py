@@ -36,6 +36,7 @@ from linkduty_shared.events.envelope import Envelope
 NOTIFICATION_TYPE = "linkduty.linkage.AlarmNotification"
 ROUTED_TYPE = "linkduty.linkage.AlarmRouted"
 HAZARD_NOTIFICATION_TYPE = "linkduty.linkage.HazardNotification"
+ORDER_NOTIFICATION_TYPE = "linkduty.linkage.ServiceOrderNotification"
 NOTIFICATION_SOURCE = "/linkduty/linkage"
 _NAMESPACE = uuid.UUID("6f1c1f0e-4a43-4f59-9a8e-1e6a1d2c7b10")
 
@@ -189,9 +190,36 @@ class HazardNotification:
         )
 
 
+@dataclasses.dataclass(frozen=True)
+class ServiceOrderNotification:
+    """One transition of a volunteers' service order (三单, contracts/volunteers.py) for the
+    community and street centres of the order's community: every one of them, as it happens."""
+
+    notification_id: str
+    centre_id: str
+    reason: str  # "jurisdiction"
+    event_id: str
+    event_type: str  # e.g. "ServiceOrderPlaced", "ServiceOrderAccepted", "ServiceOrderReturned"
+    event_data: dict[str, Any]  # that event's data, the fields contracts/volunteers.py lets through
+    occurred_at: str
+    routed_at: str
+    order_id: str
+
+    def to_data(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def envelope(self, *, traceparent: str | None = None, correlationid: str | None = None) -> Envelope:
+        return Envelope(
+            id=self.notification_id, source=NOTIFICATION_SOURCE, type=ORDER_NOTIFICATION_TYPE, subject=self.centre_id,
+            time=dt.datetime.fromisoformat(self.routed_at), data=self.to_data(), dataversion=1,
+            traceparent=traceparent, correlationid=correlationid, causationid=self.event_id,
+        )
+
+
 _NOTIFICATION = TypeAdapter(AlarmNotification)
 _ROUTED = TypeAdapter(AlarmRouted)
 _HAZARD_NOTIFICATION = TypeAdapter(HazardNotification)
+_ORDER_NOTIFICATION = TypeAdapter(ServiceOrderNotification)
 
 
 def notification_from_data(data: Any) -> AlarmNotification:
@@ -218,3 +246,8 @@ def hazard_notification_from_data(data: Any) -> HazardNotification:
     """The hazard notification a record's data holds, checked as `notification_from_data` checks
     an alarm's; or ContractViolation."""
     return validated(_HAZARD_NOTIFICATION, data, HAZARD_NOTIFICATION_TYPE)
+
+
+def order_notification_from_data(data: Any) -> ServiceOrderNotification:
+    """A service order's notification a record's data holds, or ContractViolation."""
+    return validated(_ORDER_NOTIFICATION, data, ORDER_NOTIFICATION_TYPE)

@@ -8,9 +8,11 @@
    when (`VolunteerResponseAccepted`), what they report from the scene (`VolunteerSceneReported`),
    and that the alerts were stood down (`VolunteerAlertsStoodDown`). No position of a volunteer
    is in them, only the alarm's point, their distance (rounded to 50 m) and their masked name.
-2. **Hazards found on a home visit** (`ServiceOrderCompleted`, stream `service_order/<id>`): the
-   hazards service files each of `hazards_found` as a hazard (source volunteer), once per
-   finding id.
+2. **Service orders** (三单, stream `service_order/<order id>`, key = subject = the order id):
+   linkage sends every transition, as a ServiceOrderNotification, to the community and street
+   centres of the order (the record's `divisions` extension: the order's chain), with the
+   fields of `ORDER_FIELDS` only. The hazards service files each of a ServiceOrderCompleted's
+   `hazards_found` as a hazard (source volunteer), once per finding id.
 
 CloudEvent types `linkduty.alarm_response.<event>` and `linkduty.service_order.<event>`,
 `dataversion` 1. Free text is scrubbed of phone and ID numbers at the source.
@@ -137,3 +139,43 @@ _ORDER_COMPLETED = TypeAdapter(ServiceOrderCompleted)
 
 def order_completed_from_data(data: Any) -> ServiceOrderCompleted:
     return validated(_ORDER_COMPLETED, data, ORDER_COMPLETED_TYPE)
+
+
+# ---- service orders, for the community and street consoles --------------------------------------
+
+ORDER_TYPE_PREFIX = "linkduty.service_order."
+# What a console sees of each transition: no contact (kept in the volunteers service's vault),
+# the address and phone masked, free text scrubbed at the source.
+ORDER_FIELDS = {
+    "ServiceOrderPlaced": ("order_id", "kind", "domain", "min_grade", "community", "lat", "lon", "description",
+                           "address_masked", "contact_masked", "wanted_from", "wanted_until", "at"),
+    "ServiceOrderAssigned": ("volunteer_id", "team_id", "answer_by", "at"),
+    "ServiceOrderPublished": ("answer_by", "at"),
+    "ServiceOrderAccepted": ("volunteer_id", "name_masked", "at"),
+    "ServiceOrderDeclined": ("volunteer_id", "reason", "at"),
+    "ServiceOrderReturned": ("answer_by", "at"),
+    "ServiceOrderCompleted": ("volunteer_id", "report", "photos", "hours_spent", "hazards_found", "at"),
+    "ServiceOrderConfirmed": ("volunteer_id", "rating", "comment", "hours", "at"),
+    "ServiceOrderCancelled": ("reason", "at"),
+}
+MAX_ORDER_EVENT_BYTES = 64 * 1024
+_JSON_OBJECT = TypeAdapter(dict[str, Any])
+
+
+def is_order_event(event_type: str) -> bool:
+    return event_type.startswith(ORDER_TYPE_PREFIX)
+
+
+def order_event_from_data(event_type: str, data: Any, size: int) -> dict[str, Any]:
+    """The fields a console may see of an order's event (`size`: its record's bytes), every one
+    the contract lists present; or ContractViolation (an unknown type of the stream included)."""
+    fields = ORDER_FIELDS.get(event_type.removeprefix(ORDER_TYPE_PREFIX))
+    if fields is None or not event_type.startswith(ORDER_TYPE_PREFIX):
+        raise ContractViolation(f"{event_type!r} is no event of the service_order v1 contract")
+    if size > MAX_ORDER_EVENT_BYTES:
+        raise ContractViolation(f"{event_type}: {size} bytes, over {MAX_ORDER_EVENT_BYTES}")
+    data = validated(_JSON_OBJECT, data, event_type)
+    missing = [f for f in fields if f not in data]
+    if missing:
+        raise ContractViolation(f"breaks the {event_type} v1 contract: missing {', '.join(missing)}")
+    return {f: data[f] for f in fields}

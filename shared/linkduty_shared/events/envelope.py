@@ -21,6 +21,7 @@ EXTENSIONS = (
     *CONTEXT_EXTENSIONS,
     "dataversion",  # schema version of `data`
     "streamversion",  # the aggregate's version after this event
+    "divisions",  # the aggregate's division chain (codes, space-separated): where it is, for routing
 )
 
 
@@ -44,6 +45,9 @@ class Envelope:
     causationid: str | None = None
     actor: str | None = None
     agency: str | None = None
+    # The division codes of the aggregate's chain (its community, street, district, city…), from
+    # its repository's `chain`: a consumer routes by place without keeping the aggregate's state.
+    divisions: str | None = None
 
     @property
     def event_name(self) -> str:
@@ -116,6 +120,7 @@ def envelope_from_kafka(headers: list[tuple[str, bytes]] | dict[str, bytes], key
             data=data,
             dataversion=int(attrs.get("dataversion", 1)),
             streamversion=int(attrs["streamversion"]) if "streamversion" in attrs else None,
+            divisions=attrs.get("divisions"),
             **{name: attrs.get(name) for name in CONTEXT_EXTENSIONS},
         )
     except EnvelopeError:

@@ -92,6 +92,7 @@ class StoredEvent:
             data=self.data,
             dataversion=self.schema_version,
             streamversion=self.version,
+            divisions=meta.get("divisions"),
             **{k: meta.get(k) for k in CONTEXT_EXTENSIONS},
         )
 

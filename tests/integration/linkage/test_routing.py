@@ -559,3 +559,35 @@ async def test_a_volunteer_coming_reaches_the_alarm_s_four_centres_and_a_forged_
     assert all(c["eta_minutes"] == 4 and "surplus" not in c for c in coming)
     [dead] = await read_topic(kafka_bootstrap, dlq_topic(topics["volunteers"]), until_count=1)
     assert b"eta_minutes" in dict(dead.headers)["dlq_error"]
+
+
+def order_event(city, name: str = "ServiceOrderAccepted", divisions: str | None = "", **data) -> Envelope:
+    """A service order's event as the volunteers service publishes it (contracts/volunteers.py),
+    `divisions` the order's chain (the community's, by default)."""
+    community = city.divisions(level=Level.COMMUNITY)[0]
+    chain = city.resolve(community.lat, community.lon)
+    if divisions == "":
+        divisions = " ".join(getattr(chain, level).code for level in ("community", "street", "district", "city"))
+    data = {"volunteer_id": "v1", "name_masked": "张**", "at": dt.datetime.now(dt.UTC).isoformat()} | data
+    return Envelope(id=str(uuid.uuid4()), source="/linkduty/volunteers", type=f"linkduty.service_order.{name}",
+                    subject="o1", time=dt.datetime.now(dt.UTC), data=data, streamversion=3, divisions=divisions)
+
+
+async def test_a_service_order_s_transition_reaches_its_community_and_street_and_a_placeless_one_the_dlq(
+        city, topics, linkage_pool, producer, kafka_bootstrap):
+    routing, _, settings = routing_for(city, topics, linkage_pool, producer)
+    accepted = order_event(city, surplus="not in the contract")
+    community, street, _, _ = alarm_reported(city)[1]
+    await routing.route_batch([record(topics["volunteers"], 0, 0, accepted, key=b"o1"),
+                               record(topics["volunteers"], 0, 1, order_event(city, divisions=None), key=b"o1"),
+                               record(topics["volunteers"], 0, 2, order_event(city, name="ServiceOrderTeleported"),
+                                      key=b"o1")])
+    told = envelopes(await read_topic(kafka_bootstrap, topics["notifications"], until_count=2))
+    assert sorted(n.subject for n in told) == sorted([community, street])
+    assert all(n.type == "linkduty.linkage.ServiceOrderNotification" and n.data["order_id"] == "o1"
+               and n.data["event_data"] == {k: accepted.data[k] for k in ("volunteer_id", "name_masked", "at")}
+               for n in told)
+    dead = await read_topic(kafka_bootstrap, dlq_topic(topics["volunteers"]), until_count=2)
+    errors = [dict(d.headers)["dlq_error"] for d in dead]
+    assert b"name no community" in errors[0] and b"no event of the service_order" in errors[1]
+    await nothing_more_on(kafka_bootstrap, topics["notifications"], 2)

@@ -94,3 +94,16 @@ def test_the_volunteers_response_is_described_field_for_field():
     assert set(line["required"]) == fields(volunteers.AlertedVolunteer)
     assert {f"linkduty.alarm_response.{name}" for name in schemas if name.startswith("Volunteer")} == set(
         volunteers.FOR_CONSOLES)
+
+
+def test_the_service_order_notification_is_described_on_the_topic_and_both_streams():
+    from linkduty_shared.contracts.notifications import ORDER_NOTIFICATION_TYPE, ServiceOrderNotification
+    from linkduty_shared.contracts.volunteers import ORDER_FIELDS
+
+    assert set(schemas["ServiceOrderNotification"]["properties"]) == fields(ServiceOrderNotification)
+    assert set(schemas["ServiceOrderNotification"]["required"]) == fields(ServiceOrderNotification)
+    assert set(schemas["ServiceOrderNotification"]["properties"]["event_type"]["enum"]) == set(ORDER_FIELDS)
+    record = document["components"]["messages"]["ServiceOrderNotificationRecord"]
+    assert record["headers"]["properties"]["ce_type"]["const"] == ORDER_NOTIFICATION_TYPE
+    for channel in ("notifications", "centreStreamSse", "centreStreamWs"):
+        assert "orderNotification" in document["channels"][channel]["messages"], channel

@@ -26,7 +26,7 @@ Authorization = Annotated[str | None, Header()]
 _SSE_DOC = {
     200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
           "description": "SSE: `id` = feed seq, `event` = the alarm (or hazard) event type, `data` = the "
-                         "AlarmNotification or HazardNotification (see /asyncapi.yaml); `event: snapshot` (open "
+                         "AlarmNotification, HazardNotification or ServiceOrderNotification (see /asyncapi.yaml); `event: snapshot` (open "
                          "alarms and hazards) first with ?snapshot=true; `event: resync` (no id) "
                          "then `event: snapshot` first when the Last-Event-ID is older than the feed keeps; `event: overflow` last "
                          "when the client fell too far behind, `event: token-expired` last when the token it was "

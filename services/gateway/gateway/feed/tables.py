@@ -14,7 +14,7 @@ CREATE TABLE IF NOT EXISTS centre_feed (
     seq             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     centre_id       text NOT NULL,
     notification_id text NOT NULL UNIQUE,
-    alarm_id        text NOT NULL,  -- what it is about: the alarm, or the hazard of a HazardNotification
+    alarm_id        text NOT NULL,  -- what it is about: the alarm, the hazard of a HazardNotification, the order of a ServiceOrderNotification
     event_type      text NOT NULL,
     payload         jsonb NOT NULL,
     created_at      timestamptz NOT NULL DEFAULT now()

@@ -33,12 +33,15 @@ from aiokafka import ConsumerRecord
 
 from linkduty_shared.contracts.notifications import (
     HAZARD_NOTIFICATION_TYPE,
+    ORDER_NOTIFICATION_TYPE,
     NOTIFICATION_TYPE,
     ROUTED_TYPE,
     AlarmNotification,
     HazardNotification,
+    ServiceOrderNotification,
     hazard_notification_from_data,
     notification_from_data,
+    order_notification_from_data,
     routed_from_data,
 )
 from linkduty_shared.events.envelope import Envelope
@@ -182,10 +185,10 @@ class FeedWriter:
         self._hub.publish(items)
 
     @staticmethod
-    def _notifications(envelope: Envelope) -> list[AlarmNotification | HazardNotification]:
-        """The feed rows' notifications of one record: one (per centre, or a hazard's), its
-        centres' (per event)."""
-        if envelope.type not in (NOTIFICATION_TYPE, ROUTED_TYPE, HAZARD_NOTIFICATION_TYPE):
+    def _notifications(envelope: Envelope) -> list[AlarmNotification | HazardNotification | ServiceOrderNotification]:
+        """The feed rows' notifications of one record: one (per centre, a hazard's, or a service
+        order's: a feed row only, no board row), its centres' (per event)."""
+        if envelope.type not in (NOTIFICATION_TYPE, ROUTED_TYPE, HAZARD_NOTIFICATION_TYPE, ORDER_NOTIFICATION_TYPE):
             log.warning("gateway: ignoring %s %s on the notifications topic", envelope.type, envelope.id)
             return []
         if envelope.dataversion != 1:
@@ -194,9 +197,13 @@ class FeedWriter:
             return routed_from_data(envelope.data).notifications()
         if envelope.type == HAZARD_NOTIFICATION_TYPE:
             return [hazard_notification_from_data(envelope.data)]
+        if envelope.type == ORDER_NOTIFICATION_TYPE:
+            return [order_notification_from_data(envelope.data)]
         return [notification_from_data(envelope.data)]
 
 
-def _about(notification: AlarmNotification | HazardNotification) -> str:
-    """The feed row's alarm_id column: the alarm's id, or the hazard's."""
+def _about(notification: AlarmNotification | HazardNotification | ServiceOrderNotification) -> str:
+    """The feed row's alarm_id column: the alarm's id, the hazard's, or the service order's."""
+    if isinstance(notification, ServiceOrderNotification):
+        return notification.order_id
     return notification.hazard.hazard_id if isinstance(notification, HazardNotification) else notification.alarm.alarm_id
