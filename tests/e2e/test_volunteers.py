@@ -16,12 +16,10 @@ from hazards.application.service import finding_hazard_id
 from linkduty_shared.jurisdictions import Level
 from tests.conftest import eventually
 from tests.e2e.test_venues import about
-from tests.integration.volunteers.conftest import GUIDE_COURSES, fit_volunteer
+from tests.integration.volunteers.conftest import GUIDE_COURSES, STAFF, fit_volunteer
 from volunteers import positions
 
 M = 1 / 111_000  # a metre of latitude, in degrees
-STAFF = ("volunteers:apply", "volunteers:read", "volunteers:review", "volunteers:train", "volunteers:erase",
-         "volunteers:assign")
 
 
 def place(city, index: int):

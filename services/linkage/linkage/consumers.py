@@ -88,6 +88,14 @@ def checked_hazard_event(envelope: Envelope) -> Any:
     return hazard_event_from_data(envelope.type, envelope.data)
 
 
+def checked_order_event(envelope: Envelope, record: ConsumerRecord) -> dict[str, Any]:
+    """A service order's transition (volunteers.events, contracts/volunteers.py): the fields its
+    contract lets through to a console, or ContractViolation (poison)."""
+    if envelope.dataversion != 1:
+        raise ContractViolation(f"{envelope.type} {envelope.id}: dataversion {envelope.dataversion}, not 1")
+    return order_event_from_data(envelope.type, envelope.data, len(record.value or b""))
+
+
 def checked_about_alarm(envelope: Envelope) -> Envelope:
     """A record about an alarm from another service's stream keyed by the alarm (a pre-incident
     picture, contracts/alarm_context.py; a volunteers' response, contracts/volunteers.py) with
@@ -150,12 +158,11 @@ class Routing:
                 log.info("%d record(s) of the poll routed already (redelivered): skipped", len(batch) - len(todo))
             if not todo:
                 return
-            outgoing, about, hazard_events = Outgoing(), {}, {}
-            now = dt.datetime.now(dt.UTC)
+            outgoing, about, hazard_events, order_events = Outgoing(), {}, {}, {}
             for i, (envelope, record) in enumerate(todo):
                 try:
                     if record.topic == self._settings.volunteers_topic and is_order_event(envelope.type):
-                        self._route_order(outgoing, envelope, record, now)  # no state: routed here
+                        order_events[id(record)] = checked_order_event(envelope, record)
                     elif record.topic == self._settings.volunteers_topic or (
                             record.topic == self._settings.hazards_topic and is_alarm_context(envelope.type)):
                         checked = checked_about_alarm(envelope)  # about an alarm: routed as a units record is
@@ -171,13 +178,18 @@ class Routing:
             alarms = await state.AlarmsState.load(conn, self._consumer, set(about.values()))
             hazards = await state.HazardsState.load(conn, self._consumer, {
                 envelope.subject for envelope, record in todo if id(record) in hazard_events})
+            now = dt.datetime.now(dt.UTC)
             joined: dict[str, set[str]] = {}  # alarm id → centres its events added to its audience in this poll
             for envelope, record in todo:
                 alarm_id, hazard_event = about.get(id(record)), hazard_events.get(id(record))
-                if alarm_id is None and hazard_event is None:
+                order_event = order_events.get(id(record))
+                if alarm_id is None and hazard_event is None and order_event is None:
                     continue  # dead-lettered above
                 try:
-                    if hazard_event is not None:
+                    if order_event is not None:  # no state: the record's `divisions` say where it is
+                        for notification in self._router.order_event(envelope, order_event, now=now):
+                            outgoing.envelope(self._settings.notifications_topic, notification)
+                    elif hazard_event is not None:
                         self._route_hazard(hazards, outgoing, envelope, hazard_event, now)
                     else:
                         self._route(alarms, outgoing, alarm_id, envelope, record, now, joined)
@@ -246,21 +258,6 @@ class Routing:
             for notification in self._router.notifications(envelope_from_json(fields), summary_of(entry), audience,
                                                             now=now):
                 outgoing.envelope(self._settings.notifications_topic, notification)
-
-    def _route_order(self, outgoing: Outgoing, envelope: Envelope, record: ConsumerRecord, now: dt.datetime) -> None:
-        """A service order's transition, checked against its contract, to its community's and
-        street's centres: no state read or kept (the record's `divisions` say where it is)."""
-        if envelope.dataversion != 1:
-            raise ContractViolation(f"{envelope.type} {envelope.id}: dataversion {envelope.dataversion}, not 1")
-        event_data = order_event_from_data(envelope.type, envelope.data, len(record.value or b""))
-        try:
-            notifications = self._router.order_event(envelope, event_data, now=now)
-        except ContractViolation:
-            raise
-        except Exception as exc:  # the router is pure: no retry changes its answer
-            raise ContractViolation(f"{envelope.type} {envelope.id} cannot be routed: {exc}") from exc
-        for notification in notifications:
-            outgoing.envelope(self._settings.notifications_topic, notification)
 
     def _route_hazard(self, hazards: state.HazardsState, outgoing: Outgoing, envelope: Envelope, event: Any,
                       now: dt.datetime) -> None:

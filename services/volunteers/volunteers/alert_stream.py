@@ -54,19 +54,17 @@ class AlertHub:
             return
         for volunteer_id in named:
             for queue in self._queues.get(volunteer_id, ()):
-                if queue.empty():
-                    queue.put_nowait(None)
+                _ring(queue)
 
     def _wake_all(self) -> None:
         for queues in self._queues.values():
             for queue in queues:
-                if queue.empty():
-                    queue.put_nowait(None)
+                _ring(queue)
 
     def subscribe(self, volunteer_id: str) -> asyncio.Queue:
         if self._count >= self._max or len(self._queues[volunteer_id]) >= self._per_volunteer:
             raise TooManyStreams(volunteer_id)
-        queue: asyncio.Queue = asyncio.Queue(maxsize=1)  # a doorbell: one ring stands for many
+        queue: asyncio.Queue = asyncio.Queue(maxsize=1)  # a doorbell (_ring)
         self._queues[volunteer_id].add(queue)
         self._count += 1
         return queue
@@ -76,3 +74,9 @@ class AlertHub:
         if not self._queues[volunteer_id]:
             del self._queues[volunteer_id]
         self._count -= 1
+
+
+def _ring(doorbell: asyncio.Queue) -> None:
+    """One ring stands for many: a stream rereads everything it has not sent when it wakes."""
+    if doorbell.empty():
+        doorbell.put_nowait(None)

@@ -20,3 +20,8 @@ def sse_event(data: str, *, event: str | None = None, id: int | str | None = Non
 
 def sse_comment(text: str) -> bytes:
     return f": {_field(text)}\n\n".encode()
+
+
+def sse_retry(ms: int) -> bytes:
+    """How soon an EventSource reconnects after the stream ends (it then sends Last-Event-ID)."""
+    return f"retry: {ms}\n\n".encode()

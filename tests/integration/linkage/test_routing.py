@@ -588,6 +588,6 @@ async def test_a_service_order_s_transition_reaches_its_community_and_street_and
                and n.data["event_data"] == {k: accepted.data[k] for k in ("volunteer_id", "name_masked", "at")}
                for n in told)
     dead = await read_topic(kafka_bootstrap, dlq_topic(topics["volunteers"]), until_count=2)
-    errors = [dict(d.headers)["dlq_error"] for d in dead]
-    assert b"name no community" in errors[0] and b"no event of the service_order" in errors[1]
+    errors = {int(dict(d.headers)["dlq_offset"]): dict(d.headers)["dlq_error"] for d in dead}
+    assert b"name no community" in errors[1] and b"no event of the service_order" in errors[2]
     await nothing_more_on(kafka_bootstrap, topics["notifications"], 2)

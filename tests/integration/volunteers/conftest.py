@@ -18,6 +18,9 @@ from volunteers.config import VolunteersSettings
 
 STAFF = ("volunteers:apply", "volunteers:read", "volunteers:review", "volunteers:train", "volunteers:erase",
          "volunteers:assign")
+# The settings a test passes to the service run as its own process (tests.support.served).
+SERVED_FIELDS = ("service_name", "pg_dsn", "kafka_bootstrap", "auth_jwks_file", "auth_issuer", "events_topic",
+                 "alarms_events_topic", "alarm_alerts_group")
 GUIDE_COURSES = ("cpr_aed", "scene_guidance_basic")  # the scene_guidance domain's gate (a fire alarm's alerts)
 
 

@@ -17,7 +17,7 @@ from linkduty_shared.events.envelope import Envelope, envelope_from_kafka, envel
 from linkduty_shared.messaging.topics import dlq_topic
 from tests.conftest import eventually
 from tests.integration.gateway.support import SseReader
-from tests.integration.volunteers.conftest import community, fit_volunteer
+from tests.integration.volunteers.conftest import SERVED_FIELDS, community, fit_volunteer
 from tests.support.kafka import group_lag, read_topic
 from tests.support.problems import assert_problem
 from tests.support.served import served
@@ -190,16 +190,12 @@ async def test_a_poison_alarm_record_goes_to_the_dlq_and_the_next_one_is_alerted
     assert [line["volunteer_id"] for line in event.data["alerted"]] == [v]
 
 
-SERVED = ("service_name", "pg_dsn", "kafka_bootstrap", "auth_jwks_file", "auth_issuer", "events_topic",
-          "alarms_events_topic", "alarm_alerts_group")
-
-
 async def test_the_volunteer_s_own_stream_shows_an_alert_as_it_commits_then_its_answer(
         client, token, me, city, volunteers_settings, alarm, tmp_path):
     lat, lon = 30.3541, 120.2351
     v = await fit_volunteer(client, token, community(city, 0).code)
     await on_duty(client, me, v, lat + 60 * M, lon)
-    async with served("volunteers.main", volunteers_settings, SERVED, tmp_path) as replica:
+    async with served("volunteers.main", volunteers_settings, SERVED_FIELDS, tmp_path) as replica:
         async with replica.stream("GET", "/v1/me/alerts/stream", headers=me(v)) as r:
             assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
             stream = SseReader(r)

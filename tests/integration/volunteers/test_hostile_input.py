@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import httpx
 
-from tests.integration.volunteers.conftest import community
+from tests.integration.volunteers.conftest import SERVED_FIELDS, community
 from tests.support.problems import assert_problem
 from tests.support.served import healthz_delays_while, served
-
-SERVED = ("service_name", "pg_dsn", "kafka_bootstrap", "auth_jwks_file", "auth_issuer", "events_topic",
-          "alarms_events_topic", "alarm_alerts_group")
-
 
 async def test_healthz_answers_within_100_ms_while_the_worst_bodies_are_refused(
         volunteers_settings, token, me, city, tmp_path, volunteers_app):
@@ -24,7 +20,7 @@ async def test_healthz_answers_within_100_ms_while_the_worst_bodies_are_refused(
     nul = (order % (home, "\\u0000" * 2_000)).encode()
     many_hazards = ('{"report":"r","hours_spent":1,"hazards_found":[' + ",".join(
         '{"category":"other","description":"d","lat":30,"lon":120}' for _ in range(21)) + "]}").encode()
-    async with served("volunteers.main", volunteers_settings, SERVED, tmp_path) as service:
+    async with served("volunteers.main", volunteers_settings, SERVED_FIELDS, tmp_path) as service:
         service.timeout = httpx.Timeout(60)
         await service.get("/healthz")
 

@@ -8,7 +8,7 @@ import orjson
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from linkduty_shared.api.sse import sse_comment, sse_event
+from linkduty_shared.api.sse import sse_comment, sse_event, sse_retry
 
 from gateway.api.pump import Ended, pump
 from gateway.feed.tables import Board, FeedItem, Resync
@@ -17,7 +17,7 @@ from gateway.streams import CentreStream, StreamItem
 RETRY_MS = 2000  # how soon an EventSource reconnects (it then sends Last-Event-ID itself)
 
 
-OPENING = f"retry: {RETRY_MS}\n\n".encode()
+OPENING = sse_retry(RETRY_MS)
 HEARTBEAT_FRAME = sse_comment("heartbeat")
 OVERFLOW_FRAME = sse_event('{"reason":"too far behind: reconnect with Last-Event-ID"}', event="overflow")
 # No id: the client's Last-Event-ID stays the last event it got, and a new token resumes from it.

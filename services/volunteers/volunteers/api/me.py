@@ -20,7 +20,7 @@ from linkduty_shared.api.answers import json_row
 from linkduty_shared.api.deps import Context, require_scopes
 from linkduty_shared.api.openapi import problem_responses
 from linkduty_shared.api.problems import Problem
-from linkduty_shared.api.sse import sse_comment, sse_event
+from linkduty_shared.api.sse import sse_comment, sse_event, sse_retry
 from linkduty_shared.auth import Principal
 
 from volunteers import positions
@@ -126,7 +126,7 @@ async def alert_stream(request: Request, principal: VolunteerApp) -> StreamingRe
     async def frames():
         sent: dict[str, str] = {}  # alarm id → the status last sent
         try:
-            yield b"retry: 2000\n\n"
+            yield sse_retry(2000)
             first = True
             while principal.expires_at is None or time.time() < principal.expires_at:
                 async with pool.acquire() as conn:

@@ -230,11 +230,11 @@ class Volunteer(Aggregate):
 
     def on_duty_roll(self, day: dt.date) -> bool:
         """Approved and insured on `day` (training, the other half of the gate, is §2's)."""
-        return self.status is ReviewStatus.APPROVED and self.policy_on(day) is not None and not self.erased
+        return not self._missing_to_serve(day)
 
     def must_be_on_duty_roll(self, day: dt.date) -> None:
         """NotFitForDuty (409) naming what keeps the volunteer off duty on `day`."""
-        missing = self.missing_for_duty(day) + (["a person (their personal data was erased)"] if self.erased else [])
+        missing = self._missing_to_serve(day)
         if missing:
             raise NotFitForDuty(self.id, "any domain", missing)
 
@@ -249,12 +249,14 @@ class Volunteer(Aggregate):
                            else "insurance in force (none recorded)")
         return missing
 
+    def _missing_to_serve(self, day: dt.date) -> list[str]:
+        """missing_for_duty, and the person if they were erased: nobody serves as a file alone."""
+        return self.missing_for_duty(day) + (["a person (their personal data was erased)"] if self.erased else [])
+
     def missing_for_domain(self, domain: str, day: dt.date, courses: Courses) -> list[str]:
         """What keeps the volunteer from serving in `domain` on `day` (不培训不上岗): approval,
         insurance, and each required course of the domain passed with its certificate in date."""
-        missing = self.missing_for_duty(day)
-        if self.erased:
-            missing.append("a person (their personal data was erased)")
+        missing = self._missing_to_serve(day)
         for course in courses.required_for(domain):
             result = self.results.get(course.id)
             if result is None:
