@@ -23,6 +23,7 @@ SERVICES=(
   "units|8102|linkduty_units|units.main"
   "hazards|8103|linkduty_hazards|hazards.main"
   "volunteers|8105|linkduty_volunteers|volunteers.main"
+  "devices|8106|linkduty_devices|devices.main"
   "linkage|0|linkduty_linkage|linkage.main"
   "gateway|8104|linkduty_gateway|gateway.main"
 )
@@ -50,6 +51,9 @@ start() {
       LINKDUTY_DATA_DIR="$STATE/linkage" \
       LINKDUTY_GROUP_INSTANCE_ID="$name-local-0" \
       LINKDUTY_STATE="$STATE" \
+      LINKDUTY_MQTT_HOST="${LINKDUTY_MQTT_HOST:-127.0.0.1}" LINKDUTY_MQTT_PORT="${LINKDUTY_MQTT_PORT:-11883}" \
+      LINKDUTY_MQTT_USERNAME="${LINKDUTY_MQTT_USERNAME:-}" LINKDUTY_MQTT_PASSWORD="${LINKDUTY_MQTT_PASSWORD:-}" \
+      LINKDUTY_DEVICE_PLATFORMS_FILE="${LINKDUTY_DEVICE_PLATFORMS_FILE:-}" \
       setsid nohup "$PY" -m $module >"$RUN/$name.log" 2>&1 < /dev/null &
   echo $! >"$RUN/$name.pid"
   if [ "$port" != 0 ]; then

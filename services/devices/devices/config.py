@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from linkduty_shared.config import HttpServiceSettings
+
+
+class DevicesSettings(HttpServiceSettings):
+    service_name: str = "devices"
+    pg_dsn: str = "postgresql://linkduty:linkduty@127.0.0.1:15432/linkduty_devices"
+    port: int = 8106
+    events_topic: str = "devices.events"
+    # The IoT platforms allowed to send signals (TOML, see devices/platforms.py); the local stack
+    # writes $STATE/devices/platforms.toml. None: no platform, every signal refused.
+    device_platforms_file: str | None = None
+
+    # MQTT intake (Mosquitto locally: deploy/local/stack.sh).
+    mqtt_enabled: bool = True
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 11883
+    mqtt_username: str | None = None
+    mqtt_password: str | None = None
+    mqtt_workers: int = 8  # a device's signals always go through the same one, in order
+
+    # How signals are read.
+    quick_clear_s: float = 120.0  # "alarm cleared" this soon after the raise, no repeat: a possible false alarm
+    offline_grace: float = 2.5  # heartbeat periods without any signal before a device is offline
+    battery_ok_pct: int = 30
+    offline_sweep_interval_s: float = 15.0
+    offline_sweep_batch: int = 500

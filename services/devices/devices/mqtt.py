@@ -1,0 +1,124 @@
+"""The MQTT intake: the service subscribes to `linkduty/devices/+/signals` on the broker
+(Mosquitto; each platform's user may write only under its own `linkduty/devices/<id>/`, so the
+topic names the platform the broker authenticated) and feeds every message to the same intake
+as the webhooks.
+
+A persistent session (clean_session false, a fixed client id per replica) with QoS 1: the
+broker keeps what arrives while the service is away and delivers it on return. Messages are
+taken in by `workers` tasks, a device always by the same one, so one device's alarm and its
+clear are taken in the order sent while others proceed beside them. What the intake refuses (a
+malformed payload, an unknown device, a replay…) is a dead letter with its reason
+(`mqtt_dead_letters`, read at `GET /v1/device-signals/dead-letters`), never silently dropped."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import zlib
+
+import aiomqtt
+import asyncpg
+
+from linkduty_shared.domain import DomainError
+
+from devices.application.intake import Intake
+from devices.domain.values import Signal
+from devices.signal_contract import parse_signal
+
+log = logging.getLogger(__name__)
+
+TOPIC_FILTER = "linkduty/devices/+/signals"
+MAX_PAYLOAD = 4096
+DEAD_LETTERS_DDL = """
+CREATE TABLE IF NOT EXISTS mqtt_dead_letters (
+    dead_letter_id bigserial PRIMARY KEY,
+    topic          text NOT NULL,
+    platform       text,
+    reason         text NOT NULL,
+    detail         text NOT NULL,
+    payload        text NOT NULL,
+    received_at    timestamptz NOT NULL DEFAULT now()
+);
+"""
+
+
+class MqttIntake:
+    def __init__(self, intake: Intake, platforms: dict, pool: asyncpg.Pool, *, host: str, port: int,
+                 username: str | None, password: str | None, client_id: str, workers: int = 8,
+                 attempts: int = 5) -> None:
+        self.intake, self.platforms, self.pool = intake, platforms, pool
+        self.host, self.port, self.username, self.password, self.client_id = host, port, username, password, client_id
+        self.queues: list[asyncio.Queue[tuple[str, Signal, bytes]]] = [asyncio.Queue(maxsize=1000) for _ in range(workers)]
+        self.attempts = attempts
+        self.connected = asyncio.Event()
+        self.taken = 0
+
+    async def run(self) -> None:
+        workers = [asyncio.create_task(self._work(q), name=f"mqtt intake worker {i}")
+                   for i, q in enumerate(self.queues)]
+        try:
+            while True:
+                try:
+                    await self._subscribe()
+                except aiomqtt.MqttError as exc:
+                    self.connected.clear()
+                    log.warning("MQTT broker %s:%s: %s; reconnecting in 2 s", self.host, self.port, exc)
+                    await asyncio.sleep(2)
+        finally:
+            for w in workers:
+                w.cancel()
+
+    async def _subscribe(self) -> None:
+        async with aiomqtt.Client(self.host, self.port, username=self.username, password=self.password,
+                                  identifier=self.client_id, clean_session=False, keepalive=30,
+                                  max_queued_incoming_messages=10_000) as client:
+            await client.subscribe(TOPIC_FILTER, qos=1)
+            self.connected.set()
+            log.info("MQTT: subscribed to %s on %s:%s", TOPIC_FILTER, self.host, self.port)
+            async for message in client.messages:
+                await self._dispatch(message.topic.value, message.payload)
+
+    async def _dispatch(self, topic: str, payload) -> None:
+        parts = topic.split("/")
+        platform = parts[2] if len(parts) == 4 else None
+        raw = payload if isinstance(payload, bytes) else str(payload).encode()
+        if platform not in self.platforms:
+            return await self.dead_letter(topic, platform, "unknown-platform", "no platform of this service", raw)
+        if len(raw) > MAX_PAYLOAD:
+            return await self.dead_letter(topic, platform, "payload-too-large", f"over {MAX_PAYLOAD} bytes", raw)
+        try:
+            signal = parse_signal(platform, raw, signal_id=None)
+        except DomainError as exc:
+            return await self.dead_letter(topic, platform, exc.type_slug, str(exc), raw)
+        queue = self.queues[zlib.crc32(signal.device_id.encode()) % len(self.queues)]
+        await queue.put((topic, signal, raw))
+
+    async def _work(self, queue: asyncio.Queue) -> None:
+        while True:
+            topic, signal, raw = await queue.get()
+            for attempt in range(1, self.attempts + 1):
+                try:
+                    await self.intake.take(signal)
+                    self.taken += 1
+                    break
+                except DomainError as exc:
+                    await self.dead_letter(topic, signal.platform, exc.type_slug, str(exc), raw)
+                    break
+                except Exception as exc:  # the database away: retried, then a dead letter, never lost silently
+                    if attempt == self.attempts:
+                        log.exception("MQTT signal %s: not taken after %d attempts", signal.signal_id, attempt)
+                        await self.dead_letter(topic, signal.platform, "intake-unavailable",
+                                               f"{type(exc).__name__} after {attempt} attempts", raw)
+                    else:
+                        await asyncio.sleep(0.2 * 2 ** attempt)
+
+    async def dead_letter(self, topic: str, platform: str | None, reason: str, detail: str, raw: bytes) -> None:
+        log.warning("MQTT message on %s dead-lettered: %s", topic[:200], reason)
+        try:
+            async with self.pool.acquire() as conn:
+                await conn.execute(
+                    "INSERT INTO mqtt_dead_letters (topic, platform, reason, detail, payload) VALUES ($1, $2, $3, $4, $5)",
+                    topic[:500].replace("\x00", ""), platform, reason, detail[:1000].replace("\x00", ""),
+                    raw[:MAX_PAYLOAD].decode("utf-8", "replace").replace("\x00", ""))
+        except Exception:
+            log.exception("MQTT dead letter for %s could not be written", topic[:200])
