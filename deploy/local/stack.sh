@@ -8,19 +8,23 @@
 # store (one `weed server`: master, volume, filer, S3 gateway), built from the Go module proxy on
 # first use (deploy/local/seaweedfs.sh, ~8 min cold). Services keep the local filesystem store
 # unless LINKDUTY_OBJECT_STORE=s3; stack.env carries the LINKDUTY_S3_* settings while it runs.
+# Also Mosquitto, the MQTT broker the devices service reads IoT platforms' signals from (installed
+# with apt-get when missing; no anonymous clients; users, rules and the generated platforms file
+# by deploy/local/mosquitto.sh), on 127.0.0.1:11883.
 #
 # Usage: deploy/local/stack.sh COMMAND
-#   up           start (or reuse) Kafka (every node) and PostgreSQL, wait until both really work,
-#                create the role and databases, write $LINKDUTY_STATE/stack.env
+#   up           start (or reuse) Kafka (every node), PostgreSQL and Mosquitto, wait until they
+#                really work, create the role and databases, write $LINKDUTY_STATE/stack.env
 #   down         stop what this script started (anything else on the ports is left alone)
-#   status       one line per component; exit 0 when both run (and S3 when LINKDUTY_S3=1), 3 otherwise
+#   status       one line per component; exit 0 when Kafka, PostgreSQL and Mosquitto run (and S3
+#                when LINKDUTY_S3=1), 3 otherwise
 #   reset        down + delete the data (the Kafka jar cache is kept)
-#   kafka-stop | kafka-start | pg-stop | pg-start | s3-stop | s3-start
+#   kafka-stop | kafka-start | pg-stop | pg-start | s3-stop | s3-start | mqtt-stop | mqtt-start
 #                stop/start one component, keeping its data (used by the fault tests);
 #                kafka-start starts every node that is not running; s3-start builds weed when
 #                missing, creates the bucket and adds the LINKDUTY_S3_* lines to stack.env
-#   kafka-node-pid N | pg-pid | s3-pid
-#                the pid of Kafka node N (1-based), of PostgreSQL's postmaster or of SeaweedFS,
+#   kafka-node-pid N | pg-pid | s3-pid | mqtt-pid
+#                the pid of Kafka node N (1-based), of PostgreSQL's postmaster, of SeaweedFS or of Mosquitto,
 #                when this script started it and it runs (for the fault tests)
 #
 # Environment (defaults): LINKDUTY_STATE (<repo>/.state), LINKDUTY_KAFKA_PORT (19092),
@@ -30,11 +34,13 @@
 #   LINKDUTY_KAFKA_READY_TIMEOUT (90 s), LINKDUTY_PG_READY_TIMEOUT (60 s),
 #   LINKDUTY_S3 (0; 1: `up` starts SeaweedFS too), LINKDUTY_S3_PORT (18333; its master, volume
 #   and filer take the next three ports, the four gRPC ports the four after: 18333-18340),
-#   LINKDUTY_S3_BUCKET (linkduty-photos), LINKDUTY_S3_READY_TIMEOUT (60 s).
+#   LINKDUTY_S3_BUCKET (linkduty-photos), LINKDUTY_S3_READY_TIMEOUT (60 s),
+#   LINKDUTY_MQTT_PORT (11883), LINKDUTY_MQTT_READY_TIMEOUT (20 s).
 #
 # Needs: java 17+, mvn (once, to fetch the Kafka jars), the project virtualenv (.venv, for the
 # Kafka and S3 probes) and PostgreSQL (installed with apt-get when missing and running as root);
-# for S3, Go 1.26.6+ (once, to build weed).
+# for S3, Go 1.26.6+ (once, to build weed); Mosquitto (installed with apt-get when missing and
+# running as root; run as the OS user mosquitto then).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -51,6 +57,8 @@ S3_PORT=${LINKDUTY_S3_PORT:-18333}
 S3_BUCKET=${LINKDUTY_S3_BUCKET:-linkduty-photos}
 S3_REGION=us-east-1  # SeaweedFS accepts any; SigV4 needs one
 S3_READY_TIMEOUT=${LINKDUTY_S3_READY_TIMEOUT:-60}
+MQTT_PORT=${LINKDUTY_MQTT_PORT:-11883}
+MQTT_READY_TIMEOUT=${LINKDUTY_MQTT_READY_TIMEOUT:-20}
 
 KAFKA_SRC=$HERE/kafka               # pom.xml, server.properties.in, log4j2.yaml (in git)
 PG_DBS_FILE=$HERE/databases.txt
@@ -78,6 +86,12 @@ set_state_paths() {
   S3_PID=$S3_DIR/weed.pid
   S3_LOG=$S3_DIR/weed.log
   S3_MARK=$S3_DIR/started-by-stack
+  MQTT_DIR=$STATE/mosquitto            # config, passwd, acl, credentials, data/ (deploy/local/mosquitto.sh)
+  MQTT_CONF=$MQTT_DIR/mosquitto.conf
+  MQTT_PID=$MQTT_DIR/mosquitto.pid
+  MQTT_LOG=$MQTT_DIR/mosquitto.log
+  MQTT_MARK=$MQTT_DIR/started-by-stack
+  DEVICE_PLATFORMS_FILE=$STATE/devices/platforms.toml
 }
 
 remembered_brokers() { if [[ -s $KAFKA_BROKERS_FILE ]]; then cat "$KAFKA_BROKERS_FILE"; else echo 1; fi; }
@@ -173,7 +187,7 @@ take_lock() {
 
 check_ports() {
   local p
-  for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$PG_PORT" "$S3_PORT"; do
+  for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$PG_PORT" "$S3_PORT" "$MQTT_PORT"; do
     if ! [[ $p =~ ^[0-9]+$ ]] || ((p < 1 || p > 65535)); then die "invalid port '$p'"; fi
   done
   ((KAFKA_BROKERS == 1 || KAFKA_CONTROLLER_PORT - KAFKA_PORT == 1)) \
@@ -839,16 +853,150 @@ s3_pids_using_state() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# MQTT: Mosquitto, for the devices service (its users, rules and config: deploy/local/mosquitto.sh)
+# ---------------------------------------------------------------------------------------------
+mqtt_tool() { LINKDUTY_STATE=$STATE LINKDUTY_MQTT_PORT=$MQTT_PORT "$HERE/mosquitto.sh" "$@"; }
+
+# Pid of the broker this script started, if it is still alive (checked against its cmdline).
+mqtt_our_pid() {
+  [[ -f $MQTT_MARK && -f $MQTT_PID ]] || return 0
+  local pid cmd
+  pid=$(<"$MQTT_PID")
+  pid_alive "$pid" || return 0
+  cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 0
+  [[ $cmd == *mosquitto\ -c\ "$MQTT_CONF"* ]] && echo "$pid"
+  return 0
+}
+
+mqtt_launch() {
+  local broker
+  broker=$(mqtt_tool install) || die "mqtt: could not install Mosquitto (see above)"
+  mqtt_tool configure || die "mqtt: could not write its configuration (see above)"
+  [[ -f $MQTT_LOG ]] && mv -f "$MQTT_LOG" "$MQTT_LOG.1"
+  rm -f "$MQTT_PID"
+  # In the foreground (no -d), its log (stderr) to the log file; as root it drops to the OS user mosquitto.
+  # shellcheck disable=SC2016  # $$, $0 and $@ belong to the inner bash
+  setsid bash -c 'echo $$ >"$0"; cd /; exec "$@"' "$MQTT_PID" "$broker" -c "$MQTT_CONF" \
+    </dev/null >>"$MQTT_LOG" 2>&1 9>&- &
+  wait_for 10 test -s "$MQTT_PID" || die "mqtt: the mosquitto process did not start (see $MQTT_LOG)"
+  touch "$MQTT_MARK"
+  log "mqtt: started Mosquitto pid $(<"$MQTT_PID") on $HOST:$MQTT_PORT (log $MQTT_LOG)"
+}
+
+mqtt_fail() {
+  printf 'stack: ERROR: mqtt: %s\n' "$1" >&2
+  [[ -f $MQTT_LOG ]] && { printf 'stack: last lines of %s:\n' "$MQTT_LOG" >&2; tail -n 30 "$MQTT_LOG" | sed 's/^/    /' >&2; }
+  [[ -z $(mqtt_our_pid) ]] || mqtt_stop
+  exit 1
+}
+
+# Started (or already running), then ready: the devices service's user published a message and
+# read it back.
+mqtt_start() {
+  local pid t0=$SECONDS out=""
+  pid=$(mqtt_our_pid)
+  mkdir -p "$MQTT_DIR"
+  if [[ -z $pid ]]; then
+    rm -f "$MQTT_MARK"
+    # Another program's broker is of no use: it knows none of the users the stack hands out.
+    port_open "$MQTT_PORT" && die "mqtt: $HOST:$MQTT_PORT is taken by a program this script did not start (set LINKDUTY_MQTT_PORT)"
+    mqtt_launch
+    pid=$(<"$MQTT_PID")
+  else
+    log "mqtt: already running (pid $pid, started by this script) on $HOST:$MQTT_PORT"
+  fi
+  local deadline=$((SECONDS + MQTT_READY_TIMEOUT))
+  until port_open "$MQTT_PORT" && out=$(mqtt_tool probe 2>&1); do
+    pid_alive "$pid" || mqtt_fail "Mosquitto (pid $pid) exited during start-up"
+    ((SECONDS < deadline)) || mqtt_fail "not ready after $MQTT_READY_TIMEOUT s; last probe said: ${out:-nothing (port closed)}"
+    sleep 0.5
+  done
+  mqtt_update_env
+  log "mqtt: ready on $HOST:$MQTT_PORT (probe published and read back a message as linkduty-devices) in $((SECONDS - t0)) s"
+}
+
+# Stops Mosquitto if this script started it. $1=strict: fail when it was not ours.
+mqtt_stop() {
+  local strict=${1:-} pid
+  pid=$(mqtt_our_pid)
+  if [[ -z $pid ]]; then
+    rm -f "$MQTT_MARK" "$MQTT_PID"
+    if port_open "$MQTT_PORT"; then
+      local msg="mqtt on $HOST:$MQTT_PORT was not started by this script: leaving it alone"
+      [[ -n $strict ]] && die "$msg"
+      log "$msg"
+    else
+      log "mqtt: not running"
+    fi
+    return
+  fi
+  log "mqtt: stopping pid $pid (SIGTERM, up to 10 s) ..."
+  kill -TERM "$pid" 2>/dev/null || true
+  if ! wait_for 10 not_alive "$pid"; then
+    log "mqtt: pid $pid ignored SIGTERM for 10 s: SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    wait_for 10 not_alive "$pid" || die "mqtt: pid $pid survived SIGKILL"
+  fi
+  rm -f "$MQTT_MARK" "$MQTT_PID"
+  log "mqtt: stopped"
+}
+
+mqtt_status() {
+  local pid
+  pid=$(mqtt_our_pid)
+  if [[ -n $pid ]] && port_open "$MQTT_PORT"; then
+    printf 'mqtt      running  %s:%s  pid %s  (started by stack.sh; Mosquitto)\n' "$HOST" "$MQTT_PORT" "$pid"
+    return 0
+  fi
+  if [[ -n $pid ]]; then
+    printf 'mqtt      starting %s:%s  pid %s  (started by stack.sh, port not open yet)\n' "$HOST" "$MQTT_PORT" "$pid"
+  elif port_open "$MQTT_PORT"; then
+    printf 'mqtt      foreign  %s:%s  pid %s  (not started by stack.sh: not used)\n' "$HOST" "$MQTT_PORT" "$(listener_pid "$MQTT_PORT")"
+  else
+    printf 'mqtt      stopped  %s:%s  pid -\n' "$HOST" "$MQTT_PORT"
+  fi
+  return 1
+}
+
+# The broker's address, the devices service's user and the platforms file, once the credentials
+# exist (kept while the broker is stopped: a client reconnects with them).
+mqtt_env_lines() {
+  [[ -s $MQTT_DIR/credentials ]] || return 0
+  printf 'LINKDUTY_MQTT_HOST=%s\nLINKDUTY_MQTT_PORT=%s\nLINKDUTY_MQTT_USERNAME=%s\nLINKDUTY_MQTT_PASSWORD=%s\nLINKDUTY_DEVICE_PLATFORMS_FILE=%s\n' \
+    "$HOST" "$MQTT_PORT" linkduty-devices "$(mqtt_tool password)" "$DEVICE_PLATFORMS_FILE"
+}
+
+# stack.env's other lines kept, its MQTT lines replaced (`up` writes the whole file anyway).
+mqtt_update_env() {
+  local env=$STATE/stack.env tmp=$STATE/stack.env.tmp
+  [[ -f $env ]] || return 0
+  { grep -Ev '^LINKDUTY_(MQTT_|DEVICE_PLATFORMS_FILE=)' "$env" || true; mqtt_env_lines; } >"$tmp"
+  chmod 600 "$tmp"
+  mv -f "$tmp" "$env"
+}
+
+# Pids of any mosquitto using this state folder's config, whoever started it.
+mqtt_pids_using_state() {
+  local f cmd
+  for f in /proc/[0-9]*/cmdline; do
+    cmd=$(tr '\0' ' ' 2>/dev/null <"$f") || continue
+    [[ $cmd == *mosquitto\ -c\ "$MQTT_CONF"* ]] && { f=${f#/proc/}; echo "${f%/cmdline}"; }
+  done
+  return 0
+}
+
+# ---------------------------------------------------------------------------------------------
 # Commands
 # ---------------------------------------------------------------------------------------------
 write_env() {
   # Plain KEY=VALUE lines: `set -a; . .state/stack.env; set +a` in shells, easy to parse elsewhere.
   # The replication factor is that of the topics the project creates. Only its owner reads it
-  # (the S3 lines carry a secret).
+  # (the S3 and MQTT lines carry secrets).
   local tmp=$STATE/stack.env.tmp
   { printf 'LINKDUTY_KAFKA_BOOTSTRAP=%s\nLINKDUTY_TOPIC_REPLICATION_FACTOR=%s\nLINKDUTY_PG_DSN=postgresql://linkduty:linkduty@%s:%s\n' \
       "$(kafka_bootstrap)" "$(kafka_replication)" "$HOST" "$PG_PORT"
-    s3_env_lines; } >"$tmp"
+    s3_env_lines
+    mqtt_env_lines; } >"$tmp"
   chmod 600 "$tmp"
   mv -f "$tmp" "$STATE/stack.env"
 }
@@ -864,16 +1012,18 @@ cmd_up() {
   # Kafka boots in the background while PostgreSQL is prepared; then both are checked.
   for_each_node kafka_ensure_started
   pg_start
+  mqtt_start
   ((S3_WANTED != 1)) || s3_start
   kafka_wait_ready
   write_env
-  log "up: Kafka $(kafka_bootstrap) and PostgreSQL $HOST:$PG_PORT$( ((S3_WANTED != 1)) || echo " and S3 $(s3_endpoint)") ready in $((SECONDS - t0)) s; settings in $STATE/stack.env"
+  log "up: Kafka $(kafka_bootstrap), PostgreSQL $HOST:$PG_PORT, MQTT $HOST:$MQTT_PORT$( ((S3_WANTED != 1)) || echo " and S3 $(s3_endpoint)") ready in $((SECONDS - t0)) s; settings in $STATE/stack.env"
 }
 
 cmd_down() {
   for_each_node kafka_stop
   pg_stop
   s3_stop
+  mqtt_stop
 }
 
 cmd_status() {
@@ -883,6 +1033,7 @@ cmd_status() {
     kafka_status || rc=3
   done
   pg_status || rc=3
+  mqtt_status || rc=3
   s3_status || ((S3_WANTED != 1)) || rc=3
   return "$rc"
 }
@@ -895,8 +1046,11 @@ cmd_reset() {
   local pids
   pids=$(s3_pids_using_state | tr '\n' ' ')
   [[ -z ${pids// /} ]] || die "a SeaweedFS not started by this script still uses $S3_DATA (pid $pids): stop it first"
-  log "reset: deleting Kafka, PostgreSQL and S3 data under $STATE (keeping the jar cache and the weed binary)"
-  rm -rf "$KAFKA_LIBS.tmp" "$PG_DIR" "$S3_DIR" "$STATE/stack.env"
+  pids=$(mqtt_pids_using_state | tr '\n' ' ')
+  [[ -z ${pids// /} ]] || die "a Mosquitto not started by this script still uses $MQTT_CONF (pid $pids): stop it first"
+  # The platforms file is kept: its secrets are the platforms' (and the broker takes their users from it).
+  log "reset: deleting Kafka, PostgreSQL, S3 and MQTT data under $STATE (keeping the jar cache, the weed binary and $DEVICE_PLATFORMS_FILE)"
+  rm -rf "$KAFKA_LIBS.tmp" "$PG_DIR" "$S3_DIR" "$MQTT_DIR" "$STATE/stack.env"
   ((KAFKA_BROKERS == 1)) || rm -rf "$KAFKA_CLUSTER_DIR"
 }
 
@@ -934,7 +1088,7 @@ main() {
   local cmd=${1:-}
   case $cmd in
     up | down | status | reset | kafka-start | kafka-stop | kafka-node-pid | pg-pid | pg-start | pg-stop) ;;
-    s3-start | s3-stop | s3-pid) ;;
+    s3-start | s3-stop | s3-pid | mqtt-start | mqtt-stop | mqtt-pid) ;;
     -h | --help | help) usage; return 0 ;;
     *) usage; die "unknown command '${cmd}'" ;;
   esac
@@ -957,6 +1111,9 @@ main() {
     s3-start) s3_start ;;
     s3-stop) s3_stop strict ;;
     s3-pid) s3_our_pid ;;
+    mqtt-start) require_venv; mqtt_start ;;
+    mqtt-stop) mqtt_stop strict ;;
+    mqtt-pid) mqtt_our_pid ;;
   esac
 }
 
