@@ -25,7 +25,9 @@ from hazards.application.venues import VenuesService
 from hazards.config import HazardsSettings
 from hazards.consumers import (
     alarm_context_handler,
+    device_troubles_handler,
     is_alarm_reported,
+    is_device_trouble,
     is_order_completed,
     is_patrol_finding,
     patrol_findings_handler,
@@ -61,6 +63,8 @@ def build_app(settings: HazardsSettings | None = None) -> FastAPI:
 
     if settings.volunteer_findings_category not in taxonomy:
         raise ValueError(f"volunteer_findings_category {settings.volunteer_findings_category!r} is no category")
+    if settings.device_troubles_enabled and settings.device_troubles_category not in taxonomy:
+        raise ValueError(f"device_troubles_category {settings.device_troubles_category!r} is no category")
     if not (settings.deadline_sweep_interval_s > 0 and settings.deadline_sweep_batch > 0):
         raise ValueError("deadline_sweep_interval_s and deadline_sweep_batch must be positive")
 
@@ -97,6 +101,14 @@ def build_app(settings: HazardsSettings | None = None) -> FastAPI:
             wanted=is_order_completed, max_attempts=settings.consumer_max_attempts,
             retry_backoff_s=settings.consumer_retry_backoff_s)
         runtime.background("volunteers.events consumer (hazards found on home visits)", visits.run)
+        if settings.device_troubles_enabled:
+            troubles = app.state.device_troubles = ConsumerRunner(
+                bootstrap=settings.kafka, group_id=settings.device_troubles_group,
+                topics=[settings.devices_events_topic],
+                handler=device_troubles_handler(service, settings.device_troubles_category),
+                wanted=is_device_trouble, max_attempts=settings.consumer_max_attempts,
+                retry_backoff_s=settings.consumer_retry_backoff_s)
+            runtime.background("devices.events consumer (detectors' troubles)", troubles.run)
         pictures = app.state.alarm_context = AlarmContextService(
             runtime.store, venue_kinds, topic=settings.events_topic, source=SOURCE,
             venue_radius_m=settings.alarm_context_venue_radius_m, hazard_radius_m=settings.alarm_context_radius_m,

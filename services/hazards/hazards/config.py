@@ -18,6 +18,13 @@ class HazardsSettings(HttpServiceSettings, ObjectStoreSettings):
     volunteers_events_topic: str = "volunteers.events"
     volunteer_findings_group: str = "hazards-volunteer-findings"
     volunteer_findings_category: str = "other"  # for a category this taxonomy does not know
+    # Networked detectors' troubles (devices.events DeviceTroubleBegan: offline, low battery, fault,
+    # tamper) become one maintenance hazard per episode, source device, closed again by the episode's
+    # DeviceTroubleEnded (HazardResolvedAtSource). Off: no consumer of devices.events.
+    device_troubles_enabled: bool = True
+    devices_events_topic: str = "devices.events"
+    device_troubles_group: str = "hazards-device-troubles"
+    device_troubles_category: str = "detector_maintenance"  # a category of the taxonomy (checked at start-up)
     patrol_kinds_path: str | None = None  # the shipped mapping when unset (a taxonomy of one's own needs its own)
     # A report this close to an open hazard of a compatible category is offered to triage as the same.
     duplicate_radius_m: float = 50.0

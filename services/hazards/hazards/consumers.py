@@ -1,7 +1,9 @@
 """What the hazards service consumes: joint patrols' findings on `units.events`, each filed as a
 hazard (source joint_patrol), the hazards volunteers found on home visits (`volunteers.events`
-ServiceOrderCompleted, source volunteer), and the AlarmReported of `alarms.events`, each given
-its pre-incident picture. Every other record is skipped unparsed (`wanted`)."""
+ServiceOrderCompleted, source volunteer), networked detectors' troubles (`devices.events`
+DeviceTroubleBegan / DeviceTroubleEnded: a maintenance hazard, source device, opened and closed
+again), and the AlarmReported of `alarms.events`, each given its pre-incident picture. Every other
+record is skipped unparsed (`wanted`)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,13 @@ from aiokafka import ConsumerRecord
 from linkduty_shared.application import CommandContext
 from linkduty_shared.contracts import ContractViolation
 from linkduty_shared.contracts.alarms import ALARM_REPORTED_TYPE, alarm_reported_from_data
+from linkduty_shared.contracts.devices import (
+    TROUBLE_BEGAN_TYPE,
+    TROUBLE_TYPES,
+    DeviceTroubleBegan,
+    DeviceTroubleEnded,
+    device_event_from_data,
+)
 from linkduty_shared.contracts.units import PATROL_FINDING_TYPE, patrol_finding_from_data, patrol_finding_ids
 from linkduty_shared.contracts.volunteers import ORDER_COMPLETED_TYPE, order_completed_from_data
 from linkduty_shared.domain.personal_data import scrub_personal_numbers
@@ -93,6 +102,83 @@ def volunteer_findings_handler(service: HazardsService, default_category: str):
             except OutsideTheCity:
                 raise ContractViolation(f"order {event.subject} finding {found.finding_id}: its location lies in no "
                                         "micro-grid of this service's city directory") from None
+
+    return handle
+
+
+def is_device_trouble(event_type: str) -> bool:
+    return event_type in TROUBLE_TYPES
+
+
+# What a maintainer reads first, by the contract's trouble (devices.TROUBLES); the device's `detail` follows.
+TROUBLE_TEXT = {
+    "offline": "联网烟感离线 (detector offline)",
+    "low_battery": "联网烟感电量低 (detector battery low)",
+    "fault": "联网烟感故障 (detector fault)",
+    "tamper": "联网烟感被拆动 (detector tampered with)",
+}
+
+
+def trouble_text(trouble: DeviceTroubleBegan) -> str:
+    """The hazard's description: the trouble, the device and its model, and the device's detail."""
+    head = TROUBLE_TEXT.get(trouble.trouble, trouble.trouble)
+    detail = trouble.detail.strip()
+    return f"{head}: {trouble.device_id} ({trouble.model})" + (f". {detail}" if detail else "")
+
+
+def trouble_place(trouble: DeviceTroubleBegan) -> str | None:
+    """Where in the building the device is (its building, floor and door, as the contract gives
+    them: a place, never who lives there); None when the record says none of it."""
+    where = trouble.location
+    parts = [where.building, f"{where.floor}层" if where.floor is not None else None,
+             f"{where.flat}室" if where.flat else None]
+    return " ".join(p for p in parts if p) or None
+
+
+def device_troubles_handler(service: HazardsService, category: str):
+    """`devices.events` DeviceTroubleBegan → one maintenance hazard (source device, `category`)
+    per trouble episode, at the device's point; DeviceTroubleEnded → that episode's hazard closed
+    as resolved at its source (HazardResolvedAtSource).
+
+    - once per episode: the hazard's id is a UUID 5 of the episode id (`device_hazard_id`); a
+      redelivered Began finds its hazard and files nothing, a redelivered Ended finds it closed;
+    - a record breaking the contract (its subject not its device id included): ContractViolation,
+      dead-lettered at once by the runner;
+    - a device in no micro-grid of this directory: dead-lettered (replayable once the devices
+      registry and this directory agree);
+    - an Ended whose hazard was never filed (its Began not seen, or dead-lettered): logged with
+      its ids, skipped."""
+
+    async def handle(event: Envelope, record: ConsumerRecord) -> None:
+        if not is_device_trouble(event.type):
+            return
+        trouble = device_event_from_data(event.type, event.data)
+        if event.subject != trouble.device_id:
+            raise ContractViolation(f"{event.type} {event.id}: subject {event.subject!r} is not its device_id")
+        # The device is the actor: no person is named (the record carries none).
+        ctx = CommandContext(actor=f"device:{trouble.device_id}", agency=event.agency,
+                             correlation_id=event.correlationid, causation_id=event.id)
+        if event.type == TROUBLE_BEGAN_TYPE:
+            assert isinstance(trouble, DeviceTroubleBegan)
+            try:
+                hazard = await service.file_finding(
+                    trouble.episode_id, ctx, category=category, text=trouble_text(trouble),
+                    lat=trouble.location.lat, lon=trouble.location.lon, source="device",
+                    address=trouble_place(trouble))
+            except OutsideTheCity:
+                raise ContractViolation(f"device {trouble.device_id} episode {trouble.episode_id}: its location lies "
+                                        "in no micro-grid of this service's city directory") from None
+            if hazard is None:
+                log.info("device %s episode %s: already filed", trouble.device_id, trouble.episode_id)
+            return
+        assert isinstance(trouble, DeviceTroubleEnded)
+        hazard = await service.resolve_at_source(trouble.episode_id, ctx, how=trouble.how)
+        if hazard is None:
+            log.warning("device %s episode %s (event %s): trouble ended, but no hazard was filed for it: skipped",
+                        trouble.device_id, trouble.episode_id, event.id)
+        elif hazard.resolved_at_source is None:
+            log.info("device %s episode %s: trouble ended, hazard %s already %s: left as it is", trouble.device_id,
+                     trouble.episode_id, hazard.id, hazard.status)
 
     return handle
 

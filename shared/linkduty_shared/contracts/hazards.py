@@ -12,7 +12,9 @@ HazardMerged (the duplicate; its target records DuplicateMerged) → HazardAssig
 RectificationSubmitted → RectificationVerified (+ ReinspectionScheduled) | RectificationFailed
 (back to rectifying) → ReinspectionConfirmed | HazardReopened (back to rectifying). A hazard an
 inspection found and fixed at once: HazardReported (source inspection) → HazardFixedOnSpot
-(closed) + ReinspectionScheduled.
+(closed) + ReinspectionScheduled. A hazard a networked detector reported (source device: its
+trouble, devices.events DeviceTroubleBegan) may be closed by the device from any open status:
+HazardResolvedAtSource (its trouble ended; no verification, no re-inspection).
 HazardEscalated (community → street → district) may come while the hazard is open.
 """
 
@@ -38,6 +40,7 @@ STATUS_AFTER_EVENT = {
     "RectificationSubmitted": "awaiting_verification",
     "RectificationVerified": "closed",
     "HazardFixedOnSpot": "closed",
+    "HazardResolvedAtSource": "closed",
     "RectificationFailed": "rectifying",
     "ReinspectionConfirmed": "confirmed",
     "HazardReopened": "rectifying",
@@ -77,7 +80,8 @@ class DuplicateCandidate:
 class HazardReported:
     hazard_id: Text
     at: Text
-    source: Literal["resident_app", "grid_worker", "volunteer", "inspector", "joint_patrol", "hotline", "inspection"]
+    source: Literal["resident_app", "grid_worker", "volunteer", "inspector", "joint_patrol", "hotline", "inspection",
+                    "device"]
     category: Text
     taxonomy_version: Text
     severity: Severity
@@ -168,6 +172,12 @@ class HazardFixedOnSpot:
 
 
 @dataclasses.dataclass(frozen=True)
+class HazardResolvedAtSource:
+    how: Literal["reported_again", "battery_ok", "maintained"]  # as devices.events DeviceTroubleEnded says
+    at: Text
+
+
+@dataclasses.dataclass(frozen=True)
 class RectificationFailed:
     note: Text
     failures: Annotated[int, Field(ge=1)]
@@ -212,7 +222,7 @@ class HazardEscalated:
 
 EVENTS: dict[str, type] = {cls.__name__: cls for cls in (
     HazardReported, RecurrenceFlagged, HazardMerged, DuplicateMerged, HazardAccepted, HazardRejected, HazardAssigned,
-    RectificationSubmitted, RectificationVerified, HazardFixedOnSpot, RectificationFailed, ReinspectionScheduled, ReinspectionConfirmed,
+    RectificationSubmitted, RectificationVerified, HazardFixedOnSpot, HazardResolvedAtSource, RectificationFailed, ReinspectionScheduled, ReinspectionConfirmed,
     HazardReopened, HazardEscalated)}
 EVENT_TYPES = frozenset(TYPE_PREFIX + name for name in EVENTS)
 _ADAPTERS = {name: TypeAdapter(cls) for name, cls in EVENTS.items()}

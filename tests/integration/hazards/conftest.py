@@ -21,18 +21,21 @@ from tests.support.problems import assert_problem  # noqa: F401 (the hazards tes
 # The settings a test passes to the service run as its own process (tests.support.served).
 SERVED_FIELDS = ("service_name", "pg_dsn", "kafka_bootstrap", "auth_jwks_file", "auth_issuer", "events_topic",
                  "units_events_topic", "patrol_findings_group", "alarms_events_topic", "alarm_context_group",
-                 "volunteers_events_topic", "volunteer_findings_group", "object_store_path")
+                 "volunteers_events_topic", "volunteer_findings_group", "devices_events_topic",
+                 "device_troubles_group", "object_store_path")
 STAFF = ("hazards:report", "hazards:read", "hazards:triage", "hazards:rectify", "hazards:verify", "hazards:venues",
          "hazards:inspect")
 
 
 @pytest.fixture
 async def hazards_topics(kafka_bootstrap) -> dict[str, str]:
-    """Its own hazards.events, and its own units.events and alarms.events (with their DLQs) for the
-    patrol findings and the alarms' pictures."""
+    """Its own hazards.events, and its own units.events, alarms.events, volunteers.events and
+    devices.events (with their DLQs) for the patrol findings, the alarms' pictures, the home
+    visits' findings and the detectors' troubles."""
     run = uuid.uuid4().hex[:8]
     names = {"events": f"test.{run}.hazards.events", "units": f"test.{run}.units.events",
-             "alarms": f"test.{run}.alarms.events", "volunteers": f"test.{run}.volunteers.events"}
+             "alarms": f"test.{run}.alarms.events", "volunteers": f"test.{run}.volunteers.events",
+             "devices": f"test.{run}.devices.events"}
     await make_topics(kafka_bootstrap, [spec for name in names.values()
                                         for spec in (TopicSpec(name, 3, 1, 3_600_000),
                                                      TopicSpec(dlq_topic(name), 1, 1, 3_600_000))])
@@ -49,6 +52,7 @@ def hazards_settings(schema_dsn, kafka_bootstrap, issuer, hazards_topics, tmp_pa
         units_events_topic=hazards_topics["units"], patrol_findings_group=name,
         alarms_events_topic=hazards_topics["alarms"], alarm_context_group=f"{name}-alarm-context",
         volunteers_events_topic=hazards_topics["volunteers"], volunteer_findings_group=f"{name}-volunteer-findings",
+        devices_events_topic=hazards_topics["devices"], device_troubles_group=f"{name}-device-troubles",
         object_store_path=str(tmp_path / "objects"),
         # The loop's tests report without photos; test_photos.py pins the shipped rule (a
         # resident's snapshot needs one) with `photos_required`.

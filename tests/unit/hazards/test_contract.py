@@ -27,8 +27,10 @@ def sample_events():
     r = recorded
     escalated = r.given(r.reported(), r.ACCEPTED, r.ASSIGNED)
     escalated.escalate(at=r.at(30), category=r.EBIKE, triage_within=r.TRIAGE_WITHIN)
+    device = r.given(r.reported(source="device", category="detector_maintenance"), r.ACCEPTED)
+    device.resolve_at_source(how="reported_again", at=r.at(2))
     return [r.reported(duplicate_candidates=({"hazard_id": "h0", "distance_m": 3.0},)), r.ACCEPTED, r.ASSIGNED,
-            *escalated.pending, r.SUBMITTED, r.VERIFIED, r.SCHEDULED]
+            *escalated.pending, r.SUBMITTED, r.VERIFIED, r.SCHEDULED, *device.pending]
 
 
 def test_what_the_aggregate_records_parses_under_the_contract():

@@ -70,5 +70,9 @@ def test_a_taxonomy_of_ones_own_needs_its_own_mapping_or_the_service_does_not_st
     with pytest.raises(ValueError, match="volunteer_findings_category"):  # "other" is not one of its own
         build_app(HazardsSettings(categories_path=str(taxonomy), patrol_kinds_path=str(mapping),
                                   venue_kinds_path=str(kinds)))
+    with pytest.raises(ValueError, match="device_troubles_category"):  # nor is "detector_maintenance"
+        build_app(HazardsSettings(categories_path=str(taxonomy), patrol_kinds_path=str(mapping),
+                                  venue_kinds_path=str(kinds), volunteer_findings_category="b"))
     build_app(HazardsSettings(categories_path=str(taxonomy), patrol_kinds_path=str(mapping),
-                              venue_kinds_path=str(kinds), volunteer_findings_category="b"))
+                              venue_kinds_path=str(kinds), volunteer_findings_category="b",
+                              device_troubles_category="b"))

@@ -45,7 +45,8 @@ READ, REPORT = "hazards:read", "hazards:report"
 RESIDENT_ACTOR = "resident"  # the actor of what a caller who may only report records
 PATROL_FINDINGS = uuid.UUID("5d0c6f4e-5b1a-4d8e-9f31-7a3c2b1e9d40")  # namespace of patrol findings' hazard ids
 VOLUNTEER_FINDINGS = uuid.UUID("0b7e2f52-9a64-4c1f-8d3e-6f1a2c9b7e15")  # of hazards found on volunteers' visits
-_FINDINGS = {"joint_patrol": PATROL_FINDINGS, "volunteer": VOLUNTEER_FINDINGS}
+DEVICE_TROUBLES = uuid.UUID("9e41c3a7-2d58-4b6f-a0e9-51c7d28f3b64")  # of networked detectors' trouble episodes
+_FINDINGS = {"joint_patrol": PATROL_FINDINGS, "volunteer": VOLUNTEER_FINDINGS, "device": DEVICE_TROUBLES}
 
 
 def utcnow() -> dt.datetime:
@@ -62,6 +63,12 @@ def finding_hazard_id(source: str, finding_id: str) -> str:
     """The hazard another service's finding is filed as (a patrol's, one found on a volunteer's
     home visit): always the same one for the same finding."""
     return str(uuid.uuid5(_FINDINGS[source], finding_id))
+
+
+def device_hazard_id(episode_id: str) -> str:
+    """The hazard a detector's trouble episode (devices.events `episode_id`) is filed as: its
+    DeviceTroubleBegan files it, its DeviceTroubleEnded finds it there."""
+    return finding_hazard_id("device", episode_id)
 
 
 def _scrubbed(text: str | None) -> str | None:
@@ -142,6 +149,9 @@ class HazardsService:
         if cmd.source == Source.INSPECTION:
             raise InvariantViolated("a hazard of source inspection is an inspection's failed item: record the "
                                     "inspection (POST /v1/venues/{venue_id}/inspections)")
+        if cmd.source == Source.DEVICE:
+            raise InvariantViolated("a hazard of source device is a networked detector's trouble, filed from "
+                                    "devices.events: only the device closes it again")
         if len(cmd.photo_ids) < (needed := self.min_photos.get(cmd.source, 0)):
             raise TooFewPhotos(f"a report from {cmd.source} needs at least {needed} photo(s): upload first "
                                "(POST /v1/photos), then name them in photo_ids")
@@ -199,9 +209,9 @@ class HazardsService:
     # ---- joint patrols' findings (units.events) ---------------------------------------------------
 
     async def file_finding(self, finding_id: str, ctx: CommandContext, *, category: str, text: str, lat: float,
-                                  lon: float, source: str = "joint_patrol") -> Hazard | None:
+                           lon: float, source: str = "joint_patrol", address: str | None = None) -> Hazard | None:
         """Another service's finding as a hazard (source joint_patrol, or volunteer for one found
-        on a home visit), at most once: its id is derived from the finding's
+        on a home visit, device for a detector's trouble episode), at most once: its id is derived from the finding's
         (`finding_hazard_id`), so a redelivered finding finds its hazard
         already there and records nothing (returns None). Two deliveries at once: the second
         append conflicts, and the unit of work's retry finds the first one's hazard. No reporter
@@ -209,7 +219,7 @@ class HazardsService:
         no person, and an original nobody could erase is not kept). OutsideTheCity if its
         location lies in no micro-grid."""
         cmd = ReportHazard(category=category, description=scrub_personal_numbers(text), lat=lat, lon=lon,
-                           source=source)
+                           source=source, address=_scrubbed(address))
         jurisdiction = self.resolve(lat, lon).codes()
 
         async def work(tx: Transaction) -> Hazard | None:
@@ -217,6 +227,22 @@ class HazardsService:
             if hazard.exists:
                 return None
             hazard, _, _ = await self.file_report(tx, hazard, cmd, self.category(category), jurisdiction)
+            await tx.save(self.repo, hazard)
+            return hazard
+
+        return await self.uow.run(work, ctx)
+
+    async def resolve_at_source(self, episode_id: str, ctx: CommandContext, *, how: str) -> Hazard | None:
+        """A detector's trouble episode ended (devices.events DeviceTroubleEnded): its hazard
+        closed as resolved at its source (`Hazard.resolve_at_source`), whatever open status it is
+        in. Returns the hazard (unchanged if it was no longer open: a redelivery, or a person closed,
+        rejected or merged it first), or None if the episode's hazard was never filed (its
+        DeviceTroubleBegan not seen, or dead-lettered)."""
+        async def work(tx: Transaction) -> Hazard | None:
+            hazard = await tx.load(self.repo, device_hazard_id(episode_id))
+            if not hazard.exists:
+                return None
+            hazard.resolve_at_source(how=how, at=self.clock())
             await tx.save(self.repo, hazard)
             return hazard
 

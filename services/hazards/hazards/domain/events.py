@@ -18,7 +18,7 @@ class HazardReported(DomainEvent):
 
     hazard_id: str
     at: str
-    source: str  # resident_app | grid_worker | volunteer | inspector | joint_patrol | hotline
+    source: str  # resident_app | grid_worker | volunteer | inspector | joint_patrol | hotline | inspection | device
     category: str  # an id of the taxonomy `taxonomy_version`
     taxonomy_version: str
     severity: str
@@ -179,6 +179,17 @@ class HazardFixedOnSpot(DomainEvent):
     by: str
     at: str
     note: str | None = None
+
+
+@event("HazardResolvedAtSource")
+class HazardResolvedAtSource(DomainEvent):
+    """The source that reported it says it is over: a networked detector's trouble ended (it was
+    heard from again, its battery is good again, it was maintained). The hazard is closed, with no
+    verification and no re-inspection: the device's own signals are the check, and a new trouble
+    of it is a new hazard."""
+
+    how: str  # reported_again | battery_ok | maintained (values.ResolvedHow)
+    at: str
 
 
 # ---- venues (场所): the registry a street keeps of the places it inspects ---------------------

@@ -27,6 +27,7 @@ from hazards.domain.events import (
     HazardRejected,
     HazardReopened,
     HazardReported,
+    HazardResolvedAtSource,
     RecurrenceFlagged,
     RectificationFailed,
     RectificationSubmitted,
@@ -39,6 +40,7 @@ from hazards.domain.values import (
     OPEN_STATUSES,
     AssigneeKind,
     RejectionReason,
+    ResolvedHow,
     Severity,
     Source,
     Status,
@@ -103,6 +105,7 @@ class Hazard(Aggregate):
         self.closed_at: str | None = None
         self.reinspection_due_at: str | None = None
         self.reopenings = 0
+        self.resolved_at_source: str | None = None  # how its source ended it (HazardResolvedAtSource)
         self.history: list[Step] = []
 
     @property
@@ -142,6 +145,8 @@ class Hazard(Aggregate):
                 self.rectifications.append({"note": e.note, "photo_refs": list(e.photo_refs), "at": e.at, "by": e.by})
             case RectificationVerified() | HazardFixedOnSpot():
                 self.status, self.closed_at = Status.CLOSED, e.at
+            case HazardResolvedAtSource():
+                self.status, self.closed_at, self.resolved_at_source = Status.CLOSED, e.at, e.how
             case RectificationFailed():
                 self.status, self.failures, self.rectification_due_at = Status.RECTIFYING, e.failures, e.due_at
             case ReinspectionScheduled():
@@ -150,7 +155,7 @@ class Hazard(Aggregate):
                 self.status = Status.CONFIRMED
             case HazardReopened():
                 self.status, self.rectification_due_at = Status.RECTIFYING, e.due_at
-                self.closed_at, self.reinspection_due_at = None, None
+                self.closed_at, self.reinspection_due_at, self.resolved_at_source = None, None, None
                 self.reopenings += 1
             case HazardEscalated():
                 self.handling_level = e.to_level
@@ -271,6 +276,25 @@ class Hazard(Aggregate):
             raise InvariantViolated("a reopening says what was found: the note is empty")
         self._record(HazardReopened(note=note, due_at=_iso(category.rectification_due(self.severity, at)), by=by,
                                     at=_iso(at)))
+
+    def resolve_at_source(self, *, how: str, at: dt.datetime) -> bool:
+        """Its source ended it (a networked detector's trouble is over: heard from again, battery
+        good, maintained): closed from whatever open status it is in (reported, accepted,
+        rectifying, awaiting verification), with no verification and no re-inspection scheduled.
+        Only a hazard a device reported (source device) is its device's to end. One no longer open
+        (closed already, by this or a person; confirmed, rejected, merged) stays as it is, and a
+        repeated resolution records nothing: returns whether it closed it."""
+        if not self.exists:
+            raise IllegalTransition(f"hazard {self.id} was never reported")
+        if self.source != Source.DEVICE:
+            raise IllegalTransition(f"hazard {self.id} was reported by {self.source}, not a device: only a person "
+                                    "closes it")
+        how = _one_of(ResolvedHow, how, "how")
+        at_iso = _iso(at)
+        if not self.is_open:
+            return False
+        self._record(HazardResolvedAtSource(how=how, at=at_iso))
+        return True
 
     def overdue(self, at: dt.datetime) -> tuple[str, str] | None:
         """The deadline in force that has passed at `at`, as (which, when it was due): untriaged

@@ -23,6 +23,7 @@ class Source(StrEnum):
     JOINT_PATROL = "joint_patrol"  # 联防: the units service's patrol findings (consumers.py)
     HOTLINE = "hotline"  # 12345
     INSPECTION = "inspection"  # a failed item of a venue inspection (InspectionRecorded)
+    DEVICE = "device"  # a networked detector's trouble (devices.events DeviceTroubleBegan, consumers.py)
 
 
 class Status(StrEnum):
@@ -38,6 +39,14 @@ class Status(StrEnum):
 
 OPEN_STATUSES = frozenset({Status.REPORTED, Status.ACCEPTED, Status.RECTIFYING, Status.AWAITING_VERIFICATION})
 CLOSED_STATUSES = frozenset({Status.CLOSED, Status.CONFIRMED})  # fixed: a new report there may be a recurrence
+
+
+class ResolvedHow(StrEnum):
+    """How a hazard's own source ended it (HazardResolvedAtSource): a device's trouble ended."""
+
+    REPORTED_AGAIN = "reported_again"  # an offline detector is heard from again
+    BATTERY_OK = "battery_ok"
+    MAINTAINED = "maintained"  # a maintenance record at the devices service (fault, tamper)
 
 
 class RejectionReason(StrEnum):

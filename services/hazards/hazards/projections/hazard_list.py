@@ -132,7 +132,7 @@ class HazardList(Projection):
                 await conn.execute(
                     "UPDATE hazard_list SET failures = $2, rectification_due_at = $3 WHERE hazard_id = $1",
                     hazard_id, d["failures"], _time(d["due_at"]))
-            case "RectificationVerified" | "HazardFixedOnSpot":
+            case "RectificationVerified" | "HazardFixedOnSpot" | "HazardResolvedAtSource":
                 await conn.execute("UPDATE hazard_list SET closed_at = $2 WHERE hazard_id = $1", hazard_id,
                                    _time(d["at"]))
             case "ReinspectionScheduled":
