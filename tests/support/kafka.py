@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import warnings
+from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -11,16 +12,20 @@ from aiokafka.admin import AIOKafkaAdminClient
 from linkduty_shared.messaging.topics import ensure_topics
 
 
-async def read_topic(bootstrap: str, topic: str, *, until_count: int, timeout: float = 30.0) -> list[ConsumerRecord]:
-    """Every record of `topic` from the start, once `until_count` arrived (or fail at timeout)."""
+async def read_topic(bootstrap: str, topic: str, *, until_count: int = 1,
+                     until: Callable[[list[ConsumerRecord]], bool] | None = None,
+                     timeout: float = 30.0) -> list[ConsumerRecord]:
+    """Every record of `topic` from the start, once `until_count` arrived and `until` (when
+    given) holds for what arrived (or fail at timeout)."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False)
     await consumer.start()
     records: list[ConsumerRecord] = []
     try:
         deadline = asyncio.get_running_loop().time() + timeout
-        while len(records) < until_count:
+        while len(records) < until_count or (until is not None and not until(records)):
             if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"{topic}: {len(records)} of {until_count} records after {timeout}s")
+                raise AssertionError(f"{topic}: {len(records)} records (wanted {until_count}"
+                                     f"{' and a condition' if until else ''}) after {timeout}s")
             for batch in (await consumer.getmany(timeout_ms=200)).values():
                 records.extend(batch)
         # a short grace read, so duplicates beyond the expected count are seen too

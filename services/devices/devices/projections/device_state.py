@@ -86,7 +86,7 @@ async def heartbeat(conn: asyncpg.Connection, *, device_id: str, platform: str, 
     is unknown to this platform or the heartbeat is not newer (a replay)."""
     return await conn.fetchrow(
         """UPDATE device_state SET last_seen_at = greatest(last_seen_at, $4), last_heartbeat_at = $3,
-               silent_after = greatest(silent_after, $4 + heartbeat_period_s * $5 * interval '1 second'),
+               silent_after = greatest(silent_after, $4 + heartbeat_period_s * $5::float8 * interval '1 second'),
                battery_pct = coalesce($6, battery_pct)
            WHERE device_id = $1 AND platform = $2 AND (last_heartbeat_at IS NULL OR last_heartbeat_at < $3)
            RETURNING offline, low_battery""", device_id, platform, signalled_at, now, grace, battery_pct)
@@ -96,7 +96,7 @@ async def seen(conn: asyncpg.Connection, device_id: str, now: dt.datetime, grace
     """Any other signal: the device is seen now; its row (the open alarm's repeats) as it is."""
     return await conn.fetchrow(
         """UPDATE device_state SET last_seen_at = greatest(last_seen_at, $2),
-               silent_after = greatest(silent_after, $2 + heartbeat_period_s * $3 * interval '1 second')
+               silent_after = greatest(silent_after, $2 + heartbeat_period_s * $3::float8 * interval '1 second')
            WHERE device_id = $1 RETURNING alarm_episode, alarm_repeats""", device_id, now, grace)
 
 
