@@ -43,7 +43,7 @@ async def view(registry: Registry, d: Device) -> dict:
         "premises_id": d.premises_id,
         "open_alarm": None if d.alarm is None else {"episode_id": d.alarm.episode_id,
                                                      "signalled_at": d.alarm.signalled_at.isoformat()},
-        "troubles": dict(d.troubles), "maintenance": d.maintenance, "state": state, "version": d.version,
+        "troubles": dict(d.troubles), "maintenance": d.maintenance, "last_test_at": d.last_test_at, "state": state, "version": d.version,
     }
 
 

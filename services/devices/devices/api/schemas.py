@@ -101,6 +101,7 @@ class DeviceOut(BaseModel):
     open_alarm: dict | None
     troubles: dict[str, str] = Field(description="open trouble → its episode id")
     maintenance: list[dict]
+    last_test_at: str | None = Field(None, description="the device's time of its newest test signal")
     state: DeviceStateOut | None
     version: int
 
