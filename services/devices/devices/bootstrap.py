@@ -46,8 +46,10 @@ def build_app(settings: DevicesSettings | None = None) -> FastAPI:
             mqtt = app.state.mqtt = MqttIntake(
                 intake, platforms, runtime.pool, host=settings.mqtt_host, port=settings.mqtt_port,
                 username=settings.mqtt_username or None, password=settings.mqtt_password or None,
-                client_id=f"linkduty-devices-{os.environ.get('LINKDUTY_GROUP_INSTANCE_ID', 'local-0')}",
-                workers=settings.mqtt_workers)
+                # one id per replica (a second client with the same id would push the first off)
+                client_id=f"linkduty-{settings.service_name}-{os.environ.get('LINKDUTY_GROUP_INSTANCE_ID', 'local-0')}",
+                workers=settings.mqtt_workers, topic_suffix=settings.mqtt_topic_suffix,
+                persistent_session=settings.mqtt_persistent_session)
             runtime.background("MQTT intake", mqtt.run)
 
     app = create_app(settings, title="LinkDuty devices", routers=[signals.router, devices.router, residents.router],

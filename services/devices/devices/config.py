@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field
+
 from linkduty_shared.config import HttpServiceSettings
 
 
@@ -19,6 +23,13 @@ class DevicesSettings(HttpServiceSettings):
     mqtt_username: str | None = None
     mqtt_password: str | None = None
     mqtt_workers: int = 8  # a device's signals always go through the same one, in order
+    # Signals are read from linkduty/devices/<platform>/<suffix>: the broker lets each platform
+    # write only under its own linkduty/devices/<platform>/#. A test run takes a suffix of its
+    # own, so that the running system's service never sees its messages.
+    mqtt_topic_suffix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$", max_length=100)] = "signals"
+    # A persistent session (the broker keeps QoS 1 messages while the service is away); tests
+    # and benchmarks take a clean one, so that the broker keeps nothing for them once they end.
+    mqtt_persistent_session: bool = True
 
     # How signals are read.
     quick_clear_s: float = 120.0  # "alarm cleared" this soon after the raise, no repeat: a possible false alarm

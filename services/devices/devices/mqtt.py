@@ -1,4 +1,5 @@
-"""The MQTT intake: the service subscribes to `linkduty/devices/+/signals` on the broker
+"""The MQTT intake: the service subscribes to `linkduty/devices/+/signals` (the suffix is a
+setting) on the broker
 (Mosquitto; each platform's user may write only under its own `linkduty/devices/<id>/`, so the
 topic names the platform the broker authenticated) and feeds every message to the same intake
 as the webhooks.
@@ -27,7 +28,7 @@ from devices.signal_contract import parse_signal
 
 log = logging.getLogger(__name__)
 
-TOPIC_FILTER = "linkduty/devices/+/signals"
+TOPIC_PREFIX = "linkduty/devices"
 MAX_PAYLOAD = 4096
 DEAD_LETTERS_DDL = """
 CREATE TABLE IF NOT EXISTS mqtt_dead_letters (
@@ -45,11 +46,13 @@ CREATE TABLE IF NOT EXISTS mqtt_dead_letters (
 class MqttIntake:
     def __init__(self, intake: Intake, platforms: dict, pool: asyncpg.Pool, *, host: str, port: int,
                  username: str | None, password: str | None, client_id: str, workers: int = 8,
-                 attempts: int = 5) -> None:
+                 attempts: int = 5, topic_suffix: str = "signals", persistent_session: bool = True) -> None:
         self.intake, self.platforms, self.pool = intake, platforms, pool
         self.host, self.port, self.username, self.password, self.client_id = host, port, username, password, client_id
         self.queues: list[asyncio.Queue[tuple[str, Signal, bytes]]] = [asyncio.Queue(maxsize=1000) for _ in range(workers)]
         self.attempts = attempts
+        self.topic_filter = f"{TOPIC_PREFIX}/+/{topic_suffix}"
+        self.persistent_session = persistent_session
         self.connected = asyncio.Event()
         self.taken = 0
 
@@ -70,17 +73,17 @@ class MqttIntake:
 
     async def _subscribe(self) -> None:
         async with aiomqtt.Client(self.host, self.port, username=self.username, password=self.password,
-                                  identifier=self.client_id, clean_session=False, keepalive=30,
+                                  identifier=self.client_id, clean_session=not self.persistent_session, keepalive=30,
                                   max_queued_incoming_messages=10_000) as client:
-            await client.subscribe(TOPIC_FILTER, qos=1)
+            await client.subscribe(self.topic_filter, qos=1)
             self.connected.set()
-            log.info("MQTT: subscribed to %s on %s:%s", TOPIC_FILTER, self.host, self.port)
+            log.info("MQTT: subscribed to %s on %s:%s", self.topic_filter, self.host, self.port)
             async for message in client.messages:
                 await self._dispatch(message.topic.value, message.payload)
 
     async def _dispatch(self, topic: str, payload) -> None:
-        parts = topic.split("/")
-        platform = parts[2] if len(parts) == 4 else None
+        # the broker delivers only what matches the filter: the platform is its one wildcard level
+        platform = topic.split("/")[2]
         raw = payload if isinstance(payload, bytes) else str(payload).encode()
         if platform not in self.platforms:
             return await self.dead_letter(topic, platform, "unknown-platform", "no platform of this service", raw)

@@ -32,8 +32,16 @@ def platforms_file() -> str:
 
 
 @pytest.fixture
-async def mqtt_app(devices_settings, stack):
+def suffix() -> str:
+    # A topic of the test's own under each platform's: the running system's devices service
+    # never sees these messages, nor another test's intake.
+    return f"test-{uuid.uuid4().hex[:8]}/signals"
+
+
+@pytest.fixture
+async def mqtt_app(devices_settings, stack, suffix):
     settings = devices_settings.model_copy(update={
+        "mqtt_topic_suffix": suffix, "mqtt_persistent_session": False,
         "mqtt_enabled": True, "mqtt_host": stack["LINKDUTY_MQTT_HOST"], "mqtt_port": int(stack["LINKDUTY_MQTT_PORT"]),
         "mqtt_username": stack["LINKDUTY_MQTT_USERNAME"], "mqtt_password": stack["LINKDUTY_MQTT_PASSWORD"]})
     app = build_app(settings)
@@ -64,9 +72,13 @@ def platform_client(platform: str, stack) -> aiomqtt.Client:
                           password=p["mqtt_password"], identifier=f"test-{platform}-{uuid.uuid4().hex[:6]}")
 
 
-async def publish(stack, payload: bytes, *, as_platform: str = PLATFORM, topic_platform: str | None = None) -> None:
-    async with platform_client(as_platform, stack) as c:
-        await c.publish(f"linkduty/devices/{topic_platform or as_platform}/signals", payload, qos=1)
+@pytest.fixture
+def publish(stack, suffix):
+    async def publish_(payload: bytes, *, as_platform: str = PLATFORM, topic_platform: str | None = None) -> None:
+        async with platform_client(as_platform, stack) as c:
+            await c.publish(f"linkduty/devices/{topic_platform or as_platform}/{suffix}", payload, qos=1)
+
+    return publish_
 
 
 async def dead_letters(client, token) -> list[dict]:
@@ -75,17 +87,17 @@ async def dead_letters(client, token) -> list[dict]:
     return r.json()["dead_letters"]
 
 
-async def test_a_smoke_alarm_over_mqtt_opens_the_episode_as_over_http(client, token, city, stack):
+async def test_a_smoke_alarm_over_mqtt_opens_the_episode_as_over_http(client, token, city, publish):
     device_id, _ = await registered(client, token, city, platform=PLATFORM)
     message = over_mqtt(device_id, "smoke_alarm")
-    await publish(stack, message)
+    await publish(message)
 
     async def opened() -> bool:
         return (await client.get(f"/v1/devices/{device_id}", headers=token())).json()["open_alarm"] is not None
 
     await eventually(opened, what="the episode opened from the MQTT signal")
     # The same message again (a QoS 1 redelivery, a platform's retry): one episode, one signal counted.
-    await publish(stack, message)
+    await publish(message)
     await eventually(lambda: _reason_in(client, token, "signal-replayed"), what="the replay dead-lettered")
     state = (await client.get(f"/v1/devices/{device_id}", headers=token())).json()["state"]
     assert state["alarm_repeats"] == 1
@@ -95,14 +107,14 @@ async def _reason_in(client, token, reason: str) -> bool:
     return any(d["reason"] == reason for d in await dead_letters(client, token))
 
 
-async def test_what_the_mqtt_intake_refuses_is_a_dead_letter_with_its_reason(client, token, city, stack):
+async def test_what_the_mqtt_intake_refuses_is_a_dead_letter_with_its_reason(client, token, city, publish):
     device_id, _ = await registered(client, token, city, platform=PLATFORM)
-    await publish(stack, b"{not json")
+    await publish(b"{not json")
     no_id = json.loads(over_mqtt(device_id, "heartbeat"))
     del no_id["signal_id"]
-    await publish(stack, json.dumps(no_id).encode())
-    await publish(stack, over_mqtt("det-nobody", "smoke_alarm"))
-    await publish(stack, b"x" * 5000)
+    await publish(json.dumps(no_id).encode())
+    await publish(over_mqtt("det-nobody", "smoke_alarm"))
+    await publish(b"x" * 5000)
     for reason in ("malformed-signal", "unknown-device", "payload-too-large"):
         await eventually(lambda r=reason: _reason_in(client, token, r), what=f"a {reason} dead letter")
     letters = await dead_letters(client, token)
@@ -110,12 +122,12 @@ async def test_what_the_mqtt_intake_refuses_is_a_dead_letter_with_its_reason(cli
     assert (await client.get(f"/v1/devices/{device_id}", headers=token())).json()["open_alarm"] is None
 
 
-async def test_the_broker_keeps_a_platform_from_writing_under_another_platform_s_topic(client, token, city, stack):
+async def test_the_broker_keeps_a_platform_from_writing_under_another_platform_s_topic(client, token, city, publish):
     device_id, _ = await registered(client, token, city, platform="city-iot")
     # demo-iot publishes a signal for city-iot's device under city-iot's topic: the ACL drops it…
-    await publish(stack, over_mqtt(device_id, "smoke_alarm"), topic_platform="city-iot")
+    await publish(over_mqtt(device_id, "smoke_alarm"), topic_platform="city-iot")
     # …while city-iot's own message after it arrives, so the first one had its chance to.
-    await publish(stack, over_mqtt(device_id, "test"), as_platform="city-iot")
+    await publish(over_mqtt(device_id, "test"), as_platform="city-iot")
 
     async def tested() -> bool:
         return (await client.get(f"/v1/devices/{device_id}", headers=token())).json()["last_test_at"] is not None
