@@ -71,9 +71,11 @@ TOPIC = "bench.hazards.events"
 UNITS_TOPIC = "bench.units.events"
 ALARMS_TOPIC = "bench.alarms.events"
 VOLUNTEERS_TOPIC = "bench.volunteers.events"
+DEVICES_TOPIC = "bench.devices.events"
 SETTINGS_FIELDS = ("service_name", "pg_dsn", "kafka_bootstrap", "events_topic", "units_events_topic",
                    "patrol_findings_group", "alarms_events_topic", "alarm_context_group", "object_store_path",
-                   "auth_jwks_file", "auth_issuer",
+                   "volunteers_events_topic", "volunteer_findings_group", "devices_events_topic",
+                   "device_troubles_group", "auth_jwks_file", "auth_issuer",
                    "deadline_sweep_interval_s")
 CATEGORIES = ("ebike_indoors", "evacuation_route_blocked", "flying_wire_charging", "corridor_cluttered",
               "fire_equipment_defective")
@@ -114,6 +116,7 @@ def settings_for(schema_dsn: str, objects: Path, issuer: LocalIssuer) -> Hazards
         alarms_events_topic=ALARMS_TOPIC, alarm_context_group=f"bench-hazards-context-{uuid.uuid4().hex[:6]}",
         volunteers_events_topic=VOLUNTEERS_TOPIC,
         volunteer_findings_group=f"bench-hazards-findings-{uuid.uuid4().hex[:6]}",
+        devices_events_topic=DEVICES_TOPIC, device_troubles_group=f"bench-hazards-devices-{uuid.uuid4().hex[:6]}",
         auth_jwks_file=str(issuer.jwks_file), auth_issuer=issuer.issuer,
         # The sweep passes once at start; a year of loaded hazards is mostly past its triage
         # deadline, and the bench measures lists, not escalations.
@@ -317,7 +320,8 @@ async def main(args) -> dict:
     city = load_demo_city()
     issuer = LocalIssuer()
     await ensure_topics(stack_env()["LINKDUTY_KAFKA_BOOTSTRAP"], [TopicSpec(t, 3, 1, 3_600_000)
-                                                                for t in (TOPIC, UNITS_TOPIC, ALARMS_TOPIC, VOLUNTEERS_TOPIC)])
+                                                                for t in (TOPIC, UNITS_TOPIC, ALARMS_TOPIC, VOLUNTEERS_TOPIC,
+                                                                          DEVICES_TOPIC)])
     result: dict = {"machine": os.uname().nodename, "cpus": os.cpu_count()}
     log_dir = Path(tempfile.mkdtemp(prefix="bench-hazards-"))
 
