@@ -89,7 +89,7 @@ async def _follow_streams(tokens: dict[str, str], stop, out, url: str = GATEWAY_
                         # and would be taken for late deliveries of it
                         if "alarm" in n and n["event_type"] in CALL_EVENTS:
                             arrivals.append((centre_id, n["alarm"]["alarm_id"], n["alarm"]["version"],
-                                             n["notification_id"], now))
+                                             n["notification_id"], now, n["event_data"].get("call_id")))
                             stages.append((n["alarm"]["alarm_id"], _ts(n["occurred_at"]), _ts(n["routed_at"]), wall))
                         elif "alarm" in n and n["event_type"] in ATTACHED_EVENTS:
                             attached.append((n["event_type"], centre_id, n["alarm"]["alarm_id"], now,
@@ -131,7 +131,8 @@ class Consoles:
                        for i in range(processes)]
         self.connected = 0
         self.errors: list[str] = []
-        self.arrivals: list[tuple[str, str, int, str, float]] = []
+        # (centre, alarm, alarm version, notification, read at, the call's id): CALL_EVENTS
+        self.arrivals: list[tuple[str, str, int, str, float, str | None]] = []
         self.stages: list[tuple[str, float, float, float]] = []  # (alarm, event occurred, routed, on screen), wall clock
         # (event type, centre, alarm, read at, volunteers alerted): ATTACHED_EVENTS
         self.attached: list[tuple[str, str, str, float, int]] = []
@@ -362,7 +363,7 @@ async def run(rate: float, seconds: float, seed: int = 119, drain_s: float = 10.
     latency = {level: [] for level in LEVELS}
     seen = collections.Counter()
     misrouted = 0
-    for centre, alarm, version, notification, t in consoles.arrivals:
+    for centre, alarm, version, notification, t, _ in consoles.arrivals:
         key = (alarm, version, centre)
         seen[(centre, notification)] += 1
         if key not in expected:
@@ -373,11 +374,11 @@ async def run(rate: float, seconds: float, seed: int = 119, drain_s: float = 10.
             i = expected[key]
             level = LEVELS[accepted[i][2].index(centre)]
             latency[level].append(t - sent[i])
-    delivered = {(a, v, c) for c, a, v, _, _ in consoles.arrivals}
+    delivered = {(a, v, c) for c, a, v, *_ in consoles.arrivals}
     # per second of the run: alarms sent, how many missed 100 ms at some level, the worst; tells
     # a steady tail from stalls (the seconds where the misses cluster)
     worst: dict[int, float] = {}
-    for centre, alarm, version, _, t in consoles.arrivals:
+    for centre, alarm, version, _, t, _ in consoles.arrivals:
         i = expected.get((alarm, version, centre))
         if i is not None:
             worst[i] = max(worst.get(i, 0.0), t - sent[i])

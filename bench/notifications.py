@@ -487,7 +487,7 @@ def figures(shape: str, alarms: list[str], load: Load, consoles: Consoles, windo
     measured = set(alarms)
     expected = {(a, c) for a in alarms for c in load.audience[a]}
     latencies, seen = [], collections.Counter()
-    for centre, alarm, _version, notification, arrived in consoles.arrivals:
+    for centre, alarm, _version, notification, arrived, _ in consoles.arrivals:
         if alarm not in measured:
             continue
         seen[(centre, notification)] += 1
