@@ -14,3 +14,9 @@ class AlarmsSettings(HttpServiceSettings):
     events_topic: str = "alarms.events"
     commands_topic: str = "linkage.commands"
     units_topic: str = "units.events"  # for the arrivals of dispatched units
+    # Networked smoke detectors (devices.events DeviceAlarmRaised) become 119-grade alarms, source
+    # device, with who is likely inside (the vulnerability, never a name); DeviceAlarmCleared soon
+    # after is recorded on the alarm as a possible false alarm. Off: no consumer of devices.events.
+    device_alarms_enabled: bool = True
+    devices_events_topic: str = "devices.events"
+    device_alarms_group: str = "alarms-device-alarms"

@@ -49,7 +49,7 @@ def build_app(settings: DevicesSettings | None = None) -> FastAPI:
                 # one id per replica (a second client with the same id would push the first off)
                 client_id=f"linkduty-{settings.service_name}-{os.environ.get('LINKDUTY_GROUP_INSTANCE_ID', 'local-0')}",
                 workers=settings.mqtt_workers, topic_suffix=settings.mqtt_topic_suffix,
-                persistent_session=settings.mqtt_persistent_session)
+                persistent_session=settings.mqtt_persistent_session, ca_file=settings.mqtt_ca_file)
             runtime.background("MQTT intake", mqtt.run)
 
     app = create_app(settings, title="LinkDuty devices", routers=[signals.router, devices.router, residents.router],

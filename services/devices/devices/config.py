@@ -22,6 +22,7 @@ class DevicesSettings(HttpServiceSettings):
     mqtt_port: int = 11883
     mqtt_username: str | None = None
     mqtt_password: str | None = None
+    mqtt_ca_file: str | None = None  # set: TLS to the broker, verified against this CA (k8s)
     mqtt_workers: int = 8  # a device's signals always go through the same one, in order
     # Signals are read from linkduty/devices/<platform>/<suffix>: the broker lets each platform
     # write only under its own linkduty/devices/<platform>/#. A test run takes a suffix of its

@@ -46,13 +46,16 @@ CREATE TABLE IF NOT EXISTS mqtt_dead_letters (
 class MqttIntake:
     def __init__(self, intake: Intake, platforms: dict, pool: asyncpg.Pool, *, host: str, port: int,
                  username: str | None, password: str | None, client_id: str, workers: int = 8,
-                 attempts: int = 5, topic_suffix: str = "signals", persistent_session: bool = True) -> None:
+                 attempts: int = 5, topic_suffix: str = "signals", persistent_session: bool = True,
+                 ca_file: str | None = None) -> None:
         self.intake, self.platforms, self.pool = intake, platforms, pool
         self.host, self.port, self.username, self.password, self.client_id = host, port, username, password, client_id
         self.queues: list[asyncio.Queue[tuple[str, Signal, bytes]]] = [asyncio.Queue(maxsize=1000) for _ in range(workers)]
         self.attempts = attempts
         self.topic_filter = f"{TOPIC_PREFIX}/+/{topic_suffix}"
         self.persistent_session = persistent_session
+        # TLS to the broker when a CA is given (production's brokers; the local Mosquitto is loopback only)
+        self.tls = aiomqtt.TLSParameters(ca_certs=ca_file) if ca_file else None
         self.connected = asyncio.Event()
         self.taken = 0
 
@@ -74,6 +77,7 @@ class MqttIntake:
     async def _subscribe(self) -> None:
         async with aiomqtt.Client(self.host, self.port, username=self.username, password=self.password,
                                   identifier=self.client_id, clean_session=not self.persistent_session, keepalive=30,
+                                  tls_params=self.tls,
                                   max_queued_incoming_messages=10_000) as client:
             await client.subscribe(self.topic_filter, qos=1)
             self.connected.set()

@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,7 @@ import pytest
 import yaml
 
 from alarms.config import AlarmsSettings
+from devices.config import DevicesSettings
 from hazards.config import HazardsSettings
 from gateway.config import GatewaySettings
 from linkage.config import LinkageSettings
@@ -34,10 +36,10 @@ LOCAL = ROOT / "deploy" / "local"
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 IMAGE = {"build": {"context": ".", "dockerfile": "Dockerfile"}, "image": "linkduty:local"}
-INFRA = {"kafka", "postgres"}  # the only services not built from the Dockerfile
+INFRA = {"kafka", "postgres", "mosquitto"}  # the only services not built from the Dockerfile
 ONE_SHOT = {"kafka-topics", "auth-keys"}  # what ./linkduty up runs before the services
 SETTINGS = {"alarms": AlarmsSettings, "units": UnitsSettings, "hazards": HazardsSettings, "linkage": LinkageSettings,
-            "gateway": GatewaySettings, "volunteers": VolunteersSettings}
+            "gateway": GatewaySettings, "volunteers": VolunteersSettings, "devices": DevicesSettings}
 
 
 # --- the repository's side --------------------------------------------------------------------
@@ -255,6 +257,8 @@ def test_start_order():
                     "auth-keys": "service_completed_successfully"}
         if "LINKDUTY_PG_DSN" in env(name):
             expected["postgres"] = "service_healthy"
+        if "LINKDUTY_MQTT_HOST" in env(name):
+            expected["mosquitto"] = "service_healthy"
         assert {d: how["condition"] for d, how in SERVICES[name]["depends_on"].items()} == expected, name
         assert SERVICES[name]["healthcheck"]["test"][0] == "CMD"
 
@@ -284,6 +288,43 @@ def test_the_services_read_the_keys_auth_keys_writes(tmp_path):
     for name in SETTINGS:
         assert env(name)["LINKDUTY_AUTH_JWKS_FILE"] == str(jwks_file), name
         assert ("auth", str(jwks_file.parent), "ro") in mounts(name), name
+
+
+def test_mosquitto_lets_in_the_devices_service_and_each_platform_under_its_own_topics(tmp_path):
+    """The broker's start script runs (with chown and the broker itself written down, not run):
+    the platforms file it makes is one the devices service loads, the service's user logs in
+    with the password compose gives both, and each platform may write only its own topics."""
+    from devices.platforms import load_platforms
+
+    if not shutil.which("mosquitto_passwd"):
+        pytest.fail("mosquitto_passwd missing: deploy/local/stack.sh installs it (apt-get install mosquitto)")
+    (tmp_path / "bin").mkdir()
+    for tool in ("chown", "mosquitto"):
+        (tmp_path / "bin" / tool).write_text(f'#!/bin/sh\necho "$@" >>"{tmp_path}/{tool}.args"\n')
+        (tmp_path / "bin" / tool).chmod(0o755)
+    out, variables = tmp_path / "linkduty", env("mosquitto")
+    targets = {source: target for source, target, _ in mounts("mosquitto")}
+    assert SERVICES["mosquitto"]["command"] == ["sh", targets["./deploy/compose/mosquitto.sh"]]
+    assert targets["mqtt"] == "/mosquitto/linkduty"
+    run = {"PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}", "OUT": str(out), **variables}
+    subprocess.run(["sh", ROOT / "deploy/compose/mosquitto.sh"], check=True, env=run, cwd=tmp_path)
+    platforms = load_platforms(str(out / "platforms.toml"))
+    assert set(platforms) == {"demo-iot", "city-iot"}
+    devices = env("devices")
+    assert devices["LINKDUTY_DEVICE_PLATFORMS_FILE"] == "/var/lib/linkduty/mqtt/platforms.toml"
+    assert ("mqtt", "/var/lib/linkduty/mqtt", "ro") in mounts("devices")
+    assert devices["LINKDUTY_MQTT_PASSWORD"] == variables["LINKDUTY_MQTT_PASSWORD"]
+    assert (devices["LINKDUTY_MQTT_HOST"], devices["LINKDUTY_MQTT_PORT"]) == ("mosquitto", "1883")
+    users = {line.split(":", 1)[0] for line in (out / "passwd").read_text().splitlines()}
+    assert users == {devices["LINKDUTY_MQTT_USERNAME"], "platform-demo-iot", "platform-city-iot"}
+    acl = (out / "acl").read_text()
+    assert "user platform-demo-iot\ntopic write linkduty/devices/demo-iot/#\n" in acl
+    assert "user linkduty-devices\ntopic read linkduty/devices/#\n" in acl
+    assert f"-c {out}/mosquitto.conf" in (tmp_path / "mosquitto.args").read_text()
+    assert "allow_anonymous false" in (out / "mosquitto.conf").read_text()
+    first = (out / "platforms.toml").read_text()
+    subprocess.run(["sh", ROOT / "deploy/compose/mosquitto.sh"], check=True, env=run, cwd=tmp_path)
+    assert (out / "platforms.toml").read_text() == first  # made once: the platforms' secrets are kept
 
 
 # --- settings and the image -------------------------------------------------------------------

@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from alarms.config import AlarmsSettings
+from devices.config import DevicesSettings
 from gateway.config import GatewaySettings
 from hazards.config import HazardsSettings
 from linkage.config import LinkageSettings
@@ -42,6 +43,7 @@ SERVICES = {
     "units": ("units.main", 8102, "linkduty_units"),
     "hazards": ("hazards.main", 8103, "linkduty_hazards"),
     "volunteers": ("volunteers.main", 8105, "linkduty_volunteers"),
+    "devices": ("devices.main", 8106, "linkduty_devices"),
     "gateway": ("gateway.main", 8104, "linkduty_gateway"),
     "linkage": ("linkage.main", None, "linkduty_linkage"),
 }
@@ -53,7 +55,7 @@ LAG = {
 }
 # ... or CPU: the gateway's one feed writer consumes, so its lag cannot fall with more replicas;
 # hazards' load is its HTTP clients (the patrol findings it consumes are a trickle).
-CPU = {"gateway", "hazards", "volunteers"}
+CPU = {"gateway", "hazards", "volunteers", "devices"}
 # Operator kinds allowed (no schema in kubernetes-validate): anything else must be built in.
 CUSTOM_KINDS = {
     ("kafka.strimzi.io/v1beta2", "Kafka"),
@@ -390,18 +392,22 @@ def _topics_of(service: str) -> tuple[set[str], set[str], set[str]]:
     """(produced, consumed, consumer groups) of a service, from its settings' defaults (the
     Deployments keep them) and LAG's groups."""
     alarms, units, linkage, gateway = AlarmsSettings(), UnitsSettings(), LinkageSettings(), GatewaySettings()
-    hazards, volunteers = HazardsSettings(), VolunteersSettings()
+    hazards, volunteers, devices = HazardsSettings(), VolunteersSettings(), DevicesSettings()
     return {
-        "alarms": ({alarms.events_topic}, {alarms.commands_topic, alarms.units_topic}, {"alarms", "alarms-arrivals"}),
+        "alarms": ({alarms.events_topic}, {alarms.commands_topic, alarms.units_topic, alarms.devices_events_topic},
+                   {"alarms", "alarms-arrivals", alarms.device_alarms_group}),
         "units": ({units.events_topic}, {units.alarms_topic}, {"units"}),
         "hazards": ({hazards.events_topic},
-                    {hazards.units_events_topic, hazards.alarms_events_topic, hazards.volunteers_events_topic},
-                    {hazards.patrol_findings_group, hazards.alarm_context_group, hazards.volunteer_findings_group}),
+                    {hazards.units_events_topic, hazards.alarms_events_topic, hazards.volunteers_events_topic,
+                     hazards.devices_events_topic},
+                    {hazards.patrol_findings_group, hazards.alarm_context_group, hazards.volunteer_findings_group,
+                     hazards.device_troubles_group}),
         "linkage": ({linkage.notifications_topic, linkage.commands_topic},
                     {linkage.alarms_topic, linkage.units_topic, linkage.hazards_topic, linkage.volunteers_topic},
                     {linkage.app_id}),
         "gateway": (set(), {gateway.notifications_topic}, {"gateway"}),
         "volunteers": ({volunteers.events_topic}, {volunteers.alarms_events_topic}, {volunteers.alarm_alerts_group}),
+        "devices": ({devices.events_topic}, set(), set()),
     }[service]
 
 
