@@ -16,8 +16,9 @@ from linkduty_shared import vault as pii
 from alarms.api import directory, routes
 from alarms.application import AlarmsService
 from alarms.config import AlarmsSettings
-from alarms.consumers import arrival_handler, escalation_handler
+from alarms.consumers import arrival_handler, device_alarms_handler, escalation_handler, is_device_alarm
 from alarms.projections.cap_messages import CapMessages
+from alarms.projections.device_calls import DeviceCalls
 from alarms.projections.open_alarms import OpenAlarms
 
 
@@ -37,9 +38,15 @@ def build_app(settings: AlarmsSettings | None = None) -> FastAPI:
                                   max_attempts=settings.consumer_max_attempts,
                                   wanted=lambda event_type: event_type.endswith(f".{UNIT_ARRIVED_EVENT}"))
         runtime.background("units.events consumer", arrivals.run)
+        if settings.device_alarms_enabled:
+            detectors = app.state.device_alarms = ConsumerRunner(
+                bootstrap=settings.kafka, group_id=settings.device_alarms_group, topics=[settings.devices_events_topic],
+                handler=device_alarms_handler(service), wanted=is_device_alarm,
+                max_attempts=settings.consumer_max_attempts)
+            runtime.background("devices.events consumer (detectors' alarms)", detectors.run)
 
     app = create_app(
         settings, title="LinkDuty alarms", routers=[routes.router, directory.router],
-        schema_sql=(OpenAlarms.ddl, CapMessages.ddl, pii.DDL), on_start=on_start,
+        schema_sql=(OpenAlarms.ddl, CapMessages.ddl, DeviceCalls.ddl, pii.DDL), on_start=on_start,
     )
     return app

@@ -1,5 +1,6 @@
-"""What the alarms service consumes: escalation commands from the linkage app, and the arrivals
-of dispatched units from the units service."""
+"""What the alarms service consumes: escalation commands from the linkage app, the arrivals of
+dispatched units from the units service, and networked smoke detectors' alarms from the devices
+service (`devices.events` DeviceAlarmRaised / DeviceAlarmCleared)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,23 @@ import logging
 from aiokafka import ConsumerRecord
 
 from linkduty_shared.application import AggregateNotFound, CommandContext
+from linkduty_shared.contracts import ContractViolation
 from linkduty_shared.contracts.commands import ESCALATE_ALARM_TYPE, escalate_alarm_from_data
+from linkduty_shared.contracts.devices import (
+    ALARM_RAISED_TYPE,
+    ALARM_TYPES,
+    DeviceAlarmCleared,
+    DeviceAlarmRaised,
+    DeviceLocation,
+    device_event_from_data,
+)
 from linkduty_shared.contracts.units import UNIT_ARRIVED_EVENT
 from linkduty_shared.events.envelope import Envelope
 
-from alarms.application import AlarmsService
+from alarms.application import AlarmsService, ReportAlarm
+from alarms.application.errors import OutsideTheCity
+from alarms.domain.values import Kind, device_alarm_severity
+from alarms.projections.device_calls import DEVICE_SOURCE
 
 log = logging.getLogger(__name__)
 
@@ -80,5 +93,71 @@ def arrival_handler(service: AlarmsService):
         if arrival.unit_id not in alarm.forces_on_scene:
             log.info("arrival of unit %s at alarm %s, which is %s, not recorded", arrival.unit_id, alarm.id,
                      alarm.status)
+
+    return handle
+
+
+def is_device_alarm(event_type: str) -> bool:
+    return event_type in ALARM_TYPES
+
+
+def device_address(where: DeviceLocation) -> str | None:
+    """The door a responder goes to, as the devices contract gives it (building, floor, flat: a
+    place, never who lives there); None when the record says none of it."""
+    parts = [where.building, f"{where.floor}层" if where.floor is not None else None, where.flat]
+    return " ".join(p for p in parts if p) or None
+
+
+def device_alarm_report(raised: DeviceAlarmRaised) -> ReportAlarm:
+    """The 119-grade call a detector's new alarm episode is: kind fire, source device, its
+    episode as the call id (a redelivered record links nothing twice), severity from who is
+    likely inside, the vulnerability kept for the consoles."""
+    vulnerability = dataclasses.asdict(raised.vulnerability) if raised.vulnerability is not None else None
+    return ReportAlarm(
+        source=DEVICE_SOURCE, received_at=raised.at, kind=Kind.FIRE.value,
+        severity=device_alarm_severity(vulnerability),
+        description=f"联网烟感报警 (networked smoke detector alarm): {raised.device_id} ({raised.model})",
+        lat=raised.location.lat, lon=raised.location.lon, address=device_address(raised.location),
+        call_id=raised.episode_id, place=raised.place, vulnerability=vulnerability)
+
+
+def device_alarms_handler(service: AlarmsService):
+    """`devices.events` DeviceAlarmRaised → an alarm (or a further call of the open alarm it is
+    near: a block of flats going off is one fire); DeviceAlarmCleared → recorded on the alarm
+    holding its episode, shown as a possible false alarm, never acted on.
+
+    - a record breaking the contract (its subject not its device id included): ContractViolation,
+      dead-lettered at once by the runner;
+    - a device in no micro-grid of this directory: dead-lettered (replayable once the devices
+      registry and this directory agree);
+    - a clear whose raise no alarm took (not seen, or dead-lettered): logged with its ids, skipped.
+    Troubles (offline, battery...) are the hazards service's: skipped unparsed (`wanted`)."""
+
+    async def handle(event: Envelope, record: ConsumerRecord) -> None:
+        if not is_device_alarm(event.type):
+            return
+        signal = device_event_from_data(event.type, event.data)
+        if event.subject != signal.device_id:
+            raise ContractViolation(f"{event.type} {event.id}: subject {event.subject!r} is not its device_id")
+        # The device is the actor: no person is named (the record carries none).
+        ctx = CommandContext(actor=f"device:{signal.device_id}", agency=event.agency,
+                             correlation_id=event.correlationid, causation_id=event.id)
+        if event.type == ALARM_RAISED_TYPE:
+            assert isinstance(signal, DeviceAlarmRaised)
+            try:
+                reported = await service.report(device_alarm_report(signal), ctx)
+            except OutsideTheCity:
+                raise ContractViolation(f"device {signal.device_id} episode {signal.episode_id}: its location lies "
+                                        "in no micro-grid of this service's city directory") from None
+            log.info("device %s episode %s: alarm %s (%s)", signal.device_id, signal.episode_id, reported.alarm.id,
+                     "a further call" if reported.linked else "new")
+            return
+        assert isinstance(signal, DeviceAlarmCleared)
+        alarm = await service.record_device_clear(
+            signal.episode_id, device_id=signal.device_id, repeats=signal.repeats, after_s=signal.after_s,
+            possible_false_alarm=signal.possible_false_alarm, at=signal.at, ctx=ctx)
+        if alarm is None:
+            log.warning("device %s episode %s (event %s): alarm cleared, but no alarm took its raise: skipped",
+                        signal.device_id, signal.episode_id, event.id)
 
     return handle

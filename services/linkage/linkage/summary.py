@@ -25,14 +25,18 @@ def fold(summary: AlarmSummary | None, alarm_id: str, event_type: str, data: dic
             alarm_id=alarm_id, status="reported", kind=data["kind"], severity=data["severity"],
             description=data["description"], received_at=data["received_at"], location=data["location"],
             jurisdiction=data["jurisdiction"], call_count=1, acknowledged={}, escalation_level="community",
-            version=version,
+            version=version, source=data.get("source"), vulnerability=data.get("vulnerability"),
         )
     if summary is None:
         return None
     change: dict = {"version": version}
     match event_type:
         case "CallLinked":
-            change["call_count"] = summary.call_count + 1
+            change |= {"call_count": summary.call_count + 1, "possible_false_alarm": False}
+            if summary.vulnerability is None and data.get("vulnerability"):
+                change["vulnerability"] = data["vulnerability"]
+        case "DeviceClearReported":
+            change["possible_false_alarm"] = bool(data.get("alarm_possible_false_alarm"))
         case "CallSplit":
             change["call_count"] = summary.call_count - 1
         case "AlarmUpdated":

@@ -3,8 +3,14 @@
 Key = alarm id; value = CloudEvent (binary mode), type `linkduty.alarm.<EventName>`. The public
 event names: AlarmReported, CallLinked, CallSplit, AlarmVerified, AlarmMarkedFalse, AlarmUpdated,
 AlarmAcknowledged, AlarmEscalated, AlarmControlled, AlarmCancelled, AlarmClosed, ForceArrivedOnScene
-(a dispatched unit reached the scene: unit_id, force_kind, role, arrived_at; no status change).
-Data never carries personal data (a masked phone at most).
+(a dispatched unit reached the scene: unit_id, force_kind, role, arrived_at; no status change),
+DeviceClearReported (a networked detector whose alarm is one of the alarm's calls reported "alarm
+cleared": call_id, device_id, repeats, after_s, possible_false_alarm, and
+alarm_possible_false_alarm, true when every active call is a detector's that cleared quickly with
+no repeat; no status change: a person decides).
+Data never carries personal data (a masked phone at most). A detector's call (source `device`)
+carries `vulnerability`, who is likely inside as the devices contract gives it (age band,
+mobility, lives alone...; never a name or a number), on AlarmReported and CallLinked.
 
 `alarm_reported_from_data` checks the AlarmReported fields another service acts on (the hazards
 service's pre-incident picture: where, when, what kind), dropping the rest.
@@ -18,6 +24,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, Field, TypeAdapter
 
 from linkduty_shared.contracts import validated
+from linkduty_shared.contracts.devices import Vulnerability
 
 TYPE_PREFIX = "linkduty.alarm."
 ALARM_REPORTED_TYPE = f"{TYPE_PREFIX}AlarmReported"
@@ -76,6 +83,8 @@ class AlarmReported:
     severity: _Code
     location: AlarmLocation
     jurisdiction: AlarmJurisdiction
+    source: _Code | None = None
+    vulnerability: Vulnerability | None = None  # a detector's call: who is likely inside
 
 
 _ALARM_REPORTED = TypeAdapter(AlarmReported)

@@ -66,6 +66,12 @@ class AlarmSummary:
     acknowledged: dict[str, str]  # level → centre id
     escalation_level: str
     version: int
+    source: str | None = None  # the first call's: phone, app, partner, cap, device...
+    # Who is likely inside (a networked detector's call: age band, mobility, floor, lives alone...;
+    # never a name or a number), as the alarms service keeps it; None for other alarms.
+    vulnerability: dict[str, Any] | None = None
+    # Every active call is a detector's that cleared quickly, with no repeat: shown, a person decides.
+    possible_false_alarm: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,7 +18,7 @@ from tests.support.kafka import make_topics
 async def alarm_topics(kafka_bootstrap) -> dict[str, str]:
     run = uuid.uuid4().hex[:8]
     names = {"events": f"test.{run}.alarms.events", "commands": f"test.{run}.linkage.commands",
-             "units": f"test.{run}.units.events"}
+             "units": f"test.{run}.units.events", "devices": f"test.{run}.devices.events"}
     await make_topics(kafka_bootstrap, [spec for name in names.values()
                                         for spec in (TopicSpec(name, 3, 1, 3_600_000),
                                                      TopicSpec(dlq_topic(name), 1, 1, 3_600_000))])
@@ -31,6 +31,7 @@ def alarms_settings(schema_dsn, kafka_bootstrap, issuer, alarm_topics) -> Alarms
         service_name=f"alarms-test-{uuid.uuid4().hex[:6]}", pg_dsn=schema_dsn, kafka_bootstrap=kafka_bootstrap,
         auth_jwks_file=str(issuer.jwks_file), auth_issuer=issuer.issuer,
         events_topic=alarm_topics["events"], commands_topic=alarm_topics["commands"], units_topic=alarm_topics["units"],
+        devices_events_topic=alarm_topics["devices"], device_alarms_group=f"alarms-device-alarms-{uuid.uuid4().hex[:6]}",
     )
 
 

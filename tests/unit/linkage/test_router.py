@@ -74,7 +74,8 @@ def test_a_reported_alarm_goes_to_its_community_street_district_and_city_centres
     assert routed.entry["summary"] == {
         "alarm_id": "a1", "status": "reported", "kind": "fire", "severity": "moderate", "description": "楼道起火",
         "received_at": T0.isoformat(), "location": event.data["location"], "jurisdiction": event.data["jurisdiction"],
-        "call_count": 1, "acknowledged": {}, "escalation_level": "community", "version": 1}
+        "call_count": 1, "acknowledged": {}, "escalation_level": "community", "version": 1,
+        "source": None, "vulnerability": None, "possible_false_alarm": False}
     sent = told(routed.notifications)
     assert set(sent) == {community, street, district, town}
     for centre_id, n in sent.items():

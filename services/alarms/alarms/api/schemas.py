@@ -54,12 +54,38 @@ class PlaceOut(BaseModel):
     place: Literal["home", "public"] | None = None
 
 
+class VulnerabilityOut(BaseModel):
+    """Who is likely inside, as a responder needs it (a networked detector's call): never a name
+    or a number."""
+
+    kind: Literal["resident", "premises"]
+    age_band: str | None = None
+    mobility: str | None = None
+    lives_alone: bool = False
+    hearing_impaired: bool = False
+    sight_impaired: bool = False
+    oxygen_at_home: bool = False
+    premises_kind: str | None = None
+    occupants: int | None = None
+    needs: str | None = None
+
+
+class DeviceClearOut(BaseModel):
+    device_id: str
+    repeats: int = Field(description="alarm signals the detector's episode counted")
+    after_s: float = Field(description="seconds after the raise")
+    possible_false_alarm: bool = Field(description="cleared within the quick-clear window with no repeat")
+    at: str
+
+
 class CallOut(BaseModel):
     call_id: str
     source: str
     received_at: str
     caller: str | None = Field(description="the caller's number, masked (the last four digits at most)")
     location: PlaceOut
+    vulnerability: VulnerabilityOut | None = None
+    device_clear: DeviceClearOut | None = Field(None, description="the detector's \"alarm cleared\" (source device)")
 
 
 class ForceOnSceneOut(BaseModel):
@@ -98,6 +124,10 @@ class AlarmOut(BaseModel):
     split_from: str | None
     forces_on_scene: list[ForceOnSceneOut]
     first_arrival_at: str | None
+    vulnerability: VulnerabilityOut | None = Field(
+        None, description="who is likely inside (a networked detector's call): no name, no number")
+    possible_false_alarm: bool = Field(
+        False, description="every active call is a detector's that cleared quickly with no repeat: a person decides")
 
 
 class ReportedOut(AlarmOut):
@@ -150,7 +180,8 @@ def alarm_view(alarm: Alarm, names: dict[str, str] | None = None) -> dict:
         "jurisdiction_names": names or {},
         "calls": [
             {"call_id": c.call_id, "source": c.source, "received_at": c.received_at, "caller": c.caller_masked,
-             "location": c.location}
+             "location": c.location, "vulnerability": c.vulnerability,
+             "device_clear": _device_clear(alarm.device_clears.get(c.call_id))}
             for c in alarm.calls.values() if not c.split
         ],
         "call_count": alarm.active_calls,
@@ -163,6 +194,15 @@ def alarm_view(alarm: Alarm, names: dict[str, str] | None = None) -> dict:
             for f in alarm.forces_on_scene.values()
         ],
         "first_arrival_at": alarm.first_arrival_at,
+        "vulnerability": alarm.vulnerability,
+        "possible_false_alarm": alarm.possible_false_alarm,
     }
+
+
+def _device_clear(clear) -> dict | None:
+    if clear is None:
+        return None
+    return {"device_id": clear.device_id, "repeats": clear.repeats, "after_s": clear.after_s,
+            "possible_false_alarm": clear.possible_false_alarm, "at": clear.at}
 
 

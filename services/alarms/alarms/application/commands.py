@@ -24,6 +24,9 @@ class ReportAlarm:
     call_id: str | None = None
     cap: dict | None = None
     place: str | None = None  # home | public, when the intake knows
+    # Who is likely inside (a networked detector's call: the devices contract's Vulnerability as a
+    # dict; no name, no number); kept on the alarm for the consoles.
+    vulnerability: dict | None = None
 
 
 @dataclasses.dataclass(frozen=True)

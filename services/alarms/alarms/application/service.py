@@ -38,8 +38,9 @@ from alarms.application.errors import (
 )
 from alarms.cap_mapping import cap_ref, changes_from_cap, report_from_cap
 from alarms.domain.alarm import Alarm
-from alarms.domain.values import refuse_future
+from alarms.domain.values import refuse_future, responder_vulnerability
 from alarms.projections.cap_messages import CapMessages, alarm_for_references, known_message
+from alarms.projections.device_calls import DEVICE_SOURCE, DeviceCalls, alarm_of_device_call
 from alarms.projections.open_alarms import OpenAlarms, find_duplicate
 
 SOURCE = "/linkduty/alarms"
@@ -55,7 +56,7 @@ class AlarmsService:
         self.store, self.clock = store, clock
         self.directory = directory
         self.repo = EventSourcedRepository(store, Alarm, source=SOURCE, topic=topic,
-                                           inline_projections=(OpenAlarms(), CapMessages()),
+                                           inline_projections=(OpenAlarms(), CapMessages(), DeviceCalls()),
                                            chain=lambda alarm: tuple(alarm.jurisdiction.values()))
         self.uow = UnitOfWork(store)
         self.duplicate_radius_m = duplicate_radius_m
@@ -104,6 +105,10 @@ class AlarmsService:
         # One intake at a time per street: two calls about one fire a moment apart must not
         # both open an alarm. Calls in different streets do not wait for each other.
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", chain.street.code)
+        if cmd.source == DEVICE_SOURCE and (held := await alarm_of_device_call(conn, call_id)) is not None:
+            # A detector's episode taken in already (redelivered, even after the duplicate window,
+            # or its alarm closed since): nothing stored again.
+            return Reported(await tx.load(self.repo, held), call_id, linked=True)
         # Phone and ID numbers typed into free text are masked before anything records it; what
         # was typed is kept whole in the vault, erasable like the caller's number.
         description = scrub_personal_numbers(cmd.description)
@@ -111,6 +116,7 @@ class AlarmsService:
         location = {"lat": cmd.lat, "lon": cmd.lon, "address": address}
         if cmd.place:
             location["place"] = cmd.place
+        vulnerability = responder_vulnerability(cmd.vulnerability)
         match = await find_duplicate(conn, kind=cmd.kind, lat=cmd.lat, lon=cmd.lon, received_at=cmd.received_at,
                                      radius_m=self.duplicate_radius_m, window=self.duplicate_window, within=within)
         alarm = await tx.load(self.repo, match[0]) if match is not None else None
@@ -123,13 +129,14 @@ class AlarmsService:
         if alarm is not None:
             alarm.link_call(call_id=call_id, source=cmd.source, received_at=cmd.received_at.isoformat(),
                             location=location, description=description, distance_m=match[1], cap=cmd.cap,
-                            caller_masked=caller_masked, caller_ref=caller_ref, free_text_ref=free_text_ref)
+                            caller_masked=caller_masked, caller_ref=caller_ref, free_text_ref=free_text_ref,
+                            vulnerability=vulnerability)
         else:
             alarm = Alarm(str(time_ordered_uuid()))
             alarm.report(call_id=call_id, source=cmd.source, received_at=cmd.received_at.isoformat(),
                          kind=cmd.kind, severity=cmd.severity, description=description, location=location,
                          jurisdiction=chain.codes(), cap=cmd.cap, caller_masked=caller_masked,
-                         caller_ref=caller_ref, free_text_ref=free_text_ref)
+                         caller_ref=caller_ref, free_text_ref=free_text_ref, vulnerability=vulnerability)
         await tx.save(self.repo, alarm)
         return Reported(alarm, call_id, linked=match is not None)
 
@@ -211,7 +218,8 @@ class AlarmsService:
             new_alarm.report(call_id=call.call_id, source=call.source, received_at=call.received_at,
                              kind=original.kind, severity=original.severity, description=original.description,
                              location=call.location, jurisdiction=chain.codes(),
-                             caller_masked=call.caller_masked, caller_ref=None, split_from=original.id)
+                             caller_masked=call.caller_masked, caller_ref=None, split_from=original.id,
+                             vulnerability=call.vulnerability)
             await tx.save(self.repo, original)
             await tx.save(self.repo, new_alarm)
             return new_alarm
@@ -230,6 +238,21 @@ class AlarmsService:
         return await self.uow.execute(
             self.repo, alarm_id,
             lambda a: a.record_arrival(unit_id=unit_id, force_kind=force_kind, role=role, arrived_at=arrived_at),
+            ctx)
+
+    async def record_device_clear(self, call_id: str, *, device_id: str, repeats: int, after_s: float,
+                                  possible_false_alarm: bool, at: dt.datetime, ctx: CommandContext) -> Alarm | None:
+        """A detector reported "alarm cleared" for its episode, the call `call_id` (from
+        `devices.events`): recorded on the alarm holding that call. None when no alarm ever took
+        the call (its raise not seen, or dead-lettered)."""
+        async with self.store.pool.acquire() as conn:
+            alarm_id = await alarm_of_device_call(conn, call_id)
+        if alarm_id is None:
+            return None
+        return await self.uow.execute(
+            self.repo, alarm_id,
+            lambda a: a.record_device_clear(call_id=call_id, device_id=device_id, repeats=repeats, after_s=after_s,
+                                            possible_false_alarm=possible_false_alarm, at=at),
             ctx)
 
     def level_of_centre(self, alarm: Alarm, centre_division: str) -> str | None:

@@ -22,6 +22,7 @@ from alarms.domain.events import (
     AlarmVerified,
     CallLinked,
     CallSplit,
+    DeviceClearReported,
     ForceArrivedOnScene,
 )
 from alarms.domain.values import OPEN_STATUSES, Status
@@ -38,6 +39,19 @@ class Call:
     caller_masked: str | None
     location: dict
     split: bool = False
+    vulnerability: dict | None = None  # who is likely inside (a networked detector's call)
+
+
+@dataclasses.dataclass(frozen=True)
+class DeviceClear:
+    """A detector's "alarm cleared" for one of the alarm's calls (its episode)."""
+
+    call_id: str
+    device_id: str
+    repeats: int
+    after_s: float
+    possible_false_alarm: bool
+    at: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +82,10 @@ class Alarm(Aggregate):
         self.split_from: str | None = None
         self.forces_on_scene: dict[str, ForceOnScene] = {}  # unit id → its arrival
         self.first_arrival_at: str | None = None
+        self.vulnerability: dict | None = None  # the first call's that had one (no name, no number)
+        self.device_clears: dict[str, DeviceClear] = {}  # call id → its detector's clear
+        # Every active call is a detector's that cleared quickly with no repeat: shown, a person decides.
+        self.possible_false_alarm = False
 
     # ---- state ---------------------------------------------------------------------------
 
@@ -86,9 +104,19 @@ class Alarm(Aggregate):
                 self.kind, self.severity, self.description = e.kind, e.severity, e.description
                 self.source, self.received_at = e.source, e.received_at
                 self.location, self.jurisdiction, self.cap, self.split_from = e.location, e.jurisdiction, e.cap, e.split_from
-                self.calls[e.call_id] = Call(e.call_id, e.source, e.received_at, e.caller_masked, e.location)
+                self.vulnerability = e.vulnerability
+                self.calls[e.call_id] = Call(e.call_id, e.source, e.received_at, e.caller_masked, e.location,
+                                             vulnerability=e.vulnerability)
             case CallLinked():
-                self.calls[e.call_id] = Call(e.call_id, e.source, e.received_at, e.caller_masked, e.location)
+                self.calls[e.call_id] = Call(e.call_id, e.source, e.received_at, e.caller_masked, e.location,
+                                             vulnerability=e.vulnerability)
+                if self.vulnerability is None:
+                    self.vulnerability = e.vulnerability
+                self.possible_false_alarm = False  # a further call: not every call has cleared
+            case DeviceClearReported():
+                self.device_clears[e.call_id] = DeviceClear(e.call_id, e.device_id, e.repeats, e.after_s,
+                                                            e.possible_false_alarm, e.at)
+                self.possible_false_alarm = e.alarm_possible_false_alarm
             case CallSplit():
                 self.calls[e.call_id].split = True
             case AlarmVerified():
@@ -118,24 +146,27 @@ class Alarm(Aggregate):
 
     def report(self, *, call_id: str, source: str, received_at: str, kind: str, severity: str, description: str,
                location: dict, jurisdiction: dict, caller_masked: str | None, caller_ref: str | None,
-               free_text_ref: str | None = None, cap: dict | None = None, split_from: str | None = None) -> None:
+               free_text_ref: str | None = None, cap: dict | None = None, split_from: str | None = None,
+               vulnerability: dict | None = None) -> None:
         if self.exists:
             raise IllegalTransition(f"alarm {self.id} already exists")
         self._record(AlarmReported(alarm_id=self.id, call_id=call_id, source=source, received_at=received_at,
                                    kind=kind, severity=severity, description=description, location=location,
                                    jurisdiction=jurisdiction, caller_masked=caller_masked, caller_ref=caller_ref,
-                                   free_text_ref=free_text_ref, cap=cap, split_from=split_from))
+                                   free_text_ref=free_text_ref, cap=cap, split_from=split_from,
+                                   vulnerability=vulnerability))
 
     def link_call(self, *, call_id: str, source: str, received_at: str, location: dict, description: str,
                   distance_m: float, caller_masked: str | None, caller_ref: str | None,
-                  free_text_ref: str | None = None, cap: dict | None = None) -> None:
+                  free_text_ref: str | None = None, cap: dict | None = None,
+                  vulnerability: dict | None = None) -> None:
         self._require_open("link a call to")
         if call_id in self.calls:
             return  # the same call again: already linked
         self._record(CallLinked(call_id=call_id, source=source, received_at=received_at, location=location,
                                 description=description, distance_m=round(distance_m, 1),
                                 caller_masked=caller_masked, caller_ref=caller_ref, free_text_ref=free_text_ref,
-                                cap=cap))
+                                cap=cap, vulnerability=vulnerability))
 
     def split_call(self, call_id: str, new_alarm_id: str, by: str) -> Call:
         call = self.calls.get(call_id)
@@ -209,6 +240,31 @@ class Alarm(Aggregate):
             return
         self._record(ForceArrivedOnScene(unit_id=unit_id, force_kind=force_kind, role=role,
                                          arrived_at=arrived_at.isoformat()))
+
+    def record_device_clear(self, *, call_id: str, device_id: str, repeats: int, after_s: float,
+                            possible_false_alarm: bool, at: dt.datetime) -> None:
+        """A detector reported "alarm cleared" for the episode that is the call `call_id`. Recorded
+        once per call (records are delivered at least once); a clear at an alarm no longer open
+        changes nothing. Nothing is closed or cancelled: the alarm shows `possible_false_alarm`
+        when every active call is a detector's that cleared that way, and a person decides."""
+        if at.tzinfo is None:
+            raise InvariantViolated(f"clear time {at.isoformat()} has no UTC offset")
+        call = self.calls.get(call_id)
+        if call is None or call.split:
+            raise InvariantViolated(f"alarm {self.id} holds no call {call_id}")
+        if not self.is_open or call_id in self.device_clears:
+            return
+
+        def cleared_false(c: Call) -> bool:
+            if c.call_id == call_id:
+                return possible_false_alarm
+            clear = self.device_clears.get(c.call_id)
+            return clear is not None and clear.possible_false_alarm
+
+        whole = all(c.source == "device" and cleared_false(c) for c in self.calls.values() if not c.split)
+        self._record(DeviceClearReported(call_id=call_id, device_id=device_id, repeats=repeats, after_s=after_s,
+                                         possible_false_alarm=possible_false_alarm, alarm_possible_false_alarm=whole,
+                                         at=at.isoformat()))
 
     def _require(self, allowed: Status | set[Status], action: str) -> None:
         allowed = {allowed} if isinstance(allowed, Status) else allowed

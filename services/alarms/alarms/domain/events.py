@@ -24,6 +24,9 @@ class AlarmReported(DomainEvent):
     free_text_ref: str | None = None  # the description and address as typed, in the vault (when scrubbed)
     cap: dict | None = None  # {"identifier", "sender", "sent"} when it came as a CAP alert
     split_from: str | None = None  # the alarm this call was split out of
+    # Who is likely inside (a networked detector's call: the devices contract's Vulnerability,
+    # age band, mobility, lives alone...; never a name or a number); None for other calls.
+    vulnerability: dict | None = None
 
 
 @event("CallLinked")
@@ -40,6 +43,7 @@ class CallLinked(DomainEvent):
     caller_ref: str | None = None
     free_text_ref: str | None = None
     cap: dict | None = None  # when the call came as a CAP Alert
+    vulnerability: dict | None = None  # as AlarmReported's, for this call
 
 
 @event("CallSplit")
@@ -117,3 +121,17 @@ class ForceArrivedOnScene(DomainEvent):
     force_kind: str
     role: str  # main | auxiliary_1 | auxiliary_2 (一主两辅)
     arrived_at: str  # ISO 8601, with its offset
+
+
+@event("DeviceClearReported")
+class DeviceClearReported(DomainEvent):
+    """A networked detector whose alarm is a call of this alarm reported "alarm cleared" (the
+    devices service's DeviceAlarmCleared). Shown, never acted on: a person decides."""
+
+    call_id: str  # the device alarm's episode id
+    device_id: str
+    repeats: int  # alarm signals the episode counted
+    after_s: float  # how long after the raise it cleared
+    possible_false_alarm: bool  # the device's episode: cleared quickly, with no repeat
+    alarm_possible_false_alarm: bool  # the alarm's: every active call a device's cleared that way
+    at: str  # ISO 8601, when LinkDuty took the clear in

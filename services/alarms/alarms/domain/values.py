@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from enum import StrEnum
 
+from linkduty_shared.contracts.devices import Vulnerability
 from linkduty_shared.domain import DomainError
+from linkduty_shared.domain.personal_data import scrub_personal_numbers
 
 # How far ahead of LinkDuty's clock a sender's clock may run: a time beyond it is refused, never
 # trusted (it would top every "newest first" list for ever, and skew every interval measured).
@@ -62,6 +65,38 @@ _COMPATIBLE = {
 
 def compatible_kinds(kind: str) -> frozenset[str]:
     return frozenset(k.value for k in _COMPATIBLE[Kind(kind)])
+
+
+# Who is likely inside a home whose detector went off (the devices contract's Vulnerability):
+# these make a smoke alarm `major` (someone who may not get out alone, or may not hear it).
+_CANNOT_GET_OUT_ALONE = frozenset({"wheelchair", "bedridden"})
+_OLDEST_AGE_BANDS = frozenset({"80_89", "90_plus"})
+
+
+# The fields of a vulnerability an alarm keeps: the devices contract's, which hold no name or number.
+VULNERABILITY_FIELDS = tuple(f.name for f in dataclasses.fields(Vulnerability))
+
+
+def responder_vulnerability(vulnerability: dict | None) -> dict | None:
+    """What an alarm keeps of who is likely inside: only the contract's fields, its free-text
+    `needs` scrubbed of phone and ID numbers once more (the source scrubs them already)."""
+    if vulnerability is None:
+        return None
+    kept = {name: vulnerability[name] for name in VULNERABILITY_FIELDS if name in vulnerability}
+    if isinstance(kept.get("needs"), str):
+        kept["needs"] = scrub_personal_numbers(kept["needs"])
+    return kept
+
+
+def device_alarm_severity(vulnerability: dict | None) -> str:
+    """A networked smoke detector's alarm: `major` when the record says someone inside lives
+    alone, is bedridden or in a wheelchair, has oxygen at home, is 80 or older, or the place is a
+    registered premises (nursery, care home...); otherwise `moderate`."""
+    v = vulnerability or {}
+    if (v.get("kind") == "premises" or v.get("lives_alone") or v.get("oxygen_at_home")
+            or v.get("mobility") in _CANNOT_GET_OUT_ALONE or v.get("age_band") in _OLDEST_AGE_BANDS):
+        return Severity.MAJOR.value
+    return Severity.MODERATE.value
 
 
 
