@@ -16,6 +16,8 @@ import pytest
 
 from alarms.bootstrap import build_app
 from alarms.config import AlarmsSettings
+from devices.bootstrap import build_app as build_devices_app
+from devices.config import DevicesSettings
 from hazards.bootstrap import build_app as build_hazards_app
 from hazards.config import HazardsSettings
 from gateway.config import GatewaySettings
@@ -23,7 +25,7 @@ from linkduty_shared.auth.issuer import LocalIssuer
 from linkduty_shared.jurisdictions import load_demo_city
 from linkduty_shared.messaging.topics import TopicSpec, dlq_topic
 from tests.support.kafka import make_topics
-from tests.conftest import ROOT, stack_test_dsn
+from tests.conftest import ROOT, STATE, eventually, stack_test_dsn
 from tests.integration.gateway.support import SseReader, serving
 from volunteers.bootstrap import build_app as build_volunteers_app
 from volunteers.config import VolunteersSettings
@@ -41,7 +43,8 @@ async def create_topics(kafka_bootstrap: str) -> dict[str, str]:
     run = uuid.uuid4().hex[:8]
     # hazards too: a linkage worker reads its hazards topic beside the others, and the real one
     # would bring the running system's hazards into a run's notifications
-    names = {k: f"e2e.{run}.{k}" for k in ("alarms", "units", "hazards", "volunteers", "commands", "notifications")}
+    names = {k: f"e2e.{run}.{k}" for k in ("alarms", "units", "hazards", "volunteers", "devices", "commands",
+                                           "notifications")}
     await make_topics(kafka_bootstrap, [s for n in names.values() for s in
                                         (TopicSpec(n, PARTITIONS, 1, 3_600_000), TopicSpec(dlq_topic(n), 1, 1, 3_600_000))])
     return names
@@ -119,6 +122,7 @@ async def alarms(test_dsn, kafka_bootstrap, topics, issuer, linkage_worker):
             service_name=f"alarms-e2e-{uuid.uuid4().hex[:6]}", pg_dsn=dsn,
             kafka_bootstrap=kafka_bootstrap, auth_jwks_file=str(issuer.jwks_file), auth_issuer=issuer.issuer,
             events_topic=topics["alarms"], commands_topic=topics["commands"], units_topic=topics["units"],
+            devices_events_topic=topics["devices"], device_alarms_group=f"alarms-e2e-devices-{uuid.uuid4().hex[:6]}",
         )
         app = build_app(settings)
         async with app.router.lifespan_context(app):
@@ -171,6 +175,7 @@ async def hazards_app(test_dsn, kafka_bootstrap, topics, issuer, linkage_worker,
             alarms_events_topic=topics["alarms"], alarm_context_group=f"hazards-e2e-context-{uuid.uuid4().hex[:6]}",
             volunteers_events_topic=topics["volunteers"],
             volunteer_findings_group=f"hazards-e2e-findings-{uuid.uuid4().hex[:6]}",
+            devices_events_topic=topics["devices"], device_troubles_group=f"hazards-e2e-devices-{uuid.uuid4().hex[:6]}",
             object_store_path=str(tmp_path_factory.mktemp("objects")),
             deadline_sweep_interval_s=3600.0)  # the escalation test sweeps when it means to
         app = build_hazards_app(settings)
@@ -220,3 +225,29 @@ async def console(gateway, issuer, city):
             return SseReader(r)
 
         yield open_
+
+
+# ---- the devices service in-process (tests/e2e/test_devices.py), on the stack's Mosquitto ----
+
+@pytest.fixture(scope="module")
+async def devices_app(test_dsn, kafka_bootstrap, topics, issuer, stack, linkage_worker):
+    async with own_schema(test_dsn, "e2e_devices") as dsn:
+        settings = DevicesSettings(
+            service_name=f"devices-e2e-{uuid.uuid4().hex[:6]}", pg_dsn=dsn, kafka_bootstrap=kafka_bootstrap,
+            auth_jwks_file=str(issuer.jwks_file), auth_issuer=issuer.issuer, events_topic=topics["devices"],
+            device_platforms_file=str(STATE / "devices" / "platforms.toml"),
+            mqtt_host=stack["LINKDUTY_MQTT_HOST"], mqtt_port=int(stack["LINKDUTY_MQTT_PORT"]),
+            mqtt_username=stack["LINKDUTY_MQTT_USERNAME"], mqtt_password=stack["LINKDUTY_MQTT_PASSWORD"],
+            # the run's own topic under each platform's: the running system's devices service never sees it
+            mqtt_topic_suffix=f"{topics['devices']}/signals", mqtt_persistent_session=False,
+            offline_sweep_interval_s=0.5)
+        app = build_devices_app(settings)
+        async with app.router.lifespan_context(app):
+            await eventually(lambda: app.state.mqtt.connected.is_set(), what="the devices MQTT intake subscribed")
+            yield app
+
+
+@pytest.fixture(scope="module")
+async def devices(devices_app):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=devices_app), base_url="http://devices") as c:
+        yield c
