@@ -46,7 +46,7 @@ from standardwebhooks import Webhook
 from bench import critical_path
 from bench.common import ROOT, save, stack_env, summarize_ms
 from linkduty_shared.auth.issuer import LocalIssuer
-from linkduty_shared.jurisdictions import Level, load_demo_city
+from linkduty_shared.jurisdictions import Level, OutsideJurisdiction, load_demo_city
 
 DEVICES_URL = "http://127.0.0.1:8106"
 FLATS = 30  # detectors to a building: a block of flats
@@ -78,11 +78,22 @@ def layout(city, detectors: int) -> list[tuple[float, float, int, int]]:
     rng = random.Random(20_000)
     out = []
     for building in range((detectors + FLATS - 1) // FLATS):
-        g = grids[rng.randrange(len(grids))]
-        lat, lon = g.lat + rng.uniform(-200, 200) * M, g.lon + rng.uniform(-200, 200) * M
+        while True:  # a building wholly inside the city (a grid at its edge has points outside)
+            g = grids[rng.randrange(len(grids))]
+            lat, lon = g.lat + rng.uniform(-200, 200) * M, g.lon + rng.uniform(-200, 200) * M
+            if inside(city, lat, lon) and inside(city, lat + 10 * M, lon + 8 * M):
+                break
         for flat in range(FLATS):
             out.append((lat + (flat % 6) * 2 * M, lon + (flat // 6) * 2 * M, building, flat // 2 + 1))
     return out[:detectors]
+
+
+def inside(city, lat: float, lon: float) -> bool:
+    try:
+        city.resolve(lat, lon)
+    except OutsideJurisdiction:
+        return False
+    return True
 
 
 async def ensure_detectors(city, issuer: LocalIssuer, detectors: int) -> list[tuple[float, float, int, int]]:

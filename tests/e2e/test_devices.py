@@ -8,7 +8,8 @@ becomes an alarm on the community, street, district and city consoles, saying wh
 inside and never her name; a flooding detector is one alarm; a block of flats is one alarm with
 several calls; a quick clear shows as a possible false alarm; a silent detector opens a
 maintenance hazard that its next heartbeat closes; an erased resident is gone while every event
-stays; a forged signature and a replay put nothing on a screen."""
+stays; a forged signature and a replay put nothing on a screen. Its alarm is dispatched like a
+119 call's (the units service in-process too)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from hazards.application.service import device_hazard_id
 from linkduty_shared.jurisdictions import Level
 from tests.conftest import STATE, eventually
 from tests.e2e.test_hazards import STAFF as HAZARDS_STAFF
+from tests.e2e.test_joint_dispatch import units  # noqa: F401  (the units service, a fixture)
 from tests.integration.devices.conftest import STAFF, device, resident, signal, signed
 from tests.integration.gateway.support import SseReader
 
@@ -151,6 +153,27 @@ async def test_a_detector_s_alarm_reaches_all_four_consoles_with_who_is_inside_a
     alarm_id = data["alarm"]["alarm_id"]
     stored = (await alarms.get(f"/v1/alarms/{alarm_id}", headers=staff())).json()
     assert not [p for p in PERSONAL if p in json.dumps(stored, ensure_ascii=False)]
+
+
+async def test_a_detector_s_alarm_is_dispatched_under_one_main_force_two_auxiliaries_like_a_119_call(
+        devices, alarms, units, console, staff, send_mqtt, issuer, city):  # noqa: F811
+    home = community(city, 69)
+    device_id, _ = await registered(devices, staff, home)
+    [screen] = (await consoles_of(console, city, home))[:1]
+    episode = f"sig-{uuid.uuid4().hex}"
+    await send_mqtt(device_id, "smoke_alarm", signal_id=episode)
+    _, data = await about(screen, episode)
+    alarm_id = data["alarm"]["alarm_id"]
+    chain = city.resolve(home.lat, home.lon)
+    centre = {"Authorization": "Bearer " + issuer.issue("district-centre", ["units:read"],
+                                                          jurisdiction=[chain.district.code])}
+
+    async def planned():
+        r = await units.get(f"/v1/dispatches/{alarm_id}", headers=centre)
+        # the fire station and the community squad (the nearest, first on scene) at the least
+        return r.status_code == 200 and {"main", "auxiliary_2"} <= {o["role"] for o in r.json()["orders"]}
+
+    await eventually(planned, timeout=60, what="the device alarm dispatched to a station and the community squad")
 
 
 async def test_a_flooding_detector_is_one_alarm_with_one_call(devices, alarms, console, staff, send_mqtt, city):
