@@ -96,6 +96,23 @@ async def test_a_heartbeat_not_newer_than_the_last_is_a_replay(client, token, ci
     assert (await send(client, device_id, "heartbeat", at=at + dt.timedelta(seconds=1))).status_code == 202
 
 
+async def test_heartbeats_arriving_together_are_written_together_each_with_its_own_outcome(client, token, city,
+                                                                                         devices_app):
+    devices = [(await registered(client, token, city, with_resident=False))[0] for _ in range(5)]
+    at = dt.datetime.now(dt.UTC)
+    batches = devices_app.state.intake.heartbeats.batches
+    sent = [send(client, d, "heartbeat", at=at, battery_pct=90) for d in devices]
+    sent += [send(client, devices[0], "heartbeat", at=at),  # the same heartbeat twice at once: one replay
+             send(client, devices[1], "heartbeat", at=at + dt.timedelta(seconds=1)),  # a newer one: taken too
+             send(client, "det-nobody", "heartbeat", at=at)]  # unknown, in the same batch
+    codes = [r.status_code for r in await asyncio.gather(*sent)]
+    assert codes == [202] * 5 + [409, 202, 422], codes
+    assert devices_app.state.intake.heartbeats.batches - batches <= 3  # not one transaction each
+    for d in devices:
+        state = (await client.get(f"/v1/devices/{d}", headers=token())).json()["state"]
+        assert state["battery_pct"] == 90 and state["online"], state
+
+
 async def test_unknown_devices_and_malformed_bodies_are_422(client, token, city):
     device_id, _ = await registered(client, token, city, with_resident=False)
     r = await send(client, "det-nobody", "smoke_alarm")

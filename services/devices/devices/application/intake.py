@@ -2,8 +2,9 @@
 refused, device known to the platform, then what the signal means recorded in one transaction.
 
 The hot part is the heartbeat (20,000 detectors every 60 s: 333 a second, none of them news): it
-is one UPDATE of the device's state row, with no event and no stream read, unless it changes
-something (the device was offline, its battery went low or good again). A heartbeat's replay is
+is its device's row in a batched UPDATE of the state rows (heartbeats.py), with no event and no
+stream read, unless it changes something (the device was offline, its battery went low or good
+again). A heartbeat's replay is
 refused by its time (not newer than the device's last heartbeat); any other signal's by its id
 (`device_signals_seen`, kept a day, longer than any MQTT session queues a message)."""
 
@@ -18,6 +19,7 @@ import asyncpg
 from linkduty_shared.application import CommandContext
 
 from devices.application.errors import SignalFromTheFuture, SignalReplayed, SignalTooOld, UnknownDevice
+from devices.application.heartbeats import HeartbeatBatcher
 from devices.application.registry import Registry, utcnow
 from devices.domain.device import Device
 from devices.domain.values import Signal, SignalType
@@ -42,6 +44,7 @@ class Intake:
     def __init__(self, registry: Registry, *, clock: Callable[[], dt.datetime] = utcnow) -> None:
         self.registry, self.clock = registry, clock
         self.pool: asyncpg.Pool = registry.store.pool
+        self.heartbeats = HeartbeatBatcher(self.pool, grace=registry.timing.offline_grace, clock=clock)
 
     def _check_time(self, signal: Signal, now: dt.datetime) -> None:
         if signal.signalled_at > now + CLOCK_SKEW:
@@ -56,11 +59,9 @@ class Intake:
         self._check_time(signal, now)
         grace = self.registry.timing.offline_grace
         if signal.type is SignalType.HEARTBEAT:
-            async with self.pool.acquire() as conn:
-                row = await device_state.heartbeat(conn, device_id=signal.device_id, platform=signal.platform,
-                                                   signalled_at=signal.signalled_at, now=now,
-                                                   battery_pct=signal.battery_pct, grace=grace)
-                if row is None:
+            row = await self.heartbeats.beat(signal)
+            if row is None:
+                async with self.pool.acquire() as conn:
                     await self._refuse(conn, signal)
             low = signal.battery_pct is not None and signal.battery_pct < self.registry.timing.battery_ok_pct
             if not row["offline"] and (signal.battery_pct is None or low == row["low_battery"]):

@@ -80,16 +80,22 @@ class DeviceState(Projection):
         await conn.execute("DELETE FROM device_state")
 
 
-async def heartbeat(conn: asyncpg.Connection, *, device_id: str, platform: str, signalled_at: dt.datetime,
-                    now: dt.datetime, battery_pct: int | None, grace: float) -> asyncpg.Record | None:
-    """A heartbeat newer than the device's last one: the device is seen now. None when the device
-    is unknown to this platform or the heartbeat is not newer (a replay)."""
-    return await conn.fetchrow(
-        """UPDATE device_state SET last_seen_at = greatest(last_seen_at, $4), last_heartbeat_at = $3,
-               silent_after = greatest(silent_after, $4 + heartbeat_period_s * $5::float8 * interval '1 second'),
-               battery_pct = coalesce($6, battery_pct)
-           WHERE device_id = $1 AND platform = $2 AND (last_heartbeat_at IS NULL OR last_heartbeat_at < $3)
-           RETURNING offline, low_battery""", device_id, platform, signalled_at, now, grace, battery_pct)
+async def heartbeats(conn: asyncpg.Connection, beats: list[tuple[str, str, dt.datetime, int | None]], *,
+                     now: dt.datetime, grace: float) -> dict[tuple[str, dt.datetime], asyncpg.Record]:
+    """Heartbeats (device id, platform, signalled at, battery %), at most one per device, each
+    newer than its device's last: the devices seen now, in one statement. Returns (device id,
+    signalled at) → the row's offline and low_battery; a heartbeat missing from it is of a device
+    unknown to that platform, or not newer than its last (a replay)."""
+    rows = await conn.fetch(
+        """UPDATE device_state d SET last_seen_at = greatest(d.last_seen_at, $5), last_heartbeat_at = b.signalled_at,
+               silent_after = greatest(d.silent_after, $5 + d.heartbeat_period_s * $6::float8 * interval '1 second'),
+               battery_pct = coalesce(b.battery_pct, d.battery_pct)
+           FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[]) AS b(device_id, platform, signalled_at, battery_pct)
+           WHERE d.device_id = b.device_id AND d.platform = b.platform
+             AND (d.last_heartbeat_at IS NULL OR d.last_heartbeat_at < b.signalled_at)
+           RETURNING d.device_id, b.signalled_at, d.offline, d.low_battery""",
+        [b[0] for b in beats], [b[1] for b in beats], [b[2] for b in beats], [b[3] for b in beats], now, grace)
+    return {(r["device_id"], r["signalled_at"]): r for r in rows}
 
 
 async def seen(conn: asyncpg.Connection, device_id: str, now: dt.datetime, grace: float) -> asyncpg.Record | None:
