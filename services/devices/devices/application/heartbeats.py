@@ -1,6 +1,7 @@
 """Heartbeats written together: 20,000 detectors beating once a minute are 333 a second, none of
-them news, on the same PostgreSQL as the 119 path. One UPDATE a batch (up to `max_batch`, or what
-came within `max_wait_s` of the first) instead of one transaction each, committed without
+them news, on the same PostgreSQL as the 119 path. One write at a time, of every heartbeat that
+came while the one before was being written (up to `max_batch`: group commit, so a heartbeat
+never waits for a timer, and batches grow with the load), in one UPDATE, committed without
 waiting for the disk (`synchronous_commit off`): a crash may lose the last fraction of a second
 of heartbeats, which moves a device's last sighting back by one period at most, well inside the
 offline grace (2.5 periods). Each caller awaits its own heartbeat's outcome."""
@@ -19,14 +20,13 @@ from devices.projections import device_state
 
 class HeartbeatBatcher:
     def __init__(self, pool: asyncpg.Pool, *, grace: float, clock: Callable[[], dt.datetime],
-                 max_batch: int = 500, max_wait_s: float = 0.02) -> None:
-        self.pool, self.grace, self.clock = pool, grace, clock
-        self.max_batch, self.max_wait_s = max_batch, max_wait_s
+                 max_batch: int = 500) -> None:
+        self.pool, self.grace, self.clock, self.max_batch = pool, grace, clock, max_batch
         self._batch: dict[str, tuple[Signal, asyncio.Future]] = {}  # device id → its heartbeat
         self._later: list[tuple[Signal, asyncio.Future]] = []  # a device's second heartbeat: the next batch
-        self._timer: asyncio.TimerHandle | None = None
-        self._lock = asyncio.Lock()  # one batch at a time: two never wait on each other's rows
-        self._flushes: set[asyncio.Task] = set()
+        # One write at a time (two batches never wait on each other's rows); the next batch
+        # fills meanwhile.
+        self._writer: asyncio.Task | None = None
         self.batches = 0
 
     async def beat(self, signal: Signal) -> asyncpg.Record | None:
@@ -37,32 +37,29 @@ class HeartbeatBatcher:
         return await future
 
     def _add(self, signal: Signal, future: asyncio.Future) -> None:
-        if signal.device_id in self._batch:
+        if signal.device_id in self._batch or len(self._batch) >= self.max_batch:
             self._later.append((signal, future))
-            return
-        self._batch[signal.device_id] = (signal, future)
-        if len(self._batch) >= self.max_batch:
-            self._flush_soon()
-        elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self.max_wait_s, self._flush_soon)
+        else:
+            self._batch[signal.device_id] = (signal, future)
+        if self._writer is None:
+            # Started on the loop's next turn: heartbeats taken in during this one join the batch.
+            self._writer = asyncio.get_running_loop().create_task(self._write_all())
 
-    def _flush_soon(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        batch, self._batch = self._batch, {}
-        later, self._later = self._later, []
-        for signal, future in later:
-            self._add(signal, future)
-        if batch:
-            task = asyncio.get_running_loop().create_task(self._write(batch))
-            self._flushes.add(task)
-            task.add_done_callback(self._flushes.discard)
+    async def _write_all(self) -> None:
+        try:
+            while self._batch:
+                batch, self._batch = self._batch, {}
+                later, self._later = self._later, []
+                for signal, future in later:
+                    self._add(signal, future)
+                await self._write(batch)
+        finally:
+            self._writer = None
 
     async def _write(self, batch: dict[str, tuple[Signal, asyncio.Future]]) -> None:
         beats = sorted((s.device_id, s.platform, s.signalled_at, s.battery_pct) for s, _ in batch.values())
         try:
-            async with self._lock, self.pool.acquire() as conn, conn.transaction():
+            async with self.pool.acquire() as conn, conn.transaction():
                 await conn.execute("SET LOCAL synchronous_commit TO off")
                 rows = await device_state.heartbeats(conn, beats, now=self.clock(), grace=self.grace)
         except BaseException as exc:  # PostgreSQL down or the task cancelled: every caller learns it
