@@ -19,7 +19,7 @@ from linkduty_shared.contracts.devices import (
     DeviceAlarmCleared,
     DeviceAlarmRaised,
     DeviceLocation,
-    device_event_from_data,
+    device_event_of,
 )
 from linkduty_shared.contracts.units import UNIT_ARRIVED_EVENT
 from linkduty_shared.events.envelope import Envelope
@@ -136,9 +136,7 @@ def device_alarms_handler(service: AlarmsService):
     async def handle(event: Envelope, record: ConsumerRecord) -> None:
         if not is_device_alarm(event.type):
             return
-        signal = device_event_from_data(event.type, event.data)
-        if event.subject != signal.device_id:
-            raise ContractViolation(f"{event.type} {event.id}: subject {event.subject!r} is not its device_id")
+        signal = device_event_of(event)
         # The device is the actor: no person is named (the record carries none).
         ctx = CommandContext(actor=f"device:{signal.device_id}", agency=event.agency,
                              correlation_id=event.correlationid, causation_id=event.id)

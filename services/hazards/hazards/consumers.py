@@ -19,7 +19,7 @@ from linkduty_shared.contracts.devices import (
     TROUBLE_TYPES,
     DeviceTroubleBegan,
     DeviceTroubleEnded,
-    device_event_from_data,
+    device_event_of,
 )
 from linkduty_shared.contracts.units import PATROL_FINDING_TYPE, patrol_finding_from_data, patrol_finding_ids
 from linkduty_shared.contracts.volunteers import ORDER_COMPLETED_TYPE, order_completed_from_data
@@ -152,9 +152,7 @@ def device_troubles_handler(service: HazardsService, category: str):
     async def handle(event: Envelope, record: ConsumerRecord) -> None:
         if not is_device_trouble(event.type):
             return
-        trouble = device_event_from_data(event.type, event.data)
-        if event.subject != trouble.device_id:
-            raise ContractViolation(f"{event.type} {event.id}: subject {event.subject!r} is not its device_id")
+        trouble = device_event_of(event)
         # The device is the actor: no person is named (the record carries none).
         ctx = CommandContext(actor=f"device:{trouble.device_id}", agency=event.agency,
                              correlation_id=event.correlationid, causation_id=event.id)

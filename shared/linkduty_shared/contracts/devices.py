@@ -119,6 +119,15 @@ ALARM_TYPES = frozenset({ALARM_RAISED_TYPE, ALARM_CLEARED_TYPE})
 TROUBLE_TYPES = frozenset({TROUBLE_BEGAN_TYPE, TROUBLE_ENDED_TYPE})
 
 
+def device_event_of(envelope: Any) -> Any:
+    """The contract's dataclass of a `devices.events` record (an Envelope), its subject checked
+    to be its device id; ContractViolation (poison) otherwise."""
+    event = device_event_from_data(envelope.type, envelope.data)
+    if envelope.subject != event.device_id:
+        raise ContractViolation(f"{envelope.type} {envelope.id}: subject {envelope.subject!r} is not its device_id")
+    return event
+
+
 def device_event_from_data(event_type: str, data: Any) -> Any:
     """The contract's dataclass for one of the four types above, or ContractViolation (poison).
     Extra fields are dropped; a type the contract does not list is a violation too (callers

@@ -79,8 +79,8 @@ def test_tree_centres_forces_and_points(directory):
     assert directory.contains("330102000000", SE) and not directory.contains(WEST_COMMUNITY, SE)
     assert directory.centre_of(EAST_COMMUNITY).name == "东园社区平台"
     assert [f.id for f in directory.forces("street_team")] == ["team-1"]
-    for division in directory.divisions():  # representative points lie in their own division
-        assert directory.contains(division.code, directory.resolve(division.lat, division.lon).grid.code)
+    for each in directory.divisions():  # representative points lie in their own division
+        assert directory.contains(each.code, directory.resolve(each.lat, each.lon).grid.code)
     assert directory.geometry(EAST_COMMUNITY).area == pytest.approx(0.01 * 0.01, rel=1e-6)  # from its grids
 
 
