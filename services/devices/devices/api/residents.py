@@ -105,7 +105,8 @@ async def person(resident_id: str, request: Request, principal: PersonalReader,
 @router.get("/residents/{resident_id}/personal-data-reads", response_model=PersonalDataReads,
             tags=["personal data"], summary="Every read of the resident's whole record, oldest first")
 async def reads(resident_id: str, request: Request, principal: Auditor,
-                after: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict:
+                after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+                limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict:
     rows = await registry_of(request).reads_of(resident_id, principal, limit=limit, after=after)
     return {"reads": [json_row(r) for r in rows], "next_after": rows[-1]["read_id"] if len(rows) == limit else None}
 

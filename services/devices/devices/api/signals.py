@@ -54,7 +54,7 @@ async def take_signal(request: Request,
 
 @router.get("/device-signals/dead-letters", response_model=DeadLetterPage,
             summary="MQTT signals the intake could not take, with the reason, oldest first")
-async def dead_letters(request: Request, _: Admin, after: Annotated[int, Query(ge=0)] = 0,
+async def dead_letters(request: Request, _: Admin, after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
                        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict:
     async with request.app.state.runtime.pool.acquire() as conn:
         rows = await conn.fetch(
