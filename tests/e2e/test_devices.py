@@ -28,6 +28,8 @@ from tests.conftest import STATE, eventually
 from tests.e2e.test_hazards import STAFF as HAZARDS_STAFF
 from tests.e2e.test_joint_dispatch import units  # noqa: F401  (the units service, a fixture)
 from tests.integration.devices.conftest import STAFF, device, resident, signal, signed
+from tests.integration.volunteers.conftest import GUIDE_COURSES, fit_volunteer
+from tests.integration.volunteers.conftest import STAFF as VOLUNTEERS_STAFF
 from tests.integration.gateway.support import SseReader
 
 PLATFORM = "demo-iot"
@@ -174,6 +176,34 @@ async def test_a_detector_s_alarm_is_dispatched_under_one_main_force_two_auxilia
         return r.status_code == 200 and {"main", "auxiliary_2"} <= {o["role"] for o in r.json()["orders"]}
 
     await eventually(planned, timeout=60, what="the device alarm dispatched to a station and the community squad")
+
+
+async def test_a_detector_in_a_nursery_alerts_the_qualified_volunteers_nearby(
+        devices, alarms, volunteers, console, staff, send_mqtt, issuer, city):
+    home = community(city, 70)
+    r = await devices.post("/v1/premises", headers=staff(), json={
+        "name": "阳光幼儿园", "premises_kind": "nursery", "occupants": 120, "needs": "children under 6",
+        "lat": home.lat, "lon": home.lon})
+    assert r.status_code == 201, r.text
+    device_id, _ = await registered(devices, staff, home, with_resident=False, place="public",
+                                    premises_id=r.json()["premises_id"])
+    volunteer_staff = {"Authorization": "Bearer " + issuer.issue("community-staff-e2e", list(VOLUNTEERS_STAFF),
+                                                                 jurisdiction=[city.city.code])}
+    nearby = await fit_volunteer(volunteers, lambda *s, **k: volunteer_staff, home.code, GUIDE_COURSES)
+    r = await volunteers.put("/v1/me/position", json={"lat": home.lat + 50 * M, "lon": home.lon}, headers={
+        "Authorization": "Bearer " + issuer.issue(f"volunteer:{nearby}", ["volunteers:respond"], jurisdiction=[""])})
+    assert r.status_code == 200, r.text
+    [screen] = (await consoles_of(console, city, home))[:1]
+    episode = f"sig-{uuid.uuid4().hex}"
+    await send_mqtt(device_id, "smoke_alarm", signal_id=episode)
+    _, data = await about(screen, episode)
+    assert data["alarm"]["severity"] == "major" and data["alarm"]["vulnerability"]["premises_kind"] == "nursery"
+    alarm_id = data["alarm"]["alarm_id"]
+    while True:  # the alarm's next events on the same screen: its volunteers' alert among them
+        event = json.loads((await screen.next(timeout=30)).data)
+        if event["alarm"]["alarm_id"] == alarm_id and event["event_type"] == "VolunteersAlerted":
+            break
+    assert [a["volunteer_id"] for a in event["event_data"]["alerted"]] == [nearby]
 
 
 async def test_a_flooding_detector_is_one_alarm_with_one_call(devices, alarms, console, staff, send_mqtt, city):

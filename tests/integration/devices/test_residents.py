@@ -9,7 +9,7 @@ import json
 import httpx
 
 from linkduty_shared.events.envelope import envelope_from_kafka
-from tests.integration.devices.conftest import community, device, resident
+from tests.integration.devices.conftest import community, device, resident, send
 from tests.support import openapi_fuzz
 from tests.support.kafka import read_topic
 from tests.support.problems import assert_problem
@@ -123,3 +123,25 @@ async def test_healthz_answers_within_100_ms_while_the_worst_bodies_are_refused(
 
 def test_every_operation_answers_no_5xx_and_only_documented_statuses(devices_settings, token):
     openapi_fuzz.assert_every_answer_is_documented_and_no_5xx(build_app(devices_settings), token())
+
+
+async def test_a_vulnerable_premises_is_registered_and_its_detector_s_alarm_says_so(
+        client, token, city, kafka_bootstrap, devices_topic):
+    home = community(city, 5)
+    r = await client.post("/v1/premises", headers=token(), json={
+        "name": "阳光幼儿园 园长13812345678", "premises_kind": "nursery", "occupants": 120,
+        "needs": "children under 6", "lat": home.lat, "lon": home.lon})
+    assert r.status_code == 201, r.text
+    premises = r.json()
+    assert "13812345678" not in premises["name"] and premises["jurisdiction"]["community"] == home.code
+    assert (await client.get(f"/v1/premises/{premises['premises_id']}", headers=token())).json() == premises
+    r = await client.post("/v1/devices", headers=token(), json=device(
+        "det-nursery", home.lat, home.lon, place="public", premises_id=premises["premises_id"]))
+    assert r.status_code == 201, r.text
+    assert (await send(client, "det-nursery", "smoke_alarm")).json()["decided"] == ["DeviceAlarmRaised"]
+    records = await read_topic(kafka_bootstrap, devices_topic,
+                               until=lambda rs: any(b"DeviceAlarmRaised" in dict(x.headers)["ce_type"] for x in rs))
+    [raised] = [e for e in (envelope_from_kafka(x.headers, x.key, x.value) for x in records)
+                if e.type.endswith("DeviceAlarmRaised")]
+    who = raised.data["vulnerability"]
+    assert (who["kind"], who["premises_kind"], who["occupants"]) == ("premises", "nursery", 120)

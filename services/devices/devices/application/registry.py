@@ -322,7 +322,7 @@ class Registry:
             jurisdiction={k: v for k, v in chain.codes().items() if k != "grid"}, by=principal.client_id,
             at=self.clock().isoformat())
         return await self.uow.execute(self.premises, premises_id, lambda p: p.register(registered), ctx,
-                                      principal=principal)
+                                      principal=principal, must_exist=False)
 
     async def vulnerability_of(self, device: Device, conn: asyncpg.Connection) -> dict | None:
         """Whom the detector watches over, as a responder needs it; None for nobody (or nobody any more)."""
