@@ -23,6 +23,7 @@ import aiomqtt
 import pytest
 
 from hazards.application.service import device_hazard_id
+from linkduty_shared.contracts.devices import episode_key
 from linkduty_shared.jurisdictions import Level
 from tests.conftest import STATE, eventually
 from tests.e2e.test_hazards import STAFF as HAZARDS_STAFF
@@ -100,11 +101,11 @@ async def registered(devices, staff, home, *, with_resident: bool = True, offset
 
 
 async def about(reader: SseReader, call_id: str, timeout: float = 30.0):
-    """The next event of this stream whose alarm holds the call `call_id` (others are other tests')."""
+    """The next event of this stream about the detector's episode `call_id` (others are other tests')."""
     while True:
         event = await reader.next(timeout=timeout)
         data = json.loads(event.data)
-        if data.get("event_data", {}).get("call_id") == call_id:
+        if data.get("event_data", {}).get("call_id", "").endswith(f"/{call_id}"):  # episode_key(device, episode)
             return event, data
 
 
@@ -270,7 +271,7 @@ async def test_a_silent_detector_opens_a_maintenance_hazard_that_its_next_heartb
         return (await devices.get(f"/v1/devices/{device_id}", headers=staff())).json()["troubles"].get("offline")
 
     episode = await eventually(offline_episode, what="the device offline")
-    hazard_url = f"/v1/hazards/{device_hazard_id(episode)}"
+    hazard_url = f"/v1/hazards/{device_hazard_id(episode_key(device_id, episode))}"
 
     async def hazard() -> dict | None:
         r = await hazards.get(hazard_url, headers=staff())

@@ -27,7 +27,7 @@ from linkduty_shared.events.envelope import Envelope
 from alarms.application import AlarmsService, ReportAlarm
 from alarms.application.errors import OutsideTheCity
 from alarms.domain.values import Kind, device_alarm_severity
-from alarms.projections.device_calls import DEVICE_SOURCE
+from alarms.projections.device_calls import DEVICE_SOURCE, device_call_id
 
 log = logging.getLogger(__name__)
 
@@ -109,16 +109,17 @@ def device_address(where: DeviceLocation) -> str | None:
 
 
 def device_alarm_report(raised: DeviceAlarmRaised) -> ReportAlarm:
-    """The 119-grade call a detector's new alarm episode is: kind fire, source device, its
-    episode as the call id (a redelivered record links nothing twice), severity from who is
-    likely inside, the vulnerability kept for the consoles."""
+    """The 119-grade call a detector's new alarm episode is: kind fire, source device, the device
+    and its episode as the call id (a redelivered record links nothing twice), severity from who
+    is likely inside, the vulnerability kept for the consoles."""
     vulnerability = dataclasses.asdict(raised.vulnerability) if raised.vulnerability is not None else None
     return ReportAlarm(
         source=DEVICE_SOURCE, received_at=raised.at, kind=Kind.FIRE.value,
         severity=device_alarm_severity(vulnerability),
         description=f"联网烟感报警 (networked smoke detector alarm): {raised.device_id} ({raised.model})",
         lat=raised.location.lat, lon=raised.location.lon, address=device_address(raised.location),
-        call_id=raised.episode_id, place=raised.place, vulnerability=vulnerability)
+        call_id=device_call_id(raised.device_id, raised.episode_id), place=raised.place,
+        vulnerability=vulnerability, device_id=raised.device_id)
 
 
 def device_alarms_handler(service: AlarmsService):
@@ -152,7 +153,7 @@ def device_alarms_handler(service: AlarmsService):
             return
         assert isinstance(signal, DeviceAlarmCleared)
         alarm = await service.record_device_clear(
-            signal.episode_id, device_id=signal.device_id, repeats=signal.repeats, after_s=signal.after_s,
+            device_call_id(signal.device_id, signal.episode_id), device_id=signal.device_id, repeats=signal.repeats, after_s=signal.after_s,
             possible_false_alarm=signal.possible_false_alarm, at=signal.at, ctx=ctx)
         if alarm is None:
             log.warning("device %s episode %s (event %s): alarm cleared, but no alarm took its raise: skipped",

@@ -20,6 +20,7 @@ from linkduty_shared.contracts.devices import (
     DeviceTroubleBegan,
     DeviceTroubleEnded,
     device_event_of,
+    episode_key,
 )
 from linkduty_shared.contracts.units import PATROL_FINDING_TYPE, patrol_finding_from_data, patrol_finding_ids
 from linkduty_shared.contracts.volunteers import ORDER_COMPLETED_TYPE, order_completed_from_data
@@ -140,7 +141,7 @@ def device_troubles_handler(service: HazardsService, category: str):
     per trouble episode, at the device's point; DeviceTroubleEnded → that episode's hazard closed
     as resolved at its source (HazardResolvedAtSource).
 
-    - once per episode: the hazard's id is a UUID 5 of the episode id (`device_hazard_id`); a
+    - once per episode: the hazard's id is a UUID 5 of the device and episode (`device_hazard_id`); a
       redelivered Began finds its hazard and files nothing, a redelivered Ended finds it closed;
     - a record breaking the contract (its subject not its device id included): ContractViolation,
       dead-lettered at once by the runner;
@@ -160,7 +161,7 @@ def device_troubles_handler(service: HazardsService, category: str):
             assert isinstance(trouble, DeviceTroubleBegan)
             try:
                 hazard = await service.file_finding(
-                    trouble.episode_id, ctx, category=category, text=trouble_text(trouble),
+                    episode_key(trouble.device_id, trouble.episode_id), ctx, category=category, text=trouble_text(trouble),
                     lat=trouble.location.lat, lon=trouble.location.lon, source="device",
                     address=trouble_place(trouble))
             except OutsideTheCity:
@@ -170,7 +171,8 @@ def device_troubles_handler(service: HazardsService, category: str):
                 log.info("device %s episode %s: already filed", trouble.device_id, trouble.episode_id)
             return
         assert isinstance(trouble, DeviceTroubleEnded)
-        hazard = await service.resolve_at_source(trouble.episode_id, ctx, how=trouble.how)
+        hazard = await service.resolve_at_source(episode_key(trouble.device_id, trouble.episode_id), ctx,
+                                                 how=trouble.how)
         if hazard is None:
             log.warning("device %s episode %s (event %s): trouble ended, but no hazard was filed for it: skipped",
                         trouble.device_id, trouble.episode_id, event.id)

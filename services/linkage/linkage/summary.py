@@ -37,6 +37,8 @@ def fold(summary: AlarmSummary | None, alarm_id: str, event_type: str, data: dic
                 change["vulnerability"] = data["vulnerability"]
         case "DeviceClearReported":
             change["possible_false_alarm"] = bool(data.get("alarm_possible_false_alarm"))
+        case "AlarmVerified":
+            change |= {"possible_false_alarm": False, "status": STATUS_AFTER_EVENT[event_type]}
         case "CallSplit":
             change["call_count"] = summary.call_count - 1
         case "AlarmUpdated":

@@ -8,7 +8,7 @@ is present only as the `Vulnerability` a responder needs (age band, mobility, fl
 1. **Smoke alarms** (the alarms service consumes them, group `alarms-device-alarms`):
    - `DeviceAlarmRaised`: a detector went off and this is a new episode (repeats of the same
      alarm within the device's suppression window are counted on the device, never published
-     again). `episode_id` is the first alarm signal's id: the alarms service uses it as the call
+     again). `episode_id` is the first alarm signal's id (unique per device): the alarms service makes `episode_key` of it the call
      id, so a redelivered record links nothing twice. The alarms service reports it as an alarm
      of source `device`, kind `fire`, `location.place` = `place`, with `vulnerability` on it.
    - `DeviceAlarmCleared`: the detector reported "alarm cleared" for that episode; `repeats` is
@@ -117,6 +117,12 @@ _ADAPTERS = {f"{TYPE_PREFIX}{cls.__name__}": TypeAdapter(cls) for cls in (
     DeviceAlarmRaised, DeviceAlarmCleared, DeviceTroubleBegan, DeviceTroubleEnded)}
 ALARM_TYPES = frozenset({ALARM_RAISED_TYPE, ALARM_CLEARED_TYPE})
 TROUBLE_TYPES = frozenset({TROUBLE_BEGAN_TYPE, TROUBLE_ENDED_TYPE})
+
+
+def episode_key(device_id: str, episode_id: str) -> str:
+    """An episode, unique across platforms (an episode id is a signal id, unique per platform
+    only; a device id is unique in the registry): what consumers key what they make of it by."""
+    return f"{device_id}/{episode_id}"
 
 
 def device_event_of(envelope: Any) -> Any:

@@ -69,8 +69,9 @@ async def test_a_detector_going_off_is_a_fire_alarm_that_says_who_is_likely_insi
     assert event.event_name == "AlarmReported" and event.actor == "device:det-1"
     assert event.causationid == first.id and event.correlationid == "corr-det-1"
     data = event.data
-    assert (data["source"], data["kind"], data["severity"], data["call_id"]) == ("device", "fire", "major",
-                                                                                first.data["episode_id"])
+    assert (data["source"], data["kind"], data["severity"], data["call_id"]) == (
+        "device", "fire", "major", f"det-1/{first.data['episode_id']}")
+    assert data["device_id"] == "det-1"
     assert data["location"]["address"] == "3幢 5层 502" and data["location"]["place"] == "home"
     assert data["jurisdiction"]["community"] == community.code
     assert data["vulnerability"]["age_band"] == "80_89" and data["vulnerability"]["oxygen_at_home"] is True
@@ -81,9 +82,29 @@ async def test_a_detector_going_off_is_a_fire_alarm_that_says_who_is_likely_insi
     # the redelivered raise, long consumed by now: still one event
     later = raised("det-1b", lat + 0.01, lon + 0.01, vulnerability=None)
     await publish(later)
-    events = await published(kafka_bootstrap, alarm_topics["events"], 2)
+    events = await published(kafka_bootstrap, alarm_topics["events"], 2)  # two alarms: two keys, two partitions
     assert [e.event_name for e in events] == ["AlarmReported", "AlarmReported"]
-    assert events[1].data["severity"] == "moderate" and events[1].data["vulnerability"] is None
+    [second] = [e for e in events if e.data["device_id"] == "det-1b"]
+    assert second.data["severity"] == "moderate" and second.data["vulnerability"] is None
+
+
+async def test_a_raise_redelivered_after_its_alarm_closed_opens_nothing_and_another_device_s_same_id_is_its_own(
+        client, token, city, publish, kafka_bootstrap, alarm_topics):
+    lat, lon, _ = a_point(city, 24)
+    first = raised("det-20", lat, lon, episode="sig-17")
+    await publish(first)
+    [reported] = await published(kafka_bootstrap, alarm_topics["events"], 1)
+    r = await client.post(f"/v1/alarms/{reported.subject}/false-alarm", json={"reason": "burnt toast"}, headers=token())
+    assert r.status_code == 200, r.text
+    # the same record again (a consumer restart replays it), then another platform's detector
+    # whose signal ids happen to match, at the same place
+    other = raised("det-21", lat, lon, episode="sig-17", platform="city-iot")
+    await publish(first, other)
+    events = await published(kafka_bootstrap, alarm_topics["events"], 3)  # an alarm's own in order, not across
+    assert sorted((e.subject == reported.subject, e.event_name) for e in events) == [
+        (False, "AlarmReported"), (True, "AlarmMarkedFalse"), (True, "AlarmReported")]
+    [new] = [e for e in events if e.subject != reported.subject]
+    assert new.data["call_id"] == "det-21/sig-17"
 
 
 async def test_two_detectors_of_one_fire_are_one_alarm_and_their_quick_clears_make_it_a_possible_false_alarm(
@@ -122,7 +143,7 @@ async def test_poison_records_are_dead_lettered_and_the_next_alarm_is_still_take
     good = raised("det-8", lat, lon)
     await publish(no_location, wrong_subject, outside, orphan_clear, good)
     [event] = await published(kafka_bootstrap, alarm_topics["events"], 1)
-    assert event.data["call_id"] == good.data["episode_id"]
+    assert event.data["call_id"] == f"det-8/{good.data['episode_id']}"
     dead = await read_topic(kafka_bootstrap, dlq_topic(alarm_topics["devices"]), until_count=3)
     errors = {envelope_from_kafka(r.headers, r.key, r.value).id: dict(r.headers)["dlq_error"] for r in dead}
     assert set(errors) == {no_location.id, wrong_subject.id, outside.id}  # keys differ: partitions, not order

@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from hazards.application.service import device_hazard_id
+from linkduty_shared.contracts.devices import episode_key
 from linkduty_shared.events.envelope import Envelope, envelope_to_kafka
 from linkduty_shared.messaging.topics import dlq_topic
 from tests.conftest import eventually
@@ -54,8 +55,9 @@ def publish(producer, hazards_topics):
     return send
 
 
-async def filed(service, episode_id: str):
-    hazard = await service.repo.load(device_hazard_id(episode_id))
+async def filed(service, trouble: dict):
+    """The hazard of a trouble's data (its device and episode), once filed."""
+    hazard = await service.repo.load(device_hazard_id(episode_key(trouble["device_id"], trouble["episode_id"])))
     return hazard if hazard.exists else None
 
 
@@ -71,8 +73,8 @@ async def test_a_trouble_that_began_is_one_maintenance_hazard_at_the_device_even
     first = await publish(BEGAN, trouble)
     await publish.envelope(first)  # the same record again: a redelivery, a replay from the DLQ
     marker = await publish(BEGAN, began(lat, lon, device_id="sd-0043"))
-    await eventually(lambda: filed(service, marker.data["episode_id"]), what="the marker filed")
-    hazard = await filed(service, trouble["episode_id"])
+    await eventually(lambda: filed(service, marker.data), what="the marker filed")
+    hazard = await filed(service, trouble)
     assert hazard is not None and hazard.version == 1 and await hazard_count(service) == 2
     assert (hazard.source, hazard.category, hazard.status) == ("device", "detector_maintenance", "reported")
     assert hazard.severity == "moderate"  # the category's default
@@ -93,12 +95,12 @@ async def test_a_trouble_that_ended_closes_its_hazard_as_resolved_at_its_source_
     lat, lon, _ = a_point(city, 4)
     trouble = began(lat, lon)
     await publish(BEGAN, trouble)
-    await eventually(lambda: filed(service, trouble["episode_id"]), what="the trouble filed")
+    await eventually(lambda: filed(service, trouble), what="the trouble filed")
     end = await publish(ENDED, ended(trouble))
     await publish.envelope(end)  # redelivered: the hazard is closed already
 
     async def closed():
-        hazard = await filed(service, trouble["episode_id"])
+        hazard = await filed(service, trouble)
         return hazard if hazard.status == "closed" else None
 
     hazard = await eventually(closed, what="the hazard closed")
@@ -123,8 +125,8 @@ async def test_an_ended_trouble_whose_hazard_was_never_filed_is_skipped_not_dead
     never = began(lat, lon)
     await publish(ENDED, ended(never, how="battery_ok"))
     marker = await publish(BEGAN, began(lat, lon))
-    await eventually(lambda: filed(service, marker.data["episode_id"]), what="the next trouble filed")
-    assert await filed(service, never["episode_id"]) is None and await hazard_count(service) == 1
+    await eventually(lambda: filed(service, marker.data), what="the next trouble filed")
+    assert await filed(service, never) is None and await hazard_count(service) == 1
     consumer = hazards_app.state.device_troubles
     assert consumer.processed == 2 and consumer.dead_lettered == 0
 
@@ -143,12 +145,12 @@ async def test_a_poison_trouble_goes_to_the_dlq_at_once_and_the_next_one_is_stil
     bad, value = poison(template)
     await publish.envelope(bad, value)
     after = await publish(BEGAN, began(lat, lon, trouble="fault"))
-    await eventually(lambda: filed(service, after.data["episode_id"]), what="the next trouble filed")
+    await eventually(lambda: filed(service, after.data), what="the next trouble filed")
     [dead] = await read_topic(kafka_bootstrap, dlq_topic(hazards_topics["devices"]), until_count=1)
     headers = dict(dead.headers)
     assert error in headers["dlq_error"] and headers["dlq_attempts"] in (b"0", b"1")
     assert headers["dlq_consumer"] == hazards_app.state.device_troubles._group_id.encode()
-    assert await filed(service, template.data["episode_id"]) is None and await hazard_count(service) == 1
+    assert await filed(service, template.data) is None and await hazard_count(service) == 1
 
 
 async def test_a_trouble_outside_the_city_goes_to_the_dlq_to_be_replayed_once_the_directories_agree(
@@ -156,12 +158,12 @@ async def test_a_trouble_outside_the_city_goes_to_the_dlq_to_be_replayed_once_th
     outside = await publish(BEGAN, began(39.9042, 116.4074))  # Beijing: in no micro-grid of the city
     lat, lon, _ = a_point(city, 7)
     after = await publish(BEGAN, began(lat, lon))
-    await eventually(lambda: filed(service, after.data["episode_id"]), what="the next trouble filed")
+    await eventually(lambda: filed(service, after.data), what="the next trouble filed")
     [dead] = await read_topic(kafka_bootstrap, dlq_topic(hazards_topics["devices"]), until_count=1)
     headers = dict(dead.headers)
     assert headers["dlq_error"].startswith(b"ContractViolation: device sd-0042 episode ")
     assert b"no micro-grid" in headers["dlq_error"] and b"116.40" not in headers["dlq_error"]
-    assert await filed(service, outside.data["episode_id"]) is None
+    assert await filed(service, outside.data) is None
 
 
 async def test_alarms_on_devices_events_are_not_the_hazards_service_s_and_are_skipped_unparsed(
@@ -169,7 +171,7 @@ async def test_alarms_on_devices_events_are_not_the_hazards_service_s_and_are_sk
     await publish("linkduty.device.DeviceAlarmRaised", {"garbage": True}, subject="sd-0042")
     lat, lon, _ = a_point(city, 8)
     after = await publish(BEGAN, began(lat, lon))
-    await eventually(lambda: filed(service, after.data["episode_id"]), what="the next trouble filed")
+    await eventually(lambda: filed(service, after.data), what="the next trouble filed")
     consumer = hazards_app.state.device_troubles
     assert consumer.dead_lettered == 0 and consumer.processed == 1 and await hazard_count(service) == 1
 

@@ -7,7 +7,7 @@ import pytest
 
 from alarms.consumers import device_address, device_alarm_report
 from alarms.domain.alarm import Alarm
-from alarms.domain.events import AlarmMarkedFalse, AlarmReported, CallLinked, DeviceClearReported
+from alarms.domain.events import AlarmMarkedFalse, AlarmReported, AlarmVerified, CallLinked, DeviceClearReported
 from alarms.domain.values import device_alarm_severity, responder_vulnerability
 from linkduty_shared.contracts.devices import ALARM_RAISED_TYPE, device_event_from_data
 from linkduty_shared.domain import InvariantViolated
@@ -20,12 +20,14 @@ ALONE_82 = {"kind": "resident", "age_band": "80_89", "mobility": "needs_help_on_
 def device_reported(call_id="ep1", vulnerability=None) -> AlarmReported:
     return AlarmReported(alarm_id="a1", call_id=call_id, source="device", received_at=AT.isoformat(), kind="fire",
                          severity="major", description="联网烟感报警", location={"lat": 30.0, "lon": 120.0},
-                         jurisdiction=CHAIN, caller_masked=None, caller_ref=None, vulnerability=vulnerability)
+                         jurisdiction=CHAIN, caller_masked=None, caller_ref=None, vulnerability=vulnerability,
+                         device_id=f"det-{call_id}")
 
 
 def linked(call_id: str, source: str = "device", vulnerability=None) -> CallLinked:
     return CallLinked(call_id=call_id, source=source, received_at=AT.isoformat(), location={"lat": 30.0, "lon": 120.0},
-                      description="", distance_m=8.0, vulnerability=vulnerability)
+                      description="", distance_m=8.0, vulnerability=vulnerability,
+                      device_id=f"det-{call_id}" if source == "device" else None)
 
 
 def clear(alarm: Alarm, call_id: str, *, false: bool = True) -> None:
@@ -62,7 +64,8 @@ def test_the_raise_becomes_a_fire_call_whose_id_is_the_episode():
         "location": {"lat": 30.27, "lon": 120.15, "building": "3幢", "floor": 5, "flat": "502"}, "place": "home",
         "vulnerability": ALONE_82, "signalled_at": AT.isoformat(), "at": AT.isoformat()})
     report = device_alarm_report(raised)
-    assert (report.source, report.kind, report.severity, report.call_id) == ("device", "fire", "major", "ep-77")
+    assert (report.source, report.kind, report.severity, report.call_id) == ("device", "fire", "major", "det-1/ep-77")
+    assert report.device_id == "det-1"  # what makes it a device call (the HTTP intake sets none)
     assert report.address == "3幢 5层 502" and report.place == "home" and report.received_at == AT
     assert report.vulnerability["mobility"] == "needs_help_on_stairs" and report.caller_phone is None
     assert "det-1" in report.description
@@ -130,10 +133,33 @@ def test_a_redelivered_clear_or_one_at_a_closed_alarm_records_nothing():
     assert closed.pending == []
 
 
+def test_once_a_person_verified_the_fire_a_quick_clear_no_longer_flags_it():
+    alarm = Alarm.rehydrate("a1", [device_reported(), AlarmVerified(by="centre")])
+    clear(alarm, "ep1")
+    assert alarm.pending[-1].possible_false_alarm and not alarm.pending[-1].alarm_possible_false_alarm
+    flagged = Alarm.rehydrate("a1", [device_reported()])
+    clear(flagged, "ep1")
+    assert not Alarm.rehydrate("a1", [device_reported(), *flagged.pending, AlarmVerified(by="c")]).possible_false_alarm
+
+
+def test_a_call_posted_with_source_device_but_no_detector_is_not_a_detector_s_call():
+    posted = CallLinked(call_id="http-1", source="device", received_at=AT.isoformat(), description="",
+                        location={"lat": 30.0, "lon": 120.0}, distance_m=8.0)  # over HTTP: no detector named
+    alarm = Alarm.rehydrate("a1", [device_reported(), posted])
+    clear(alarm, "ep1")
+    assert not alarm.possible_false_alarm  # the posted call has not cleared: the alarm stays a fire
+    with pytest.raises(InvariantViolated):
+        alarm.record_device_clear(call_id="http-1", device_id="det-http-1", repeats=1, after_s=1.0,
+                                  possible_false_alarm=True, at=AT)
+
+
 def test_a_clear_for_a_call_the_alarm_does_not_hold_or_without_offset_is_refused():
     alarm = Alarm.rehydrate("a1", [device_reported()])
     with pytest.raises(InvariantViolated):
         clear(alarm, "nope")
+    with pytest.raises(InvariantViolated):  # another device's clear for this call
+        alarm.record_device_clear(call_id="ep1", device_id="det-other", repeats=1, after_s=1.0,
+                                  possible_false_alarm=True, at=AT)
     with pytest.raises(InvariantViolated):
         alarm.record_device_clear(call_id="ep1", device_id="d", repeats=1, after_s=1.0, possible_false_alarm=True,
                                   at=dt.datetime(2026, 12, 4, 8, 0))

@@ -27,6 +27,9 @@ class ReportAlarm:
     # Who is likely inside (a networked detector's call: the devices contract's Vulnerability as a
     # dict; no name, no number); kept on the alarm for the consoles.
     vulnerability: dict | None = None
+    # The detector whose alarm episode this call is: set by the devices.events consumer only (the
+    # HTTP intake has no such field), it makes `call_id` a device call (projections/device_calls).
+    device_id: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -40,7 +40,7 @@ from alarms.cap_mapping import cap_ref, changes_from_cap, report_from_cap
 from alarms.domain.alarm import Alarm
 from alarms.domain.values import refuse_future, responder_vulnerability
 from alarms.projections.cap_messages import CapMessages, alarm_for_references, known_message
-from alarms.projections.device_calls import DEVICE_SOURCE, DeviceCalls, alarm_of_device_call
+from alarms.projections.device_calls import DeviceCalls, alarm_of_device_call
 from alarms.projections.open_alarms import OpenAlarms, find_duplicate
 
 SOURCE = "/linkduty/alarms"
@@ -105,7 +105,7 @@ class AlarmsService:
         # One intake at a time per street: two calls about one fire a moment apart must not
         # both open an alarm. Calls in different streets do not wait for each other.
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", chain.street.code)
-        if cmd.source == DEVICE_SOURCE and (held := await alarm_of_device_call(conn, call_id)) is not None:
+        if cmd.device_id is not None and (held := await alarm_of_device_call(conn, call_id)) is not None:
             # A detector's episode taken in already (redelivered, even after the duplicate window,
             # or its alarm closed since): nothing stored again.
             return Reported(await tx.load(self.repo, held), call_id, linked=True)
@@ -130,13 +130,14 @@ class AlarmsService:
             alarm.link_call(call_id=call_id, source=cmd.source, received_at=cmd.received_at.isoformat(),
                             location=location, description=description, distance_m=match[1], cap=cmd.cap,
                             caller_masked=caller_masked, caller_ref=caller_ref, free_text_ref=free_text_ref,
-                            vulnerability=vulnerability)
+                            vulnerability=vulnerability, device_id=cmd.device_id)
         else:
             alarm = Alarm(str(time_ordered_uuid()))
             alarm.report(call_id=call_id, source=cmd.source, received_at=cmd.received_at.isoformat(),
                          kind=cmd.kind, severity=cmd.severity, description=description, location=location,
                          jurisdiction=chain.codes(), cap=cmd.cap, caller_masked=caller_masked,
-                         caller_ref=caller_ref, free_text_ref=free_text_ref, vulnerability=vulnerability)
+                         caller_ref=caller_ref, free_text_ref=free_text_ref, vulnerability=vulnerability,
+                         device_id=cmd.device_id)
         await tx.save(self.repo, alarm)
         return Reported(alarm, call_id, linked=match is not None)
 
@@ -219,7 +220,7 @@ class AlarmsService:
                              kind=original.kind, severity=original.severity, description=original.description,
                              location=call.location, jurisdiction=chain.codes(),
                              caller_masked=call.caller_masked, caller_ref=None, split_from=original.id,
-                             vulnerability=call.vulnerability)
+                             vulnerability=call.vulnerability, device_id=call.device_id)
             await tx.save(self.repo, original)
             await tx.save(self.repo, new_alarm)
             return new_alarm

@@ -40,6 +40,7 @@ class Call:
     location: dict
     split: bool = False
     vulnerability: dict | None = None  # who is likely inside (a networked detector's call)
+    device_id: str | None = None  # the detector whose episode the call is
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,10 +107,10 @@ class Alarm(Aggregate):
                 self.location, self.jurisdiction, self.cap, self.split_from = e.location, e.jurisdiction, e.cap, e.split_from
                 self.vulnerability = e.vulnerability
                 self.calls[e.call_id] = Call(e.call_id, e.source, e.received_at, e.caller_masked, e.location,
-                                             vulnerability=e.vulnerability)
+                                             vulnerability=e.vulnerability, device_id=e.device_id)
             case CallLinked():
                 self.calls[e.call_id] = Call(e.call_id, e.source, e.received_at, e.caller_masked, e.location,
-                                             vulnerability=e.vulnerability)
+                                             vulnerability=e.vulnerability, device_id=e.device_id)
                 if self.vulnerability is None:
                     self.vulnerability = e.vulnerability
                 self.possible_false_alarm = False  # a further call: not every call has cleared
@@ -121,6 +122,7 @@ class Alarm(Aggregate):
                 self.calls[e.call_id].split = True
             case AlarmVerified():
                 self.status = Status.VERIFIED
+                self.possible_false_alarm = False  # a person saw the fire
             case AlarmMarkedFalse():
                 self.status = Status.FALSE_ALARM
             case AlarmUpdated():
@@ -147,26 +149,26 @@ class Alarm(Aggregate):
     def report(self, *, call_id: str, source: str, received_at: str, kind: str, severity: str, description: str,
                location: dict, jurisdiction: dict, caller_masked: str | None, caller_ref: str | None,
                free_text_ref: str | None = None, cap: dict | None = None, split_from: str | None = None,
-               vulnerability: dict | None = None) -> None:
+               vulnerability: dict | None = None, device_id: str | None = None) -> None:
         if self.exists:
             raise IllegalTransition(f"alarm {self.id} already exists")
         self._record(AlarmReported(alarm_id=self.id, call_id=call_id, source=source, received_at=received_at,
                                    kind=kind, severity=severity, description=description, location=location,
                                    jurisdiction=jurisdiction, caller_masked=caller_masked, caller_ref=caller_ref,
                                    free_text_ref=free_text_ref, cap=cap, split_from=split_from,
-                                   vulnerability=vulnerability))
+                                   vulnerability=vulnerability, device_id=device_id))
 
     def link_call(self, *, call_id: str, source: str, received_at: str, location: dict, description: str,
                   distance_m: float, caller_masked: str | None, caller_ref: str | None,
                   free_text_ref: str | None = None, cap: dict | None = None,
-                  vulnerability: dict | None = None) -> None:
+                  vulnerability: dict | None = None, device_id: str | None = None) -> None:
         self._require_open("link a call to")
         if call_id in self.calls:
             return  # the same call again: already linked
         self._record(CallLinked(call_id=call_id, source=source, received_at=received_at, location=location,
                                 description=description, distance_m=round(distance_m, 1),
                                 caller_masked=caller_masked, caller_ref=caller_ref, free_text_ref=free_text_ref,
-                                cap=cap, vulnerability=vulnerability))
+                                cap=cap, vulnerability=vulnerability, device_id=device_id))
 
     def split_call(self, call_id: str, new_alarm_id: str, by: str) -> Call:
         call = self.calls.get(call_id)
@@ -250,8 +252,8 @@ class Alarm(Aggregate):
         if at.tzinfo is None:
             raise InvariantViolated(f"clear time {at.isoformat()} has no UTC offset")
         call = self.calls.get(call_id)
-        if call is None or call.split:
-            raise InvariantViolated(f"alarm {self.id} holds no call {call_id}")
+        if call is None or call.split or call.device_id != device_id:
+            raise InvariantViolated(f"alarm {self.id} holds no call {call_id} of device {device_id}")
         if not self.is_open or call_id in self.device_clears:
             return
 
@@ -261,7 +263,10 @@ class Alarm(Aggregate):
             clear = self.device_clears.get(c.call_id)
             return clear is not None and clear.possible_false_alarm
 
-        whole = all(c.source == "device" and cleared_false(c) for c in self.calls.values() if not c.split)
+        # Only while nobody has verified the fire: once a person saw it, a detector silenced
+        # (the resident fleeing, a neighbour) says nothing about it.
+        whole = self.status is Status.REPORTED and all(
+            c.device_id is not None and cleared_false(c) for c in self.calls.values() if not c.split)
         self._record(DeviceClearReported(call_id=call_id, device_id=device_id, repeats=repeats, after_s=after_s,
                                          possible_false_alarm=possible_false_alarm, alarm_possible_false_alarm=whole,
                                          at=at.isoformat()))

@@ -27,6 +27,7 @@ class AlarmReported(DomainEvent):
     # Who is likely inside (a networked detector's call: the devices contract's Vulnerability,
     # age band, mobility, lives alone...; never a name or a number); None for other calls.
     vulnerability: dict | None = None
+    device_id: str | None = None  # a networked detector's call: the detector (from devices.events)
 
 
 @event("CallLinked")
@@ -44,6 +45,7 @@ class CallLinked(DomainEvent):
     free_text_ref: str | None = None
     cap: dict | None = None  # when the call came as a CAP Alert
     vulnerability: dict | None = None  # as AlarmReported's, for this call
+    device_id: str | None = None  # as AlarmReported's
 
 
 @event("CallSplit")

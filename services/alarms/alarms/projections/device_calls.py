@@ -1,6 +1,8 @@
-"""Read model: which alarm holds each networked detector's call (its call id is the device
-alarm's episode id), so that the detector's "alarm cleared" finds its alarm, and a raise
-redelivered after the duplicate window still links nothing twice. Updated inline.
+"""Read model: which alarm holds each networked detector's call (its call id is the device's id
+and its alarm episode's, `device_call_id`), so that the detector's "alarm cleared" finds its
+alarm, and a raise redelivered after the duplicate window still links nothing twice. Updated
+inline, from the calls the devices.events consumer took in only (their events name the device):
+a call posted over HTTP with source `device` is not one of them.
 
 One row a device alarm, by its primary key; a split call's row moves to the alarm it was split
 into (that alarm's AlarmReported names the same call id)."""
@@ -9,10 +11,15 @@ from __future__ import annotations
 
 import asyncpg
 
+from linkduty_shared.contracts.devices import episode_key
 from linkduty_shared.events.envelope import Envelope
 from linkduty_shared.projections import Projection
 
 DEVICE_SOURCE = "device"
+
+
+# A detector's alarm episode as a call id (episode ids are unique per platform only).
+device_call_id = episode_key
 
 
 class DeviceCalls(Projection):
@@ -25,7 +32,7 @@ class DeviceCalls(Projection):
     """
 
     async def apply(self, conn: asyncpg.Connection, event: Envelope) -> None:
-        if event.event_name not in ("AlarmReported", "CallLinked") or event.data.get("source") != DEVICE_SOURCE:
+        if event.event_name not in ("AlarmReported", "CallLinked") or not event.data.get("device_id"):
             return
         await conn.execute(
             """INSERT INTO alarm_device_calls (call_id, alarm_id) VALUES ($1, $2)

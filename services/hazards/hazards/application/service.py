@@ -65,10 +65,10 @@ def finding_hazard_id(source: str, finding_id: str) -> str:
     return str(uuid.uuid5(_FINDINGS[source], finding_id))
 
 
-def device_hazard_id(episode_id: str) -> str:
-    """The hazard a detector's trouble episode (devices.events `episode_id`) is filed as: its
-    DeviceTroubleBegan files it, its DeviceTroubleEnded finds it there."""
-    return finding_hazard_id("device", episode_id)
+def device_hazard_id(episode: str) -> str:
+    """The hazard a detector's trouble episode (devices.events `episode_key(device_id,
+    episode_id)`) is filed as: its DeviceTroubleBegan files it, its DeviceTroubleEnded finds it there."""
+    return finding_hazard_id("device", episode)
 
 
 def _scrubbed(text: str | None) -> str | None:
@@ -232,14 +232,14 @@ class HazardsService:
 
         return await self.uow.run(work, ctx)
 
-    async def resolve_at_source(self, episode_id: str, ctx: CommandContext, *, how: str) -> Hazard | None:
+    async def resolve_at_source(self, episode: str, ctx: CommandContext, *, how: str) -> Hazard | None:
         """A detector's trouble episode ended (devices.events DeviceTroubleEnded): its hazard
         closed as resolved at its source (`Hazard.resolve_at_source`), whatever open status it is
         in. Returns the hazard (unchanged if it was no longer open: a redelivery, or a person closed,
         rejected or merged it first), or None if the episode's hazard was never filed (its
         DeviceTroubleBegan not seen, or dead-lettered)."""
         async def work(tx: Transaction) -> Hazard | None:
-            hazard = await tx.load(self.repo, device_hazard_id(episode_id))
+            hazard = await tx.load(self.repo, device_hazard_id(episode))
             if not hazard.exists:
                 return None
             hazard.resolve_at_source(how=how, at=self.clock())
