@@ -6,7 +6,6 @@ routes."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 from fastapi import FastAPI
 
@@ -46,8 +45,8 @@ def build_app(settings: DevicesSettings | None = None) -> FastAPI:
             mqtt = app.state.mqtt = MqttIntake(
                 intake, platforms, runtime.pool, host=settings.mqtt_host, port=settings.mqtt_port,
                 username=settings.mqtt_username or None, password=settings.mqtt_password or None,
-                # one id per replica (a second client with the same id would push the first off)
-                client_id=f"linkduty-{settings.service_name}-{os.environ.get('LINKDUTY_GROUP_INSTANCE_ID', 'local-0')}",
+                # the service's one session, whichever replica leads (only the leader connects)
+                client_id=f"linkduty-{settings.service_name}",
                 workers=settings.mqtt_workers, topic_suffix=settings.mqtt_topic_suffix,
                 persistent_session=settings.mqtt_persistent_session, ca_file=settings.mqtt_ca_file)
             runtime.background("MQTT intake", mqtt.run)

@@ -4,8 +4,13 @@ setting) on the broker
 topic names the platform the broker authenticated) and feeds every message to the same intake
 as the webhooks.
 
-A persistent session (clean_session false, a fixed client id per replica) with QoS 1: the
-broker keeps what arrives while the service is away and delivers it on return. Messages are
+One replica reads the broker at a time: the one holding a PostgreSQL advisory lock (as the
+outbox relay's leader); the others stand by and take over when its session with PostgreSQL ends.
+Every replica subscribing would take in every signal once per replica, and a shared subscription
+would lose a device's order (its alarm and its clear taken in by two replicas at once). The
+session is persistent (clean_session false, the service's one client id, whichever replica
+leads) with QoS 1: the broker keeps what arrives while no replica reads and delivers it to the
+next leader. Messages are
 taken in by `workers` tasks, a device always by the same one, so one device's alarm and its
 clear are taken in the order sent while others proceed beside them. What the intake refuses (a
 malformed payload, an unknown device, a replay…) is a dead letter with its reason
@@ -14,12 +19,14 @@ malformed payload, an unknown device, a replay…) is a dead letter with its rea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import zlib
 
 import aiomqtt
 import asyncpg
 
+from linkduty_shared.db import OUTAGE_ERRORS
 from linkduty_shared.domain import DomainError
 
 from devices.application.intake import Intake
@@ -29,6 +36,9 @@ from devices.signal_contract import parse_signal
 log = logging.getLogger(__name__)
 
 TOPIC_PREFIX = "linkduty/devices"
+# The intake's leadership, one per topic filter (tests read filters of their own).
+_TRY_LEAD = "SELECT pg_try_advisory_lock(hashtext('linkduty.devices.mqtt'), hashtext($1))"
+_STOP_LEADING = "SELECT pg_advisory_unlock(hashtext('linkduty.devices.mqtt'), hashtext($1))"
 MAX_PAYLOAD = 4096
 DEAD_LETTERS_DDL = """
 CREATE TABLE IF NOT EXISTS mqtt_dead_letters (
@@ -47,7 +57,7 @@ class MqttIntake:
     def __init__(self, intake: Intake, platforms: dict, pool: asyncpg.Pool, *, host: str, port: int,
                  username: str | None, password: str | None, client_id: str, workers: int = 8,
                  attempts: int = 5, topic_suffix: str = "signals", persistent_session: bool = True,
-                 ca_file: str | None = None) -> None:
+                 ca_file: str | None = None, standby_poll_s: float = 2.0, lease_check_s: float = 5.0) -> None:
         self.intake, self.platforms, self.pool = intake, platforms, pool
         self.host, self.port, self.username, self.password, self.client_id = host, port, username, password, client_id
         self.queues: list[asyncio.Queue[tuple[str, Signal, bytes]]] = [asyncio.Queue(maxsize=1000) for _ in range(workers)]
@@ -56,7 +66,8 @@ class MqttIntake:
         self.persistent_session = persistent_session
         # TLS to the broker when a CA is given (production's brokers; the local Mosquitto is loopback only)
         self.tls = aiomqtt.TLSParameters(ca_certs=ca_file) if ca_file else None
-        self.connected = asyncio.Event()
+        self.connected = asyncio.Event()  # this replica leads and is subscribed
+        self.standby_poll_s, self.lease_check_s = standby_poll_s, lease_check_s
         self.taken = 0
 
     async def run(self) -> None:
@@ -65,14 +76,41 @@ class MqttIntake:
         try:
             while True:
                 try:
-                    await self._subscribe()
+                    await self._lead()
                 except aiomqtt.MqttError as exc:
-                    self.connected.clear()
                     log.warning("MQTT broker %s:%s: %s; reconnecting in 2 s", self.host, self.port, exc)
                     await asyncio.sleep(2)
+                except OUTAGE_ERRORS + (asyncpg.InterfaceError,) as exc:
+                    log.warning("MQTT intake: PostgreSQL lost (%s); off the broker, leading again in 1 s", exc)
+                    await asyncio.sleep(1)
+                finally:
+                    self.connected.clear()
         finally:
             for w in workers:
                 w.cancel()
+
+    async def _lead(self) -> None:
+        """Wait to lead, then read the broker for as long as this replica is sure it leads: its
+        lock's connection is checked every `lease_check_s` (a lost one has freed the lock for a
+        standby: this replica leaves the broker)."""
+        async with self.pool.acquire() as lock_conn:
+            while not await lock_conn.fetchval(_TRY_LEAD, self.topic_filter):
+                await asyncio.sleep(self.standby_poll_s)
+            log.info("MQTT intake: this replica leads (%s)", self.topic_filter)
+            subscription = asyncio.create_task(self._subscribe(), name="MQTT subscription")
+            try:
+                while not subscription.done():
+                    await asyncio.wait({subscription}, timeout=self.lease_check_s)
+                    if not subscription.done():
+                        await asyncio.wait_for(lock_conn.fetchval("SELECT 1"), self.lease_check_s)
+                subscription.result()  # the broker's error, if it ended
+            finally:
+                subscription.cancel()
+                with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
+                    await subscription
+                if not lock_conn.is_closed():
+                    with contextlib.suppress(*OUTAGE_ERRORS, asyncpg.InterfaceError):
+                        await lock_conn.fetchval(_STOP_LEADING, self.topic_filter)
 
     async def _subscribe(self) -> None:
         async with aiomqtt.Client(self.host, self.port, username=self.username, password=self.password,

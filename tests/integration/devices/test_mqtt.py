@@ -45,6 +45,7 @@ async def mqtt_app(devices_settings, stack, suffix):
         "mqtt_enabled": True, "mqtt_host": stack["LINKDUTY_MQTT_HOST"], "mqtt_port": int(stack["LINKDUTY_MQTT_PORT"]),
         "mqtt_username": stack["LINKDUTY_MQTT_USERNAME"], "mqtt_password": stack["LINKDUTY_MQTT_PASSWORD"]})
     app = build_app(settings)
+    app.state.test_settings = settings  # for a second replica
     async with app.router.lifespan_context(app):
         await eventually(lambda: _connected(app), what="the MQTT intake subscribed")
         yield app
@@ -134,3 +135,29 @@ async def test_the_broker_keeps_a_platform_from_writing_under_another_platform_s
 
     await eventually(tested, what="city-iot's own signal taken")
     assert (await client.get(f"/v1/devices/{device_id}", headers=token())).json()["open_alarm"] is None
+
+
+async def test_one_replica_reads_the_broker_and_a_standby_takes_over_when_it_stops(
+        mqtt_app, client, token, city, publish):
+    # A second replica of the same service (same database, same topic): it stands by.
+    replica = build_app(mqtt_app.state.test_settings)
+    async with replica.router.lifespan_context(replica):
+        device_id, _ = await registered(client, token, city, platform=PLATFORM)
+        await publish(over_mqtt(device_id, "test"))
+        await eventually(lambda: _tested(client, token, device_id), what="the leader took the signal in")
+        assert mqtt_app.state.mqtt.connected.is_set() and not replica.state.mqtt.connected.is_set()
+        assert (mqtt_app.state.mqtt.taken, replica.state.mqtt.taken) == (1, 0)  # once, not once per replica
+        # The leader stops (its task cancelled, as at shutdown): the standby takes the next signal.
+        next(t for t in mqtt_app.state.runtime.tasks if t.get_name() == "MQTT intake").cancel()
+        await eventually(lambda: replica.state.mqtt.connected.is_set(), timeout=30, what="the standby leading")
+        await publish(over_mqtt(device_id, "smoke_alarm"))
+
+        async def opened() -> bool:
+            return (await client.get(f"/v1/devices/{device_id}", headers=token())).json()["open_alarm"] is not None
+
+        await eventually(opened, what="the standby took the next signal in")
+        assert replica.state.mqtt.taken == 1
+
+
+async def _tested(client, token, device_id: str) -> bool:
+    return (await client.get(f"/v1/devices/{device_id}", headers=token())).json()["last_test_at"] is not None

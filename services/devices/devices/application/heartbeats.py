@@ -72,4 +72,4 @@ class HeartbeatBatcher:
         self.batches += 1
         for signal, future in batch.values():
             if not future.done():
-                future.set_result(rows.get((signal.device_id, signal.signalled_at)))
+                future.set_result(rows.get(signal.device_id))  # one heartbeat a device in a batch

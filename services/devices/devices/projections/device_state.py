@@ -81,11 +81,11 @@ class DeviceState(Projection):
 
 
 async def heartbeats(conn: asyncpg.Connection, beats: list[tuple[str, str, dt.datetime, int | None]], *,
-                     now: dt.datetime, grace: float) -> dict[tuple[str, dt.datetime], asyncpg.Record]:
+                     now: dt.datetime, grace: float) -> dict[str, asyncpg.Record]:
     """Heartbeats (device id, platform, signalled at, battery %), at most one per device, each
-    newer than its device's last: the devices seen now, in one statement. Returns (device id,
-    signalled at) → the row's offline and low_battery; a heartbeat missing from it is of a device
-    unknown to that platform, or not newer than its last (a replay)."""
+    newer than its device's last: the devices seen now, in one statement. Returns device id →
+    the row's offline and low_battery; a heartbeat missing from it is of a device unknown to
+    that platform, or not newer than its last (a replay)."""
     rows = await conn.fetch(
         """UPDATE device_state d SET last_seen_at = greatest(d.last_seen_at, $5), last_heartbeat_at = b.signalled_at,
                silent_after = greatest(d.silent_after, $5 + d.heartbeat_period_s * $6::float8 * interval '1 second'),
@@ -93,9 +93,9 @@ async def heartbeats(conn: asyncpg.Connection, beats: list[tuple[str, str, dt.da
            FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[]) AS b(device_id, platform, signalled_at, battery_pct)
            WHERE d.device_id = b.device_id AND d.platform = b.platform
              AND (d.last_heartbeat_at IS NULL OR d.last_heartbeat_at < b.signalled_at)
-           RETURNING d.device_id, b.signalled_at, d.offline, d.low_battery""",
+           RETURNING d.device_id, d.offline, d.low_battery""",
         [b[0] for b in beats], [b[1] for b in beats], [b[2] for b in beats], [b[3] for b in beats], now, grace)
-    return {(r["device_id"], r["signalled_at"]): r for r in rows}
+    return {r["device_id"]: r for r in rows}
 
 
 async def seen(conn: asyncpg.Connection, device_id: str, now: dt.datetime, grace: float) -> asyncpg.Record | None:
