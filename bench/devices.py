@@ -49,6 +49,7 @@ from standardwebhooks import Webhook
 from bench import critical_path
 from bench.common import ROOT, save, stack_env, summarize_ms
 from linkduty_shared.auth.issuer import LocalIssuer
+from linkduty_shared.contracts.devices import episode_key
 from linkduty_shared.jurisdictions import Level, OutsideJurisdiction, load_demo_city
 
 DEVICES_URL = "http://127.0.0.1:8106"
@@ -303,7 +304,9 @@ async def signals(args, city, issuer: LocalIssuer, places) -> dict:
                     await asyncio.sleep(delay)
                 episode = f"bench-{run}-{n}"
                 lat, lon, _, _ = places[n]
-                sent[episode] = (time.monotonic(), way, tuple(city.resolve(lat, lon).centre_ids()))
+                # the alarm's call id: the device and its episode
+                sent[episode_key(device_id(n), episode)] = (time.monotonic(), way,
+                                                            tuple(city.resolve(lat, lon).centre_ids()))
                 tasks.append(asyncio.create_task(signal(n, "smoke_alarm", way, episode)))
         await asyncio.gather(*tasks)
         await asyncio.sleep(args.drain)
