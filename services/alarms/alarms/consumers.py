@@ -20,14 +20,14 @@ from linkduty_shared.contracts.devices import (
     DeviceAlarmRaised,
     DeviceLocation,
     device_event_of,
+    episode_key,
 )
 from linkduty_shared.contracts.units import UNIT_ARRIVED_EVENT
 from linkduty_shared.events.envelope import Envelope
 
 from alarms.application import AlarmsService, ReportAlarm
 from alarms.application.errors import OutsideTheCity
-from alarms.domain.values import Kind, device_alarm_severity
-from alarms.projections.device_calls import DEVICE_SOURCE, device_call_id
+from alarms.domain.values import Kind, Source, device_alarm_severity
 
 log = logging.getLogger(__name__)
 
@@ -102,10 +102,8 @@ def is_device_alarm(event_type: str) -> bool:
 
 
 def device_address(where: DeviceLocation) -> str | None:
-    """The door a responder goes to, as the devices contract gives it (building, floor, flat: a
-    place, never who lives there); None when the record says none of it."""
-    parts = [where.building, f"{where.floor}层" if where.floor is not None else None, where.flat]
-    return " ".join(p for p in parts if p) or None
+    """The door a responder goes to ("3幢 5层 502")."""
+    return where.door()
 
 
 def device_alarm_report(raised: DeviceAlarmRaised) -> ReportAlarm:
@@ -114,11 +112,11 @@ def device_alarm_report(raised: DeviceAlarmRaised) -> ReportAlarm:
     is likely inside, the vulnerability kept for the consoles."""
     vulnerability = dataclasses.asdict(raised.vulnerability) if raised.vulnerability is not None else None
     return ReportAlarm(
-        source=DEVICE_SOURCE, received_at=raised.at, kind=Kind.FIRE.value,
+        source=Source.DEVICE.value, received_at=raised.at, kind=Kind.FIRE.value,
         severity=device_alarm_severity(vulnerability),
         description=f"联网烟感报警 (networked smoke detector alarm): {raised.device_id} ({raised.model})",
         lat=raised.location.lat, lon=raised.location.lon, address=device_address(raised.location),
-        call_id=device_call_id(raised.device_id, raised.episode_id), place=raised.place,
+        call_id=episode_key(raised.device_id, raised.episode_id), place=raised.place,
         vulnerability=vulnerability, device_id=raised.device_id)
 
 
@@ -139,8 +137,7 @@ def device_alarms_handler(service: AlarmsService):
             return
         signal = device_event_of(event)
         # The device is the actor: no person is named (the record carries none).
-        ctx = CommandContext(actor=f"device:{signal.device_id}", agency=event.agency,
-                             correlation_id=event.correlationid, causation_id=event.id)
+        ctx = CommandContext.caused_by(event, actor=f"device:{signal.device_id}")
         if event.type == ALARM_RAISED_TYPE:
             assert isinstance(signal, DeviceAlarmRaised)
             try:
@@ -153,8 +150,8 @@ def device_alarms_handler(service: AlarmsService):
             return
         assert isinstance(signal, DeviceAlarmCleared)
         alarm = await service.record_device_clear(
-            device_call_id(signal.device_id, signal.episode_id), device_id=signal.device_id, repeats=signal.repeats, after_s=signal.after_s,
-            possible_false_alarm=signal.possible_false_alarm, at=signal.at, ctx=ctx)
+            episode_key(signal.device_id, signal.episode_id), device_id=signal.device_id, repeats=signal.repeats,
+            after_s=signal.after_s, possible_false_alarm=signal.possible_false_alarm, at=signal.at, ctx=ctx)
         if alarm is None:
             log.warning("device %s episode %s (event %s): alarm cleared, but no alarm took its raise: skipped",
                         signal.device_id, signal.episode_id, event.id)

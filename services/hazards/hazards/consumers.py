@@ -62,8 +62,7 @@ def patrol_findings_handler(service: HazardsService, kinds: PatrolKinds):
             log.warning("patrol %s finding %s: unknown hazard kind %r, filed as %s", patrol_id, finding_id,
                         scrub_personal_numbers(finding.hazard_kind), kinds.default)  # never a number in a log
         # The patrol is the actor (no person: its members are forces, counted, never named).
-        ctx = CommandContext(actor=f"patrol:{patrol_id}", agency=event.agency, correlation_id=event.correlationid,
-                             causation_id=event.id)
+        ctx = CommandContext.caused_by(event, actor=f"patrol:{patrol_id}")
         try:
             hazard = await service.file_finding(finding_id, ctx, category=kinds.category_of(finding.hazard_kind),
                                                        text=finding.text, lat=finding.lat, lon=finding.lon)
@@ -90,8 +89,7 @@ def volunteer_findings_handler(service: HazardsService, default_category: str):
         if not is_order_completed(event.type):
             return
         completed = order_completed_from_data(event.data)
-        ctx = CommandContext(actor=f"volunteer:{completed.volunteer_id}", agency=event.agency,
-                             correlation_id=event.correlationid, causation_id=event.id)
+        ctx = CommandContext.caused_by(event, actor=f"volunteer:{completed.volunteer_id}")
         for found in completed.hazards_found:
             category = found.category if found.category in service.taxonomy else default_category
             if category != found.category:
@@ -128,12 +126,8 @@ def trouble_text(trouble: DeviceTroubleBegan) -> str:
 
 
 def trouble_place(trouble: DeviceTroubleBegan) -> str | None:
-    """Where in the building the device is (its building, floor and door, as the contract gives
-    them: a place, never who lives there); None when the record says none of it."""
-    where = trouble.location
-    parts = [where.building, f"{where.floor}层" if where.floor is not None else None,
-             f"{where.flat}室" if where.flat else None]
-    return " ".join(p for p in parts if p) or None
+    """Where in the building the device is, as a maintainer reads it ("3号楼 5层 502室")."""
+    return trouble.location.door(flat_suffix="室")
 
 
 def device_troubles_handler(service: HazardsService, category: str):
@@ -155,8 +149,7 @@ def device_troubles_handler(service: HazardsService, category: str):
             return
         trouble = device_event_of(event)
         # The device is the actor: no person is named (the record carries none).
-        ctx = CommandContext(actor=f"device:{trouble.device_id}", agency=event.agency,
-                             correlation_id=event.correlationid, causation_id=event.id)
+        ctx = CommandContext.caused_by(event, actor=f"device:{trouble.device_id}")
         if event.type == TROUBLE_BEGAN_TYPE:
             assert isinstance(trouble, DeviceTroubleBegan)
             try:
@@ -198,8 +191,7 @@ def alarm_context_handler(service: AlarmContextService):
         alarm = alarm_reported_from_data(event.data)
         if event.subject and event.subject != alarm.alarm_id:
             raise ContractViolation(f"AlarmReported {event.id}: subject {event.subject!r} is not its alarm_id")
-        ctx = CommandContext(actor="hazards:alarm-context", agency=event.agency, correlation_id=event.correlationid,
-                             causation_id=event.id)
+        ctx = CommandContext.caused_by(event, actor="hazards:alarm-context")
         taken = await service.attach(alarm, ctx, recorded_at=event.time)
         if taken is not None:
             log.info("alarm %s: picture attached (venue %s, %d open hazard(s), %d overdue)", alarm.alarm_id,

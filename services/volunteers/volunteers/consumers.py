@@ -31,8 +31,7 @@ def alarm_alerts_handler(service: ResponsesService):
             return
         if not event.subject:
             raise ContractViolation(f"{event.type} {event.id} names no alarm (no subject)")
-        ctx = CommandContext(actor="volunteers:alarm-alerts", agency=event.agency, correlation_id=event.correlationid,
-                             causation_id=event.id)
+        ctx = CommandContext.caused_by(event, actor="volunteers:alarm-alerts")
         if event.type in CLOSING_TYPES:
             await service.close(event.subject, ctx)
             return

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 
@@ -43,6 +43,12 @@ class CommandContext:
     agency: str | None = None
     correlation_id: str | None = None
     causation_id: str | None = None
+
+    @classmethod
+    def caused_by(cls, event: Any, actor: str) -> CommandContext:
+        """What a consumer decides because of a record (an Envelope): its agency and correlation
+        carried on, the record itself the cause."""
+        return cls(actor=actor, agency=event.agency, correlation_id=event.correlationid, causation_id=event.id)
 
     def metadata(self, source: str) -> dict[str, str]:
         meta = {"source": source, **current_trace_context()}

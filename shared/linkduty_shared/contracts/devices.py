@@ -53,6 +53,13 @@ class DeviceLocation:
     floor: Annotated[int, Field(ge=-10, le=200)] | None = None
     flat: Short | None = None  # the door a responder goes to ("502"), not who lives there
 
+    def door(self, flat_suffix: str = "") -> str | None:
+        """Building, floor and flat as one line ("3幢 5层 502"): a place, never who lives there;
+        None when the record says none of it."""
+        parts = [self.building, f"{self.floor}层" if self.floor is not None else None,
+                 f"{self.flat}{flat_suffix}" if self.flat else None]
+        return " ".join(p for p in parts if p) or None
+
 
 @dataclasses.dataclass(frozen=True)
 class Vulnerability:

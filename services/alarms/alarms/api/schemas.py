@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from linkduty_shared.contracts.devices import Vulnerability  # who is likely inside: no name, no number
+
 from alarms.domain.alarm import Alarm
 from alarms.domain.values import Kind, Severity, Source
 
@@ -54,22 +56,6 @@ class PlaceOut(BaseModel):
     place: Literal["home", "public"] | None = None
 
 
-class VulnerabilityOut(BaseModel):
-    """Who is likely inside, as a responder needs it (a networked detector's call): never a name
-    or a number."""
-
-    kind: Literal["resident", "premises"]
-    age_band: str | None = None
-    mobility: str | None = None
-    lives_alone: bool = False
-    hearing_impaired: bool = False
-    sight_impaired: bool = False
-    oxygen_at_home: bool = False
-    premises_kind: str | None = None
-    occupants: int | None = None
-    needs: str | None = None
-
-
 class DeviceClearOut(BaseModel):
     device_id: str
     repeats: int = Field(description="alarm signals the detector's episode counted")
@@ -84,7 +70,7 @@ class CallOut(BaseModel):
     received_at: str
     caller: str | None = Field(description="the caller's number, masked (the last four digits at most)")
     location: PlaceOut
-    vulnerability: VulnerabilityOut | None = None
+    vulnerability: Vulnerability | None = None
     device_clear: DeviceClearOut | None = Field(None, description="the detector's \"alarm cleared\" (source device)")
 
 
@@ -124,7 +110,7 @@ class AlarmOut(BaseModel):
     split_from: str | None
     forces_on_scene: list[ForceOnSceneOut]
     first_arrival_at: str | None
-    vulnerability: VulnerabilityOut | None = Field(
+    vulnerability: Vulnerability | None = Field(
         None, description="who is likely inside (a networked detector's call): no name, no number")
     possible_false_alarm: bool = Field(
         False, description="every active call is a detector's that cleared quickly with no repeat: a person decides")

@@ -44,18 +44,6 @@ class Call:
 
 
 @dataclasses.dataclass(frozen=True)
-class DeviceClear:
-    """A detector's "alarm cleared" for one of the alarm's calls (its episode)."""
-
-    call_id: str
-    device_id: str
-    repeats: int
-    after_s: float
-    possible_false_alarm: bool
-    at: str
-
-
-@dataclasses.dataclass(frozen=True)
 class ForceOnScene:
     unit_id: str
     force_kind: str
@@ -84,7 +72,7 @@ class Alarm(Aggregate):
         self.forces_on_scene: dict[str, ForceOnScene] = {}  # unit id → its arrival
         self.first_arrival_at: str | None = None
         self.vulnerability: dict | None = None  # the first call's that had one (no name, no number)
-        self.device_clears: dict[str, DeviceClear] = {}  # call id → its detector's clear
+        self.device_clears: dict[str, DeviceClearReported] = {}  # call id → its detector's clear
         # Every active call is a detector's that cleared quickly with no repeat: shown, a person decides.
         self.possible_false_alarm = False
 
@@ -115,8 +103,7 @@ class Alarm(Aggregate):
                     self.vulnerability = e.vulnerability
                 self.possible_false_alarm = False  # a further call: not every call has cleared
             case DeviceClearReported():
-                self.device_clears[e.call_id] = DeviceClear(e.call_id, e.device_id, e.repeats, e.after_s,
-                                                            e.possible_false_alarm, e.at)
+                self.device_clears[e.call_id] = e
                 self.possible_false_alarm = e.alarm_possible_false_alarm
             case CallSplit():
                 self.calls[e.call_id].split = True

@@ -1,5 +1,5 @@
 """Read model: which alarm holds each networked detector's call (its call id is the device's id
-and its alarm episode's, `device_call_id`), so that the detector's "alarm cleared" finds its
+and its alarm episode's, `contracts.devices.episode_key`), so that the detector's "alarm cleared" finds its
 alarm, and a raise redelivered after the duplicate window still links nothing twice. Updated
 inline, from the calls the devices.events consumer took in only (their events name the device):
 a call posted over HTTP with source `device` is not one of them.
@@ -11,16 +11,8 @@ from __future__ import annotations
 
 import asyncpg
 
-from linkduty_shared.contracts.devices import episode_key
 from linkduty_shared.events.envelope import Envelope
 from linkduty_shared.projections import Projection
-
-DEVICE_SOURCE = "device"
-
-
-# A detector's alarm episode as a call id (episode ids are unique per platform only).
-device_call_id = episode_key
-
 
 class DeviceCalls(Projection):
     name = "alarm_device_calls"
